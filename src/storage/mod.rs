@@ -1,0 +1,1 @@
+//! Storage backends: the only module that names OpenDAL.
