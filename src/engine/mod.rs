@@ -1,1 +1,23 @@
-//! The repository engine, on restic's repository format (version 2, reads version 1).
+//! The repository engine, on restic's repository format (version 2; reads version 1).
+//!
+//! Format modules (`id`, `crypto`, `keyfile`, `config`, `unpacked`, `pack`, `index`, `tree`,
+//! `snapshot`, `chunker`) are pure; `repo` joins them with a [`backend::Backend`]; the
+//! operations (`archiver`, `restorer`, `lock`, `forget`, `prune`, `check`, `stats`) use `repo`.
+pub mod backend;
+pub mod chunker;
+pub mod config;
+pub mod crypto;
+pub mod id;
+pub mod index;
+pub mod keyfile;
+pub mod lock;
+pub mod pack;
+pub mod repo;
+pub mod snapshot;
+pub mod sys;
+pub mod tree;
+pub mod unpacked;
+
+pub use backend::{Backend, FileType};
+pub use id::Id;
+pub use repo::{Compression, RepoError, RepoOptions, Repository};

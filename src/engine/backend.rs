@@ -1,0 +1,128 @@
+//! The storage seam: what the engine needs from a place that holds a repository.
+//!
+//! Files are addressed by type and name, exactly as restic lays them out (`data/ab/abcd…`,
+//! `index/…`, `config`). Implementations live in `crate::storage`; the engine never names a
+//! storage library. Writes must be atomic: a reader sees a whole file or none.
+use std::fmt;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+
+/// The kinds of files in a repository.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FileType {
+    Config,
+    Key,
+    Snapshot,
+    Index,
+    Pack,
+    Lock,
+}
+
+impl FileType {
+    /// The folder of this type in restic's default layout.
+    pub fn dir(self) -> &'static str {
+        match self {
+            FileType::Config => "",
+            FileType::Key => "keys",
+            FileType::Snapshot => "snapshots",
+            FileType::Index => "index",
+            FileType::Pack => "data",
+            FileType::Lock => "locks",
+        }
+    }
+
+    /// Path of a file relative to the repository root, in restic's default layout.
+    pub fn path(self, name: &str) -> String {
+        match self {
+            FileType::Config => "config".to_string(),
+            FileType::Pack => format!("data/{}/{}", &name[..name.len().min(2)], name),
+            t => format!("{}/{}", t.dir(), name),
+        }
+    }
+
+    pub const ALL_LISTABLE: [FileType; 5] =
+        [FileType::Key, FileType::Snapshot, FileType::Index, FileType::Pack, FileType::Lock];
+}
+
+impl fmt::Display for FileType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileType::Config => "config",
+            FileType::Key => "key",
+            FileType::Snapshot => "snapshot",
+            FileType::Index => "index",
+            FileType::Pack => "pack",
+            FileType::Lock => "lock",
+        })
+    }
+}
+
+/// What kind of failure a backend had; drives retries and the message a user sees.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    PermissionDenied,
+    /// Out of space, quota exceeded.
+    StorageFull,
+    /// Throttling, 5xx, dropped connections: worth retrying.
+    Temporary,
+    Other,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{op} {path} on {location}: {message}")]
+pub struct BackendError {
+    pub kind: ErrorKind,
+    pub op: &'static str,
+    pub path: String,
+    /// Where the repository is, without credentials (e.g. `local:/srv/repo`, `s3:bucket/prefix`).
+    pub location: String,
+    pub message: String,
+}
+
+impl BackendError {
+    pub fn is_not_found(&self) -> bool {
+        self.kind == ErrorKind::NotFound
+    }
+    pub fn is_retryable(&self) -> bool {
+        self.kind == ErrorKind::Temporary
+    }
+}
+
+/// One listed file: its name (the hex id for all but config) and size.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileInfo {
+    pub name: String,
+    pub size: u64,
+}
+
+#[async_trait]
+pub trait Backend: Send + Sync + fmt::Debug {
+    /// Human-readable location, never containing secrets.
+    fn location(&self) -> String;
+    /// Create the folder structure of an empty repository (no-op on object stores).
+    async fn create(&self) -> Result<(), BackendError>;
+    async fn list(&self, t: FileType) -> Result<Vec<FileInfo>, BackendError>;
+    async fn read(&self, t: FileType, name: &str) -> Result<Bytes, BackendError>;
+    async fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Bytes, BackendError>;
+    /// Write a whole file atomically and durably. Never overwrites silently a different file
+    /// of the same name: names are content hashes, so an existing file is the same file.
+    async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError>;
+    async fn remove(&self, t: FileType, name: &str) -> Result<(), BackendError>;
+    /// Size of a file, or `None` when it does not exist.
+    async fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>, BackendError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_is_restics() {
+        assert_eq!(FileType::Pack.path("abcdef"), "data/ab/abcdef");
+        assert_eq!(FileType::Index.path("ff"), "index/ff");
+        assert_eq!(FileType::Config.path(""), "config");
+        assert_eq!(FileType::Key.path("k"), "keys/k");
+    }
+}

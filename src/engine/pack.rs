@@ -1,0 +1,174 @@
+//! Pack files: encrypted blobs back to back, then the encrypted header, then its length.
+//!
+//! `Blob1 || … || BlobN || Encrypt(Header) || u32le(len(Encrypt(Header)))`. Header entries are
+//! `type(1) || len(4) || [uncompressed_len(4)] || id(32)`; types 2 and 3 are the compressed
+//! variants of data (0) and tree (1) and exist only in format version 2.
+use super::crypto::{Key, OVERHEAD};
+use super::id::Id;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BlobType {
+    Data,
+    Tree,
+}
+
+impl std::fmt::Display for BlobType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            BlobType::Data => "data",
+            BlobType::Tree => "tree",
+        })
+    }
+}
+
+/// One blob as a pack header describes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PackedBlob {
+    pub id: Id,
+    pub blob_type: BlobType,
+    pub offset: u32,
+    /// Length in the pack (encrypted, possibly compressed).
+    pub length: u32,
+    /// Plaintext length when compressed.
+    pub uncompressed_length: Option<u32>,
+}
+
+impl PackedBlob {
+    /// Plaintext length of the blob.
+    pub fn data_length(&self) -> u32 {
+        self.uncompressed_length.unwrap_or(self.length - OVERHEAD as u32)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PackError {
+    #[error("pack is too short ({0} bytes) to hold a header")]
+    TooShort(u64),
+    #[error("pack header length {0} is larger than the pack")]
+    HeaderLength(u32),
+    #[error("pack header cannot be decrypted: {0}")]
+    Decrypt(#[from] super::crypto::CryptoError),
+    #[error("pack header is malformed at byte {0}")]
+    Malformed(usize),
+    #[error("pack header has an unknown blob type {0}")]
+    BlobType(u8),
+    #[error("pack header entries add up to {sum} bytes but the blobs occupy {avail}")]
+    Lengths { sum: u64, avail: u64 },
+}
+
+const ENTRY: usize = 1 + 4 + 32;
+const ENTRY_COMPRESSED: usize = 1 + 4 + 4 + 32;
+
+/// Serialise and encrypt a pack header for `blobs` (in pack order).
+pub fn encode_header(key: &Key, blobs: &[PackedBlob]) -> Vec<u8> {
+    let mut h = Vec::with_capacity(blobs.len() * ENTRY_COMPRESSED);
+    for b in blobs {
+        let t = match (b.blob_type, b.uncompressed_length.is_some()) {
+            (BlobType::Data, false) => 0u8,
+            (BlobType::Tree, false) => 1,
+            (BlobType::Data, true) => 2,
+            (BlobType::Tree, true) => 3,
+        };
+        h.push(t);
+        h.extend_from_slice(&b.length.to_le_bytes());
+        if let Some(u) = b.uncompressed_length {
+            h.extend_from_slice(&u.to_le_bytes());
+        }
+        h.extend_from_slice(&b.id.0);
+    }
+    let mut out = key.encrypt(&h);
+    let n = out.len() as u32;
+    out.extend_from_slice(&n.to_le_bytes());
+    out
+}
+
+/// Largest possible encrypted header for a pack of `size` bytes, to read the tail in one go.
+pub fn tail_guess(size: u64) -> u64 {
+    // restic reads the last 64 KiB (or the whole pack) first; a header is rarely larger.
+    size.min(64 * 1024)
+}
+
+/// Parse the header from the last bytes of a pack. `tail` is the final `tail.len()` bytes of a
+/// pack of `pack_size` bytes. Returns `Err(HeaderLength)`-free `Ok(None)` when the tail is too
+/// short and the caller must read `needed` bytes instead.
+pub fn decode_header(key: &Key, tail: &[u8], pack_size: u64) -> Result<Result<Vec<PackedBlob>, u64>, PackError> {
+    if pack_size < 4 + OVERHEAD as u64 || tail.len() < 4 {
+        return Err(PackError::TooShort(pack_size));
+    }
+    let hl = u32::from_le_bytes(tail[tail.len() - 4..].try_into().unwrap());
+    if hl as u64 + 4 > pack_size || (hl as usize) < OVERHEAD {
+        return Err(PackError::HeaderLength(hl));
+    }
+    if hl as usize + 4 > tail.len() {
+        return Ok(Err(hl as u64 + 4));
+    }
+    let enc = &tail[tail.len() - 4 - hl as usize..tail.len() - 4];
+    let plain = key.decrypt(enc)?;
+    let mut blobs = Vec::with_capacity(plain.len() / ENTRY);
+    let mut pos = 0usize;
+    let mut offset = 0u64;
+    while pos < plain.len() {
+        let t = plain[pos];
+        let (blob_type, compressed) = match t {
+            0 => (BlobType::Data, false),
+            1 => (BlobType::Tree, false),
+            2 => (BlobType::Data, true),
+            3 => (BlobType::Tree, true),
+            t => return Err(PackError::BlobType(t)),
+        };
+        let need = if compressed { ENTRY_COMPRESSED } else { ENTRY };
+        if pos + need > plain.len() {
+            return Err(PackError::Malformed(pos));
+        }
+        let length = u32::from_le_bytes(plain[pos + 1..pos + 5].try_into().unwrap());
+        let (uncompressed_length, id_at) = if compressed {
+            (Some(u32::from_le_bytes(plain[pos + 5..pos + 9].try_into().unwrap())), pos + 9)
+        } else {
+            (None, pos + 5)
+        };
+        let id = Id(plain[id_at..id_at + 32].try_into().unwrap());
+        if (length as usize) < OVERHEAD {
+            return Err(PackError::Malformed(pos));
+        }
+        blobs.push(PackedBlob { id, blob_type, offset: offset as u32, length, uncompressed_length });
+        offset += length as u64;
+        pos += need;
+    }
+    let avail = pack_size - 4 - hl as u64;
+    if offset != avail {
+        return Err(PackError::Lengths { sum: offset, avail });
+    }
+    Ok(Ok(blobs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_round_trip() {
+        let key = Key::random();
+        let blobs = vec![
+            PackedBlob { id: Id::hash(b"a"), blob_type: BlobType::Data, offset: 0, length: 40, uncompressed_length: None },
+            PackedBlob { id: Id::hash(b"b"), blob_type: BlobType::Tree, offset: 40, length: 50, uncompressed_length: Some(100) },
+        ];
+        let h = encode_header(&key, &blobs);
+        let mut pack = vec![0u8; 90];
+        pack.extend_from_slice(&h);
+        let got = decode_header(&key, &pack, pack.len() as u64).unwrap().unwrap();
+        assert_eq!(got, blobs);
+        // Short tail asks for more.
+        let tail = &pack[pack.len() - 10..];
+        assert_eq!(decode_header(&key, tail, pack.len() as u64).unwrap().unwrap_err(), h.len() as u64);
+        // Corruption is caught.
+        let mut bad = pack.clone();
+        let n = bad.len();
+        bad[n - 10] ^= 0xff;
+        assert!(matches!(decode_header(&key, &bad, n as u64), Err(PackError::Decrypt(_))));
+        // A pack whose blobs do not add up is rejected.
+        let mut short = pack[10..].to_vec();
+        let sl = short.len() as u64;
+        assert!(matches!(decode_header(&key, &mut short, sl), Err(PackError::Lengths { .. })));
+    }
+}

@@ -1,0 +1,147 @@
+//! [`Backend`] over an OpenDAL operator.
+use async_trait::async_trait;
+use bytes::Bytes;
+use opendal::{ErrorKind as OdKind, Operator};
+
+use crate::engine::backend::{Backend, BackendError, ErrorKind, FileInfo, FileType};
+
+#[derive(Clone)]
+pub struct OpendalBackend {
+    op: Operator,
+    location: String,
+    /// Local folders need explicit directories for `create`; object stores do not.
+    is_fs: bool,
+}
+
+impl std::fmt::Debug for OpendalBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OpendalBackend").field("location", &self.location).finish()
+    }
+}
+
+impl OpendalBackend {
+    pub fn new(op: Operator, location: String, is_fs: bool) -> Self {
+        OpendalBackend { op, location, is_fs }
+    }
+
+    fn err(&self, op: &'static str, path: &str, e: opendal::Error) -> BackendError {
+        let kind = match e.kind() {
+            OdKind::NotFound => ErrorKind::NotFound,
+            OdKind::PermissionDenied => ErrorKind::PermissionDenied,
+            OdKind::RateLimited => ErrorKind::Temporary,
+            _ if e.is_temporary() => ErrorKind::Temporary,
+            _ => {
+                let msg = format!("{e:#}").to_lowercase();
+                if msg.contains("no space left") || msg.contains("quota") || msg.contains("storage full") {
+                    ErrorKind::StorageFull
+                } else {
+                    ErrorKind::Other
+                }
+            }
+        };
+        let message = match kind {
+            ErrorKind::NotFound => "not found".to_string(),
+            ErrorKind::StorageFull => format!("storage is full: {}", e.message()),
+            _ => e.to_string(),
+        };
+        BackendError { kind, op, path: path.to_string(), location: self.location.clone(), message }
+    }
+}
+
+#[async_trait]
+impl Backend for OpendalBackend {
+    fn location(&self) -> String {
+        self.location.clone()
+    }
+
+    async fn create(&self) -> Result<(), BackendError> {
+        if !self.is_fs {
+            return Ok(());
+        }
+        let mut dirs: Vec<String> =
+            ["keys/", "snapshots/", "index/", "locks/", "data/"].iter().map(|s| s.to_string()).collect();
+        for i in 0..=255u8 {
+            dirs.push(format!("data/{i:02x}/"));
+        }
+        for d in dirs {
+            self.op.create_dir(&d).await.map_err(|e| self.err("creating", &d, e))?;
+        }
+        Ok(())
+    }
+
+    async fn list(&self, t: FileType) -> Result<Vec<FileInfo>, BackendError> {
+        let dir = format!("{}/", t.dir());
+        let entries = match self.op.list_with(&dir).recursive(true).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == OdKind::NotFound => return Ok(Vec::new()),
+            Err(e) => return Err(self.err("listing", &dir, e)),
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            if e.metadata().is_dir() {
+                continue;
+            }
+            let name = e.name().trim_end_matches('/');
+            // Skip temporaries and anything that is not a full hex id.
+            if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+                continue;
+            }
+            let size = match e.metadata().content_length() {
+                0 => self.op.stat(e.path()).await.map(|m| m.content_length()).unwrap_or(0),
+                n => n,
+            };
+            out.push(FileInfo { name: name.to_string(), size });
+        }
+        Ok(out)
+    }
+
+    async fn read(&self, t: FileType, name: &str) -> Result<Bytes, BackendError> {
+        let p = t.path(name);
+        let buf = self.op.read(&p).await.map_err(|e| self.err("reading", &p, e))?;
+        Ok(buf.to_bytes())
+    }
+
+    async fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Bytes, BackendError> {
+        let p = t.path(name);
+        let buf = self
+            .op
+            .read_with(&p)
+            .range(offset..offset + len)
+            .await
+            .map_err(|e| self.err("reading", &p, e))?;
+        if (buf.len() as u64) != len {
+            return Err(BackendError {
+                kind: ErrorKind::Other,
+                op: "reading",
+                path: p,
+                location: self.location.clone(),
+                message: format!("short read: wanted {len} bytes at offset {offset}, got {}", buf.len()),
+            });
+        }
+        Ok(buf.to_bytes())
+    }
+
+    async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {
+        let p = t.path(name);
+        self.op.write(&p, data).await.map_err(|e| self.err("writing", &p, e))?;
+        Ok(())
+    }
+
+    async fn remove(&self, t: FileType, name: &str) -> Result<(), BackendError> {
+        let p = t.path(name);
+        match self.op.delete(&p).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == OdKind::NotFound => Ok(()),
+            Err(e) => Err(self.err("removing", &p, e)),
+        }
+    }
+
+    async fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>, BackendError> {
+        let p = t.path(name);
+        match self.op.stat(&p).await {
+            Ok(m) => Ok(Some(m.content_length())),
+            Err(e) if e.kind() == OdKind::NotFound => Ok(None),
+            Err(e) => Err(self.err("checking", &p, e)),
+        }
+    }
+}
