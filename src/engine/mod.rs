@@ -3,20 +3,29 @@
 //! Format modules (`id`, `crypto`, `keyfile`, `config`, `unpacked`, `pack`, `index`, `tree`,
 //! `snapshot`, `chunker`) are pure; `repo` joins them with a [`backend::Backend`]; the
 //! operations (`archiver`, `restorer`, `lock`, `forget`, `prune`, `check`, `stats`) use `repo`.
+pub mod archiver;
 pub mod backend;
+pub mod check;
 pub mod chunker;
 pub mod config;
 pub mod crypto;
+pub mod forget;
 pub mod id;
 pub mod index;
 pub mod keyfile;
+pub mod keys;
 pub mod lock;
 pub mod pack;
+pub mod prune;
 pub mod repo;
+pub mod restorer;
+pub mod retention;
 pub mod snapshot;
+pub mod stats;
 pub mod sys;
 pub mod tree;
 pub mod unpacked;
+pub mod walk;
 
 pub use backend::{Backend, FileType};
 pub use id::Id;

@@ -1,0 +1,88 @@
+//! `stash backup`: paths, or standard input as one named file.
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use stash::engine::archiver::{fs::backup_paths, stream::backup_stream, Progress, SnapshotOptions};
+use stash::engine::snapshot::DEFAULT_HOST;
+
+use super::progress::Ticker;
+use super::GlobalArgs;
+
+#[derive(Args, Debug)]
+pub struct BackupArgs {
+    /// Files and directories to back up
+    pub paths: Vec<PathBuf>,
+    /// Read the data from standard input
+    #[arg(long)]
+    pub stdin: bool,
+    /// File name to store standard input as
+    #[arg(long, default_value = "stdin")]
+    pub stdin_filename: String,
+    /// Host name for the snapshot (Stash's default: host-0)
+    #[arg(long, default_value = DEFAULT_HOST)]
+    pub host: String,
+    /// Tags for the snapshot (repeatable, or comma separated)
+    #[arg(long = "tag", value_delimiter = ',')]
+    pub tags: Vec<String>,
+    /// Exclude paths matching a pattern (repeatable)
+    #[arg(short = 'e', long = "exclude")]
+    pub excludes: Vec<String>,
+    /// Snapshot time instead of now, "YYYY-MM-DD HH:MM:SS" in local time
+    #[arg(long)]
+    pub time: Option<String>,
+}
+
+pub async fn run(g: &GlobalArgs, a: BackupArgs) -> anyhow::Result<()> {
+    if a.stdin && !a.paths.is_empty() {
+        bail!("--stdin and paths cannot be combined");
+    }
+    if !a.stdin && a.paths.is_empty() {
+        bail!("nothing to back up: give paths or --stdin");
+    }
+    let repo = g.open().await?;
+    let mut opts = SnapshotOptions { host: a.host.clone(), tags: a.tags.clone(), ..Default::default() };
+    if let Some(t) = &a.time {
+        let naive = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
+            .with_context(|| format!("invalid --time {t:?}: use \"YYYY-MM-DD HH:MM:SS\""))?;
+        let local = naive.and_local_timezone(chrono::Local).single().context("ambiguous --time")?;
+        opts.time = Some(local.fixed_offset());
+    }
+    let progress = Arc::new(Progress::default());
+    let ticker = Ticker::start(progress.clone(), g.show_progress(), "backed up");
+    let started = std::time::Instant::now();
+    let res = if a.stdin {
+        backup_stream(repo.clone(), tokio::io::stdin(), &a.stdin_filename, &opts, progress.clone()).await
+    } else {
+        backup_paths(repo.clone(), &a.paths, &a.excludes, &opts, progress.clone()).await
+    };
+    ticker.stop();
+    let (snap, stats) = res?;
+    let secs = started.elapsed().as_secs_f64();
+    if g.json {
+        let summary = serde_json::json!({
+            "message_type": "summary",
+            "data_blobs": stats.blobs_new,
+            "data_added": stats.bytes_stored,
+            "total_files_processed": Progress::get(&progress.files),
+            "total_bytes_processed": stats.bytes_read,
+            "total_duration": secs,
+            "snapshot_id": snap.id.to_hex(),
+        });
+        println!("{summary}");
+    } else if !g.quiet {
+        println!(
+            "processed {} files, {} in {:.1}s; added {} ({} stored, {} new blobs, {} reused)",
+            Progress::get(&progress.files),
+            indicatif::HumanBytes(stats.bytes_read),
+            secs,
+            indicatif::HumanBytes(stats.bytes_new),
+            indicatif::HumanBytes(stats.bytes_stored),
+            stats.blobs_new,
+            stats.blobs_dup,
+        );
+        println!("snapshot {} saved", snap.id.short());
+    }
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! Command-line interface: subcommands named and flagged like restic's.
+mod backup;
+mod maintenance;
+mod progress;
+mod repo_args;
+mod restore;
+mod snapshots;
+
+use clap::{Parser, Subcommand};
+use stash::engine::RepoError;
+
+pub use repo_args::GlobalArgs;
+
+#[derive(Parser, Debug)]
+#[command(name = "stash", version, about = "Stash: Kubernetes-native, database-aware backups on restic's repository format")]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub cmd: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new repository
+    Init(maintenance::InitArgs),
+    /// Back up files, directories or standard input
+    Backup(backup::BackupArgs),
+    /// Restore a snapshot into a folder
+    Restore(restore::RestoreArgs),
+    /// Write one file of a snapshot to standard output
+    Dump(restore::DumpArgs),
+    /// List snapshots
+    Snapshots(snapshots::SnapshotsArgs),
+    /// Remove snapshots according to a retention policy
+    Forget(maintenance::ForgetArgs),
+    /// Remove data no snapshot references
+    Prune(maintenance::PruneArgs),
+    /// Check the repository for errors
+    Check(maintenance::CheckArgs),
+    /// Show repository statistics
+    Stats(maintenance::StatsArgs),
+    /// Manage keys (passwords)
+    #[command(subcommand)]
+    Key(maintenance::KeyCmd),
+    /// Remove stale locks
+    Unlock(maintenance::UnlockArgs),
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.cmd {
+        Command::Init(a) => maintenance::init(g, a).await,
+        Command::Backup(a) => backup::run(g, a).await,
+        Command::Restore(a) => restore::restore(g, a).await,
+        Command::Dump(a) => restore::dump(g, a).await,
+        Command::Snapshots(a) => snapshots::run(g, a).await,
+        Command::Forget(a) => maintenance::forget(g, a).await,
+        Command::Prune(a) => maintenance::prune(g, a).await,
+        Command::Check(a) => maintenance::check(g, a).await,
+        Command::Stats(a) => maintenance::stats(g, a).await,
+        Command::Key(a) => maintenance::key(g, a).await,
+        Command::Unlock(a) => maintenance::unlock(g, a).await,
+    }
+}
+
+pub fn init_tracing(verbose: u8, json: bool) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("STASH_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.without_time().with_target(false).init();
+    }
+}
+
+pub fn exit_code(e: &anyhow::Error) -> u8 {
+    for cause in e.chain() {
+        if let Some(re) = cause.downcast_ref::<RepoError>() {
+            return match re {
+                RepoError::NotARepository { .. } => 10,
+                RepoError::WrongPassword { .. } => 12,
+                RepoError::Other(m) if m.contains("already locked") => 11,
+                _ => 1,
+            };
+        }
+    }
+    1
+}

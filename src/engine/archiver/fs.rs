@@ -1,0 +1,281 @@
+//! Back up files and directories with their metadata.
+//!
+//! The snapshot mirrors restic's: every target is stored under its absolute path, each parent
+//! directory becoming a tree node with its own metadata, so `restic restore` recreates
+//! `/target/path/…` below the restore folder just as for a snapshot restic made.
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
+
+use chrono::{DateTime, FixedOffset, Local, TimeZone};
+use futures::future::BoxFuture;
+use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+
+use super::{BackupStats, BlobSaver, Progress, SnapshotOptions};
+use crate::engine::backend::FileType;
+use crate::engine::lock::Lock;
+use crate::engine::repo::{RepoError, Repository, Result};
+use crate::engine::snapshot::SnapshotEntry;
+use crate::engine::sys;
+use crate::engine::tree::{gomode, Node, Tree};
+
+/// Glob patterns in restic's style: `*` stops at `/`, `**` crosses it; a pattern that does
+/// not start with `/` matches at any depth; a match on a directory skips all below it.
+#[derive(Clone, Debug, Default)]
+pub struct PathMatcher {
+    set: Option<GlobSet>,
+}
+
+impl PathMatcher {
+    pub fn new(patterns: &[String]) -> Result<PathMatcher> {
+        if patterns.is_empty() {
+            return Ok(PathMatcher { set: None });
+        }
+        let mut b = GlobSetBuilder::new();
+        for p in patterns {
+            let p = p.trim_end_matches('/');
+            let full = if p.starts_with('/') { p.to_string() } else { format!("**/{p}") };
+            let g = GlobBuilder::new(&full)
+                .literal_separator(true)
+                .build()
+                .map_err(|e| RepoError::Other(format!("invalid pattern {p:?}: {e}")))?;
+            b.add(g);
+        }
+        let set = b.build().map_err(|e| RepoError::Other(format!("invalid patterns: {e}")))?;
+        Ok(PathMatcher { set: Some(set) })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.set.is_none()
+    }
+
+    /// Whether an absolute path (as stored in the snapshot) matches.
+    pub fn matches(&self, path: &str) -> bool {
+        self.set.as_ref().map(|s| s.is_match(path)).unwrap_or(false)
+    }
+}
+
+pub(crate) fn to_time(secs: i64, nsecs: i64) -> DateTime<FixedOffset> {
+    Local
+        .timestamp_opt(secs, nsecs.clamp(0, 999_999_999) as u32)
+        .single()
+        .unwrap_or_else(|| Local.timestamp_opt(0, 0).unwrap())
+        .fixed_offset()
+}
+
+/// A node carrying `path`'s metadata (no content or subtree yet).
+pub(crate) fn node_from_metadata(name: &str, path: &Path, md: &std::fs::Metadata) -> std::io::Result<Node> {
+    let ft = md.file_type();
+    use std::os::unix::fs::FileTypeExt;
+    let node_type = if ft.is_dir() {
+        "dir"
+    } else if ft.is_symlink() {
+        "symlink"
+    } else if ft.is_file() {
+        "file"
+    } else if ft.is_block_device() {
+        "dev"
+    } else if ft.is_char_device() {
+        "chardev"
+    } else if ft.is_fifo() {
+        "fifo"
+    } else {
+        "socket"
+    };
+    let mut n = Node::new(name, node_type, to_time(md.mtime(), md.mtime_nsec()));
+    n.atime = to_time(md.atime(), md.atime_nsec());
+    n.ctime = to_time(md.ctime(), md.ctime_nsec());
+    n.mode = gomode::from_unix(md.mode());
+    n.uid = md.uid();
+    n.gid = md.gid();
+    n.user = sys::user_name(n.uid);
+    n.group = sys::group_name(n.gid);
+    n.inode = md.ino();
+    n.device_id = md.dev();
+    n.links = md.nlink();
+    if ft.is_file() {
+        n.size = md.len();
+    }
+    if ft.is_symlink() {
+        n.linktarget = std::fs::read_link(path)?.to_string_lossy().into_owned();
+    }
+    if ft.is_block_device() || ft.is_char_device() {
+        n.device = md.rdev();
+    }
+    Ok(n)
+}
+
+/// Lexically clean an absolute path (`.`/`..` resolved without following symlinks).
+fn clean_absolute(p: &Path) -> std::io::Result<PathBuf> {
+    let abs = std::path::absolute(p)?;
+    let mut out = PathBuf::from("/");
+    for c in abs.components() {
+        match c {
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(s) => out.push(s),
+            _ => {}
+        }
+    }
+    Ok(out)
+}
+
+/// The directories leading to the targets, with the targets as leaves.
+#[derive(Default)]
+struct VDir {
+    children: BTreeMap<String, VEntry>,
+}
+
+enum VEntry {
+    Dir(VDir),
+    Target(PathBuf),
+}
+
+struct Walker<'a> {
+    saver: &'a BlobSaver,
+    excludes: &'a PathMatcher,
+    progress: &'a Progress,
+}
+
+impl<'a> Walker<'a> {
+    fn save_path(&'a self, name: String, path: PathBuf) -> BoxFuture<'a, Result<Node>> {
+        Box::pin(async move {
+            let io = |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", path.display()));
+            let md = tokio::fs::symlink_metadata(&path).await.map_err(io)?;
+            let mut node = node_from_metadata(&name, &path, &md).map_err(io)?;
+            if md.is_dir() {
+                let mut names = Vec::new();
+                let mut rd = tokio::fs::read_dir(&path).await.map_err(io)?;
+                while let Some(e) = rd.next_entry().await.map_err(io)? {
+                    names.push(e.file_name().to_string_lossy().into_owned());
+                }
+                names.sort();
+                let mut tree = Tree::default();
+                for child in names {
+                    let cp = path.join(&child);
+                    if self.excludes.matches(&cp.to_string_lossy()) {
+                        continue;
+                    }
+                    tree.nodes.push(self.save_path(child, cp).await?);
+                }
+                node.subtree = Some(self.saver.save_tree(tree.to_blob()).await?);
+                Progress::add(&self.progress.dirs, 1);
+            } else if md.is_file() {
+                let f = tokio::fs::File::open(&path).await.map_err(io)?;
+                let (content, size) = self.saver.save_stream(f).await?;
+                node.size = size;
+                node.content = Some(content);
+                Progress::add(&self.progress.files, 1);
+            }
+            Ok(node)
+        })
+    }
+
+    fn save_vdir(&'a self, dir: &'a VDir, at: PathBuf) -> BoxFuture<'a, Result<crate::engine::Id>> {
+        Box::pin(async move {
+            let mut tree = Tree::default();
+            for (name, e) in &dir.children {
+                let p = at.join(name);
+                match e {
+                    VEntry::Target(real) => tree.nodes.push(self.save_path(name.clone(), real.clone()).await?),
+                    VEntry::Dir(sub) => {
+                        let md = tokio::fs::symlink_metadata(&p)
+                            .await
+                            .map_err(|e| RepoError::Other(format!("reading {}: {e}", p.display())))?;
+                        let mut node = node_from_metadata(name, &p, &md)
+                            .map_err(|e| RepoError::Other(format!("reading {}: {e}", p.display())))?;
+                        node.subtree = Some(self.save_vdir(sub, p).await?);
+                        tree.nodes.push(node);
+                    }
+                }
+            }
+            self.saver.save_tree(tree.to_blob()).await
+        })
+    }
+}
+
+/// Back up `targets` (files or directories). Takes a shared lock for the duration.
+pub async fn backup_paths(
+    repo: Arc<Repository>,
+    targets: &[PathBuf],
+    excludes: &[String],
+    opts: &SnapshotOptions,
+    progress: Arc<Progress>,
+) -> Result<(SnapshotEntry, BackupStats)> {
+    if targets.is_empty() {
+        return Err(RepoError::Other("nothing to back up: give at least one path".into()));
+    }
+    let matcher = PathMatcher::new(excludes)?;
+    let mut root = VDir::default();
+    let mut paths = Vec::new();
+    for t in targets {
+        let abs = clean_absolute(t).map_err(|e| RepoError::Other(format!("{}: {e}", t.display())))?;
+        if std::fs::symlink_metadata(&abs).is_err() {
+            return Err(RepoError::Other(format!("{}: no such file or directory", abs.display())));
+        }
+        paths.push(abs.to_string_lossy().into_owned());
+        let comps: Vec<String> = abs
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(s) => Some(s.to_string_lossy().into_owned()),
+                _ => None,
+            })
+            .collect();
+        if comps.is_empty() {
+            return Err(RepoError::Other("backing up / itself is not supported; name its folders".into()));
+        }
+        let mut cur = &mut root;
+        for (i, c) in comps.iter().enumerate() {
+            if i + 1 == comps.len() {
+                cur.children.insert(c.clone(), VEntry::Target(abs.clone()));
+                break;
+            }
+            let e = cur.children.entry(c.clone()).or_insert_with(|| VEntry::Dir(VDir::default()));
+            cur = match e {
+                VEntry::Dir(d) => d,
+                // A parent of this target is itself a target: it is already fully included.
+                VEntry::Target(_) => break,
+            };
+        }
+    }
+    let lock = Lock::acquire(repo.clone(), false).await?;
+    let res = async {
+        repo.load_index().await?;
+        let saver = BlobSaver::new(repo.clone(), progress.clone());
+        let walker = Walker { saver: &saver, excludes: &matcher, progress: &progress };
+        let tree = walker.save_vdir(&root, PathBuf::from("/")).await?;
+        let stats = saver.finish().await?;
+        let mut o = opts.clone();
+        o.excludes = excludes.to_vec();
+        let snap = o.build(tree, paths);
+        let id = repo.save_json(FileType::Snapshot, &snap).await?;
+        Ok((SnapshotEntry { id, snapshot: snap }, stats))
+    }
+    .await;
+    lock.release().await;
+    res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_like_restic() {
+        let m = PathMatcher::new(&["*.log".into(), "/srv/cache".into(), "tmp".into()]).unwrap();
+        assert!(m.matches("/var/app/x.log"));
+        assert!(m.matches("/srv/cache"));
+        assert!(!m.matches("/srv/cachex"));
+        assert!(m.matches("/a/b/tmp"));
+        assert!(!m.matches("/a/b/tmpx"));
+        assert!(!m.matches("/var/app/x.txt"));
+        assert!(!PathMatcher::new(&[]).unwrap().matches("/x"));
+    }
+
+    #[test]
+    fn cleans_paths() {
+        assert_eq!(clean_absolute(Path::new("/a/./b/../c")).unwrap(), PathBuf::from("/a/c"));
+    }
+}

@@ -1,0 +1,385 @@
+//! The backup pipeline: chunks in, packs out, on every core.
+//!
+//! ```text
+//! reader ─► chunker thread ─► worker threads (hash, dedup, zstd, encrypt) ─► pack buffers
+//!                                                                              │ full pack
+//!                                      index ◄─ uploader (N concurrent writes) ◄┘
+//! ```
+//! One stream uses all cores: the chunker runs on its own thread while workers hash, compress
+//! and encrypt chunks in parallel; the file's chunk list is put back in order by sequence
+//! number. All queues are bounded, so memory stays flat whatever the input size. A blob is
+//! "pending" from the moment a worker claims it until its pack is in the index, so two equal
+//! chunks in flight are stored once.
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use super::progress::Progress;
+use crate::engine::chunker::{Chunker, MIN_SIZE};
+use crate::engine::index::IndexPack;
+use crate::engine::pack::{BlobType, PackedBlob};
+use crate::engine::repo::{PreparedBlob, RepoError, Repository, Result};
+use crate::engine::Id;
+
+/// Read size from sources.
+const READ_BUF: usize = 1 << 20;
+/// Blobs per index file, to keep index files well below restic's 8 MiB guideline.
+const INDEX_BLOBS: usize = 30_000;
+
+struct ChunkJob {
+    seq: usize,
+    data: Vec<u8>,
+    reply: tokio::sync::mpsc::UnboundedSender<(usize, Id, u64)>,
+}
+
+#[derive(Default)]
+struct PackBuf {
+    body: Vec<u8>,
+    blobs: Vec<PackedBlob>,
+}
+
+type FullPack = (Vec<u8>, Vec<PackedBlob>);
+
+struct Shared {
+    repo: Arc<Repository>,
+    progress: Arc<Progress>,
+    pending: Mutex<HashSet<(BlobType, Id)>>,
+    data_pack: Mutex<PackBuf>,
+    tree_pack: Mutex<PackBuf>,
+    error: Mutex<Option<String>>,
+}
+
+impl Shared {
+    fn fail(&self, msg: String) {
+        let mut e = self.error.lock().unwrap();
+        if e.is_none() {
+            *e = Some(msg);
+        }
+    }
+
+    /// Claim a blob for storing: false if the repository has it or another worker took it.
+    fn claim(&self, t: BlobType, id: Id) -> bool {
+        if self.repo.has_blob(t, &id) {
+            return false;
+        }
+        self.pending.lock().unwrap().insert((t, id))
+    }
+
+    /// Append a prepared blob; returns a full pack when the buffer reached the pack size.
+    fn add(&self, b: PreparedBlob) -> Option<FullPack> {
+        let slot = match b.blob_type {
+            BlobType::Data => &self.data_pack,
+            BlobType::Tree => &self.tree_pack,
+        };
+        let mut p = slot.lock().unwrap();
+        if p.body.capacity() == 0 {
+            p.body.reserve(self.repo.opts.pack_size + (1 << 20));
+        }
+        let offset = p.body.len() as u32;
+        p.body.extend_from_slice(&b.bytes);
+        p.blobs.push(PackedBlob {
+            id: b.id,
+            blob_type: b.blob_type,
+            offset,
+            length: b.bytes.len() as u32,
+            uncompressed_length: b.uncompressed_length,
+        });
+        Progress::add(&self.progress.bytes_stored, b.bytes.len() as u64);
+        if p.body.len() >= self.repo.opts.pack_size {
+            let full = std::mem::take(&mut *p);
+            return Some((full.body, full.blobs));
+        }
+        None
+    }
+
+    fn take_partial(&self, t: BlobType) -> Option<FullPack> {
+        let slot = match t {
+            BlobType::Data => &self.data_pack,
+            BlobType::Tree => &self.tree_pack,
+        };
+        let p = std::mem::take(&mut *slot.lock().unwrap());
+        (!p.blobs.is_empty()).then_some((p.body, p.blobs))
+    }
+}
+
+/// Counts of one backup, for the summary line and the session status.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct BackupStats {
+    pub packs_written: usize,
+    pub index_files_written: usize,
+    pub blobs_new: u64,
+    pub blobs_dup: u64,
+    pub bytes_read: u64,
+    pub bytes_new: u64,
+    pub bytes_stored: u64,
+}
+
+/// A running backup pipeline. Create one per backup; call [`BlobSaver::finish`] at the end.
+pub struct BlobSaver {
+    shared: Arc<Shared>,
+    job_tx: Option<crossbeam_channel::Sender<ChunkJob>>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+    pack_tx: Option<tokio::sync::mpsc::Sender<FullPack>>,
+    uploader: Option<tokio::task::JoinHandle<Result<Vec<IndexPack>>>>,
+}
+
+impl BlobSaver {
+    pub fn new(repo: Arc<Repository>, progress: Arc<Progress>) -> BlobSaver {
+        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let shared = Arc::new(Shared {
+            repo: repo.clone(),
+            progress,
+            pending: Mutex::new(HashSet::new()),
+            data_pack: Mutex::new(PackBuf::default()),
+            tree_pack: Mutex::new(PackBuf::default()),
+            error: Mutex::new(None),
+        });
+        let (job_tx, job_rx) = crossbeam_channel::bounded::<ChunkJob>(threads * 2);
+        let conns = repo.opts.connections.max(1);
+        let (pack_tx, pack_rx) = tokio::sync::mpsc::channel::<FullPack>(1);
+        let mut workers = Vec::with_capacity(threads);
+        for i in 0..threads {
+            let (rx, sh, ptx) = (job_rx.clone(), shared.clone(), pack_tx.clone());
+            let h = std::thread::Builder::new()
+                .name(format!("stash-blob-{i}"))
+                .spawn(move || worker(rx, sh, ptx))
+                .expect("spawning a worker thread");
+            workers.push(h);
+        }
+        let sh = shared.clone();
+        let uploader = tokio::spawn(async move {
+            let stream = tokio_stream_from(pack_rx);
+            let mut uploads = std::pin::pin!(stream
+                .map(|(body, blobs)| {
+                    let repo = sh.repo.clone();
+                    async move { repo.save_pack(body, blobs).await }
+                })
+                .buffer_unordered(conns));
+            let mut done = Vec::new();
+            while let Some(r) = uploads.next().await {
+                match r {
+                    Ok(p) => {
+                        sh.repo.index_add_pack(&p);
+                        let mut pending = sh.pending.lock().unwrap();
+                        for b in &p.blobs {
+                            pending.remove(&(b.blob_type, b.id));
+                        }
+                        drop(pending);
+                        done.push(p);
+                    }
+                    Err(e) => {
+                        sh.fail(format!("{e}"));
+                        return Err(e);
+                    }
+                }
+            }
+            Ok(done)
+        });
+        BlobSaver { shared, job_tx: Some(job_tx), workers, pack_tx: Some(pack_tx), uploader: Some(uploader) }
+    }
+
+    pub fn progress(&self) -> &Arc<Progress> {
+        &self.shared.progress
+    }
+
+    fn check_error(&self) -> Result<()> {
+        match self.shared.error.lock().unwrap().clone() {
+            Some(e) => Err(RepoError::Other(format!("backup failed: {e}"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Chunk and store a stream; returns the ordered blob ids and the byte count.
+    pub async fn save_stream<R: AsyncRead + Unpin>(&self, mut reader: R) -> Result<(Vec<Id>, u64)> {
+        self.check_error()?;
+        let job_tx = self.job_tx.clone().expect("saver is running");
+        let pol = self.shared.repo.polynomial();
+        let (buf_tx, mut buf_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let (res_tx, mut res_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Id, u64)>();
+        let chunker = tokio::task::spawn_blocking(move || {
+            let mut ch = Chunker::new(pol);
+            let mut cur: Vec<u8> = Vec::with_capacity(MIN_SIZE * 2);
+            let mut seq = 0usize;
+            let send = |seq: usize, data: Vec<u8>| {
+                job_tx.send(ChunkJob { seq, data, reply: res_tx.clone() }).is_ok()
+            };
+            while let Some(buf) = buf_rx.blocking_recv() {
+                let mut b = &buf[..];
+                while !b.is_empty() {
+                    match ch.next_boundary(b) {
+                        Some(n) => {
+                            cur.extend_from_slice(&b[..n]);
+                            b = &b[n..];
+                            let next = Vec::with_capacity(MIN_SIZE * 2);
+                            if !send(seq, std::mem::replace(&mut cur, next)) {
+                                return seq;
+                            }
+                            seq += 1;
+                        }
+                        None => {
+                            cur.extend_from_slice(b);
+                            break;
+                        }
+                    }
+                }
+            }
+            if !cur.is_empty() && send(seq, cur) {
+                seq += 1;
+            }
+            seq
+        });
+
+        let mut total = 0u64;
+        let read_result: std::io::Result<()> = async {
+            loop {
+                let mut buf = BytesMut::with_capacity(READ_BUF);
+                while buf.len() < READ_BUF {
+                    if reader.read_buf(&mut buf).await? == 0 {
+                        break;
+                    }
+                }
+                if buf.is_empty() {
+                    return Ok(());
+                }
+                total += buf.len() as u64;
+                Progress::add(&self.shared.progress.bytes_read, buf.len() as u64);
+                if buf_tx.send(buf.freeze()).await.is_err() {
+                    return Ok(());
+                }
+            }
+        }
+        .await;
+        drop(buf_tx);
+        let n = chunker.await.map_err(|e| RepoError::Other(format!("chunker thread: {e}")))?;
+        read_result.map_err(|e| RepoError::Other(format!("reading the source: {e}")))?;
+
+        let mut ids: Vec<Option<Id>> = vec![None; n];
+        let mut got = 0;
+        while got < n {
+            match res_rx.recv().await {
+                Some((seq, id, _len)) => {
+                    ids[seq] = Some(id);
+                    got += 1;
+                }
+                None => break,
+            }
+        }
+        self.check_error()?;
+        let ids: Option<Vec<Id>> = ids.into_iter().collect();
+        let ids = ids.ok_or_else(|| RepoError::Other("backup pipeline stopped before storing every chunk".into()))?;
+        Ok((ids, total))
+    }
+
+    /// Store a tree blob (from async code); returns its id.
+    pub async fn save_tree(&self, blob: Vec<u8>) -> Result<Id> {
+        self.check_error()?;
+        let id = Id::hash(&blob);
+        if self.shared.claim(BlobType::Tree, id) {
+            let prepared = self.shared.repo.prepare_blob(BlobType::Tree, id, &blob);
+            if let Some(full) = self.shared.add(prepared) {
+                self.send_pack(full).await?;
+            }
+        }
+        Ok(id)
+    }
+
+    async fn send_pack(&self, full: FullPack) -> Result<()> {
+        let tx = self.pack_tx.as_ref().expect("saver is running");
+        if tx.send(full).await.is_err() {
+            self.check_error()?;
+            return Err(RepoError::Other("pack uploader stopped".into()));
+        }
+        Ok(())
+    }
+
+    /// Flush partial packs, wait for every upload, write the index. Only after this returns
+    /// Ok may a snapshot reference what was saved.
+    pub async fn finish(mut self) -> Result<BackupStats> {
+        drop(self.job_tx.take());
+        let workers = std::mem::take(&mut self.workers);
+        tokio::task::spawn_blocking(move || {
+            for w in workers {
+                let _ = w.join();
+            }
+        })
+        .await
+        .map_err(|e| RepoError::Other(format!("joining workers: {e}")))?;
+        for t in [BlobType::Data, BlobType::Tree] {
+            if let Some(full) = self.shared.take_partial(t) {
+                self.send_pack(full).await?;
+            }
+        }
+        drop(self.pack_tx.take());
+        let packs = self
+            .uploader
+            .take()
+            .expect("finish runs once")
+            .await
+            .map_err(|e| RepoError::Other(format!("uploader task: {e}")))??;
+        self.check_error()?;
+        let mut stats = BackupStats { packs_written: packs.len(), ..Default::default() };
+        let mut batch = Vec::new();
+        let mut blobs = 0;
+        for p in packs {
+            blobs += p.blobs.len();
+            batch.push(p);
+            if blobs >= INDEX_BLOBS {
+                self.shared.repo.save_index(std::mem::take(&mut batch), vec![]).await?;
+                stats.index_files_written += 1;
+                blobs = 0;
+            }
+        }
+        if !batch.is_empty() {
+            self.shared.repo.save_index(batch, vec![]).await?;
+            stats.index_files_written += 1;
+        }
+        let pr = &self.shared.progress;
+        stats.blobs_new = Progress::get(&pr.blobs_new);
+        stats.blobs_dup = Progress::get(&pr.blobs_dup);
+        stats.bytes_read = Progress::get(&pr.bytes_read);
+        stats.bytes_new = Progress::get(&pr.bytes_new);
+        stats.bytes_stored = Progress::get(&pr.bytes_stored);
+        Ok(stats)
+    }
+}
+
+impl Drop for BlobSaver {
+    fn drop(&mut self) {
+        // Abandoned without finish (error path): stop the uploader; nothing gets indexed.
+        if let Some(u) = self.uploader.take() {
+            u.abort();
+        }
+    }
+}
+
+fn worker(
+    rx: crossbeam_channel::Receiver<ChunkJob>,
+    sh: Arc<Shared>,
+    pack_tx: tokio::sync::mpsc::Sender<FullPack>,
+) {
+    for job in rx {
+        let id = Id::hash(&job.data);
+        let len = job.data.len() as u64;
+        if sh.claim(BlobType::Data, id) {
+            let prepared = sh.repo.prepare_blob(BlobType::Data, id, &job.data);
+            Progress::add(&sh.progress.blobs_new, 1);
+            Progress::add(&sh.progress.bytes_new, len);
+            if let Some(full) = sh.add(prepared) {
+                if pack_tx.blocking_send(full).is_err() {
+                    sh.fail("pack uploader stopped".into());
+                }
+            }
+        } else {
+            Progress::add(&sh.progress.blobs_dup, 1);
+        }
+        let _ = job.reply.send((job.seq, id, len));
+    }
+}
+
+/// Adapt a tokio receiver into a `Stream` without pulling in tokio-stream.
+fn tokio_stream_from<T: Send + 'static>(rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+    futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
+}
