@@ -17,6 +17,14 @@ pub enum LocationError {
     Empty,
     #[error("repository location {0:?}: unsupported scheme {1:?} (supported: a local path, local:)")]
     Scheme(String, String),
+    #[error("{0} does not exist: it is not a repository (create one with `stash init`)")]
+    Missing(String),
+    #[error("creating {location}")]
+    Create {
+        location: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("building the {service} backend for {location}")]
     Build {
         service: &'static str,
@@ -58,10 +66,26 @@ impl Location {
     }
 }
 
-/// Build the backend for `loc`.
+/// Build the backend for an existing repository location. Creates nothing.
 pub fn open_location(loc: &Location) -> Result<Arc<dyn Backend>, LocationError> {
+    build(loc, false)
+}
+
+/// Build the backend for a location that `init` may create (a local folder is made here).
+pub fn create_location(loc: &Location) -> Result<Arc<dyn Backend>, LocationError> {
+    build(loc, true)
+}
+
+fn build(loc: &Location, create: bool) -> Result<Arc<dyn Backend>, LocationError> {
     match loc {
         Location::Local(path) => {
+            if !path.exists() {
+                if !create {
+                    return Err(LocationError::Missing(loc.display()));
+                }
+                std::fs::create_dir_all(path)
+                    .map_err(|e| LocationError::Create { location: loc.display(), source: e })?;
+            }
             let abs = if path.is_absolute() {
                 path.clone()
             } else {

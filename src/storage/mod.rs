@@ -6,5 +6,5 @@
 mod opendal_backend;
 pub mod location;
 
-pub use location::{open_location, Location};
+pub use location::{create_location, open_location, Location, LocationError};
 pub use opendal_backend::OpendalBackend;

@@ -10,7 +10,7 @@ use stash::engine::prune::{prune as run_prune, PruneOptions};
 use stash::engine::retention::{GroupBy, KeepPolicy};
 use stash::engine::snapshot::select;
 use stash::engine::{keys, lock, Repository};
-use stash::storage::open_location;
+use stash::storage::create_location;
 
 use super::restore::FilterArgs;
 use super::snapshots::snapshot_json;
@@ -25,7 +25,7 @@ pub struct InitArgs {
 
 pub async fn init(g: &GlobalArgs, a: InitArgs) -> anyhow::Result<()> {
     let loc = g.location()?;
-    let backend = open_location(&loc)?;
+    let backend = create_location(&loc)?;
     let repo = Repository::init(backend, &g.password()?, a.repository_version, KdfParams::default(), g.options()?).await?;
     if g.json {
         println!("{}", serde_json::json!({"message_type": "initialized", "id": repo.config().id, "repository": loc.display()}));

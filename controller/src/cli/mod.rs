@@ -82,6 +82,9 @@ pub fn init_tracing(verbose: u8, json: bool) {
 
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
+        if let Some(stash::storage::LocationError::Missing(_)) = cause.downcast_ref() {
+            return 10;
+        }
         if let Some(re) = cause.downcast_ref::<RepoError>() {
             return match re {
                 RepoError::NotARepository { .. } => 10,
