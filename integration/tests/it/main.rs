@@ -5,4 +5,5 @@ mod common;
 mod faults;
 mod interop;
 mod locks;
+mod maintenance;
 mod retention;
