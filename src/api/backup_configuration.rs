@@ -1,0 +1,155 @@
+//! `stash.appscode.com/v1beta1` BackupConfiguration: one target, a schedule, a Repository and a
+//! retention policy. [`BackupConfigurationTemplateSpec`] (task, target, runtime settings, temp dir,
+//! interim volume, hooks) is shared with BackupBatch members and BackupBlueprints; Go inlines it,
+//! here it is a `#[serde(flatten)]` field so the wire shape is identical.
+
+use k8s_openapi::api::core::v1 as core;
+use kube::CustomResource;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{Condition, EmptyDirSettings, ObjectReference, RetryConfig, Snapshotter, TargetRef, TaskRef};
+use super::hooks::BackupHooks;
+use super::repository::RetentionPolicy;
+use super::runtime::{PersistentVolumeClaimTemplate, RuntimeSettings};
+
+/// The per-target part of a backup invoker.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupConfigurationTemplateSpec {
+    /// Task to run (job model); empty for the sidecar model and for KubeDB AppBindings.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<TaskRef>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<BackupTarget>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime_settings: Option<RuntimeSettings>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub temp_dir: Option<EmptyDirSettings>,
+    /// PVC holding dumps before upload (job model only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub interim_volume_template: Option<PersistentVolumeClaimTemplate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hooks: Option<BackupHooks>,
+}
+
+impl BackupConfigurationTemplateSpec {
+    pub fn task_name(&self) -> &str {
+        self.task.as_ref().map(TaskRef::name).unwrap_or_default()
+    }
+}
+
+/// What to back up and how to name it in the repository.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupTarget {
+    /// Host identifier override (see host naming).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alias: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub r#ref: Option<TargetRef>,
+    /// Paths to back up; one restic snapshot per path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paths: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub volume_mounts: Option<Vec<core::VolumeMount>>,
+    /// Replicas to back up (VolumeSnapshotter / StatefulSet), default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<i32>,
+    #[serde(default, rename = "snapshotClassName", skip_serializing_if = "Option::is_none")]
+    pub volume_snapshot_class_name: Option<String>,
+    /// restic `--exclude` patterns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exclude: Option<Vec<String>>,
+    /// Extra arguments for `restic backup`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub args: Option<Vec<String>>,
+}
+
+impl BackupTarget {
+    pub fn target_ref(&self) -> TargetRef {
+        self.r#ref.clone().unwrap_or_default()
+    }
+}
+
+/// BackupConfiguration spec.
+#[derive(CustomResource, Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[kube(
+    group = "stash.appscode.com",
+    version = "v1beta1",
+    kind = "BackupConfiguration",
+    plural = "backupconfigurations",
+    singular = "backupconfiguration",
+    namespaced,
+    status = "BackupConfigurationStatus",
+    shortname = "bc",
+    category = "stash",
+    category = "appscode",
+    category = "all",
+    printcolumn(name = "Task", type_ = "string", json_path = ".spec.task.name"),
+    printcolumn(name = "Schedule", type_ = "string", json_path = ".spec.schedule"),
+    printcolumn(name = "Paused", type_ = "boolean", json_path = ".spec.paused"),
+    printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
+    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    derive = "PartialEq",
+    doc = "BackupConfiguration schedules backups of one target into a Repository"
+)]
+#[serde(rename_all = "camelCase")]
+#[schemars(transform = super::schema::require_retention_policy)]
+pub struct BackupConfigurationSpec {
+    #[serde(flatten)]
+    pub template: BackupConfigurationTemplateSpec,
+    /// Cron expression of the triggering CronJob.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("default" = "Restic"))]
+    pub driver: Option<Snapshotter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<ObjectReference>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention_policy: Option<RetentionPolicy>,
+    /// Suspends the CronJob; manually created sessions still run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paused: Option<bool>,
+    /// Completed BackupSessions to keep, default 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup_history_limit: Option<i32>,
+    /// Session deadline as a Go duration.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_out: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_config: Option<RetryConfig>,
+}
+
+impl BackupConfigurationSpec {
+    pub fn driver(&self) -> Snapshotter {
+        self.driver.unwrap_or_default()
+    }
+    pub fn backup_history_limit(&self) -> i32 {
+        self.backup_history_limit.unwrap_or(1)
+    }
+    pub fn paused(&self) -> bool {
+        self.paused.unwrap_or(false)
+    }
+}
+
+/// Phase of a backup invoker (BackupConfiguration, BackupBatch).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub enum BackupInvokerPhase {
+    Invalid,
+    Ready,
+    NotReady,
+}
+
+/// BackupConfiguration status.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupConfigurationStatus {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_generation: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conditions: Option<Vec<Condition>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase: Option<BackupInvokerPhase>,
+}
