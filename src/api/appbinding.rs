@@ -78,13 +78,10 @@ pub struct ClientConfig {
 /// A Service in the cluster; host is `<name>.<namespace>.svc`.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ServiceReference {
-    #[serde(default)]
     pub scheme: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(default)]
     pub name: String,
-    #[serde(default)]
     pub port: i32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
@@ -103,7 +100,6 @@ pub struct TypedLocalObjectReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(extend("default" = "Secret"))]
     pub kind: Option<String>,
-    #[serde(default)]
     pub name: String,
 }
 
@@ -182,7 +178,6 @@ pub struct StashTaskSpec {
 /// Task name and params named by an AppBinding's addon parameters.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AddonTaskRef {
-    #[serde(default)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub params: Vec<Param>,

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 pub struct ObjectReference {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(default)]
     pub name: String,
 }
 
@@ -41,7 +40,6 @@ pub struct TypedObjectReference {
     pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
-    #[serde(default)]
     pub name: String,
 }
 
@@ -79,7 +77,6 @@ impl TargetRef {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Param {
     pub name: String,
-    #[serde(default)]
     pub value: String,
 }
 
@@ -107,9 +104,7 @@ impl TaskRef {
 pub struct BackupInvokerRef {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_group: Option<String>,
-    #[serde(default)]
     pub kind: String,
-    #[serde(default)]
     pub name: String,
 }
 
@@ -187,6 +182,26 @@ impl Condition {
     }
     pub fn is_false(&self) -> bool {
         self.status == "False"
+    }
+}
+
+/// How Stash runs a backup or restore of a target.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Model {
+    /// A sidecar (backup) or init-container (restore) injected into the workload.
+    Sidecar,
+    /// A Job built from a Task (CronJob-triggered for backups).
+    Job,
+}
+
+/// Stash's `BackupModel`/`RestoreModel`: sidecar when no task is named and the target is a
+/// Deployment, StatefulSet, DaemonSet or DeploymentConfig; a Job otherwise.
+pub fn model(target_kind: &str, task_name: &str) -> Model {
+    let workload = matches!(target_kind, "Deployment" | "StatefulSet" | "DaemonSet" | "DeploymentConfig");
+    if task_name.is_empty() && workload {
+        Model::Sidecar
+    } else {
+        Model::Job
     }
 }
 

@@ -25,7 +25,7 @@ pub enum CrdError {
 
 /// Every CRD this crate defines (Snapshot is served by an aggregated API, not a CRD).
 pub fn all() -> Vec<CustomResourceDefinition> {
-    vec![
+    let crds = vec![
         Repository::crd(),
         BackupConfiguration::crd(),
         BackupBatch::crd(),
@@ -36,7 +36,34 @@ pub fn all() -> Vec<CustomResourceDefinition> {
         Task::crd(),
         BackupBlueprint::crd(),
         AppBinding::crd(),
-    ]
+    ];
+    crds.into_iter().map(without_nullable).collect()
+}
+
+/// The derive marks every `Option` field `nullable` (and adds `null` to enums). Stash's CRDs do
+/// not: an explicit `null` is pruned by the API server rather than stored. Match them.
+fn without_nullable(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                map.remove("nullable");
+                if let Some(serde_json::Value::Array(values)) = map.get_mut("enum") {
+                    values.retain(|x| !x.is_null());
+                }
+                map.values_mut().for_each(walk);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    for version in &mut crd.spec.versions {
+        let Some(schema) = version.schema.as_mut() else { continue };
+        let Some(s) = schema.open_api_v3_schema.take() else { continue };
+        let mut json = serde_json::to_value(&s).unwrap_or_default();
+        walk(&mut json);
+        schema.open_api_v3_schema = serde_json::from_value(json).ok().or(Some(s));
+    }
+    crd
 }
 
 /// `<group>_<plural>.yaml`.

@@ -41,7 +41,6 @@ impl TaskSpec {
 /// A step: the Function's name and the params given to it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct FunctionRef {
-    #[serde(default)]
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub params: Option<Vec<Param>>,
