@@ -128,6 +128,31 @@ mod tests {
         assert_eq!(present, expected, "stale or missing files in {}", dir.display());
     }
 
+    /// Each committed CRD is a valid CustomResourceDefinition for Kubernetes 1.33, as judged by
+    /// `kubernetes-validate --strict`. Runs when the tool is installed, by
+    /// `integration/scripts/install-kubernetes-validate.sh`, at `$KV_VENV/bin` (default
+    /// `/work/.venv-kv/bin`); otherwise it says so and passes.
+    #[test]
+    fn crds_pass_kubernetes_validate() {
+        let venv = std::env::var("KV_VENV").unwrap_or_else(|_| "/work/.venv-kv".into());
+        let bin = PathBuf::from(venv).join("bin/kubernetes-validate");
+        if !bin.exists() {
+            eprintln!("kubernetes-validate not installed at {}; run integration/scripts/install-kubernetes-validate.sh", bin.display());
+            return;
+        }
+        for crd in all() {
+            let path = crd_dir().join(file_name(&crd));
+            let out = std::process::Command::new(&bin)
+                .args(["-k", "1.33.0", "--strict"])
+                .arg(&path)
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{}: {text}", path.display());
+            assert!(text.contains("passed for resource customresourcedefinition/"), "{}: {text}", path.display());
+        }
+    }
+
     #[test]
     fn names_scopes_and_columns_are_stashs() {
         let by_kind = |k: &str| all().into_iter().find(|c| c.spec.names.kind == k).unwrap();

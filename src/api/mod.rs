@@ -63,3 +63,6 @@ pub const APPCATALOG_GROUP: &str = "appcatalog.appscode.com";
 pub const INVOKER_FINALIZER: &str = "stash.appscode.com";
 /// Finalizer Stash puts on Repositories.
 pub const REPOSITORY_FINALIZER: &str = "stash";
+
+#[cfg(test)]
+mod examples_tests;
