@@ -5,7 +5,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    AppBinding, BackupBatch, BackupBlueprint, BackupConfiguration, BackupSession, Function,
+    AppBinding, BackupConfigurationTemplateSpec, RepositorySpec, RestoreTargetSpec, BackupBatch, BackupBlueprint, BackupConfiguration, BackupSession, Function,
     Repository, RestoreBatch, RestoreSession, Snapshot, Task,
 };
 
@@ -36,11 +36,32 @@ pub enum StashObject {
     Snapshot(Box<Snapshot>),
 }
 
+fn field_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>, prefix: &str) -> ObjectError {
+    let path = e.path().to_string();
+    let path = match (prefix, path.as_str()) {
+        (p, ".") => p.to_string(),
+        ("", _) => path,
+        (p, _) => format!("{p}.{path}"),
+    };
+    ObjectError::Field { path, message: e.into_inner().to_string() }
+}
+
 fn typed<T: DeserializeOwned>(value: &Value) -> Result<Box<T>, ObjectError> {
-    serde_path_to_error::deserialize(value).map(Box::new).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        ObjectError::Field { path: if path == "." { String::new() } else { path }, message }
+    serde_path_to_error::deserialize(value).map(Box::new).map_err(|e| field_error(e, ""))
+}
+
+/// Like [`typed`] for kinds whose spec flattens a template struct `F`: serde loses the path of
+/// errors inside a flattened struct, so on an error at `spec` the template is parsed alone to
+/// find the field.
+fn typed_flat<T: DeserializeOwned, F: DeserializeOwned>(value: &Value) -> Result<Box<T>, ObjectError> {
+    typed::<T>(value).map_err(|err| match (&err, value.get("spec")) {
+        (ObjectError::Field { path, .. }, Some(spec)) if path == "spec" => {
+            match serde_path_to_error::deserialize::<_, F>(spec) {
+                Err(e) => field_error(e, "spec"),
+                Ok(_) => err,
+            }
+        }
+        _ => err,
     })
 }
 
@@ -65,15 +86,19 @@ impl StashObject {
         let obj = match (api_version, kind) {
             ("stash.appscode.com/v1alpha1", "Repository") => Self::Repository(typed(value)?),
             ("stash.appscode.com/v1beta1", "BackupConfiguration") => {
-                Self::BackupConfiguration(typed(value)?)
+                Self::BackupConfiguration(typed_flat::<_, BackupConfigurationTemplateSpec>(value)?)
             }
             ("stash.appscode.com/v1beta1", "BackupBatch") => Self::BackupBatch(typed(value)?),
             ("stash.appscode.com/v1beta1", "BackupSession") => Self::BackupSession(typed(value)?),
-            ("stash.appscode.com/v1beta1", "RestoreSession") => Self::RestoreSession(typed(value)?),
+            ("stash.appscode.com/v1beta1", "RestoreSession") => {
+                Self::RestoreSession(typed_flat::<_, RestoreTargetSpec>(value)?)
+            }
             ("stash.appscode.com/v1beta1", "RestoreBatch") => Self::RestoreBatch(typed(value)?),
             ("stash.appscode.com/v1beta1", "Function") => Self::Function(typed(value)?),
             ("stash.appscode.com/v1beta1", "Task") => Self::Task(typed(value)?),
-            ("stash.appscode.com/v1beta1", "BackupBlueprint") => Self::BackupBlueprint(typed(value)?),
+            ("stash.appscode.com/v1beta1", "BackupBlueprint") => {
+                Self::BackupBlueprint(typed_flat::<_, RepositorySpec>(value)?)
+            }
             ("appcatalog.appscode.com/v1alpha1", "AppBinding") => Self::AppBinding(typed(value)?),
             ("repositories.stash.appscode.com/v1alpha1", "Snapshot") => Self::Snapshot(typed(value)?),
             _ => {
