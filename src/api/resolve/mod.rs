@@ -46,3 +46,6 @@ pub enum ResolveError {
     #[error("AppBinding {name}: {field} names Secret {secret:?}, which was not given")]
     MissingSecretRef { name: String, field: String, secret: String },
 }
+
+#[cfg(test)]
+mod tests;
