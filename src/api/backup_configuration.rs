@@ -142,6 +142,26 @@ pub enum BackupInvokerPhase {
     NotReady,
 }
 
+/// Stash's `CalculateBackupInvokerPhase`: `NotReady` while the Repository or its Secret is
+/// not found, `Invalid` when validation failed, `Ready` once validated with the CronJob created
+/// (and, for Restic, both repository conditions True), `NotReady` otherwise.
+pub fn backup_invoker_phase(driver: Snapshotter, conditions: &[Condition]) -> BackupInvokerPhase {
+    use super::conditions::types::*;
+    let is = |t: &str, status: &str| conditions.iter().any(|c| c.type_ == t && c.status == status);
+    let truthy = |t: &str| is(t, "True");
+    if conditions.iter().any(|c| (c.type_ == REPOSITORY_FOUND || c.type_ == BACKEND_SECRET_FOUND) && c.status != "True") {
+        return BackupInvokerPhase::NotReady;
+    }
+    if is(VALIDATION_PASSED, "False") {
+        return BackupInvokerPhase::Invalid;
+    }
+    let repo_ok = truthy(REPOSITORY_FOUND) && truthy(BACKEND_SECRET_FOUND);
+    if truthy(VALIDATION_PASSED) && truthy(CRON_JOB_CREATED) && (driver != Snapshotter::Restic || repo_ok) {
+        return BackupInvokerPhase::Ready;
+    }
+    BackupInvokerPhase::NotReady
+}
+
 /// BackupConfiguration status.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -152,4 +172,27 @@ pub struct BackupConfigurationStatus {
     pub conditions: Option<Vec<Condition>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phase: Option<BackupInvokerPhase>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::types::*;
+
+    fn conds(list: &[(&str, &str)]) -> Vec<Condition> {
+        list.iter().map(|(t, s)| Condition { type_: t.to_string(), status: s.to_string(), ..Default::default() }).collect()
+    }
+
+    #[test]
+    fn invoker_phase_rule() {
+        use BackupInvokerPhase::*;
+        let all_ok = [(REPOSITORY_FOUND, "True"), (BACKEND_SECRET_FOUND, "True"), (VALIDATION_PASSED, "True"), (CRON_JOB_CREATED, "True")];
+        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&all_ok)), Ready);
+        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&[(REPOSITORY_FOUND, "False"), (VALIDATION_PASSED, "False")])), NotReady);
+        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&[(VALIDATION_PASSED, "False")])), Invalid);
+        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&[(VALIDATION_PASSED, "True"), (CRON_JOB_CREATED, "True")])), NotReady);
+        assert_eq!(backup_invoker_phase(Snapshotter::VolumeSnapshotter, &conds(&[(VALIDATION_PASSED, "True"), (CRON_JOB_CREATED, "True")])), Ready);
+        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&all_ok[..3])), NotReady);
+        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &[]), NotReady);
+    }
 }

@@ -12,6 +12,9 @@
 //! [`validate::validate_path`] and [`catalog`] reading the files they are given, and nothing
 //! talks to an API server (kube is used for its derive only).
 
+// kube's `printcolumn(type_ = "string", …)` repeated per column trips this lint.
+#![allow(clippy::duplicated_attributes)]
+
 pub mod appbinding;
 pub mod backup_batch;
 pub mod backup_blueprint;
