@@ -24,7 +24,11 @@ use super::common::{Param, TypedObjectReference};
     category = "all",
     printcolumn(name = "Type", type_ = "string", json_path = ".spec.type"),
     printcolumn(name = "Version", type_ = "string", json_path = ".spec.version"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "AppBinding holds the information needed to connect to an application such as a database"
 )]
@@ -65,7 +69,11 @@ pub struct ClientConfig {
     pub url: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service: Option<ServiceReference>,
-    #[serde(default, rename = "insecureSkipTLSVerify", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "insecureSkipTLSVerify",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub insecure_skip_tls_verify: Option<bool>,
     /// PEM CA bundle (base64 in YAML); enables TLS in the addons.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -7,7 +7,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::backup_configuration::{BackupConfigurationTemplateSpec, BackupInvokerPhase};
-use super::common::{Condition, ExecutionOrder, ObjectReference, RetryConfig, Snapshotter, TargetRef};
+use super::common::{
+    Condition, ExecutionOrder, ObjectReference, RetryConfig, Snapshotter, TargetRef,
+};
 use super::hooks::BackupHooks;
 use super::repository::RetentionPolicy;
 use super::runtime::RuntimeSettings;
@@ -28,7 +30,11 @@ use super::runtime::RuntimeSettings;
     printcolumn(name = "Schedule", type_ = "string", json_path = ".spec.schedule"),
     printcolumn(name = "Paused", type_ = "boolean", json_path = ".spec.paused"),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "BackupBatch backs up several co-related targets into one Repository under one schedule"
 )]

@@ -25,7 +25,11 @@ use super::runtime::{PersistentVolumeClaimTemplate, RuntimeSettings};
     category = "appscode",
     printcolumn(name = "Task", type_ = "string", json_path = ".spec.task.name"),
     printcolumn(name = "Schedule", type_ = "string", json_path = ".spec.schedule"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "BackupBlueprint is a template of the Repository and BackupConfiguration for auto-backup"
 )]

@@ -8,7 +8,9 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Condition, EmptyDirSettings, ObjectReference, RetryConfig, Snapshotter, TargetRef, TaskRef};
+use super::common::{
+    Condition, EmptyDirSettings, ObjectReference, RetryConfig, Snapshotter, TargetRef, TaskRef,
+};
 use super::hooks::BackupHooks;
 use super::repository::RetentionPolicy;
 use super::runtime::{PersistentVolumeClaimTemplate, RuntimeSettings};
@@ -56,7 +58,11 @@ pub struct BackupTarget {
     /// Replicas to back up (VolumeSnapshotter / StatefulSet), default 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replicas: Option<i32>,
-    #[serde(default, rename = "snapshotClassName", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "snapshotClassName",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub volume_snapshot_class_name: Option<String>,
     /// restic `--exclude` patterns.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -90,7 +96,11 @@ impl BackupTarget {
     printcolumn(name = "Schedule", type_ = "string", json_path = ".spec.schedule"),
     printcolumn(name = "Paused", type_ = "boolean", json_path = ".spec.paused"),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "BackupConfiguration schedules backups of one target into a Repository"
 )]
@@ -147,16 +157,25 @@ pub enum BackupInvokerPhase {
 /// (and, for Restic, both repository conditions True), `NotReady` otherwise.
 pub fn backup_invoker_phase(driver: Snapshotter, conditions: &[Condition]) -> BackupInvokerPhase {
     use super::conditions::types::*;
-    let is = |t: &str, status: &str| conditions.iter().any(|c| c.type_ == t && c.status == status);
+    let is = |t: &str, status: &str| {
+        conditions
+            .iter()
+            .any(|c| c.type_ == t && c.status == status)
+    };
     let truthy = |t: &str| is(t, "True");
-    if conditions.iter().any(|c| (c.type_ == REPOSITORY_FOUND || c.type_ == BACKEND_SECRET_FOUND) && c.status != "True") {
+    if conditions.iter().any(|c| {
+        (c.type_ == REPOSITORY_FOUND || c.type_ == BACKEND_SECRET_FOUND) && c.status != "True"
+    }) {
         return BackupInvokerPhase::NotReady;
     }
     if is(VALIDATION_PASSED, "False") {
         return BackupInvokerPhase::Invalid;
     }
     let repo_ok = truthy(REPOSITORY_FOUND) && truthy(BACKEND_SECRET_FOUND);
-    if truthy(VALIDATION_PASSED) && truthy(CRON_JOB_CREATED) && (driver != Snapshotter::Restic || repo_ok) {
+    if truthy(VALIDATION_PASSED)
+        && truthy(CRON_JOB_CREATED)
+        && (driver != Snapshotter::Restic || repo_ok)
+    {
         return BackupInvokerPhase::Ready;
     }
     BackupInvokerPhase::NotReady
@@ -180,19 +199,57 @@ mod tests {
     use crate::api::conditions::types::*;
 
     fn conds(list: &[(&str, &str)]) -> Vec<Condition> {
-        list.iter().map(|(t, s)| Condition { type_: t.to_string(), status: s.to_string(), ..Default::default() }).collect()
+        list.iter()
+            .map(|(t, s)| Condition {
+                type_: t.to_string(),
+                status: s.to_string(),
+                ..Default::default()
+            })
+            .collect()
     }
 
     #[test]
     fn invoker_phase_rule() {
         use BackupInvokerPhase::*;
-        let all_ok = [(REPOSITORY_FOUND, "True"), (BACKEND_SECRET_FOUND, "True"), (VALIDATION_PASSED, "True"), (CRON_JOB_CREATED, "True")];
-        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&all_ok)), Ready);
-        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&[(REPOSITORY_FOUND, "False"), (VALIDATION_PASSED, "False")])), NotReady);
-        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&[(VALIDATION_PASSED, "False")])), Invalid);
-        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&[(VALIDATION_PASSED, "True"), (CRON_JOB_CREATED, "True")])), NotReady);
-        assert_eq!(backup_invoker_phase(Snapshotter::VolumeSnapshotter, &conds(&[(VALIDATION_PASSED, "True"), (CRON_JOB_CREATED, "True")])), Ready);
-        assert_eq!(backup_invoker_phase(Snapshotter::Restic, &conds(&all_ok[..3])), NotReady);
+        let all_ok = [
+            (REPOSITORY_FOUND, "True"),
+            (BACKEND_SECRET_FOUND, "True"),
+            (VALIDATION_PASSED, "True"),
+            (CRON_JOB_CREATED, "True"),
+        ];
+        assert_eq!(
+            backup_invoker_phase(Snapshotter::Restic, &conds(&all_ok)),
+            Ready
+        );
+        assert_eq!(
+            backup_invoker_phase(
+                Snapshotter::Restic,
+                &conds(&[(REPOSITORY_FOUND, "False"), (VALIDATION_PASSED, "False")])
+            ),
+            NotReady
+        );
+        assert_eq!(
+            backup_invoker_phase(Snapshotter::Restic, &conds(&[(VALIDATION_PASSED, "False")])),
+            Invalid
+        );
+        assert_eq!(
+            backup_invoker_phase(
+                Snapshotter::Restic,
+                &conds(&[(VALIDATION_PASSED, "True"), (CRON_JOB_CREATED, "True")])
+            ),
+            NotReady
+        );
+        assert_eq!(
+            backup_invoker_phase(
+                Snapshotter::VolumeSnapshotter,
+                &conds(&[(VALIDATION_PASSED, "True"), (CRON_JOB_CREATED, "True")])
+            ),
+            Ready
+        );
+        assert_eq!(
+            backup_invoker_phase(Snapshotter::Restic, &conds(&all_ok[..3])),
+            NotReady
+        );
         assert_eq!(backup_invoker_phase(Snapshotter::Restic, &[]), NotReady);
     }
 }

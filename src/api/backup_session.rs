@@ -22,11 +22,27 @@ use super::common::{BackupInvokerRef, Condition, TargetRef};
     category = "stash",
     category = "appscode",
     category = "all",
-    printcolumn(name = "Invoker-Type", type_ = "string", json_path = ".spec.invoker.kind"),
-    printcolumn(name = "Invoker-Name", type_ = "string", json_path = ".spec.invoker.name"),
+    printcolumn(
+        name = "Invoker-Type",
+        type_ = "string",
+        json_path = ".spec.invoker.kind"
+    ),
+    printcolumn(
+        name = "Invoker-Name",
+        type_ = "string",
+        json_path = ".spec.invoker.name"
+    ),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Duration", type_ = "string", json_path = ".status.sessionDuration"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Duration",
+        type_ = "string",
+        json_path = ".status.sessionDuration"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "BackupSession is one backup run of a BackupConfiguration or BackupBatch"
 )]

@@ -20,22 +20,61 @@ pub const FILES: &[(&str, &str)] = &[
     ("postgres.yaml", include_str!("../../catalog/postgres.yaml")),
     ("pvc.yaml", include_str!("../../catalog/pvc.yaml")),
     ("redis.yaml", include_str!("../../catalog/redis.yaml")),
-    ("update-status.yaml", include_str!("../../catalog/update-status.yaml")),
+    (
+        "update-status.yaml",
+        include_str!("../../catalog/update-status.yaml"),
+    ),
 ];
 
 /// Variables Stash (and so our controller) always provides; see `resolve::variables`.
 pub const IMPLICIT_VARIABLES: &[&str] = &[
-    "NAMESPACE", "BACKUP_SESSION", "RESTORE_SESSION", "REPOSITORY_NAME", "REPOSITORY_NAMESPACE",
-    "REPOSITORY_PROVIDER", "REPOSITORY_BUCKET", "REPOSITORY_PREFIX", "REPOSITORY_ENDPOINT",
-    "REPOSITORY_REGION", "REPOSITORY_INSECURE_TLS", "REPOSITORY_SECRET_NAME",
-    "REPOSITORY_SECRET_NAMESPACE", "MAX_CONNECTIONS", "ENABLE_CACHE", "HOSTNAME", "SOURCE_HOSTNAME",
-    "TARGET_NAME", "TARGET_KIND", "TARGET_NAMESPACE", "TARGET_MOUNT_PATH", "TARGET_PATHS",
-    "TARGET_APP_REPLICAS", "EXCLUDE_PATTERNS", "INCLUDE_PATTERNS", "DRIVER_ARGS", "RESTORE_PATHS",
-    "RESTORE_SNAPSHOTS", "INTERIM_DATA_DIR", "INVOKER_KIND", "INVOKER_NAME", "ADDON_IMAGE",
-    "RETENTION_KEEP_LAST", "RETENTION_KEEP_HOURLY", "RETENTION_KEEP_DAILY", "RETENTION_KEEP_WEEKLY",
-    "RETENTION_KEEP_MONTHLY", "RETENTION_KEEP_YEARLY", "RETENTION_KEEP_TAGS", "RETENTION_PRUNE",
-    "RETENTION_DRY_RUN", "PROMETHEUS_PUSHGATEWAY_URL", "PROMETHEUS_JOB_NAME",
-    "STASH_DOCKER_REGISTRY", "STASH_DOCKER_IMAGE", "STASH_IMAGE_TAG", "LICENSE_APISERVICE",
+    "NAMESPACE",
+    "BACKUP_SESSION",
+    "RESTORE_SESSION",
+    "REPOSITORY_NAME",
+    "REPOSITORY_NAMESPACE",
+    "REPOSITORY_PROVIDER",
+    "REPOSITORY_BUCKET",
+    "REPOSITORY_PREFIX",
+    "REPOSITORY_ENDPOINT",
+    "REPOSITORY_REGION",
+    "REPOSITORY_INSECURE_TLS",
+    "REPOSITORY_SECRET_NAME",
+    "REPOSITORY_SECRET_NAMESPACE",
+    "MAX_CONNECTIONS",
+    "ENABLE_CACHE",
+    "HOSTNAME",
+    "SOURCE_HOSTNAME",
+    "TARGET_NAME",
+    "TARGET_KIND",
+    "TARGET_NAMESPACE",
+    "TARGET_MOUNT_PATH",
+    "TARGET_PATHS",
+    "TARGET_APP_REPLICAS",
+    "EXCLUDE_PATTERNS",
+    "INCLUDE_PATTERNS",
+    "DRIVER_ARGS",
+    "RESTORE_PATHS",
+    "RESTORE_SNAPSHOTS",
+    "INTERIM_DATA_DIR",
+    "INVOKER_KIND",
+    "INVOKER_NAME",
+    "ADDON_IMAGE",
+    "RETENTION_KEEP_LAST",
+    "RETENTION_KEEP_HOURLY",
+    "RETENTION_KEEP_DAILY",
+    "RETENTION_KEEP_WEEKLY",
+    "RETENTION_KEEP_MONTHLY",
+    "RETENTION_KEEP_YEARLY",
+    "RETENTION_KEEP_TAGS",
+    "RETENTION_PRUNE",
+    "RETENTION_DRY_RUN",
+    "PROMETHEUS_PUSHGATEWAY_URL",
+    "PROMETHEUS_JOB_NAME",
+    "STASH_DOCKER_REGISTRY",
+    "STASH_DOCKER_IMAGE",
+    "STASH_IMAGE_TAG",
+    "LICENSE_APISERVICE",
 ];
 
 /// Errors loading or checking the catalog.
@@ -44,19 +83,44 @@ pub enum CatalogError {
     #[error("{file}: parsing YAML: {message}")]
     Yaml { file: String, message: String },
     #[error("{file}: {object}: {message}")]
-    Object { file: String, object: String, message: String },
+    Object {
+        file: String,
+        object: String,
+        message: String,
+    },
     #[error("{file}: {object}: unknown field {path}")]
-    UnknownField { file: String, object: String, path: String },
+    UnknownField {
+        file: String,
+        object: String,
+        path: String,
+    },
     #[error("{file}: {object}: only Functions and Tasks belong in the catalog")]
     WrongKind { file: String, object: String },
     #[error("{object} is defined twice ({first} and {second})")]
-    Duplicate { object: String, first: String, second: String },
+    Duplicate {
+        object: String,
+        first: String,
+        second: String,
+    },
     #[error("Task {task}: step {step} names Function {function}, which is not in the catalog")]
-    MissingFunction { task: String, step: usize, function: String },
+    MissingFunction {
+        task: String,
+        step: usize,
+        function: String,
+    },
     #[error("{object}: {path}: ${{{variable}}} is neither an implicit variable, nor a param of {context}, nor has a default")]
-    UnknownVariable { object: String, path: String, variable: String, context: String },
+    UnknownVariable {
+        object: String,
+        path: String,
+        variable: String,
+        context: String,
+    },
     #[error("{object}: {path}: {message}")]
-    Placeholder { object: String, path: String, message: String },
+    Placeholder {
+        object: String,
+        path: String,
+        message: String,
+    },
 }
 
 /// Functions and Tasks by name.
@@ -73,7 +137,9 @@ impl Catalog {
     }
 
     /// Loads `(file name, YAML text)` pairs and checks the result; all errors are returned.
-    pub fn load<'a>(files: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Catalog, Vec<CatalogError>> {
+    pub fn load<'a>(
+        files: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Catalog, Vec<CatalogError>> {
         let mut cat = Catalog::default();
         let mut errors = Vec::new();
         let mut origin: BTreeMap<String, String> = BTreeMap::new();
@@ -81,32 +147,53 @@ impl Catalog {
             let docs: Vec<Value> = match serde_saphyr::from_multiple(text) {
                 Ok(d) => d,
                 Err(e) => {
-                    errors.push(CatalogError::Yaml { file: file.into(), message: e.to_string() });
+                    errors.push(CatalogError::Yaml {
+                        file: file.into(),
+                        message: e.to_string(),
+                    });
                     continue;
                 }
             };
             for doc in docs.into_iter().filter(|d| !d.is_null()) {
                 let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default();
-                let name = doc.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default();
+                let name = doc
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 let object = format!("{kind}/{name}");
                 let obj = match StashObject::from_value(&doc) {
                     Ok(Some(o)) => o,
                     Ok(None) => {
-                        errors.push(CatalogError::WrongKind { file: file.into(), object });
+                        errors.push(CatalogError::WrongKind {
+                            file: file.into(),
+                            object,
+                        });
                         continue;
                     }
                     Err(e) => {
-                        errors.push(CatalogError::Object { file: file.into(), object, message: e.to_string() });
+                        errors.push(CatalogError::Object {
+                            file: file.into(),
+                            object,
+                            message: e.to_string(),
+                        });
                         continue;
                     }
                 };
                 let mut dropped = Vec::new();
                 strict(&doc, &obj.to_value(), "", &mut dropped);
                 for path in dropped {
-                    errors.push(CatalogError::UnknownField { file: file.into(), object: object.clone(), path });
+                    errors.push(CatalogError::UnknownField {
+                        file: file.into(),
+                        object: object.clone(),
+                        path,
+                    });
                 }
                 if let Some(first) = origin.insert(object.clone(), file.to_string()) {
-                    errors.push(CatalogError::Duplicate { object: object.clone(), first, second: file.into() });
+                    errors.push(CatalogError::Duplicate {
+                        object: object.clone(),
+                        first,
+                        second: file.into(),
+                    });
                 }
                 match obj {
                     StashObject::Function(f) => {
@@ -115,12 +202,19 @@ impl Catalog {
                     StashObject::Task(t) => {
                         cat.tasks.insert(name.to_string(), *t);
                     }
-                    _ => errors.push(CatalogError::WrongKind { file: file.into(), object }),
+                    _ => errors.push(CatalogError::WrongKind {
+                        file: file.into(),
+                        object,
+                    }),
                 }
             }
         }
         errors.extend(cat.check());
-        if errors.is_empty() { Ok(cat) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(cat)
+        } else {
+            Err(errors)
+        }
     }
 
     /// Cross-object checks: Function references and variables.
@@ -134,7 +228,11 @@ impl Catalog {
             variables(&spec, "spec", &object, &implicit, "the Task", &mut errors);
             for (i, step) in task.spec.steps().iter().enumerate() {
                 let Some(f) = self.functions.get(&step.name) else {
-                    errors.push(CatalogError::MissingFunction { task: tname.clone(), step: i, function: step.name.clone() });
+                    errors.push(CatalogError::MissingFunction {
+                        task: tname.clone(),
+                        step: i,
+                        function: step.name.clone(),
+                    });
                     continue;
                 };
                 used.insert(step.name.clone());
@@ -142,18 +240,39 @@ impl Catalog {
                 known.extend(step.params().iter().map(|p| p.name.as_str()));
                 let fspec = serde_json::to_value(&f.spec).unwrap_or_default();
                 let context = format!("step {i} of Task {tname}");
-                variables(&fspec, "spec", &format!("Function/{}", step.name), &known, &context, &mut errors);
+                variables(
+                    &fspec,
+                    "spec",
+                    &format!("Function/{}", step.name),
+                    &known,
+                    &context,
+                    &mut errors,
+                );
             }
         }
         for (fname, f) in self.functions.iter().filter(|(n, _)| !used.contains(*n)) {
             let fspec = serde_json::to_value(&f.spec).unwrap_or_default();
-            variables(&fspec, "spec", &format!("Function/{fname}"), &implicit, "any Task", &mut errors);
+            variables(
+                &fspec,
+                "spec",
+                &format!("Function/{fname}"),
+                &implicit,
+                "any Task",
+                &mut errors,
+            );
         }
         errors
     }
 }
 
-fn variables(v: &Value, path: &str, object: &str, known: &BTreeSet<&str>, context: &str, errors: &mut Vec<CatalogError>) {
+fn variables(
+    v: &Value,
+    path: &str,
+    object: &str,
+    known: &BTreeSet<&str>,
+    context: &str,
+    errors: &mut Vec<CatalogError>,
+) {
     match v {
         Value::String(s) => match subst::references(s) {
             Ok(refs) => {
@@ -171,11 +290,22 @@ fn variables(v: &Value, path: &str, object: &str, known: &BTreeSet<&str>, contex
                     }
                 }
             }
-            Err(e) => errors.push(CatalogError::Placeholder { object: object.into(), path: path.into(), message: e.to_string() }),
+            Err(e) => errors.push(CatalogError::Placeholder {
+                object: object.into(),
+                path: path.into(),
+                message: e.to_string(),
+            }),
         },
         Value::Array(items) => {
             for (i, item) in items.iter().enumerate() {
-                variables(item, &format!("{path}[{i}]"), object, known, context, errors);
+                variables(
+                    item,
+                    &format!("{path}[{i}]"),
+                    object,
+                    known,
+                    context,
+                    errors,
+                );
             }
         }
         Value::Object(map) => {
@@ -192,7 +322,11 @@ fn strict(input: &Value, output: &Value, path: &str, out: &mut Vec<String>) {
     match (input, output) {
         (Value::Object(i), Value::Object(o)) => {
             for (k, v) in i {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match o.get(k) {
                     None => out.push(p),
                     Some(ov) => strict(v, ov, &p, out),

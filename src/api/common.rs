@@ -197,7 +197,10 @@ pub enum Model {
 /// Stash's `BackupModel`/`RestoreModel`: sidecar when no task is named and the target is a
 /// Deployment, StatefulSet, DaemonSet or DeploymentConfig; a Job otherwise.
 pub fn model(target_kind: &str, task_name: &str) -> Model {
-    let workload = matches!(target_kind, "Deployment" | "StatefulSet" | "DaemonSet" | "DeploymentConfig");
+    let workload = matches!(
+        target_kind,
+        "Deployment" | "StatefulSet" | "DaemonSet" | "DeploymentConfig"
+    );
     if task_name.is_empty() && workload {
         Model::Sidecar
     } else {
@@ -216,9 +219,15 @@ mod tests {
 
     #[test]
     fn target_namespace_defaults_to_invoker() {
-        let r = TargetRef { namespace: Some(String::new()), ..Default::default() };
+        let r = TargetRef {
+            namespace: Some(String::new()),
+            ..Default::default()
+        };
         assert_eq!(r.namespace_or("demo"), "demo");
-        let r = TargetRef { namespace: Some("db".into()), ..Default::default() };
+        let r = TargetRef {
+            namespace: Some("db".into()),
+            ..Default::default()
+        };
         assert_eq!(r.namespace_or("demo"), "db");
     }
 

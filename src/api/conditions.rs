@@ -84,7 +84,8 @@ pub mod reasons {
     pub const GLOBAL_PRE_BACKUP_HOOK_EXECUTION_FAILED: &str = "GlobalPreBackupHookExecutionFailed";
     pub const GLOBAL_POST_BACKUP_HOOK_EXECUTED_SUCCESSFULLY: &str =
         "GlobalPostBackupHookExecutedSuccessfully";
-    pub const GLOBAL_POST_BACKUP_HOOK_EXECUTION_FAILED: &str = "GlobalPostBackupHookExecutionFailed";
+    pub const GLOBAL_POST_BACKUP_HOOK_EXECUTION_FAILED: &str =
+        "GlobalPostBackupHookExecutionFailed";
 
     pub const INIT_CONTAINER_INJECTION_SUCCEEDED: &str = "InitContainerInjectionSucceeded";
     pub const INIT_CONTAINER_INJECTION_FAILED: &str = "InitContainerInjectionFailed";
@@ -100,7 +101,8 @@ pub mod reasons {
     pub const POST_RESTORE_TASKS_NOT_EXECUTED: &str = "PostRestoreTasksNotExecuted";
     pub const GLOBAL_PRE_RESTORE_HOOK_EXECUTED_SUCCESSFULLY: &str =
         "GlobalPreRestoreHookExecutedSuccessfully";
-    pub const GLOBAL_PRE_RESTORE_HOOK_EXECUTION_FAILED: &str = "GlobalPreRestoreHookExecutionFailed";
+    pub const GLOBAL_PRE_RESTORE_HOOK_EXECUTION_FAILED: &str =
+        "GlobalPreRestoreHookExecutionFailed";
     pub const GLOBAL_POST_RESTORE_HOOK_EXECUTED_SUCCESSFULLY: &str =
         "GlobalPostRestoreHookExecutedSuccessfully";
     pub const GLOBAL_POST_RESTORE_HOOK_EXECUTION_FAILED: &str =

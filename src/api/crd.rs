@@ -57,8 +57,12 @@ fn without_nullable(mut crd: CustomResourceDefinition) -> CustomResourceDefiniti
         }
     }
     for version in &mut crd.spec.versions {
-        let Some(schema) = version.schema.as_mut() else { continue };
-        let Some(s) = schema.open_api_v3_schema.take() else { continue };
+        let Some(schema) = version.schema.as_mut() else {
+            continue;
+        };
+        let Some(s) = schema.open_api_v3_schema.take() else {
+            continue;
+        };
         let mut json = serde_json::to_value(&s).unwrap_or_default();
         walk(&mut json);
         schema.open_api_v3_schema = serde_json::from_value(json).ok().or(Some(s));
@@ -80,7 +84,14 @@ pub fn to_yaml(crd: &CustomResourceDefinition) -> Result<String, CrdError> {
 /// The `openAPIV3Schema` of the CRD for `group`/`kind` (first version), as JSON.
 pub fn schema_of(kind: &str) -> Option<serde_json::Value> {
     let crd = all().into_iter().find(|c| c.spec.names.kind == kind)?;
-    let schema = crd.spec.versions.first()?.schema.as_ref()?.open_api_v3_schema.as_ref()?;
+    let schema = crd
+        .spec
+        .versions
+        .first()?
+        .schema
+        .as_ref()?
+        .open_api_v3_schema
+        .as_ref()?;
     serde_json::to_value(schema).ok()
 }
 
@@ -125,7 +136,12 @@ mod tests {
             .collect();
         present.sort();
         expected.sort();
-        assert_eq!(present, expected, "stale or missing files in {}", dir.display());
+        assert_eq!(
+            present,
+            expected,
+            "stale or missing files in {}",
+            dir.display()
+        );
     }
 
     /// Each committed CRD is a valid CustomResourceDefinition for Kubernetes 1.33, as judged by
@@ -147,9 +163,14 @@ mod tests {
                 .arg(&path)
                 .output()
                 .unwrap();
-            let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned()
+                + &String::from_utf8_lossy(&out.stderr);
             assert!(out.status.success(), "{}: {text}", path.display());
-            assert!(text.contains("passed for resource customresourcedefinition/"), "{}: {text}", path.display());
+            assert!(
+                text.contains("passed for resource customresourcedefinition/"),
+                "{}: {text}",
+                path.display()
+            );
         }
     }
 
@@ -157,7 +178,10 @@ mod tests {
     fn names_scopes_and_columns_are_stashs() {
         let by_kind = |k: &str| all().into_iter().find(|c| c.spec.names.kind == k).unwrap();
         let repo = by_kind("Repository");
-        assert_eq!(repo.metadata.name.as_deref(), Some("repositories.stash.appscode.com"));
+        assert_eq!(
+            repo.metadata.name.as_deref(),
+            Some("repositories.stash.appscode.com")
+        );
         assert_eq!(repo.spec.scope, "Namespaced");
         assert_eq!(repo.spec.names.short_names, Some(vec!["repo".to_string()]));
         assert_eq!(
@@ -181,15 +205,32 @@ mod tests {
                 ("Age", ".metadata.creationTimestamp"),
             ]
         );
-        assert!(repo.spec.versions[0].subresources.as_ref().unwrap().status.is_some());
+        assert!(repo.spec.versions[0]
+            .subresources
+            .as_ref()
+            .unwrap()
+            .status
+            .is_some());
         for k in ["Function", "Task", "BackupBlueprint"] {
             assert_eq!(by_kind(k).spec.scope, "Cluster", "{k}");
             assert!(by_kind(k).spec.versions[0].subresources.is_none(), "{k}");
         }
-        assert_eq!(by_kind("BackupConfiguration").spec.names.short_names, Some(vec!["bc".into()]));
-        assert_eq!(by_kind("RestoreSession").spec.names.short_names, Some(vec!["restore".into()]));
-        assert_eq!(by_kind("Function").spec.names.short_names, Some(vec!["fn".into()]));
-        assert_eq!(by_kind("BackupBlueprint").spec.names.short_names, Some(vec!["bb".into()]));
+        assert_eq!(
+            by_kind("BackupConfiguration").spec.names.short_names,
+            Some(vec!["bc".into()])
+        );
+        assert_eq!(
+            by_kind("RestoreSession").spec.names.short_names,
+            Some(vec!["restore".into()])
+        );
+        assert_eq!(
+            by_kind("Function").spec.names.short_names,
+            Some(vec!["fn".into()])
+        );
+        assert_eq!(
+            by_kind("BackupBlueprint").spec.names.short_names,
+            Some(vec!["bb".into()])
+        );
         assert_eq!(by_kind("BackupBatch").spec.names.short_names, None);
         assert_eq!(
             by_kind("AppBinding").spec.names.categories,
@@ -212,12 +253,18 @@ mod tests {
             spec["properties"]["driver"]["enum"],
             serde_json::json!(["Restic", "VolumeSnapshotter"])
         );
-        assert_eq!(spec["properties"]["retryConfig"]["properties"]["maxRetry"]["default"], 1);
+        assert_eq!(
+            spec["properties"]["retryConfig"]["properties"]["maxRetry"]["default"],
+            1
+        );
         // Inlined template fields sit directly under spec, as in Stash.
         assert!(spec["properties"]["target"]["properties"]["paths"].is_object());
         let repo = schema_of("Repository").unwrap();
         let local = &repo["properties"]["spec"]["properties"]["backend"]["properties"]["local"];
-        assert!(local["properties"]["nfs"].is_object(), "VolumeSource is inlined into local");
+        assert!(
+            local["properties"]["nfs"].is_object(),
+            "VolumeSource is inlined into local"
+        );
         assert!(local["properties"]["mountPath"].is_object());
     }
 }

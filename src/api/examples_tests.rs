@@ -15,7 +15,10 @@ fn testdata() -> PathBuf {
 }
 
 fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for e in entries {
         if e.is_dir() {
@@ -36,7 +39,9 @@ fn examples() -> Vec<(PathBuf, Value, StashObject)> {
         let text = std::fs::read_to_string(&f).unwrap();
         let docs: Vec<Value> = serde_saphyr::from_multiple(&text).unwrap();
         for doc in docs.into_iter().filter(|d| !d.is_null()) {
-            if let Some(obj) = StashObject::from_value(&doc).unwrap_or_else(|e| panic!("{}: {e}", f.display())) {
+            if let Some(obj) =
+                StashObject::from_value(&doc).unwrap_or_else(|e| panic!("{}: {e}", f.display()))
+            {
                 out.push((f.clone(), doc, obj));
             }
         }
@@ -52,8 +57,17 @@ fn every_kind_is_covered_by_examples() {
     assert_eq!(
         kinds,
         [
-            "AppBinding", "BackupBatch", "BackupBlueprint", "BackupConfiguration", "BackupSession",
-            "Function", "Repository", "RestoreBatch", "RestoreSession", "Snapshot", "Task",
+            "AppBinding",
+            "BackupBatch",
+            "BackupBlueprint",
+            "BackupConfiguration",
+            "BackupSession",
+            "Function",
+            "Repository",
+            "RestoreBatch",
+            "RestoreSession",
+            "Snapshot",
+            "Task",
         ]
     );
 }
@@ -63,7 +77,14 @@ fn examples_round_trip_without_losing_a_field() {
     let all = examples();
     assert!(all.len() >= 45, "only {} example objects found", all.len());
     for (file, input, obj) in all {
-        assert_eq!(obj.to_value(), input, "{}: {}/{}", file.display(), obj.kind(), obj.name());
+        assert_eq!(
+            obj.to_value(),
+            input,
+            "{}: {}/{}",
+            file.display(),
+            obj.kind(),
+            obj.name()
+        );
     }
 }
 
@@ -82,9 +103,18 @@ fn examples_satisfy_the_generated_crd_schemas() {
     let validators: std::collections::BTreeMap<String, jsonschema::Validator> = crd::all()
         .into_iter()
         .map(|c| {
-            let schema = c.spec.versions[0].schema.as_ref().unwrap().open_api_v3_schema.as_ref().unwrap();
+            let schema = c.spec.versions[0]
+                .schema
+                .as_ref()
+                .unwrap()
+                .open_api_v3_schema
+                .as_ref()
+                .unwrap();
             let schema = serde_json::to_value(schema).unwrap();
-            (c.spec.names.kind.clone(), jsonschema::validator_for(&schema).unwrap())
+            (
+                c.spec.names.kind.clone(),
+                jsonschema::validator_for(&schema).unwrap(),
+            )
         })
         .collect();
     for (file, input, obj) in examples() {
@@ -92,8 +122,17 @@ fn examples_satisfy_the_generated_crd_schemas() {
             continue; // served by an aggregated API, no CRD
         }
         let validator = &validators[obj.kind()];
-        let errors: Vec<String> = validator.iter_errors(&input).map(|e| format!("{}: {e}", e.instance_path())).collect();
-        assert!(errors.is_empty(), "{}: {}/{}: {errors:#?}", file.display(), obj.kind(), obj.name());
+        let errors: Vec<String> = validator
+            .iter_errors(&input)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{}: {}/{}: {errors:#?}",
+            file.display(),
+            obj.kind(),
+            obj.name()
+        );
     }
 }
 
@@ -106,7 +145,10 @@ fn schema_rejects_what_stash_rejects() {
         "metadata": {"name": "x"},
         "spec": {"driver": "Rsync", "retentionPolicy": {"name": "keep"}}
     });
-    let mut errors: Vec<String> = validator.iter_errors(&bad).map(|e| e.instance_path().to_string()).collect();
+    let mut errors: Vec<String> = validator
+        .iter_errors(&bad)
+        .map(|e| e.instance_path().to_string())
+        .collect();
     errors.sort();
     assert_eq!(errors, ["/spec/driver", "/spec/retentionPolicy"]);
 }

@@ -20,7 +20,11 @@ use super::runtime::ContainerRuntimeSettings;
     shortname = "fn",
     category = "stash",
     category = "appscode",
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "Function is one step (a container) of a backup or restore Task"
 )]

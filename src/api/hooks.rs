@@ -93,7 +93,11 @@ pub struct HTTPPostAction {
     pub host: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scheme: Option<String>,
-    #[serde(default, rename = "httpHeaders", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "httpHeaders",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub http_headers: Option<Vec<core::HTTPHeader>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,

@@ -45,7 +45,9 @@ pub use backup_configuration::{
     BackupConfiguration, BackupConfigurationSpec, BackupConfigurationStatus,
     BackupConfigurationTemplateSpec, BackupInvokerPhase, BackupTarget,
 };
-pub use backup_session::{BackupSession, BackupSessionPhase, BackupSessionSpec, BackupSessionStatus};
+pub use backup_session::{
+    BackupSession, BackupSessionPhase, BackupSessionSpec, BackupSessionStatus,
+};
 pub use common::{Condition, ObjectReference, Param, Snapshotter, TargetRef, TaskRef};
 pub use function::{Function, FunctionSpec};
 pub use object::StashObject;

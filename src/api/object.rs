@@ -5,8 +5,9 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::{
-    AppBinding, BackupConfigurationTemplateSpec, RepositorySpec, RestoreTargetSpec, BackupBatch, BackupBlueprint, BackupConfiguration, BackupSession, Function,
-    Repository, RestoreBatch, RestoreSession, Snapshot, Task,
+    AppBinding, BackupBatch, BackupBlueprint, BackupConfiguration, BackupConfigurationTemplateSpec,
+    BackupSession, Function, Repository, RepositorySpec, RestoreBatch, RestoreSession,
+    RestoreTargetSpec, Snapshot, Task,
 };
 
 /// Errors turning a manifest into a typed object.
@@ -36,24 +37,34 @@ pub enum StashObject {
     Snapshot(Box<Snapshot>),
 }
 
-fn field_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>, prefix: &str) -> ObjectError {
+fn field_error<E: std::fmt::Display>(
+    e: serde_path_to_error::Error<E>,
+    prefix: &str,
+) -> ObjectError {
     let path = e.path().to_string();
     let path = match (prefix, path.as_str()) {
         (p, ".") => p.to_string(),
         ("", _) => path,
         (p, _) => format!("{p}.{path}"),
     };
-    ObjectError::Field { path, message: e.into_inner().to_string() }
+    ObjectError::Field {
+        path,
+        message: e.into_inner().to_string(),
+    }
 }
 
 fn typed<T: DeserializeOwned>(value: &Value) -> Result<Box<T>, ObjectError> {
-    serde_path_to_error::deserialize(value).map(Box::new).map_err(|e| field_error(e, ""))
+    serde_path_to_error::deserialize(value)
+        .map(Box::new)
+        .map_err(|e| field_error(e, ""))
 }
 
 /// Like [`typed`] for kinds whose spec flattens a template struct `F`: serde loses the path of
 /// errors inside a flattened struct, so on an error at `spec` the template is parsed alone to
 /// find the field.
-fn typed_flat<T: DeserializeOwned, F: DeserializeOwned>(value: &Value) -> Result<Box<T>, ObjectError> {
+fn typed_flat<T: DeserializeOwned, F: DeserializeOwned>(
+    value: &Value,
+) -> Result<Box<T>, ObjectError> {
     typed::<T>(value).map_err(|err| match (&err, value.get("spec")) {
         (ObjectError::Field { path, .. }, Some(spec)) if path == "spec" => {
             match serde_path_to_error::deserialize::<_, F>(spec) {
@@ -78,8 +89,14 @@ impl StashObject {
     /// Parses a manifest. `Ok(None)` for objects of other groups (a Deployment next to a
     /// BackupConfiguration in the same file is not an error).
     pub fn from_value(value: &Value) -> Result<Option<StashObject>, ObjectError> {
-        let api_version = value.get("apiVersion").and_then(Value::as_str).unwrap_or_default();
-        let kind = value.get("kind").and_then(Value::as_str).unwrap_or_default();
+        let api_version = value
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let kind = value
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !is_stash_group(api_version) {
             return Ok(None);
         }
@@ -100,7 +117,9 @@ impl StashObject {
                 Self::BackupBlueprint(typed_flat::<_, RepositorySpec>(value)?)
             }
             ("appcatalog.appscode.com/v1alpha1", "AppBinding") => Self::AppBinding(typed(value)?),
-            ("repositories.stash.appscode.com/v1alpha1", "Snapshot") => Self::Snapshot(typed(value)?),
+            ("repositories.stash.appscode.com/v1alpha1", "Snapshot") => {
+                Self::Snapshot(typed(value)?)
+            }
             _ => {
                 return Err(ObjectError::UnknownKind {
                     api_version: api_version.to_string(),

@@ -29,14 +29,22 @@ use super::common::TypedObjectReference;
     category = "appscode",
     printcolumn(name = "Integrity", type_ = "boolean", json_path = ".status.integrity"),
     printcolumn(name = "Size", type_ = "string", json_path = ".status.totalSize"),
-    printcolumn(name = "Snapshot-Count", type_ = "integer", json_path = ".status.snapshotCount"),
+    printcolumn(
+        name = "Snapshot-Count",
+        type_ = "integer",
+        json_path = ".status.snapshotCount"
+    ),
     printcolumn(
         name = "Last-Successful-Backup",
         type_ = "date",
         format = "date-time",
         json_path = ".status.lastBackupTime"
     ),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "Repository holds the backend information of a restic repository"
 )]
@@ -188,7 +196,11 @@ impl Backend {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct LocalSpec {
-    #[serde(default, rename = "awsElasticBlockStore", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "awsElasticBlockStore",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub aws_elastic_block_store: Option<core::AWSElasticBlockStoreVolumeSource>,
     #[serde(default, rename = "azureDisk", skip_serializing_if = "Option::is_none")]
     pub azure_disk: Option<core::AzureDiskVolumeSource>,
@@ -202,7 +214,11 @@ pub struct LocalSpec {
     pub config_map: Option<core::ConfigMapVolumeSource>,
     #[serde(default, rename = "csi", skip_serializing_if = "Option::is_none")]
     pub csi: Option<core::CSIVolumeSource>,
-    #[serde(default, rename = "downwardAPI", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "downwardAPI",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub downward_api: Option<core::DownwardAPIVolumeSource>,
     #[serde(default, rename = "emptyDir", skip_serializing_if = "Option::is_none")]
     pub empty_dir: Option<core::EmptyDirVolumeSource>,
@@ -210,11 +226,19 @@ pub struct LocalSpec {
     pub ephemeral: Option<core::EphemeralVolumeSource>,
     #[serde(default, rename = "fc", skip_serializing_if = "Option::is_none")]
     pub fc: Option<core::FCVolumeSource>,
-    #[serde(default, rename = "flexVolume", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "flexVolume",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub flex_volume: Option<core::FlexVolumeSource>,
     #[serde(default, rename = "flocker", skip_serializing_if = "Option::is_none")]
     pub flocker: Option<core::FlockerVolumeSource>,
-    #[serde(default, rename = "gcePersistentDisk", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "gcePersistentDisk",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub gce_persistent_disk: Option<core::GCEPersistentDiskVolumeSource>,
     #[serde(default, rename = "gitRepo", skip_serializing_if = "Option::is_none")]
     pub git_repo: Option<core::GitRepoVolumeSource>,
@@ -228,11 +252,23 @@ pub struct LocalSpec {
     pub iscsi: Option<core::ISCSIVolumeSource>,
     #[serde(default, rename = "nfs", skip_serializing_if = "Option::is_none")]
     pub nfs: Option<core::NFSVolumeSource>,
-    #[serde(default, rename = "persistentVolumeClaim", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "persistentVolumeClaim",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub persistent_volume_claim: Option<core::PersistentVolumeClaimVolumeSource>,
-    #[serde(default, rename = "photonPersistentDisk", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "photonPersistentDisk",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub photon_persistent_disk: Option<core::PhotonPersistentDiskVolumeSource>,
-    #[serde(default, rename = "portworxVolume", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "portworxVolume",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub portworx_volume: Option<core::PortworxVolumeSource>,
     #[serde(default, rename = "projected", skip_serializing_if = "Option::is_none")]
     pub projected: Option<core::ProjectedVolumeSource>,
@@ -246,7 +282,11 @@ pub struct LocalSpec {
     pub secret: Option<core::SecretVolumeSource>,
     #[serde(default, rename = "storageos", skip_serializing_if = "Option::is_none")]
     pub storageos: Option<core::StorageOSVolumeSource>,
-    #[serde(default, rename = "vsphereVolume", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "vsphereVolume",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub vsphere_volume: Option<core::VsphereVirtualDiskVolumeSource>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mount_path: Option<String>,
@@ -304,7 +344,11 @@ pub struct S3Spec {
     pub prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
-    #[serde(default, rename = "insecureTLS", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "insecureTLS",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub insecure_tls: Option<bool>,
 }
 

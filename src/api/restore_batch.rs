@@ -23,10 +23,22 @@ use super::restore_session::{HostRestoreStats, RestorePhase, RestoreTargetSpec};
     category = "stash",
     category = "appscode",
     category = "all",
-    printcolumn(name = "Repository", type_ = "string", json_path = ".spec.repository.name"),
+    printcolumn(
+        name = "Repository",
+        type_ = "string",
+        json_path = ".spec.repository.name"
+    ),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Duration", type_ = "string", json_path = ".status.sessionDuration"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Duration",
+        type_ = "string",
+        json_path = ".status.sessionDuration"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "RestoreBatch restores several targets backed up by a BackupBatch"
 )]

@@ -11,7 +11,9 @@ use kube::CustomResource;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{Condition, EmptyDirSettings, ObjectReference, Snapshotter, TargetRef, TaskRef};
+use super::common::{
+    Condition, EmptyDirSettings, ObjectReference, Snapshotter, TargetRef, TaskRef,
+};
 use super::hooks::RestoreHooks;
 use super::runtime::{PersistentVolumeClaimTemplate, RuntimeSettings};
 
@@ -117,10 +119,22 @@ impl Rule {
     category = "stash",
     category = "appscode",
     category = "all",
-    printcolumn(name = "Repository", type_ = "string", json_path = ".spec.repository.name"),
+    printcolumn(
+        name = "Repository",
+        type_ = "string",
+        json_path = ".spec.repository.name"
+    ),
     printcolumn(name = "Phase", type_ = "string", json_path = ".status.phase"),
-    printcolumn(name = "Duration", type_ = "string", json_path = ".status.sessionDuration"),
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Duration",
+        type_ = "string",
+        json_path = ".status.sessionDuration"
+    ),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "RestoreSession restores one target from a Repository"
 )]
@@ -160,7 +174,13 @@ impl RestoreSession {
 
     /// The rules in effect: `spec.target.rules`, else the deprecated `spec.rules`.
     pub fn effective_rules(&self) -> &[Rule] {
-        match self.spec.template.target.as_ref().and_then(|t| t.rules.as_deref()) {
+        match self
+            .spec
+            .template
+            .target
+            .as_ref()
+            .and_then(|t| t.rules.as_deref())
+        {
             Some(r) if !r.is_empty() => r,
             _ => self.spec.rules.as_deref().unwrap_or_default(),
         }
@@ -215,4 +235,3 @@ pub struct HostRestoreStats {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
 }
-

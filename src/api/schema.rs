@@ -6,7 +6,9 @@ use schemars::{json_schema, Schema, SchemaGenerator};
 
 fn require(schema: &mut Schema, field: &str) {
     let obj = schema.ensure_object();
-    let req = obj.entry("required").or_insert_with(|| serde_json::json!([]));
+    let req = obj
+        .entry("required")
+        .or_insert_with(|| serde_json::json!([]));
     if let Some(list) = req.as_array_mut() {
         if !list.iter().any(|v| v == field) {
             list.push(field.into());

@@ -65,7 +65,10 @@ mod tests {
     fn names_use_eight_id_chars() {
         let id = "b54ee4a0e9c9084696dc976f125c4fd0e6b1a31abfd82cfc857b3bc9e559fa2f";
         assert_eq!(snapshot_name("minio-repo", id), "minio-repo-b54ee4a0");
-        assert_eq!(parse_snapshot_name("minio-repo-b54ee4a0"), Some(("minio-repo", "b54ee4a0")));
+        assert_eq!(
+            parse_snapshot_name("minio-repo-b54ee4a0"),
+            Some(("minio-repo", "b54ee4a0"))
+        );
         assert_eq!(parse_snapshot_name("minio-repo-b54ee4a"), None);
         assert_eq!(parse_snapshot_name("b54ee4a0"), None);
     }

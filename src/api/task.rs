@@ -20,7 +20,11 @@ use super::common::Param;
     shortname = "task",
     category = "stash",
     category = "appscode",
-    printcolumn(name = "Age", type_ = "date", json_path = ".metadata.creationTimestamp"),
+    printcolumn(
+        name = "Age",
+        type_ = "date",
+        json_path = ".metadata.creationTimestamp"
+    ),
     derive = "PartialEq",
     doc = "Task is an ordered collection of Functions that make up a backup or restore"
 )]

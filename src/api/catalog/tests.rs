@@ -10,7 +10,8 @@ fn builtin_catalog_loads_and_checks() {
 #[test]
 fn every_file_parses_on_its_own() {
     for (file, text) in FILES {
-        let docs: Vec<Value> = serde_saphyr::from_multiple(text).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let docs: Vec<Value> =
+            serde_saphyr::from_multiple(text).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(docs.iter().any(|d| !d.is_null()), "{file} is empty");
     }
     // The embedded copies are the files on disk.
@@ -21,7 +22,10 @@ fn every_file_parses_on_its_own() {
         .filter(|n| n.ends_with(".yaml"))
         .collect();
     on_disk.sort();
-    assert_eq!(on_disk, FILES.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>());
+    assert_eq!(
+        on_disk,
+        FILES.iter().map(|(f, _)| f.to_string()).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -47,9 +51,19 @@ fn keeps_every_task_name_stash_shipped() {
         let steps: Vec<_> = task.spec.steps().iter().map(|s| s.name.as_str()).collect();
         let name = task.metadata.name.as_deref().unwrap();
         assert_eq!(steps, [name, "update-status"], "{name}");
-        assert_eq!(task.spec.steps()[0].params()[0], crate::api::Param { name: "outputDir".into(), value: "/stash-tmp/output".into() });
+        assert_eq!(
+            task.spec.steps()[0].params()[0],
+            crate::api::Param {
+                name: "outputDir".into(),
+                value: "/stash-tmp/output".into()
+            }
+        );
     }
-    let images: BTreeSet<_> = cat.functions.values().map(|f| f.spec.image.clone().unwrap()).collect();
+    let images: BTreeSet<_> = cat
+        .functions
+        .values()
+        .map(|f| f.spec.image.clone().unwrap())
+        .collect();
     assert_eq!(images.len(), 1, "one image for every step: {images:?}");
 }
 
@@ -72,7 +86,8 @@ fn catalog_yaml_is_strict() {
 #[test]
 fn tasks_must_name_existing_functions_and_pass_their_variables() {
     let task = "apiVersion: stash.appscode.com/v1beta1\nkind: Task\nmetadata: {name: t}\nspec:\n  steps:\n  - {name: f, params: [{name: targetVolume, value: v}]}\n  - {name: g}\n  volumes: [{name: v, persistentVolumeClaim: {claimName: '${TARGET_NAME}-${suffix}'}}]\n";
-    let f = format!("{FN}  args: ['${{targetVolume}}', '${{other}}', '${{HOSTNAME}}', '${{x:=1}}']\n");
+    let f =
+        format!("{FN}  args: ['${{targetVolume}}', '${{other}}', '${{HOSTNAME}}', '${{x:=1}}']\n");
     let errs = Catalog::load([("t.yaml", task), ("f.yaml", f.as_str())]).unwrap_err();
     let shown: Vec<String> = errs.iter().map(ToString::to_string).collect();
     assert_eq!(

@@ -47,7 +47,9 @@ pub struct Connection {
 
 impl Connection {
     fn text(&self, key: &str) -> Option<String> {
-        self.secret.get(key).map(|v| String::from_utf8_lossy(v).into_owned())
+        self.secret
+            .get(key)
+            .map(|v| String::from_utf8_lossy(v).into_owned())
     }
     /// Secret key `username`.
     pub fn username(&self) -> Option<String> {
@@ -70,8 +72,16 @@ impl Connection {
     }
     /// `host:port`, or `host` when the port is 0 (IPv6 hosts bracketed).
     pub fn address(&self) -> String {
-        let host = if self.host.contains(':') { format!("[{}]", self.host) } else { self.host.clone() };
-        if self.port == 0 { host } else { format!("{host}:{}", self.port) }
+        let host = if self.host.contains(':') {
+            format!("[{}]", self.host)
+        } else {
+            self.host.clone()
+        };
+        if self.port == 0 {
+            host
+        } else {
+            format!("{host}:{}", self.port)
+        }
     }
 }
 
@@ -85,10 +95,25 @@ impl fmt::Debug for Connection {
             .field("path", &self.path)
             .field("query", &self.query)
             .field("username", &self.username())
-            .field("password", &self.secret.get("password").map(|_| "<redacted>"))
+            .field(
+                "password",
+                &self.secret.get("password").map(|_| "<redacted>"),
+            )
             .field("secret_keys", &self.secret.keys().collect::<Vec<_>>())
-            .field("ca_bundle", &self.ca_bundle.as_ref().map(|b| format!("{} bytes", b.len())))
-            .field("client_cert", &self.client_cert.as_ref().map(|b| format!("{} bytes", b.len())))
+            .field(
+                "ca_bundle",
+                &self
+                    .ca_bundle
+                    .as_ref()
+                    .map(|b| format!("{} bytes", b.len())),
+            )
+            .field(
+                "client_cert",
+                &self
+                    .client_cert
+                    .as_ref()
+                    .map(|b| format!("{} bytes", b.len())),
+            )
             .field("client_key", &redacted(&self.client_key))
             .field("insecure_skip_tls_verify", &self.insecure_skip_tls_verify)
             .field("server_name", &self.server_name)
@@ -157,34 +182,60 @@ pub fn parse_url(url: &str) -> Result<UrlParts, UrlError> {
     }
     let port = match port {
         None | Some("") => 0,
-        Some(p) => p.parse::<u16>().map_err(|_| UrlError::Port(p.to_string()))?,
+        Some(p) => p
+            .parse::<u16>()
+            .map_err(|_| UrlError::Port(p.to_string()))?,
     };
-    Ok(UrlParts { scheme, host: host.to_string(), port, path, query })
+    Ok(UrlParts {
+        scheme,
+        host: host.to_string(),
+        port,
+        path,
+        query,
+    })
 }
 
 /// Resolves `ab` with the Secrets of its namespace (`secrets`, by name).
-pub fn resolve_appbinding(ab: &AppBinding, secrets: &BTreeMap<String, SecretData>) -> Result<Connection, ResolveError> {
+pub fn resolve_appbinding(
+    ab: &AppBinding,
+    secrets: &BTreeMap<String, SecretData>,
+) -> Result<Connection, ResolveError> {
     let name = ab.metadata.name.clone().unwrap_or_default();
     let ns = ab.metadata.namespace.clone().unwrap_or_default();
     let spec = &ab.spec;
-    let cc = spec.client_config.as_ref().ok_or_else(|| ResolveError::NoClientConfig { name: name.clone() })?;
+    let cc = spec
+        .client_config
+        .as_ref()
+        .ok_or_else(|| ResolveError::NoClientConfig { name: name.clone() })?;
     let mut conn = Connection::default();
     if let Some(svc) = &cc.service {
-        let svc_ns = svc.namespace.as_deref().filter(|n| !n.is_empty()).unwrap_or(&ns);
+        let svc_ns = svc
+            .namespace
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&ns);
         conn.scheme = Some(svc.scheme.clone()).filter(|s| !s.is_empty());
         conn.host = format!("{}.{svc_ns}.svc", svc.name);
         conn.port = u16::try_from(svc.port).unwrap_or(0);
         conn.path = svc.path.clone();
         conn.query = svc.query.clone().filter(|q| !q.is_empty());
     } else if let Some(url) = &cc.url {
-        let u = parse_url(url).map_err(|e| ResolveError::BadUrl { name: name.clone(), url: url.clone(), reason: e.to_string() })?;
+        let u = parse_url(url).map_err(|e| ResolveError::BadUrl {
+            name: name.clone(),
+            url: url.clone(),
+            reason: e.to_string(),
+        })?;
         conn.scheme = u.scheme;
         conn.host = u.host;
         conn.port = u.port;
         conn.path = u.path;
         conn.query = u.query;
     }
-    conn.ca_bundle = cc.ca_bundle.as_ref().map(|b| b.0.clone()).filter(|b| !b.is_empty());
+    conn.ca_bundle = cc
+        .ca_bundle
+        .as_ref()
+        .map(|b| b.0.clone())
+        .filter(|b| !b.is_empty());
     conn.insecure_skip_tls_verify = cc.insecure_skip_tls_verify.unwrap_or(false);
     conn.server_name = cc.server_name.clone().filter(|s| !s.is_empty());
 
@@ -194,7 +245,10 @@ pub fn resolve_appbinding(ab: &AppBinding, secrets: &BTreeMap<String, SecretData
         secret: secret.to_string(),
     };
     if let Some(s) = &spec.secret {
-        conn.secret = secrets.get(&s.name).cloned().ok_or_else(|| missing("secret", &s.name))?;
+        conn.secret = secrets
+            .get(&s.name)
+            .cloned()
+            .ok_or_else(|| missing("secret", &s.name))?;
     }
     for (i, t) in spec.secret_transforms.iter().flatten().enumerate() {
         if let Some(r) = &t.rename_key {
@@ -211,18 +265,25 @@ pub fn resolve_appbinding(ab: &AppBinding, secrets: &BTreeMap<String, SecretData
             conn.secret.insert(a.key.clone(), value);
         }
         if let Some(from) = &t.add_keys_from {
-            let other = from.secret_ref.as_ref().map(|r| r.name.clone()).unwrap_or_default();
+            let other = from
+                .secret_ref
+                .as_ref()
+                .map(|r| r.name.clone())
+                .unwrap_or_default();
             let data = secrets
                 .get(&other)
                 .ok_or_else(|| missing(&format!("secretTransforms[{i}].addKeysFrom"), &other))?;
-            conn.secret.extend(data.iter().map(|(k, v)| (k.clone(), v.clone())));
+            conn.secret
+                .extend(data.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
         if let Some(r) = &t.remove_key {
             conn.secret.remove(&r.key);
         }
     }
     if let Some(tls) = &spec.tls_secret {
-        let data = secrets.get(&tls.name).ok_or_else(|| missing("tlsSecret", &tls.name))?;
+        let data = secrets
+            .get(&tls.name)
+            .ok_or_else(|| missing("tlsSecret", &tls.name))?;
         conn.client_cert = data.get("tls.crt").cloned();
         conn.client_key = data.get("tls.key").cloned();
     }

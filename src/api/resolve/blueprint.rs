@@ -20,7 +20,10 @@ use super::variables::Vars;
 use super::ResolveError;
 use crate::api::backup_configuration::{BackupConfigurationTemplateSpec, BackupTarget};
 use crate::api::common::{ObjectReference, Param, TaskRef};
-use crate::api::{AppBinding, BackupBlueprint, BackupConfiguration, BackupConfigurationSpec, Repository, TargetRef};
+use crate::api::{
+    AppBinding, BackupBlueprint, BackupConfiguration, BackupConfigurationSpec, Repository,
+    TargetRef,
+};
 
 pub const ANNOTATION_BLUEPRINT: &str = "stash.appscode.com/backup-blueprint";
 pub const ANNOTATION_SCHEDULE: &str = "stash.appscode.com/schedule";
@@ -51,14 +54,24 @@ pub struct BlueprintObjects {
 pub fn blueprint_names(annotations: &BTreeMap<String, String>) -> Vec<String> {
     annotations
         .get(ANNOTATION_BLUEPRINT)
-        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect())
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 /// `<kind>-<name>` (`app-<name>` for an AppBinding), prefixed with `<namespace>-` when the
 /// objects go to a dedicated backup namespace.
 pub fn object_name(target: &BlueprintTarget, backup_namespace: Option<&str>) -> String {
-    let kind = if target.kind == "AppBinding" { "app".to_string() } else { target.kind.to_lowercase() };
+    let kind = if target.kind == "AppBinding" {
+        "app".to_string()
+    } else {
+        target.kind.to_lowercase()
+    };
     match backup_namespace.filter(|n| !n.is_empty()) {
         Some(_) => format!("{}-{kind}-{}", target.namespace, target.name),
         None => format!("{kind}-{}", target.name),
@@ -76,11 +89,21 @@ pub fn blueprint_variables(target: &BlueprintTarget) -> Vars {
     v.insert("TARGET_RESOURCE".into(), format!("{kind}s"));
     if let Some(ab) = target.appbinding {
         let (group, resource) = ab.spec.app_group_resource();
-        let resource = if resource.is_empty() { "appbinding" } else { resource };
+        let resource = if resource.is_empty() {
+            "appbinding"
+        } else {
+            resource
+        };
         v.insert("TARGET_APP_GROUP".into(), group.into());
         v.insert("TARGET_APP_RESOURCE".into(), resource.into());
-        v.insert("TARGET_APP_TYPE".into(), ab.spec.type_.clone().unwrap_or_default());
-        v.insert("TARGET_APP_VERSION".into(), ab.spec.version.clone().unwrap_or_default());
+        v.insert(
+            "TARGET_APP_TYPE".into(),
+            ab.spec.type_.clone().unwrap_or_default(),
+        );
+        v.insert(
+            "TARGET_APP_VERSION".into(),
+            ab.spec.version.clone().unwrap_or_default(),
+        );
     }
     v
 }
@@ -102,38 +125,75 @@ pub fn parse_volume_mounts(s: &str) -> Vec<VolumeMount> {
         .collect()
 }
 
-fn substituted<T: serde::Serialize + serde::de::DeserializeOwned>(obj: &T, vars: &Vars, what: &str) -> Result<T, ResolveError> {
-    let mut v = serde_json::to_value(obj).map_err(|source| ResolveError::Json { what: what.into(), source })?;
-    substitute_value(&mut v, vars).map_err(|source| ResolveError::Placeholder { what: what.into(), source })?;
-    serde_json::from_value(v).map_err(|source| ResolveError::Json { what: what.into(), source })
+fn substituted<T: serde::Serialize + serde::de::DeserializeOwned>(
+    obj: &T,
+    vars: &Vars,
+    what: &str,
+) -> Result<T, ResolveError> {
+    let mut v = serde_json::to_value(obj).map_err(|source| ResolveError::Json {
+        what: what.into(),
+        source,
+    })?;
+    substitute_value(&mut v, vars).map_err(|source| ResolveError::Placeholder {
+        what: what.into(),
+        source,
+    })?;
+    serde_json::from_value(v).map_err(|source| ResolveError::Json {
+        what: what.into(),
+        source,
+    })
 }
 
 /// Builds the Repository and BackupConfiguration for `target` from `bp`.
-pub fn resolve_blueprint(bp: &BackupBlueprint, target: &BlueprintTarget) -> Result<BlueprintObjects, ResolveError> {
+pub fn resolve_blueprint(
+    bp: &BackupBlueprint,
+    target: &BlueprintTarget,
+) -> Result<BlueprintObjects, ResolveError> {
     let bp_name = bp.metadata.name.clone().unwrap_or_default();
     let vars = blueprint_variables(target);
     let spec = substituted(&bp.spec, &vars, &format!("BackupBlueprint {bp_name}"))?;
     let backup_ns = spec.backup_namespace.clone().filter(|n| !n.is_empty());
-    let bc_ns = backup_ns.clone().unwrap_or_else(|| target.namespace.to_string());
-    let repo_ns = spec.repo_namespace.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| bc_ns.clone());
+    let bc_ns = backup_ns
+        .clone()
+        .unwrap_or_else(|| target.namespace.to_string());
+    let repo_ns = spec
+        .repo_namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| bc_ns.clone());
     let name = object_name(target, backup_ns.as_deref());
 
     let repository = Repository {
-        metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(repo_ns.clone()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(repo_ns.clone()),
+            ..Default::default()
+        },
         spec: spec.repository.clone(),
         status: None,
     };
 
     let a = target.annotations;
-    let mut params: Vec<Param> = spec.task.as_ref().map(|t| t.params().to_vec()).unwrap_or_default();
+    let mut params: Vec<Param> = spec
+        .task
+        .as_ref()
+        .map(|t| t.params().to_vec())
+        .unwrap_or_default();
     for (k, val) in a {
         if let Some(key) = k.strip_prefix(PARAMS_PREFIX) {
             params.retain(|p| p.name != key);
-            params.push(Param { name: key.to_string(), value: val.clone() });
+            params.push(Param {
+                name: key.to_string(),
+                value: val.clone(),
+            });
         }
     }
     let task = TaskRef {
-        name: spec.task.as_ref().and_then(|t| t.name.clone()).filter(|n| !n.is_empty()),
+        name: spec
+            .task
+            .as_ref()
+            .and_then(|t| t.name.clone())
+            .filter(|n| !n.is_empty()),
         params: Some(params).filter(|p| !p.is_empty()),
     };
     let target_ns = (bc_ns != target.namespace).then(|| target.namespace.to_string());
@@ -145,14 +205,27 @@ pub fn resolve_blueprint(bp: &BackupBlueprint, target: &BlueprintTarget) -> Resu
             namespace: target_ns,
         }),
         paths: a.get(ANNOTATION_TARGET_PATHS).map(|p| {
-            p.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+            p.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect()
         }),
-        volume_mounts: a.get(ANNOTATION_VOLUME_MOUNTS).map(|m| parse_volume_mounts(m)),
+        volume_mounts: a
+            .get(ANNOTATION_VOLUME_MOUNTS)
+            .map(|m| parse_volume_mounts(m)),
         ..Default::default()
     };
-    let schedule = a.get(ANNOTATION_SCHEDULE).cloned().or(spec.schedule.clone());
+    let schedule = a
+        .get(ANNOTATION_SCHEDULE)
+        .cloned()
+        .or(spec.schedule.clone());
     let backup_configuration = BackupConfiguration {
-        metadata: ObjectMeta { name: Some(name.clone()), namespace: Some(bc_ns.clone()), ..Default::default() },
+        metadata: ObjectMeta {
+            name: Some(name.clone()),
+            namespace: Some(bc_ns.clone()),
+            ..Default::default()
+        },
         spec: BackupConfigurationSpec {
             template: BackupConfigurationTemplateSpec {
                 task: Some(task),
@@ -176,5 +249,8 @@ pub fn resolve_blueprint(bp: &BackupBlueprint, target: &BlueprintTarget) -> Resu
         },
         status: None,
     };
-    Ok(BlueprintObjects { repository, backup_configuration })
+    Ok(BlueprintObjects {
+        repository,
+        backup_configuration,
+    })
 }

@@ -42,9 +42,17 @@ pub enum ResolveError {
     #[error("AppBinding {name} has no clientConfig")]
     NoClientConfig { name: String },
     #[error("AppBinding {name}: parsing clientConfig.url {url:?}: {reason}")]
-    BadUrl { name: String, url: String, reason: String },
+    BadUrl {
+        name: String,
+        url: String,
+        reason: String,
+    },
     #[error("AppBinding {name}: {field} names Secret {secret:?}, which was not given")]
-    MissingSecretRef { name: String, field: String, secret: String },
+    MissingSecretRef {
+        name: String,
+        field: String,
+        secret: String,
+    },
 }
 
 #[cfg(test)]

@@ -22,7 +22,11 @@ pub fn restore_options_for_host(host: &str, rules: &[Rule]) -> RestoreOptions {
         if !catch_all && !rule.target_hosts().iter().any(|h| h == host) {
             continue;
         }
-        let source = rule.source_host.as_deref().filter(|s| !s.is_empty()).unwrap_or(host);
+        let source = rule
+            .source_host
+            .as_deref()
+            .filter(|s| !s.is_empty())
+            .unwrap_or(host);
         matched = RestoreOptions {
             host: host.to_string(),
             source_host: source.to_string(),
@@ -53,11 +57,20 @@ mod tests {
 
     #[test]
     fn specific_rule_beats_catch_all_in_any_order() {
-        let rules = [rule(&[], "", &["/all"]), rule(&["host-1"], "host-0", &["/one"])];
+        let rules = [
+            rule(&[], "", &["/all"]),
+            rule(&["host-1"], "host-0", &["/one"]),
+        ];
         let o = restore_options_for_host("host-1", &rules);
-        assert_eq!((o.source_host.as_str(), o.paths), ("host-0", vec!["/one".to_string()]));
+        assert_eq!(
+            (o.source_host.as_str(), o.paths),
+            ("host-0", vec!["/one".to_string()])
+        );
         let o = restore_options_for_host("host-2", &rules);
-        assert_eq!((o.source_host.as_str(), o.paths), ("host-2", vec!["/all".to_string()]));
+        assert_eq!(
+            (o.source_host.as_str(), o.paths),
+            ("host-2", vec!["/all".to_string()])
+        );
     }
 
     #[test]

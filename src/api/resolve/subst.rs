@@ -23,7 +23,10 @@ pub enum SubstError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Segment {
     Literal(String),
-    Var { name: String, default: Option<Default> },
+    Var {
+        name: String,
+        default: Option<Default>,
+    },
 }
 
 /// A default value and whether it also applies when the variable is set but empty.
@@ -41,8 +44,10 @@ pub fn parse(text: &str) -> Result<Vec<Segment>, SubstError> {
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'$' && bytes.get(i + 1) == Some(&b'{') {
-            let end = matching_brace(text, i + 2)
-                .ok_or_else(|| SubstError::Unterminated { at: i, text: text.to_string() })?;
+            let end = matching_brace(text, i + 2).ok_or_else(|| SubstError::Unterminated {
+                at: i,
+                text: text.to_string(),
+            })?;
             if !lit.is_empty() {
                 out.push(Segment::Literal(std::mem::take(&mut lit)));
             }
@@ -85,21 +90,36 @@ fn placeholder(body: &str, text: &str) -> Result<Segment, SubstError> {
         .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .unwrap_or(body.len());
     let (name, rest) = body.split_at(name_len);
-    let valid = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
-    let bad = || SubstError::BadName { name: body.to_string(), text: text.to_string() };
+    let valid = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let bad = || SubstError::BadName {
+        name: body.to_string(),
+        text: text.to_string(),
+    };
     if !valid {
         return Err(bad());
     }
     let default = if rest.is_empty() {
         None
     } else if let Some(v) = rest.strip_prefix(":=").or_else(|| rest.strip_prefix(":-")) {
-        Some(Default { if_empty: true, value: parse(v)? })
+        Some(Default {
+            if_empty: true,
+            value: parse(v)?,
+        })
     } else if let Some(v) = rest.strip_prefix('=').or_else(|| rest.strip_prefix('-')) {
-        Some(Default { if_empty: false, value: parse(v)? })
+        Some(Default {
+            if_empty: false,
+            value: parse(v)?,
+        })
     } else {
         return Err(bad());
     };
-    Ok(Segment::Var { name: name.to_string(), default })
+    Ok(Segment::Var {
+        name: name.to_string(),
+        default,
+    })
 }
 
 /// Substitutes `vars` into `text`.
@@ -116,7 +136,9 @@ fn render(segments: &[Segment], vars: &BTreeMap<String, String>) -> String {
         match s {
             Segment::Literal(l) => out.push_str(l),
             Segment::Var { name, default } => match (vars.get(name), default) {
-                (Some(v), Some(d)) if v.is_empty() && d.if_empty => out.push_str(&render(&d.value, vars)),
+                (Some(v), Some(d)) if v.is_empty() && d.if_empty => {
+                    out.push_str(&render(&d.value, vars))
+                }
                 (Some(v), _) => out.push_str(v),
                 (None, Some(d)) => out.push_str(&render(&d.value, vars)),
                 (None, None) => {}
@@ -144,7 +166,10 @@ pub fn references(text: &str) -> Result<Vec<(String, bool)>, SubstError> {
 }
 
 /// Substitutes into every string (not keys) of a JSON tree, in place.
-pub fn substitute_value(v: &mut serde_json::Value, vars: &BTreeMap<String, String>) -> Result<(), SubstError> {
+pub fn substitute_value(
+    v: &mut serde_json::Value,
+    vars: &BTreeMap<String, String>,
+) -> Result<(), SubstError> {
     match v {
         serde_json::Value::String(s) => *s = substitute(s, vars)?,
         serde_json::Value::Array(items) => {
@@ -167,7 +192,9 @@ mod tests {
     use super::*;
 
     fn vars(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -181,7 +208,10 @@ mod tests {
         assert_eq!(substitute("${E=d}", &v).unwrap(), "");
         assert_eq!(substitute("${MISSING-d}", &v).unwrap(), "d");
         assert_eq!(substitute("${A:=d}", &v).unwrap(), "a");
-        assert_eq!(substitute("${MISSING:=--all-databases --x=1}", &v).unwrap(), "--all-databases --x=1");
+        assert_eq!(
+            substitute("${MISSING:=--all-databases --x=1}", &v).unwrap(),
+            "--all-databases --x=1"
+        );
         assert_eq!(substitute("${MISSING:=}", &v).unwrap(), "");
         assert_eq!(substitute("${X:=${A}-b}", &v).unwrap(), "a-b");
         assert_eq!(substitute("$A and $$ stay", &v).unwrap(), "$A and $$ stay");
@@ -192,10 +222,19 @@ mod tests {
     fn syntax_errors() {
         assert_eq!(
             parse("--x=${A").unwrap_err(),
-            SubstError::Unterminated { at: 4, text: "--x=${A".into() }
+            SubstError::Unterminated {
+                at: 4,
+                text: "--x=${A".into()
+            }
         );
-        assert_eq!(parse("${1A}").unwrap_err().to_string(), r#"invalid variable name "1A" in "${1A}""#);
-        assert_eq!(parse("${A?x}").unwrap_err().to_string(), r#"invalid variable name "A?x" in "${A?x}""#);
+        assert_eq!(
+            parse("${1A}").unwrap_err().to_string(),
+            r#"invalid variable name "1A" in "${1A}""#
+        );
+        assert_eq!(
+            parse("${A?x}").unwrap_err().to_string(),
+            r#"invalid variable name "A?x" in "${A?x}""#
+        );
     }
 
     #[test]

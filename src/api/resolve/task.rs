@@ -43,26 +43,56 @@ impl ResolvedTask {
     }
 }
 
-fn subst_typed<T: serde::Serialize + serde::de::DeserializeOwned>(obj: &T, vars: &Vars, what: &str) -> Result<T, ResolveError> {
-    let mut v = serde_json::to_value(obj).map_err(|source| ResolveError::Json { what: what.to_string(), source })?;
-    substitute_value(&mut v, vars).map_err(|source| ResolveError::Placeholder { what: what.to_string(), source })?;
-    serde_json::from_value(v).map_err(|source| ResolveError::Json { what: what.to_string(), source })
+fn subst_typed<T: serde::Serialize + serde::de::DeserializeOwned>(
+    obj: &T,
+    vars: &Vars,
+    what: &str,
+) -> Result<T, ResolveError> {
+    let mut v = serde_json::to_value(obj).map_err(|source| ResolveError::Json {
+        what: what.to_string(),
+        source,
+    })?;
+    substitute_value(&mut v, vars).map_err(|source| ResolveError::Placeholder {
+        what: what.to_string(),
+        source,
+    })?;
+    serde_json::from_value(v).map_err(|source| ResolveError::Json {
+        what: what.to_string(),
+        source,
+    })
 }
 
 /// Resolves `task` with `vars`, looking Functions up in `functions` by name.
-pub fn resolve_task(task: &Task, functions: &BTreeMap<String, Function>, vars: &Vars) -> Result<ResolvedTask, ResolveError> {
+pub fn resolve_task(
+    task: &Task,
+    functions: &BTreeMap<String, Function>,
+    vars: &Vars,
+) -> Result<ResolvedTask, ResolveError> {
     let task_name = task.metadata.name.clone().unwrap_or_default();
     let spec = subst_typed(&task.spec, vars, &format!("Task {task_name}"))?;
     let mut steps = Vec::new();
     for (i, step) in spec.steps().iter().enumerate() {
-        let function = functions.get(&step.name).ok_or_else(|| ResolveError::MissingFunction {
-            task: task_name.clone(),
-            function: step.name.clone(),
-        })?;
-        let mut inputs: Vars = step.params().iter().map(|p| (p.name.clone(), p.value.clone())).collect();
+        let function = functions
+            .get(&step.name)
+            .ok_or_else(|| ResolveError::MissingFunction {
+                task: task_name.clone(),
+                function: step.name.clone(),
+            })?;
+        let mut inputs: Vars = step
+            .params()
+            .iter()
+            .map(|p| (p.name.clone(), p.value.clone()))
+            .collect();
         inputs.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
-        inputs.insert("ADDON_IMAGE".into(), function.spec.image.clone().unwrap_or_default());
-        let fspec = subst_typed(&function.spec, &inputs, &format!("Function {} of Task {task_name}", step.name))?;
+        inputs.insert(
+            "ADDON_IMAGE".into(),
+            function.spec.image.clone().unwrap_or_default(),
+        );
+        let fspec = subst_typed(
+            &function.spec,
+            &inputs,
+            &format!("Function {} of Task {task_name}", step.name),
+        )?;
         let rs = fspec.runtime_settings.clone().unwrap_or_default();
         let container = core::Container {
             name: format!("{}-{i}", step.name.replace('.', "-")),
@@ -83,10 +113,17 @@ pub fn resolve_task(task: &Task, functions: &BTreeMap<String, Function>, vars: &
             image_pull_policy: Some("IfNotPresent".into()),
             ..Default::default()
         };
-        steps.push(ResolvedStep { function: step.name.clone(), spec: fspec, container });
+        steps.push(ResolvedStep {
+            function: step.name.clone(),
+            spec: fspec,
+            container,
+        });
     }
     if steps.is_empty() {
         return Err(ResolveError::EmptyTask { task: task_name });
     }
-    Ok(ResolvedTask { steps, volumes: spec.volumes.unwrap_or_default() })
+    Ok(ResolvedTask {
+        steps,
+        volumes: spec.volumes.unwrap_or_default(),
+    })
 }

@@ -5,11 +5,15 @@ use std::collections::BTreeMap;
 
 use super::appbinding::{parse_url, resolve_appbinding, SecretData, UrlError, UrlParts};
 use super::blueprint::{blueprint_names, object_name, resolve_blueprint, BlueprintTarget};
-use super::variables::{addon_task, backup_variables, restore_variables, BackupInputs, OperatorSettings, RestoreInputs};
+use super::variables::{
+    addon_task, backup_variables, restore_variables, BackupInputs, OperatorSettings, RestoreInputs,
+};
 use super::*;
 use crate::api::catalog::Catalog;
 use crate::api::object::StashObject;
-use crate::api::{AppBinding, BackupBlueprint, BackupConfiguration, Param, Repository, RestoreSession};
+use crate::api::{
+    AppBinding, BackupBlueprint, BackupConfiguration, Param, Repository, RestoreSession,
+};
 
 fn parse<T: serde::de::DeserializeOwned>(yaml: &str) -> T {
     serde_saphyr::from_str(yaml).unwrap()
@@ -44,7 +48,13 @@ fn settings() -> OperatorSettings {
 fn vars_for(bc: &BackupConfiguration) -> Vars {
     let s = settings();
     let r = repo();
-    let params = bc.spec.template.task.as_ref().map(|t| t.params().to_vec()).unwrap_or_default();
+    let params = bc
+        .spec
+        .template
+        .task
+        .as_ref()
+        .map(|t| t.params().to_vec())
+        .unwrap_or_default();
     backup_variables(&BackupInputs {
         repository: Some(&r),
         invoker_kind: "BackupConfiguration",
@@ -60,7 +70,9 @@ fn vars_for(bc: &BackupConfiguration) -> Vars {
 
 fn arg<'a>(args: &'a [String], flag: &str) -> &'a str {
     let prefix = format!("{flag}=");
-    args.iter().find_map(|a| a.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{flag} not in {args:?}"))
+    args.iter()
+        .find_map(|a| a.strip_prefix(&prefix))
+        .unwrap_or_else(|| panic!("{flag} not in {args:?}"))
 }
 
 #[test]
@@ -77,7 +89,10 @@ fn backup_variables_are_stashs() {
         ("MAX_CONNECTIONS", "4"),
         ("NAMESPACE", "demo"),
         ("PROMETHEUS_JOB_NAME", "sample-postgres-backup"),
-        ("PROMETHEUS_PUSHGATEWAY_URL", "http://stash.kube-system.svc:56789"),
+        (
+            "PROMETHEUS_PUSHGATEWAY_URL",
+            "http://stash.kube-system.svc:56789",
+        ),
         ("REPOSITORY_BUCKET", "stash-testing"),
         ("REPOSITORY_INSECURE_TLS", "false"),
         ("REPOSITORY_NAME", "gcs-repo"),
@@ -97,7 +112,12 @@ fn backup_variables_are_stashs() {
         ("TARGET_PATHS", "/stash-data"),
     ]
     .into();
-    assert_eq!(v.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<BTreeMap<_, _>>(), want);
+    assert_eq!(
+        v.iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect::<BTreeMap<_, _>>(),
+        want
+    );
 }
 
 #[test]
@@ -106,8 +126,14 @@ fn catalog_task_resolves_with_stash_precedence() {
     let task = &cat.tasks["postgres-backup-16.1"];
     let resolved = resolve_task(task, &cat.functions, &vars_for(&bc(""))).unwrap();
     let (init, main) = resolved.containers();
-    assert_eq!(init.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["postgres-backup-16-1-0"]);
-    assert_eq!(main.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["update-status-1"]);
+    assert_eq!(
+        init.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["postgres-backup-16-1-0"]
+    );
+    assert_eq!(
+        main.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
+        ["update-status-1"]
+    );
     let c = &init[0];
     assert_eq!(c.image.as_deref(), Some("ghcr.io/us/stash-rs:v1.2.3"));
     assert_eq!(c.image_pull_policy.as_deref(), Some("IfNotPresent"));
@@ -136,7 +162,10 @@ fn catalog_task_resolves_with_stash_precedence() {
     assert_eq!(arg(&args, "--backup-cmd"), "pg_dump");
     let us = resolved.steps[1].container.args.clone().unwrap();
     assert_eq!(arg(&us, "--output-dir"), "/elsewhere");
-    assert_eq!(arg(&us, "--backupsession"), "sample-postgres-backup-1700000000");
+    assert_eq!(
+        arg(&us, "--backupsession"),
+        "sample-postgres-backup-1700000000"
+    );
 }
 
 #[test]
@@ -144,8 +173,14 @@ fn implicit_variables_beat_task_step_params() {
     let cat = Catalog::builtin().unwrap();
     let mut task = cat.tasks["postgres-backup-16.1"].clone();
     let step = &mut task.spec.steps.as_mut().unwrap()[0];
-    step.params.as_mut().unwrap().push(Param { name: "HOSTNAME".into(), value: "from-step".into() });
-    step.params.as_mut().unwrap().push(Param { name: "waitTimeout".into(), value: "60".into() });
+    step.params.as_mut().unwrap().push(Param {
+        name: "HOSTNAME".into(),
+        value: "from-step".into(),
+    });
+    step.params.as_mut().unwrap().push(Param {
+        name: "waitTimeout".into(),
+        value: "60".into(),
+    });
     let resolved = resolve_task(&task, &cat.functions, &vars_for(&bc(""))).unwrap();
     let args = resolved.steps[0].container.args.clone().unwrap();
     assert_eq!(arg(&args, "--hostname"), "host-0");
@@ -157,8 +192,16 @@ fn values_with_quotes_and_newlines_do_not_corrupt_the_object() {
     let cat = Catalog::builtin().unwrap();
     let tricky = "--where=\"name = 'x'\"\n\\N}{";
     let mut b = bc("");
-    b.spec.template.task.as_mut().unwrap().params = Some(vec![Param { name: "args".into(), value: tricky.into() }]);
-    let resolved = resolve_task(&cat.tasks["postgres-backup-16.1"], &cat.functions, &vars_for(&b)).unwrap();
+    b.spec.template.task.as_mut().unwrap().params = Some(vec![Param {
+        name: "args".into(),
+        value: tricky.into(),
+    }]);
+    let resolved = resolve_task(
+        &cat.tasks["postgres-backup-16.1"],
+        &cat.functions,
+        &vars_for(&b),
+    )
+    .unwrap();
     let args = resolved.steps[0].container.args.clone().unwrap();
     assert_eq!(arg(&args, "--args"), tricky);
 }
@@ -175,10 +218,16 @@ fn pvc_task_mounts_the_target_claim() {
     let resolved = resolve_task(&cat.tasks["pvc-backup"], &cat.functions, &vars_for(&b)).unwrap();
     let vol = &resolved.volumes[0];
     assert_eq!(vol.name, "stash-volume");
-    assert_eq!(vol.persistent_volume_claim.as_ref().unwrap().claim_name, "nfs-pvc");
+    assert_eq!(
+        vol.persistent_volume_claim.as_ref().unwrap().claim_name,
+        "nfs-pvc"
+    );
     let c = &resolved.steps[0].container;
     let m = &c.volume_mounts.as_ref().unwrap()[0];
-    assert_eq!((m.name.as_str(), m.mount_path.as_str()), ("stash-volume", "/mnt/data"));
+    assert_eq!(
+        (m.name.as_str(), m.mount_path.as_str()),
+        ("stash-volume", "/mnt/data")
+    );
     let args = c.args.clone().unwrap();
     assert_eq!(args[..3], ["addon", "volume", "backup"]);
     assert_eq!(arg(&args, "--backup-paths"), "/a,/b");
@@ -193,7 +242,10 @@ fn missing_function_is_an_error() {
     let mut task = cat.tasks["pvc-backup"].clone();
     task.spec.steps.as_mut().unwrap()[1].name = "nope".into();
     let err = resolve_task(&task, &cat.functions, &Vars::new()).unwrap_err();
-    assert_eq!(err.to_string(), "Task pvc-backup names Function nope, which does not exist");
+    assert_eq!(
+        err.to_string(),
+        "Task pvc-backup names Function nope, which does not exist"
+    );
 }
 
 #[test]
@@ -234,7 +286,11 @@ fn restore_variables_follow_the_rules_for_the_alias() {
 
 #[test]
 fn restore_into_volume_claim_templates_names_the_first_claim() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/testdata/docs/volumesnapshot-statefulset-restoresession.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/api/testdata/docs/volumesnapshot-statefulset-restoresession.yaml"
+    ))
+    .unwrap();
     let rs: RestoreSession = parse(&text);
     let s = settings();
     let v = restore_variables(&RestoreInputs {
@@ -255,7 +311,14 @@ const AB: &str = "apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding
 
 fn secrets(list: &[(&str, &[(&str, &str)])]) -> BTreeMap<String, SecretData> {
     list.iter()
-        .map(|(n, kv)| (n.to_string(), kv.iter().map(|(k, v)| (k.to_string(), v.as_bytes().to_vec())).collect()))
+        .map(|(n, kv)| {
+            (
+                n.to_string(),
+                kv.iter()
+                    .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                    .collect(),
+            )
+        })
         .collect()
 }
 
@@ -270,29 +333,63 @@ fn addon_tasks_from_appbinding_parameters() {
         name: Some("pg".into()),
         namespace: None,
     };
-    let p = |n: &str, v: &str| Param { name: n.into(), value: v.into() };
-    assert_eq!(addon_task(None, &target, Some(&ab), false), ("postgres-backup-16.1".into(), vec![p("args", "--clean")]));
-    let invoker = crate::api::TaskRef { name: None, params: Some(vec![p("user", "admin")]) };
+    let p = |n: &str, v: &str| Param {
+        name: n.into(),
+        value: v.into(),
+    };
+    assert_eq!(
+        addon_task(None, &target, Some(&ab), false),
+        ("postgres-backup-16.1".into(), vec![p("args", "--clean")])
+    );
+    let invoker = crate::api::TaskRef {
+        name: None,
+        params: Some(vec![p("user", "admin")]),
+    };
     assert_eq!(
         addon_task(Some(&invoker), &target, Some(&ab), true),
-        ("postgres-restore-16.1".into(), vec![p("args", "--single-transaction"), p("user", "admin")])
+        (
+            "postgres-restore-16.1".into(),
+            vec![p("args", "--single-transaction"), p("user", "admin")]
+        )
     );
-    let named = crate::api::TaskRef { name: Some("custom".into()), params: Some(vec![p("args", "--x")]) };
-    assert_eq!(addon_task(Some(&named), &target, Some(&ab), false), ("custom".into(), vec![p("args", "--x")]));
+    let named = crate::api::TaskRef {
+        name: Some("custom".into()),
+        params: Some(vec![p("args", "--x")]),
+    };
+    assert_eq!(
+        addon_task(Some(&named), &target, Some(&ab), false),
+        ("custom".into(), vec![p("args", "--x")])
+    );
     // Only an AppBinding of the appcatalog group is read.
-    let other = crate::api::TargetRef { api_version: Some("apps/v1".into()), ..target.clone() };
-    assert_eq!(addon_task(None, &other, Some(&ab), false), (String::new(), vec![]));
+    let other = crate::api::TargetRef {
+        api_version: Some("apps/v1".into()),
+        ..target.clone()
+    };
+    assert_eq!(
+        addon_task(None, &other, Some(&ab), false),
+        (String::new(), vec![])
+    );
 
     let conn = resolve_appbinding(&ab, &BTreeMap::new()).unwrap();
     assert_eq!(conn.backup_task.unwrap().name, "postgres-backup-16.1");
-    assert_eq!(conn.restore_task.unwrap().params, vec![p("args", "--single-transaction")]);
+    assert_eq!(
+        conn.restore_task.unwrap().params,
+        vec![p("args", "--single-transaction")]
+    );
 }
 
 #[test]
 fn appbinding_with_service() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/testdata/examples/concepts/crds/appbinding/appbinding.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/api/testdata/examples/concepts/crds/appbinding/appbinding.yaml"
+    ))
+    .unwrap();
     let ab: AppBinding = parse(&text);
-    let s = secrets(&[("quick-postgres-auth", &[("username", "postgres"), ("password", "s3cr3t")])]);
+    let s = secrets(&[(
+        "quick-postgres-auth",
+        &[("username", "postgres"), ("password", "s3cr3t")],
+    )]);
     let c = resolve_appbinding(&ab, &s).unwrap();
     assert_eq!(c.host, "quick-postgres.demo.svc");
     assert_eq!(c.port, 5432);
@@ -302,7 +399,10 @@ fn appbinding_with_service() {
     assert_eq!(c.query_param("sslmode").as_deref(), Some("disable"));
     assert_eq!(c.username().as_deref(), Some("postgres"));
     assert_eq!(c.password().as_deref(), Some("s3cr3t"));
-    assert_eq!((c.app_group.as_str(), c.app_resource.as_str()), ("kubedb.com", "postgres"));
+    assert_eq!(
+        (c.app_group.as_str(), c.app_resource.as_str()),
+        ("kubedb.com", "postgres")
+    );
     assert_eq!(c.version.as_deref(), Some("10.2"));
     assert!(!c.tls());
     let debug = format!("{c:?}");
@@ -330,36 +430,73 @@ fn appbinding_with_url() {
     assert_eq!(c.query_param("sslmode").as_deref(), Some("verify-full"));
     assert_eq!(c.server_name.as_deref(), Some("db.internal"));
     assert!(c.insecure_skip_tls_verify);
-    assert_eq!((c.app_group.as_str(), c.app_resource.as_str()), ("", "postgres"));
+    assert_eq!(
+        (c.app_group.as_str(), c.app_resource.as_str()),
+        ("", "postgres")
+    );
 
-    assert_eq!(parse_url("redis:6379"), Ok(UrlParts { host: "redis".into(), port: 6379, ..Default::default() }));
-    assert_eq!(parse_url("db.local"), Ok(UrlParts { host: "db.local".into(), ..Default::default() }));
+    assert_eq!(
+        parse_url("redis:6379"),
+        Ok(UrlParts {
+            host: "redis".into(),
+            port: 6379,
+            ..Default::default()
+        })
+    );
+    assert_eq!(
+        parse_url("db.local"),
+        Ok(UrlParts {
+            host: "db.local".into(),
+            ..Default::default()
+        })
+    );
     assert_eq!(
         parse_url("mongodb://[fd00::1]:27017"),
-        Ok(UrlParts { scheme: Some("mongodb".into()), host: "fd00::1".into(), port: 27017, ..Default::default() })
+        Ok(UrlParts {
+            scheme: Some("mongodb".into()),
+            host: "fd00::1".into(),
+            port: 27017,
+            ..Default::default()
+        })
     );
     assert_eq!(parse_url("mysql://u:p@h:1"), Err(UrlError::UserInfo));
     assert_eq!(parse_url("h:1#frag"), Err(UrlError::Fragment));
     assert_eq!(parse_url("http://:80"), Err(UrlError::NoHost));
     let ab: AppBinding = parse(&format!("{AB}  clientConfig: {{url: 'h:abc'}}\n"));
     assert_eq!(
-        resolve_appbinding(&ab, &BTreeMap::new()).unwrap_err().to_string(),
+        resolve_appbinding(&ab, &BTreeMap::new())
+            .unwrap_err()
+            .to_string(),
         "AppBinding pg: parsing clientConfig.url \"h:abc\": invalid port \"abc\" in url"
     );
-    let ipv6 = super::appbinding::Connection { host: "fd00::1".into(), port: 27017, ..Default::default() };
+    let ipv6 = super::appbinding::Connection {
+        host: "fd00::1".into(),
+        port: 27017,
+        ..Default::default()
+    };
     assert_eq!(ipv6.address(), "[fd00::1]:27017");
 }
 
 #[test]
 fn secret_transforms_apply_in_order() {
     // Stash's documented example: rename POSTGRES_USER/POSTGRES_PASSWORD to username/password.
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/api/testdata/examples/addons/postgres/standalone/examples/secret_transform.yaml")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src/api/testdata/examples/addons/postgres/standalone/examples/secret_transform.yaml"
+    ))
+    .unwrap();
     let ab: AppBinding = parse(&text);
-    let s = secrets(&[("my-database-credentials-secret", &[("POSTGRES_USER", "admin"), ("POSTGRES_PASSWORD", "pw")])]);
+    let s = secrets(&[(
+        "my-database-credentials-secret",
+        &[("POSTGRES_USER", "admin"), ("POSTGRES_PASSWORD", "pw")],
+    )]);
     let c = resolve_appbinding(&ab, &s).unwrap();
     assert_eq!(c.username().as_deref(), Some("admin"));
     assert_eq!(c.password().as_deref(), Some("pw"));
-    assert_eq!(c.secret.keys().collect::<Vec<_>>(), ["password", "username"]);
+    assert_eq!(
+        c.secret.keys().collect::<Vec<_>>(),
+        ["password", "username"]
+    );
 
     let ab: AppBinding = parse(&format!(
         "{AB}  clientConfig: {{service: {{name: pg, port: 5432, scheme: postgresql}}}}\n  secret: {{name: creds}}\n  secretTransforms:\n\
@@ -371,15 +508,27 @@ fn secret_transforms_apply_in_order() {
          \x20 - renameKey: {{from: absent, to: nothing}}\n\
          \x20 - removeKey: {{key: junk}}\n"
     ));
-    let s = secrets(&[("creds", &[("username", "old"), ("junk", "x")]), ("extra", &[("PASS", "from-extra"), ("junk", "y")])]);
+    let s = secrets(&[
+        ("creds", &[("username", "old"), ("junk", "x")]),
+        ("extra", &[("PASS", "from-extra"), ("junk", "y")]),
+    ]);
     let c = resolve_appbinding(&ab, &s).unwrap();
-    let shown: BTreeMap<&str, String> = c.secret.iter().map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v).into_owned())).collect();
+    let shown: BTreeMap<&str, String> = c
+        .secret
+        .iter()
+        .map(|(k, v)| (k.as_str(), String::from_utf8_lossy(v).into_owned()))
+        .collect();
     assert_eq!(
         shown,
-        [("both", "string-wins"), ("password", "from-extra"), ("token", "token"), ("username", "app")]
-            .into_iter()
-            .map(|(k, v)| (k, v.to_string()))
-            .collect()
+        [
+            ("both", "string-wins"),
+            ("password", "from-extra"),
+            ("token", "token"),
+            ("username", "app")
+        ]
+        .into_iter()
+        .map(|(k, v)| (k, v.to_string()))
+        .collect()
     );
 
     let missing = secrets(&[("creds", &[])]);
@@ -388,7 +537,9 @@ fn secret_transforms_apply_in_order() {
         "AppBinding pg: secretTransforms[0].addKeysFrom names Secret \"extra\", which was not given"
     );
     assert_eq!(
-        resolve_appbinding(&ab, &BTreeMap::new()).unwrap_err().to_string(),
+        resolve_appbinding(&ab, &BTreeMap::new())
+            .unwrap_err()
+            .to_string(),
         "AppBinding pg: secret names Secret \"creds\", which was not given"
     );
 }
@@ -399,23 +550,38 @@ fn tls_material() {
     let ab: AppBinding = parse(&format!(
         "{AB}  clientConfig: {{caBundle: LS0tLS1CRUdJTiBDRVJUSUZJQ0FURS0tLS0t, service: {{name: pg, port: 5432, scheme: postgresql}}}}\n  tlsSecret: {{name: client-tls}}\n"
     ));
-    let s = secrets(&[("client-tls", &[("tls.crt", "CERT"), ("tls.key", "KEY"), ("ca.crt", "CA")])]);
+    let s = secrets(&[(
+        "client-tls",
+        &[("tls.crt", "CERT"), ("tls.key", "KEY"), ("ca.crt", "CA")],
+    )]);
     let c = resolve_appbinding(&ab, &s).unwrap();
     assert!(c.tls());
-    assert_eq!(c.ca_bundle.as_deref(), Some(&b"-----BEGIN CERTIFICATE-----"[..]));
+    assert_eq!(
+        c.ca_bundle.as_deref(),
+        Some(&b"-----BEGIN CERTIFICATE-----"[..])
+    );
     assert_eq!(c.client_cert.as_deref(), Some(&b"CERT"[..]));
     assert_eq!(c.client_key.as_deref(), Some(&b"KEY"[..]));
     let debug = format!("{c:?}");
     assert!(!debug.contains("KEY\""), "{debug}");
-    assert!(debug.contains("client_key: Some(\"<redacted>\")"), "{debug}");
+    assert!(
+        debug.contains("client_key: Some(\"<redacted>\")"),
+        "{debug}"
+    );
     assert_eq!(
-        resolve_appbinding(&ab, &BTreeMap::new()).unwrap_err().to_string(),
+        resolve_appbinding(&ab, &BTreeMap::new())
+            .unwrap_err()
+            .to_string(),
         "AppBinding pg: tlsSecret names Secret \"client-tls\", which was not given"
     );
 }
 
 fn blueprint(path: &str) -> BackupBlueprint {
-    let text = std::fs::read_to_string(format!("{}/src/api/testdata/{path}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let text = std::fs::read_to_string(format!(
+        "{}/src/api/testdata/{path}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
     parse(&text)
 }
 
@@ -423,15 +589,31 @@ fn blueprint(path: &str) -> BackupBlueprint {
 fn blueprint_for_a_deployment() {
     let bp = blueprint("examples/concepts/crds/backupblueprint/backupblueprint.yaml");
     let annotations: BTreeMap<String, String> = [
-        ("stash.appscode.com/backup-blueprint", "workload-backup-blueprint"),
-        ("stash.appscode.com/target-paths", "/source/data-1,/source/data-2"),
-        ("stash.appscode.com/volume-mounts", "source-data-1:/source/data-1,source-data-2:/source/data-2:sub"),
+        (
+            "stash.appscode.com/backup-blueprint",
+            "workload-backup-blueprint",
+        ),
+        (
+            "stash.appscode.com/target-paths",
+            "/source/data-1,/source/data-2",
+        ),
+        (
+            "stash.appscode.com/volume-mounts",
+            "source-data-1:/source/data-1,source-data-2:/source/data-2:sub",
+        ),
         ("stash.appscode.com/schedule", "*/15 * * * *"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
     .collect();
-    let target = BlueprintTarget { api_version: "apps/v1", kind: "Deployment", name: "stash-demo", namespace: "demo", annotations: &annotations, appbinding: None };
+    let target = BlueprintTarget {
+        api_version: "apps/v1",
+        kind: "Deployment",
+        name: "stash-demo",
+        namespace: "demo",
+        annotations: &annotations,
+        appbinding: None,
+    };
     assert_eq!(blueprint_names(&annotations), ["workload-backup-blueprint"]);
     let out = resolve_blueprint(&bp, &target).unwrap();
     let repo = serde_json::to_value(&out.repository).unwrap();
@@ -470,7 +652,12 @@ fn blueprint_for_a_deployment() {
             }
         })
     );
-    assert!(crate::api::validate::validate(&StashObject::BackupConfiguration(Box::new(out.backup_configuration))).is_empty());
+    assert!(
+        crate::api::validate::validate(&StashObject::BackupConfiguration(Box::new(
+            out.backup_configuration
+        )))
+        .is_empty()
+    );
 }
 
 #[test]
@@ -484,8 +671,17 @@ fn blueprint_for_a_database_in_a_backup_namespace() {
          \x20 retentionPolicy: {name: keep, keepLast: 3, prune: true}\n",
     );
     let ab: AppBinding = parse(&format!("{AB}  type: kubedb.com/postgres\n  version: '16.1'\n  clientConfig: {{service: {{name: pg, port: 5432, scheme: postgresql}}}}\n"));
-    let annotations: BTreeMap<String, String> =
-        [("params.stash.appscode.com/args".to_string(), "--if-exists".to_string()), ("params.stash.appscode.com/user".to_string(), "u".to_string())].into();
+    let annotations: BTreeMap<String, String> = [
+        (
+            "params.stash.appscode.com/args".to_string(),
+            "--if-exists".to_string(),
+        ),
+        (
+            "params.stash.appscode.com/user".to_string(),
+            "u".to_string(),
+        ),
+    ]
+    .into();
     let target = BlueprintTarget {
         api_version: "appcatalog.appscode.com/v1alpha1",
         kind: "AppBinding",
@@ -499,29 +695,56 @@ fn blueprint_for_a_database_in_a_backup_namespace() {
     let out = resolve_blueprint(&bp, &target).unwrap();
     assert_eq!(out.repository.metadata.name.as_deref(), Some("demo-app-pg"));
     assert_eq!(out.repository.metadata.namespace.as_deref(), Some("repos"));
-    assert_eq!(out.repository.spec.backend.as_ref().unwrap().prefix(), "stash-backup/demo/postgres/pg");
+    assert_eq!(
+        out.repository.spec.backend.as_ref().unwrap().prefix(),
+        "stash-backup/demo/postgres/pg"
+    );
     let bc = &out.backup_configuration;
     assert_eq!(bc.metadata.namespace.as_deref(), Some("backups"));
     let t = bc.spec.template.task.as_ref().unwrap();
     assert_eq!(t.name(), "postgres-backup-16.1");
     assert_eq!(
         t.params(),
-        [Param { name: "args".into(), value: "--if-exists".into() }, Param { name: "user".into(), value: "u".into() }]
+        [
+            Param {
+                name: "args".into(),
+                value: "--if-exists".into()
+            },
+            Param {
+                name: "user".into(),
+                value: "u".into()
+            }
+        ]
     );
     let r = bc.spec.repository.as_ref().unwrap();
-    assert_eq!((r.name.as_str(), r.namespace.as_deref()), ("demo-app-pg", Some("repos")));
+    assert_eq!(
+        (r.name.as_str(), r.namespace.as_deref()),
+        ("demo-app-pg", Some("repos"))
+    );
     let tr = bc.spec.template.target.as_ref().unwrap().target_ref();
     assert_eq!(tr.namespace.as_deref(), Some("demo"));
     assert_eq!(bc.spec.schedule.as_deref(), Some("0 * * * *"));
     let ivt = bc.spec.template.interim_volume_template.as_ref().unwrap();
-    assert_eq!(ivt.metadata.as_ref().unwrap().name.as_deref(), Some("postgres-pg"));
+    assert_eq!(
+        ivt.metadata.as_ref().unwrap().name.as_deref(),
+        Some("postgres-pg")
+    );
 }
 
 #[test]
 fn untyped_appbinding_resource_is_appbinding() {
-    let ab: AppBinding = parse(&format!("{AB}  clientConfig: {{service: {{name: pg, port: 5432, scheme: postgresql}}}}\n"));
+    let ab: AppBinding = parse(&format!(
+        "{AB}  clientConfig: {{service: {{name: pg, port: 5432, scheme: postgresql}}}}\n"
+    ));
     let empty = BTreeMap::new();
-    let target = BlueprintTarget { api_version: "appcatalog.appscode.com/v1alpha1", kind: "AppBinding", name: "pg", namespace: "demo", annotations: &empty, appbinding: Some(&ab) };
+    let target = BlueprintTarget {
+        api_version: "appcatalog.appscode.com/v1alpha1",
+        kind: "AppBinding",
+        name: "pg",
+        namespace: "demo",
+        annotations: &empty,
+        appbinding: Some(&ab),
+    };
     let v = super::blueprint::blueprint_variables(&target);
     assert_eq!(v["TARGET_APP_RESOURCE"], "appbinding");
     assert_eq!(v["TARGET_KIND"], "appbinding");

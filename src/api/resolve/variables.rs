@@ -78,14 +78,26 @@ fn set(vars: &mut Vars, k: &str, v: impl Into<String>) {
 pub fn repository_vars(repo: &Repository) -> Vars {
     let mut v = Vars::new();
     let ns = repo.metadata.namespace.clone().unwrap_or_default();
-    set(&mut v, "REPOSITORY_NAME", repo.metadata.name.clone().unwrap_or_default());
+    set(
+        &mut v,
+        "REPOSITORY_NAME",
+        repo.metadata.name.clone().unwrap_or_default(),
+    );
     set(&mut v, "REPOSITORY_NAMESPACE", ns.clone());
     set(&mut v, "REPOSITORY_INSECURE_TLS", "false");
     let backend = repo.spec.backend.clone().unwrap_or_default();
-    set(&mut v, "REPOSITORY_PROVIDER", backend.provider().unwrap_or_default());
+    set(
+        &mut v,
+        "REPOSITORY_PROVIDER",
+        backend.provider().unwrap_or_default(),
+    );
     set(&mut v, "REPOSITORY_BUCKET", backend.bucket());
     set(&mut v, "REPOSITORY_PREFIX", backend.prefix());
-    if let Some(secret) = backend.storage_secret_name.as_deref().filter(|s| !s.is_empty()) {
+    if let Some(secret) = backend
+        .storage_secret_name
+        .as_deref()
+        .filter(|s| !s.is_empty())
+    {
         set(&mut v, "REPOSITORY_SECRET_NAME", secret);
         set(&mut v, "REPOSITORY_SECRET_NAMESPACE", ns);
     }
@@ -100,10 +112,19 @@ pub fn repository_vars(repo: &Repository) -> Vars {
             set(&mut v, "REPOSITORY_REGION", r);
         }
     }
-    if let Some(url) = backend.rest.as_ref().and_then(|r| r.url.as_deref()).filter(|u| !u.is_empty()) {
+    if let Some(url) = backend
+        .rest
+        .as_ref()
+        .and_then(|r| r.url.as_deref())
+        .filter(|u| !u.is_empty())
+    {
         set(&mut v, "REPOSITORY_ENDPOINT", url);
     }
-    set(&mut v, "MAX_CONNECTIONS", backend.max_connections().to_string());
+    set(
+        &mut v,
+        "MAX_CONNECTIONS",
+        backend.max_connections().to_string(),
+    );
     v
 }
 
@@ -149,7 +170,11 @@ fn target_ref_vars(v: &mut Vars, r: &TargetRef) {
 
 fn mount_vars(v: &mut Vars, mounts: Option<&Vec<k8s_openapi::api::core::v1::VolumeMount>>) {
     let first = mounts.and_then(|m| m.first()).map(|m| m.mount_path.clone());
-    set(v, "TARGET_MOUNT_PATH", first.unwrap_or_else(|| DEFAULT_MOUNT_PATH.into()));
+    set(
+        v,
+        "TARGET_MOUNT_PATH",
+        first.unwrap_or_else(|| DEFAULT_MOUNT_PATH.into()),
+    );
 }
 
 fn driver_vars(v: &mut Vars, args: Option<&Vec<String>>, exclude: Option<&Vec<String>>) {
@@ -162,7 +187,11 @@ fn driver_vars(v: &mut Vars, args: Option<&Vec<String>>, exclude: Option<&Vec<St
 }
 
 fn interim_vars(v: &mut Vars, has_template: bool) {
-    let dir = if has_template { INTERIM_DATA_DIR_ON_VOLUME } else { INTERIM_DATA_DIR_IN_TMP };
+    let dir = if has_template {
+        INTERIM_DATA_DIR_ON_VOLUME
+    } else {
+        INTERIM_DATA_DIR_IN_TMP
+    };
     set(v, "INTERIM_DATA_DIR", dir);
 }
 
@@ -187,13 +216,27 @@ pub fn backup_variables(i: &BackupInputs) -> Vars {
     if let Some(target) = &t.target {
         target_ref_vars(&mut v, &target.target_ref());
         let paths = target.paths.as_ref().filter(|p| !p.is_empty());
-        set(&mut v, "TARGET_PATHS", paths.map(|p| p.join(",")).unwrap_or_else(|| DEFAULT_MOUNT_PATH.into()));
+        set(
+            &mut v,
+            "TARGET_PATHS",
+            paths
+                .map(|p| p.join(","))
+                .unwrap_or_else(|| DEFAULT_MOUNT_PATH.into()),
+        );
         driver_vars(&mut v, target.args.as_ref(), target.exclude.as_ref());
         mount_vars(&mut v, target.volume_mounts.as_ref());
     }
-    let alias = t.target.as_ref().and_then(|x| x.alias.as_deref()).filter(|a| !a.is_empty());
+    let alias = t
+        .target
+        .as_ref()
+        .and_then(|x| x.alias.as_deref())
+        .filter(|a| !a.is_empty());
     set(&mut v, "HOSTNAME", alias.unwrap_or(DEFAULT_HOST));
-    let caching = !t.temp_dir.as_ref().and_then(|d| d.disable_caching).unwrap_or(false);
+    let caching = !t
+        .temp_dir
+        .as_ref()
+        .and_then(|d| d.disable_caching)
+        .unwrap_or(false);
     set(&mut v, "ENABLE_CACHE", caching.to_string());
     interim_vars(&mut v, t.interim_volume_template.is_some());
     if let Some(rp) = i.retention_policy {
@@ -201,7 +244,13 @@ pub fn backup_variables(i: &BackupInputs) -> Vars {
     }
     set(&mut v, "BACKUP_SESSION", i.session_name);
     set(&mut v, "NAMESPACE", i.session_namespace);
-    tail_vars(&mut v, i.invoker_kind, i.invoker_name, i.settings, i.task_params);
+    tail_vars(
+        &mut v,
+        i.invoker_kind,
+        i.invoker_name,
+        i.settings,
+        i.task_params,
+    );
     v
 }
 
@@ -217,9 +266,16 @@ pub fn restore_variables(i: &RestoreInputs) -> Vars {
         let r = target.target_ref();
         target_ref_vars(&mut v, &r);
         mount_vars(&mut v, target.volume_mounts.as_ref());
-        let first_claim = target.volume_claim_templates.as_ref().and_then(|c| c.first());
+        let first_claim = target
+            .volume_claim_templates
+            .as_ref()
+            .and_then(|c| c.first());
         if let (Some(claim), true) = (first_claim, r.name().is_empty()) {
-            let name = claim.metadata.as_ref().and_then(|m| m.name.clone()).unwrap_or_default();
+            let name = claim
+                .metadata
+                .as_ref()
+                .and_then(|m| m.name.clone())
+                .unwrap_or_default();
             set(&mut v, "TARGET_NAME", name);
         }
         alias = target.alias.clone().unwrap_or_default();
@@ -233,13 +289,23 @@ pub fn restore_variables(i: &RestoreInputs) -> Vars {
     set(&mut v, "RESTORE_SNAPSHOTS", opts.snapshots.join(","));
     set(&mut v, "INCLUDE_PATTERNS", opts.include.join(","));
     set(&mut v, "EXCLUDE_PATTERNS", opts.exclude.join(","));
-    let caching = !t.temp_dir.as_ref().and_then(|d| d.disable_caching).unwrap_or(false);
+    let caching = !t
+        .temp_dir
+        .as_ref()
+        .and_then(|d| d.disable_caching)
+        .unwrap_or(false);
     set(&mut v, "ENABLE_CACHE", caching.to_string());
     set(&mut v, "TARGET_APP_REPLICAS", replicas.to_string());
     interim_vars(&mut v, t.interim_volume_template.is_some());
     set(&mut v, "NAMESPACE", i.invoker_namespace);
     set(&mut v, "RESTORE_SESSION", i.invoker_name);
-    tail_vars(&mut v, i.invoker_kind, i.invoker_name, i.settings, i.task_params);
+    tail_vars(
+        &mut v,
+        i.invoker_kind,
+        i.invoker_name,
+        i.settings,
+        i.task_params,
+    );
     v
 }
 
@@ -248,13 +314,30 @@ pub fn restore_variables(i: &RestoreInputs) -> Vars {
 /// `parameters.stash.addon`; the invoker's `task.name` overrides the name and its params are
 /// upserted over the addon's. Deliberate fix: Stash seeds restore params from the *backup*
 /// task's params when the invoker has params; here a restore starts from the restore task's.
-pub fn addon_task(invoker_task: Option<&TaskRef>, target: &TargetRef, appbinding: Option<&AppBinding>, restore: bool) -> (String, Vec<Param>) {
-    let group = target.api_version.as_deref().unwrap_or_default().split('/').next().unwrap_or_default();
+pub fn addon_task(
+    invoker_task: Option<&TaskRef>,
+    target: &TargetRef,
+    appbinding: Option<&AppBinding>,
+    restore: bool,
+) -> (String, Vec<Param>) {
+    let group = target
+        .api_version
+        .as_deref()
+        .unwrap_or_default()
+        .split('/')
+        .next()
+        .unwrap_or_default();
     let is_appbinding = group == crate::api::APPCATALOG_GROUP && target.kind() == "AppBinding";
     let addon = appbinding
         .filter(|_| is_appbinding)
         .and_then(|ab| ab.spec.stash_addon())
-        .map(|a| if restore { a.stash.addon.restore_task } else { a.stash.addon.backup_task })
+        .map(|a| {
+            if restore {
+                a.stash.addon.restore_task
+            } else {
+                a.stash.addon.backup_task
+            }
+        })
         .unwrap_or_default();
     let mut name = addon.name;
     let mut params = addon.params;

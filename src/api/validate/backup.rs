@@ -16,8 +16,17 @@ pub(super) fn backup_configuration(bc: &BackupConfiguration) -> Vec<Problem> {
     let s = &bc.spec;
     template(&s.template, "spec", ns, &mut out);
     schedule(s.schedule.as_deref(), "spec.schedule", &mut out);
-    repository_ref(s.repository.as_ref(), s.driver(), "spec.repository", &mut out);
-    retention(s.retention_policy.as_ref(), "spec.retentionPolicy", &mut out);
+    repository_ref(
+        s.repository.as_ref(),
+        s.driver(),
+        "spec.repository",
+        &mut out,
+    );
+    retention(
+        s.retention_policy.as_ref(),
+        "spec.retentionPolicy",
+        &mut out,
+    );
     duration(s.time_out.as_deref(), "spec.timeOut", &mut out);
     retry(s.retry_config.as_ref(), "spec.retryConfig", &mut out);
     out
@@ -28,14 +37,26 @@ pub(super) fn backup_batch(bb: &BackupBatch) -> Vec<Problem> {
     let ns = bb.metadata.namespace.as_deref().unwrap_or_default();
     let s = &bb.spec;
     if s.members().is_empty() {
-        out.push(Problem::at("spec.members", "Required value: a BackupBatch needs at least one member"));
+        out.push(Problem::at(
+            "spec.members",
+            "Required value: a BackupBatch needs at least one member",
+        ));
     }
     for (i, m) in s.members().iter().enumerate() {
         template(m, &format!("spec.members[{i}]"), ns, &mut out);
     }
     schedule(s.schedule.as_deref(), "spec.schedule", &mut out);
-    repository_ref(s.repository.as_ref(), s.driver(), "spec.repository", &mut out);
-    retention(s.retention_policy.as_ref(), "spec.retentionPolicy", &mut out);
+    repository_ref(
+        s.repository.as_ref(),
+        s.driver(),
+        "spec.repository",
+        &mut out,
+    );
+    retention(
+        s.retention_policy.as_ref(),
+        "spec.retentionPolicy",
+        &mut out,
+    );
     if let Some(h) = &s.hooks {
         hooks(h, "spec.hooks", &mut out);
     }
@@ -48,7 +69,11 @@ pub(super) fn backup_blueprint(bp: &BackupBlueprint) -> Vec<Problem> {
     let s = &bp.spec;
     let mut out = super::repository::repository_spec(&s.repository, "spec");
     schedule(s.schedule.as_deref(), "spec.schedule", &mut out);
-    retention(s.retention_policy.as_ref(), "spec.retentionPolicy", &mut out);
+    retention(
+        s.retention_policy.as_ref(),
+        "spec.retentionPolicy",
+        &mut out,
+    );
     if let Some(h) = &s.hooks {
         hooks(h, "spec.hooks", &mut out);
     }
@@ -61,7 +86,13 @@ fn template(t: &BackupConfigurationTemplateSpec, base: &str, ns: &str, out: &mut
     if let Some(target) = &t.target {
         let r = target.target_ref();
         target_ref(&r, &join(base, "target.ref"), out);
-        cross_namespace(&r, ns, t.task_name(), &join(base, "target.ref.namespace"), out);
+        cross_namespace(
+            &r,
+            ns,
+            t.task_name(),
+            &join(base, "target.ref.namespace"),
+            out,
+        );
     }
     if let Some(h) = &t.hooks {
         hooks(h, &join(base, "hooks"), out);
@@ -79,7 +110,13 @@ pub(super) fn target_ref(r: &TargetRef, path: &str, out: &mut Vec<Problem>) {
 
 /// Stash's `verifyCrossNamespacePermission`: PVC and sidecar-model targets must live in the
 /// invoker's namespace (`kubedump*` tasks excepted).
-pub(super) fn cross_namespace(r: &TargetRef, ns: &str, task: &str, path: &str, out: &mut Vec<Problem>) {
+pub(super) fn cross_namespace(
+    r: &TargetRef,
+    ns: &str,
+    task: &str,
+    path: &str,
+    out: &mut Vec<Problem>,
+) {
     let target_ns = r.namespace.as_deref().unwrap_or_default();
     if target_ns.is_empty() || target_ns == ns || task.starts_with("kubedump") {
         return;
@@ -87,12 +124,20 @@ pub(super) fn cross_namespace(r: &TargetRef, ns: &str, task: &str, path: &str, o
     if r.kind() == "PersistentVolumeClaim" || model(r.kind(), task) == Model::Sidecar {
         out.push(Problem::at(
             path,
-            format!("cross-namespace target reference is not allowed for {:?}", r.kind()),
+            format!(
+                "cross-namespace target reference is not allowed for {:?}",
+                r.kind()
+            ),
         ));
     }
 }
 
-pub(super) fn repository_ref(r: Option<&ObjectReference>, driver: Snapshotter, path: &str, out: &mut Vec<Problem>) {
+pub(super) fn repository_ref(
+    r: Option<&ObjectReference>,
+    driver: Snapshotter,
+    path: &str,
+    out: &mut Vec<Problem>,
+) {
     if driver == Snapshotter::Restic && r.is_none_or(|r| r.name.is_empty()) {
         out.push(Problem::required(join(path, "name")));
     }
@@ -101,7 +146,10 @@ pub(super) fn repository_ref(r: Option<&ObjectReference>, driver: Snapshotter, p
 fn schedule(s: Option<&str>, path: &str, out: &mut Vec<Problem>) {
     if let Some(s) = s.filter(|s| !s.is_empty()) {
         if let Err(e) = check_cron(s) {
-            out.push(Problem::at(path, format!("invalid cron schedule {s:?}: {e}")));
+            out.push(Problem::at(
+                path,
+                format!("invalid cron schedule {s:?}: {e}"),
+            ));
         }
     }
 }
@@ -127,7 +175,10 @@ fn retention(r: Option<&RetentionPolicy>, path: &str, out: &mut Vec<Problem>) {
     ];
     for (field, v) in keeps {
         if v.is_some_and(|v| v < 0) {
-            out.push(Problem::at(join(path, field), "must be greater than or equal to 0"));
+            out.push(Problem::at(
+                join(path, field),
+                "must be greater than or equal to 0",
+            ));
         }
     }
 }
@@ -145,7 +196,10 @@ pub(super) fn duration(d: Option<&str>, path: &str, out: &mut Vec<Problem>) {
 fn retry(r: Option<&RetryConfig>, path: &str, out: &mut Vec<Problem>) {
     let Some(r) = r else { return };
     if r.max_retry.is_some_and(|m| m < 0) {
-        out.push(Problem::at(join(path, "maxRetry"), "must be greater than or equal to 0"));
+        out.push(Problem::at(
+            join(path, "maxRetry"),
+            "must be greater than or equal to 0",
+        ));
     }
     duration(r.delay.as_deref(), &join(path, "delay"), out);
 }
@@ -165,10 +219,15 @@ pub(super) fn post_hook(h: &PostHook, path: &str, out: &mut Vec<Problem>) {
 
 /// Exactly one action per hook, as the hook executor needs.
 pub(super) fn handler(h: &Handler, path: &str, out: &mut Vec<Problem>) {
-    let set = [h.exec.is_some(), h.http_get.is_some(), h.http_post.is_some(), h.tcp_socket.is_some()]
-        .iter()
-        .filter(|x| **x)
-        .count();
+    let set = [
+        h.exec.is_some(),
+        h.http_get.is_some(),
+        h.http_post.is_some(),
+        h.tcp_socket.is_some(),
+    ]
+    .iter()
+    .filter(|x| **x)
+    .count();
     if set != 1 {
         out.push(Problem::at(
             path,

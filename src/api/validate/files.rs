@@ -17,7 +17,10 @@ use crate::api::Repository;
 pub fn validate_path(path: &Path) -> Vec<Problem> {
     let mut files = Vec::new();
     if let Err(e) = collect(path, &mut files) {
-        return vec![Problem { file: Some(path.to_path_buf()), ..Problem::at("", format!("{:#}", ErrorChain(&e))) }];
+        return vec![Problem {
+            file: Some(path.to_path_buf()),
+            ..Problem::at("", format!("{:#}", ErrorChain(&e)))
+        }];
     }
     let mut problems = Vec::new();
     let mut objects = Vec::new();
@@ -29,8 +32,14 @@ pub fn validate_path(path: &Path) -> Vec<Problem> {
                 objects.extend(objs.into_iter().map(|o| (file.clone(), o)));
             }
             Err(source) => {
-                let e = ValidateError::Read { path: file.clone(), source };
-                problems.push(Problem { file: Some(file), ..Problem::at("", format!("{:#}", ErrorChain(&e))) });
+                let e = ValidateError::Read {
+                    path: file.clone(),
+                    source,
+                };
+                problems.push(Problem {
+                    file: Some(file),
+                    ..Problem::at("", format!("{:#}", ErrorChain(&e)))
+                });
             }
         }
     }
@@ -41,7 +50,10 @@ pub fn validate_path(path: &Path) -> Vec<Problem> {
 /// Validates the YAML documents in `text` as if read from `file`.
 pub fn validate_documents(text: &str, file: Option<&Path>) -> Vec<Problem> {
     let (objs, mut problems) = parse_documents(text, file);
-    let with_file: Vec<_> = objs.into_iter().map(|o| (file.map(Path::to_path_buf).unwrap_or_default(), o)).collect();
+    let with_file: Vec<_> = objs
+        .into_iter()
+        .map(|o| (file.map(Path::to_path_buf).unwrap_or_default(), o))
+        .collect();
     let mut usage = usage_problems(&with_file);
     if file.is_none() {
         usage.iter_mut().for_each(|p| p.file = None);
@@ -65,7 +77,10 @@ impl std::fmt::Display for ErrorChain<'_> {
 }
 
 fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), ValidateError> {
-    let read_err = |source| ValidateError::Read { path: path.to_path_buf(), source };
+    let read_err = |source| ValidateError::Read {
+        path: path.to_path_buf(),
+        source,
+    };
     if !path.is_dir() {
         std::fs::metadata(path).map_err(read_err)?;
         files.push(path.to_path_buf());
@@ -87,10 +102,18 @@ fn collect(path: &Path, files: &mut Vec<PathBuf>) -> Result<(), ValidateError> {
 }
 
 fn parse_documents(text: &str, file: Option<&Path>) -> (Vec<StashObject>, Vec<Problem>) {
-    let with_file = |p: Problem| Problem { file: file.map(Path::to_path_buf), ..p };
+    let with_file = |p: Problem| Problem {
+        file: file.map(Path::to_path_buf),
+        ..p
+    };
     let docs: Vec<Value> = match serde_saphyr::from_multiple(text) {
         Ok(d) => d,
-        Err(e) => return (Vec::new(), vec![with_file(Problem::at("", format!("invalid YAML: {e}")))]),
+        Err(e) => {
+            return (
+                Vec::new(),
+                vec![with_file(Problem::at("", format!("invalid YAML: {e}")))],
+            )
+        }
     };
     let mut objects = Vec::new();
     let mut problems = Vec::new();
@@ -98,18 +121,32 @@ fn parse_documents(text: &str, file: Option<&Path>) -> (Vec<StashObject>, Vec<Pr
         if doc.is_null() {
             continue;
         }
-        let kind = doc.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
-        let name = doc.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default().to_string();
+        let kind = doc
+            .get("kind")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let name = doc
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
         let object = Some(format!("{kind}/{name}"));
         let obj = match StashObject::from_value(&doc) {
             Ok(Some(obj)) => obj,
             Ok(None) => continue,
             Err(ObjectError::Field { path, message }) => {
-                problems.push(with_file(Problem { object, ..Problem::at(path, message) }));
+                problems.push(with_file(Problem {
+                    object,
+                    ..Problem::at(path, message)
+                }));
                 continue;
             }
             Err(e @ ObjectError::UnknownKind { .. }) => {
-                problems.push(with_file(Problem { object, ..Problem::at("kind", e.to_string()) }));
+                problems.push(with_file(Problem {
+                    object,
+                    ..Problem::at("kind", e.to_string())
+                }));
                 continue;
             }
         };
@@ -152,7 +189,12 @@ fn dropped_fields(input: &Value, output: &Value, path: &str, out: &mut Vec<Strin
 /// Cross-namespace Repository references among the objects read together. Namespace labels are
 /// not known offline, so `Selector` policies are judged against a namespace without labels.
 fn usage_problems(objects: &[(PathBuf, StashObject)]) -> Vec<Problem> {
-    let ns_of = |o: &StashObject| o.metadata().namespace.clone().unwrap_or_else(|| "default".into());
+    let ns_of = |o: &StashObject| {
+        o.metadata()
+            .namespace
+            .clone()
+            .unwrap_or_else(|| "default".into())
+    };
     let repos: BTreeMap<(String, String), &Repository> = objects
         .iter()
         .filter_map(|(_, o)| match o {

@@ -25,7 +25,10 @@ pub(super) fn backup_session(s: &BackupSession) -> Vec<Problem> {
         }
     }
     if s.spec.retry_left.is_some_and(|r| r < 0) {
-        out.push(Problem::at("spec.retryLeft", "must be greater than or equal to 0"));
+        out.push(Problem::at(
+            "spec.retryLeft",
+            "must be greater than or equal to 0",
+        ));
     }
     out
 }
@@ -35,21 +38,32 @@ pub(super) fn function(f: &Function) -> Vec<Problem> {
     if f.spec.image.as_deref().unwrap_or_default().is_empty() {
         out.push(Problem::required("spec.image"));
     }
-    placeholders(&serde_json::to_value(&f.spec).unwrap_or_default(), "spec", &mut out);
+    placeholders(
+        &serde_json::to_value(&f.spec).unwrap_or_default(),
+        "spec",
+        &mut out,
+    );
     out
 }
 
 pub(super) fn task(t: &Task) -> Vec<Problem> {
     let mut out = Vec::new();
     if t.spec.steps().is_empty() {
-        out.push(Problem::at("spec.steps", "Required value: a Task needs at least one step"));
+        out.push(Problem::at(
+            "spec.steps",
+            "Required value: a Task needs at least one step",
+        ));
     }
     for (i, step) in t.spec.steps().iter().enumerate() {
         if step.name.is_empty() {
             out.push(Problem::required(format!("spec.steps[{i}].name")));
         }
     }
-    placeholders(&serde_json::to_value(&t.spec).unwrap_or_default(), "spec", &mut out);
+    placeholders(
+        &serde_json::to_value(&t.spec).unwrap_or_default(),
+        "spec",
+        &mut out,
+    );
     out
 }
 
@@ -109,10 +123,15 @@ pub(super) fn appbinding(ab: &AppBinding) -> Vec<Problem> {
         }
     }
     for (i, t) in ab.spec.secret_transforms.iter().flatten().enumerate() {
-        let set = [t.rename_key.is_some(), t.add_key.is_some(), t.add_keys_from.is_some(), t.remove_key.is_some()]
-            .iter()
-            .filter(|x| **x)
-            .count();
+        let set = [
+            t.rename_key.is_some(),
+            t.add_key.is_some(),
+            t.add_keys_from.is_some(),
+            t.remove_key.is_some(),
+        ]
+        .iter()
+        .filter(|x| **x)
+        .count();
         if set != 1 {
             out.push(Problem::at(
                 format!("spec.secretTransforms[{i}]"),
@@ -121,7 +140,9 @@ pub(super) fn appbinding(ab: &AppBinding) -> Vec<Problem> {
         }
         if let Some(from) = &t.add_keys_from {
             if from.secret_ref.as_ref().is_none_or(|r| r.name.is_empty()) {
-                out.push(Problem::required(format!("spec.secretTransforms[{i}].addKeysFrom.secretRef.name")));
+                out.push(Problem::required(format!(
+                    "spec.secretTransforms[{i}].addKeysFrom.secretRef.name"
+                )));
             }
         }
     }

@@ -44,7 +44,12 @@ pub struct Problem {
 impl Problem {
     /// A problem at `path` of an unidentified object (the caller fills in file and object).
     pub fn at(path: impl Into<String>, message: impl Into<String>) -> Self {
-        Problem { file: None, object: None, path: path.into(), message: message.into() }
+        Problem {
+            file: None,
+            object: None,
+            path: path.into(),
+            message: message.into(),
+        }
     }
 
     fn required(path: impl Into<String>) -> Self {
@@ -109,7 +114,10 @@ pub fn validate(obj: &StashObject) -> Vec<Problem> {
         StashObject::Snapshot(_) => Vec::new(),
     };
     let (kind, name) = (obj.kind(), obj.name());
-    problems.into_iter().map(|p| p.for_object(kind, name)).collect()
+    problems
+        .into_iter()
+        .map(|p| p.for_object(kind, name))
+        .collect()
 }
 
 /// Stash's usage-policy webhook: an invoker in `invoker_namespace` (whose labels are

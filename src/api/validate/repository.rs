@@ -23,11 +23,20 @@ pub(super) fn repository_spec(spec: &RepositorySpec, base: &str) -> Vec<Problem>
             &backend_path,
             format!(
                 "exactly one of local, s3, gcs, azure, swift, b2, rest must be set, found {}",
-                if providers.is_empty() { "none".to_string() } else { providers.join(", ") }
+                if providers.is_empty() {
+                    "none".to_string()
+                } else {
+                    providers.join(", ")
+                }
             ),
         ));
     }
-    if backend.storage_secret_name.as_deref().unwrap_or_default().is_empty() {
+    if backend
+        .storage_secret_name
+        .as_deref()
+        .unwrap_or_default()
+        .is_empty()
+    {
         out.push(Problem::at(
             join(&backend_path, "storageSecretName"),
             "Required value: the storage Secret holds RESTIC_PASSWORD",
@@ -35,9 +44,15 @@ pub(super) fn repository_spec(spec: &RepositorySpec, base: &str) -> Vec<Problem>
     }
     let wipe_out = spec.wipe_out.unwrap_or(false);
     if wipe_out && backend.local.is_some() {
-        out.push(Problem::at(join(base, "wipeOut"), "wipe out operation is not supported for local backend"));
+        out.push(Problem::at(
+            join(base, "wipeOut"),
+            "wipe out operation is not supported for local backend",
+        ));
     } else if wipe_out && backend.b2.is_some() {
-        out.push(Problem::at(join(base, "wipeOut"), "wipe out operation is not supported for B2 backend"));
+        out.push(Problem::at(
+            join(base, "wipeOut"),
+            "wipe out operation is not supported for B2 backend",
+        ));
     }
     let empty = |v: &Option<String>| v.as_deref().unwrap_or_default().is_empty();
     if let Some(local) = &backend.local {
@@ -75,7 +90,11 @@ pub(super) fn repository_spec(spec: &RepositorySpec, base: &str) -> Vec<Problem>
     if backend.rest.as_ref().is_some_and(|r| empty(&r.url)) {
         out.push(Problem::required(join(&backend_path, "rest.url")));
     }
-    if let Some(allowed) = spec.usage_policy.as_ref().and_then(|u| u.allowed_namespaces.as_ref()) {
+    if let Some(allowed) = spec
+        .usage_policy
+        .as_ref()
+        .and_then(|u| u.allowed_namespaces.as_ref())
+    {
         if allowed.from == Some(FromNamespaces::Selector) && allowed.selector.is_none() {
             out.push(Problem::at(
                 join(base, "usagePolicy.allowedNamespaces.selector"),

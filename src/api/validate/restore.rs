@@ -18,12 +18,22 @@ pub(super) fn restore_session(rs: &RestoreSession) -> Vec<Problem> {
     let ns = rs.metadata.namespace.as_deref().unwrap_or_default();
     let s = &rs.spec;
     member(&s.template, "spec", ns, &mut out);
-    let target_rules = s.template.target.as_ref().and_then(|t| t.rules.as_deref()).unwrap_or_default();
+    let target_rules = s
+        .template
+        .target
+        .as_ref()
+        .and_then(|t| t.rules.as_deref())
+        .unwrap_or_default();
     let deprecated = s.rules.as_deref().unwrap_or_default();
     if target_rules.is_empty() && !deprecated.is_empty() {
         rules(deprecated, "spec.rules", &mut out);
     }
-    repository_ref(s.repository.as_ref(), s.driver(), "spec.repository", &mut out);
+    repository_ref(
+        s.repository.as_ref(),
+        s.driver(),
+        "spec.repository",
+        &mut out,
+    );
     duration(s.time_out.as_deref(), "spec.timeOut", &mut out);
     out
 }
@@ -33,7 +43,10 @@ pub(super) fn restore_batch(rb: &RestoreBatch) -> Vec<Problem> {
     let ns = rb.metadata.namespace.as_deref().unwrap_or_default();
     let s = &rb.spec;
     if s.members().is_empty() {
-        out.push(Problem::at("spec.members", "Required value: a RestoreBatch needs at least one member"));
+        out.push(Problem::at(
+            "spec.members",
+            "Required value: a RestoreBatch needs at least one member",
+        ));
     }
     for (i, m) in s.members().iter().enumerate() {
         member(m, &format!("spec.members[{i}]"), ns, &mut out);
@@ -41,7 +54,12 @@ pub(super) fn restore_batch(rb: &RestoreBatch) -> Vec<Problem> {
     if let Some(h) = &s.hooks {
         hooks(h, "spec.hooks", &mut out);
     }
-    repository_ref(s.repository.as_ref(), s.driver.unwrap_or_default(), "spec.repository", &mut out);
+    repository_ref(
+        s.repository.as_ref(),
+        s.driver.unwrap_or_default(),
+        "spec.repository",
+        &mut out,
+    );
     duration(s.time_out.as_deref(), "spec.timeOut", &mut out);
     out
 }
@@ -53,7 +71,13 @@ fn member(m: &RestoreTargetSpec, base: &str, ns: &str, out: &mut Vec<Problem>) {
         if target.r#ref.is_some() || target.volume_claim_templates.is_none() {
             target_ref(&r, &join(base, "target.ref"), out);
         }
-        cross_namespace(&r, ns, m.task_name(), &join(base, "target.ref.namespace"), out);
+        cross_namespace(
+            &r,
+            ns,
+            m.task_name(),
+            &join(base, "target.ref.namespace"),
+            out,
+        );
         rules(target.rules(), &join(base, "target.rules"), out);
     }
     if let Some(h) = &m.hooks {

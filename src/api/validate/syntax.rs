@@ -14,7 +14,9 @@ pub fn check_cron(expr: &str) -> Result<(), String> {
     }
     if let Some(desc) = expr.strip_prefix('@') {
         return match desc {
-            "yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly" => Ok(()),
+            "yearly" | "annually" | "monthly" | "weekly" | "daily" | "midnight" | "hourly" => {
+                Ok(())
+            }
             _ => match desc.strip_prefix("every ") {
                 Some(d) => parse_go_duration(d.trim())
                     .map(|_| ())
@@ -25,9 +27,15 @@ pub fn check_cron(expr: &str) -> Result<(), String> {
     }
     let fields: Vec<&str> = expr.split_whitespace().collect();
     if fields.len() != 5 {
-        return Err(format!("expected exactly 5 fields, found {}: {:?}", fields.len(), fields));
+        return Err(format!(
+            "expected exactly 5 fields, found {}: {:?}",
+            fields.len(),
+            fields
+        ));
     }
-    const MONTHS: &[&str] = &["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+    const MONTHS: &[&str] = &[
+        "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+    ];
     const DAYS: &[&str] = &["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
     check_field(fields[0], 0, 59, &[], 0)?;
     check_field(fields[1], 0, 23, &[], 0)?;
@@ -37,14 +45,26 @@ pub fn check_cron(expr: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_field(field: &str, min: u32, max: u32, names: &[&str], name_base: u32) -> Result<(), String> {
+fn check_field(
+    field: &str,
+    min: u32,
+    max: u32,
+    names: &[&str],
+    name_base: u32,
+) -> Result<(), String> {
     for range in field.split(',') {
         check_range(range, min, max, names, name_base)?;
     }
     Ok(())
 }
 
-fn check_range(expr: &str, min: u32, max: u32, names: &[&str], name_base: u32) -> Result<(), String> {
+fn check_range(
+    expr: &str,
+    min: u32,
+    max: u32,
+    names: &[&str],
+    name_base: u32,
+) -> Result<(), String> {
     let (range, step) = match expr.split('/').collect::<Vec<_>>()[..] {
         [r] => (r, None),
         [r, s] => (r, Some(s)),
@@ -54,7 +74,8 @@ fn check_range(expr: &str, min: u32, max: u32, names: &[&str], name_base: u32) -
         if let Some(i) = names.iter().position(|n| n.eq_ignore_ascii_case(s)) {
             return Ok(i as u32 + name_base);
         }
-        s.parse::<u32>().map_err(|_| format!("failed to parse int from {s}"))
+        s.parse::<u32>()
+            .map_err(|_| format!("failed to parse int from {s}"))
     };
     let (start, end, single) = if range == "*" || range == "?" {
         (min, max, false)
@@ -70,22 +91,34 @@ fn check_range(expr: &str, min: u32, max: u32, names: &[&str], name_base: u32) -
     };
     let end = match step {
         Some(s) => {
-            let n: u32 = s.parse().map_err(|_| format!("failed to parse int from {s}"))?;
+            let n: u32 = s
+                .parse()
+                .map_err(|_| format!("failed to parse int from {s}"))?;
             if n == 0 {
                 return Err(format!("step of range should be a positive number: {expr}"));
             }
-            if single { max } else { end }
+            if single {
+                max
+            } else {
+                end
+            }
         }
         None => end,
     };
     if start < min {
-        return Err(format!("beginning of range ({start}) below minimum ({min}): {expr}"));
+        return Err(format!(
+            "beginning of range ({start}) below minimum ({min}): {expr}"
+        ));
     }
     if end > max {
-        return Err(format!("end of range ({end}) above maximum ({max}): {expr}"));
+        return Err(format!(
+            "end of range ({end}) above maximum ({max}): {expr}"
+        ));
     }
     if start > end {
-        return Err(format!("beginning of range ({start}) beyond end of range ({end}): {expr}"));
+        return Err(format!(
+            "beginning of range ({start}) beyond end of range ({end}): {expr}"
+        ));
     }
     Ok(())
 }
@@ -109,14 +142,20 @@ pub fn parse_go_duration(s: &str) -> Result<f64, String> {
     }
     let mut total = 0.0;
     while !rest.is_empty() {
-        let num_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
         let num = &rest[..num_len];
         if num.is_empty() || num == "." {
             return Err(format!("time: invalid duration {orig:?}"));
         }
-        let n: f64 = num.parse().map_err(|_| format!("time: invalid duration {orig:?}"))?;
+        let n: f64 = num
+            .parse()
+            .map_err(|_| format!("time: invalid duration {orig:?}"))?;
         rest = &rest[num_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         let scale = match unit {
             "ns" => 1e-9,
@@ -157,17 +196,32 @@ mod tests {
     #[test]
     fn cron_errors_name_the_problem() {
         let cases = [
-            ("* * * *", r#"expected exactly 5 fields, found 4: ["*", "*", "*", "*"]"#),
+            (
+                "* * * *",
+                r#"expected exactly 5 fields, found 4: ["*", "*", "*", "*"]"#,
+            ),
             ("60 * * * *", "end of range (60) above maximum (59): 60"),
             ("* * 0 * *", "beginning of range (0) below minimum (1): 0"),
-            ("* 5-2 * * *", "beginning of range (5) beyond end of range (2): 5-2"),
-            ("*/0 * * * *", "step of range should be a positive number: */0"),
+            (
+                "* 5-2 * * *",
+                "beginning of range (5) beyond end of range (2): 5-2",
+            ),
+            (
+                "*/0 * * * *",
+                "step of range should be a positive number: */0",
+            ),
             ("x * * * *", "failed to parse int from x"),
             ("* * * * 7", "end of range (7) above maximum (6): 7"),
             ("1-2-3 * * * *", "too many hyphens: 1-2-3"),
             ("@fortnightly", "unrecognized descriptor: @fortnightly"),
-            ("@every 5", r#"failed to parse duration @every 5: time: missing unit in duration "5""#),
-            ("TZ=UTC * * * * *", "cannot use TZ or CRON_TZ in schedule, use the timeZone field instead"),
+            (
+                "@every 5",
+                r#"failed to parse duration @every 5: time: missing unit in duration "5""#,
+            ),
+            (
+                "TZ=UTC * * * * *",
+                "cannot use TZ or CRON_TZ in schedule, use the timeZone field instead",
+            ),
             ("", "empty spec string"),
         ];
         for (expr, msg) in cases {
@@ -183,8 +237,17 @@ mod tests {
         assert_eq!(parse_go_duration("300ms"), Ok(0.3));
         assert_eq!(parse_go_duration("0"), Ok(0.0));
         assert_eq!(parse_go_duration("2h"), Ok(7200.0));
-        assert_eq!(parse_go_duration("1d"), Err(r#"time: unknown unit "d" in duration "1d""#.into()));
-        assert_eq!(parse_go_duration("10"), Err(r#"time: missing unit in duration "10""#.into()));
-        assert_eq!(parse_go_duration(""), Err(r#"time: invalid duration """#.into()));
+        assert_eq!(
+            parse_go_duration("1d"),
+            Err(r#"time: unknown unit "d" in duration "1d""#.into())
+        );
+        assert_eq!(
+            parse_go_duration("10"),
+            Err(r#"time: missing unit in duration "10""#.into())
+        );
+        assert_eq!(
+            parse_go_duration(""),
+            Err(r#"time: invalid duration """#.into())
+        );
     }
 }

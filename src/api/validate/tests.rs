@@ -7,7 +7,10 @@ use super::*;
 use crate::api::object::StashObject;
 
 fn problems(yaml: &str) -> Vec<String> {
-    validate_documents(yaml, Some(Path::new("m.yaml"))).iter().map(ToString::to_string).collect()
+    validate_documents(yaml, Some(Path::new("m.yaml")))
+        .iter()
+        .map(ToString::to_string)
+        .collect()
 }
 
 fn check(cases: &[(&str, &[&str])]) {
@@ -67,7 +70,8 @@ const BC_HEAD: &str = "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfi
 #[test]
 fn backup_configuration() {
     let bc = |spec: &str| format!("{BC_HEAD}{spec}");
-    let target = "  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}, paths: [/data]}\n";
+    let target =
+        "  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}, paths: [/data]}\n";
     let good_tail = "  repository: {name: repo}\n  schedule: '*/5 * * * *'\n  retentionPolicy: {name: keep-5, keepLast: 5, prune: true}\n";
     check(&[
         (&bc(&format!("{target}{good_tail}")), &[]),
@@ -270,6 +274,16 @@ fn backup_blueprint() {
 }
 
 #[test]
+fn snapshot() {
+    let h = "apiVersion: repositories.stash.appscode.com/v1alpha1\nkind: Snapshot\nmetadata: {name: repo-b54ee4a0, namespace: demo}\n";
+    check(&[
+        (&format!("{h}status: {{tree: abc, paths: [/data], hostname: host-0, username: '', uid: 0, gid: 0, repository: repo}}\n"), &[]),
+        (&format!("{h}status: {{uid: root}}\n"), &["m.yaml: Snapshot/repo-b54ee4a0: status.uid: invalid type: string \"root\", expected i32"]),
+        (&format!("{h}status: {{paths: /data}}\n"), &["m.yaml: Snapshot/repo-b54ee4a0: status.paths: invalid type: string \"/data\", expected a sequence"]),
+    ]);
+}
+
+#[test]
 fn unknown_kinds_of_stash_groups_and_bad_yaml_are_reported() {
     check(&[
         ("apiVersion: stash.appscode.com/v1alpha1\nkind: Restic\nmetadata: {name: old}\n", &[
@@ -290,19 +304,27 @@ fn parse(yaml: &str) -> StashObject {
 #[test]
 fn usage_policy_across_namespaces() {
     let repo = |policy: &str| {
-        parse(&format!("{REPO_HEAD}spec:\n  backend: {{gcs: {{bucket: b}}, storageSecretName: s}}\n{policy}"))
+        parse(&format!(
+            "{REPO_HEAD}spec:\n  backend: {{gcs: {{bucket: b}}, storageSecretName: s}}\n{policy}"
+        ))
     };
-    let StashObject::Repository(same) = repo("") else { unreachable!() };
+    let StashObject::Repository(same) = repo("") else {
+        unreachable!()
+    };
     let none = std::collections::BTreeMap::new();
     assert_eq!(
         check_repository_usage(&same, "prod", &none).map(|p| p.to_string()),
         Some("spec.repository: namespace \"prod\" is not allowed to refer Repository \"r\" of \"demo\" namespace. Please, check the `usagePolicy` of the Repository".to_string())
     );
     assert_eq!(check_repository_usage(&same, "demo", &none), None);
-    let StashObject::Repository(all) = repo("  usagePolicy: {allowedNamespaces: {from: All}}\n") else { unreachable!() };
+    let StashObject::Repository(all) = repo("  usagePolicy: {allowedNamespaces: {from: All}}\n")
+    else {
+        unreachable!()
+    };
     assert_eq!(check_repository_usage(&all, "prod", &none), None);
     let StashObject::Repository(sel) = repo("  usagePolicy: {allowedNamespaces: {from: Selector, selector: {matchLabels: {team: db}}}}\n") else { unreachable!() };
-    let team: std::collections::BTreeMap<String, String> = [("team".to_string(), "db".to_string())].into();
+    let team: std::collections::BTreeMap<String, String> =
+        [("team".to_string(), "db".to_string())].into();
     assert_eq!(check_repository_usage(&sel, "prod", &team), None);
     assert!(check_repository_usage(&sel, "prod", &none).is_some());
 
@@ -327,15 +349,25 @@ fn target_is_frozen_while_ready() {
         show(validate_update(&bc("Deployment", "Ready"), &bc("StatefulSet", "Ready"))),
         ["BackupConfiguration/bc: spec.target: updating target is forbidden when BackupConfiguration is in READY state"]
     );
-    assert!(validate_update(&bc("Deployment", "NotReady"), &bc("StatefulSet", "NotReady")).is_empty());
+    assert!(validate_update(
+        &bc("Deployment", "NotReady"),
+        &bc("StatefulSet", "NotReady")
+    )
+    .is_empty());
     assert!(validate_update(&bc("Deployment", "Ready"), &bc("Deployment", "Ready")).is_empty());
 
     let session = |name: &str| {
         parse(&format!("apiVersion: stash.appscode.com/v1beta1\nkind: BackupSession\nmetadata: {{name: s}}\nspec: {{invoker: {{kind: BackupConfiguration, name: {name}}}}}\n"))
     };
-    assert_eq!(show(validate_update(&session("a"), &session("b"))), ["BackupSession/s: spec: BackupSession spec is immutable"]);
+    assert_eq!(
+        show(validate_update(&session("a"), &session("b"))),
+        ["BackupSession/s: spec: BackupSession spec is immutable"]
+    );
     let restore = |path: &str| parse(&format!("{RS_HEAD}    rules: [{{paths: [{path}]}}]\n"));
-    assert_eq!(show(validate_update(&restore("/a"), &restore("/b"))), ["RestoreSession/rs: spec: RestoreSession spec is immutable"]);
+    assert_eq!(
+        show(validate_update(&restore("/a"), &restore("/b"))),
+        ["RestoreSession/rs: spec: RestoreSession spec is immutable"]
+    );
 }
 
 #[test]
@@ -345,7 +377,10 @@ fn validate_path_reads_files_and_directories() {
     std::fs::create_dir(dir.path().join("sub")).unwrap();
     std::fs::write(dir.path().join("sub/b.yml"), "apiVersion: stash.appscode.com/v1beta1\nkind: Task\nmetadata: {name: t}\nspec: {steps: []}\n").unwrap();
     std::fs::write(dir.path().join("notes.txt"), "not yaml: [").unwrap();
-    let shown: Vec<String> = validate_path(dir.path()).iter().map(ToString::to_string).collect();
+    let shown: Vec<String> = validate_path(dir.path())
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     let d = dir.path().display();
     assert_eq!(
         shown,
@@ -356,5 +391,11 @@ fn validate_path_reads_files_and_directories() {
     );
     let missing = validate_path(&dir.path().join("nope.yaml"));
     assert_eq!(missing.len(), 1);
-    assert!(missing[0].to_string().starts_with(&format!("{d}/nope.yaml: reading {d}/nope.yaml: ")), "{}", missing[0]);
+    assert!(
+        missing[0]
+            .to_string()
+            .starts_with(&format!("{d}/nope.yaml: reading {d}/nope.yaml: ")),
+        "{}",
+        missing[0]
+    );
 }

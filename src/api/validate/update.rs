@@ -33,10 +33,16 @@ pub fn validate_update(old: &StashObject, new: &StashObject) -> Vec<Problem> {
     let (kind, name) = (new.kind(), new.name());
     out = out
         .into_iter()
-        .map(|p| Problem { object: Some(format!("{kind}/{name}")), ..p })
+        .map(|p| Problem {
+            object: Some(format!("{kind}/{name}")),
+            ..p
+        })
         .collect();
     // Stash only compares session specs on update; every other kind is validated again.
-    if !matches!(new, StashObject::BackupSession(_) | StashObject::RestoreSession(_)) {
+    if !matches!(
+        new,
+        StashObject::BackupSession(_) | StashObject::RestoreSession(_)
+    ) {
         out.extend(validate(new));
     }
     out
