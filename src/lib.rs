@@ -6,5 +6,6 @@
 //!   index, trees, snapshots, retention, prune, check. It owns the [`engine::backend::Backend`]
 //!   trait and never names a storage library.
 //! - [`storage`]: the one place that talks to OpenDAL, implementing `Backend`.
+pub mod api;
 pub mod engine;
 pub mod storage;
