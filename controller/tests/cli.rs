@@ -14,7 +14,7 @@ fn stash(repo: &Path, args: &[&str]) -> Command {
     c
 }
 
-fn ok(mut c: Command) -> Output {
+fn ok(c: &mut Command) -> Output {
     let out = c.output().unwrap();
     assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
     out
@@ -38,7 +38,7 @@ fn exit_codes_and_messages() {
     let out = stash(&repo, &["snapshots"]).output().unwrap();
     assert_eq!(out.status.code(), Some(10));
     assert!(String::from_utf8_lossy(&out.stderr).contains("does not exist: it is not a repository"));
-    ok(stash(&repo, &["init"]));
+    ok(&mut stash(&repo, &["init"]));
     let out = stash(&repo, &["init"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a repository"));
@@ -56,20 +56,20 @@ fn exit_codes_and_messages() {
 fn json_output_matches_restic_fields() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
-    ok(stash(&repo, &["init"]));
+    ok(&mut stash(&repo, &["init"]));
     let data = SqlDump::to_vec(1, 3 << 20);
     let out = backup_bytes(&repo, &data, "host-0");
     assert!(out.status.success());
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["message_type"], "summary");
     assert_eq!(summary["total_bytes_processed"], 3 << 20);
-    let ours: serde_json::Value = serde_json::from_slice(&ok(stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
+    let ours: serde_json::Value = serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
     let theirs: serde_json::Value = serde_json::from_slice(&restic(&repo, &["snapshots", "--json"]).stdout).unwrap();
     assert_eq!(ours[0]["id"], summary["snapshot_id"]);
     for k in ["id", "short_id", "tree", "paths", "hostname", "time"] {
         assert_eq!(ours[0][k], theirs[0][k], "field {k}");
     }
-    let dumped = ok(stash(&repo, &["dump", "latest", "/dumpfile.sql"])).stdout;
+    let dumped = ok(&mut stash(&repo, &["dump", "latest", "/dumpfile.sql"])).stdout;
     assert!(dumped == data, "dump gives back the bytes");
 }
 
@@ -77,7 +77,7 @@ fn json_output_matches_restic_fields() {
 fn killed_backups_leave_a_repository_restic_accepts() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
-    ok(stash(&repo, &["init"]));
+    ok(&mut stash(&repo, &["init"]));
     let data = stash_integration::data::Rng::new(5).bytes(160 << 20);
     for delay in [30u64, 150, 400, 900, 1600] {
         let mut child = stash(&repo, &["backup", "--stdin", "--stdin-filename", "dumpfile.sql", "--pack-size", "4", "--compression", "off"])
@@ -97,19 +97,49 @@ fn killed_backups_leave_a_repository_restic_accepts() {
         let _ = child.wait();
         let _ = writer.join();
     }
-    // Whatever was left behind, restic considers the repository valid.
+    // The killed processes' locks are left behind, as restic's would be. restic refuses to
+    // check until they are gone; `stash unlock` removes them since their PIDs are dead.
+    let out = ok(&mut stash(&repo, &["unlock"]));
+    let removed: usize = String::from_utf8_lossy(&out.stdout).split_whitespace().nth(1).unwrap().parse().unwrap();
+    assert!(removed >= 1, "stale locks removed");
+    // Whatever else was left behind, restic considers the repository valid.
     restic(&repo, &["check"]);
-    let snaps: serde_json::Value = serde_json::from_slice(&ok(stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
-    // The killed processes' locks are stale (their PIDs are gone): a new backup proceeds.
+    let snaps: serde_json::Value = serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
+    // A new backup proceeds (it would also have removed stale locks itself).
     let out = backup_bytes(&repo, &data[..8 << 20], "host-0");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     // Prune removes what the killed backups left; afterwards everything is referenced.
-    ok(stash(&repo, &["prune"]));
+    ok(&mut stash(&repo, &["prune"]));
     let check: serde_json::Value =
-        serde_json::from_slice(&ok(stash(&repo, &["check", "--read-data", "--json"])).stdout).unwrap();
+        serde_json::from_slice(&ok(&mut stash(&repo, &["check", "--read-data", "--json"])).stdout).unwrap();
     assert_eq!(check["hints"].as_array().unwrap().len(), 0, "{check}");
     assert_eq!(check["errors"].as_array().unwrap().len(), 0, "{check}");
     restic(&repo, &["check", "--read-data"]);
-    let after: serde_json::Value = serde_json::from_slice(&ok(stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
+    let after: serde_json::Value = serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
     assert_eq!(after.as_array().unwrap().len(), snaps.as_array().unwrap().len() + 1);
+}
+
+#[test]
+fn validate_prints_every_problem_with_its_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let f = tmp.path().join("bad.yaml");
+    std::fs::write(
+        &f,
+        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata:\n  name: nightly\n  namespace: demo\nspec:\n  schedule: \"every night\"\n  repository:\n    name: gcs-repo\n  target:\n    ref:\n      apiVersion: apps/v1\n      kind: Deployment\n      name: app\n  retentionPolicy:\n    keepLast: 5\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stash")).arg("validate").arg("-f").arg(&f).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let prefix = format!("{}: BackupConfiguration/nightly: ", f.display());
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines.len() >= 3, "{text}");
+    assert!(lines.iter().all(|l| l.starts_with(&prefix)), "{text}");
+    assert!(text.contains("spec.schedule"), "{text}");
+    assert!(text.contains("spec.retentionPolicy.name"), "{text}");
+    assert!(text.contains("spec.retentionPolicy.prune"), "{text}");
+    let good = tmp.path().join("good.yaml");
+    std::fs::write(&good, std::fs::read_to_string(&f).unwrap().replace("every night", "*/5 * * * *").replace("    keepLast: 5\n", "    name: keep-last-5\n    keepLast: 5\n    prune: true\n")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stash")).arg("validate").arg("-f").arg(&good).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the tests need and the machine may lack. Idempotent: installs only what is missing.
-#   restic  — the outside judge of our repository format (Debian's package, 0.14)
+#   restic               — the outside judge of our repository format (Debian's package, 0.14)
+#   kubernetes-validate  — judges the generated CRDs (PyPI, in a venv)
 set -euo pipefail
 
 need_apt=()
@@ -12,3 +13,4 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 restic version
+bash "$(dirname "$0")/install-kubernetes-validate.sh"

@@ -20,7 +20,7 @@ pub fn restic(repo: &Path, args: &[&str]) -> Output {
 /// Run restic and return its output whatever the exit status; `stdin` is fed if given.
 pub fn restic_raw(repo: &Path, args: &[&str], stdin: Option<&Path>) -> Output {
     let mut c = Command::new("restic");
-    c.arg("-r").arg(repo).args(args).env("RESTIC_PASSWORD", PASSWORD).env("TZ", "UTC").env("RESTIC_CACHE_DIR", repo.with_extension("cache"));
+    c.arg("--no-cache").arg("-r").arg(repo).args(args).env("RESTIC_PASSWORD", PASSWORD).env("TZ", "UTC");
     c.stdin(match stdin {
         Some(p) => Stdio::from(std::fs::File::open(p).expect("stdin file")),
         None => Stdio::null(),
@@ -33,11 +33,11 @@ pub fn restic_stdout_hash(repo: &Path, args: &[&str]) -> (String, u64) {
     use sha2::Digest;
     use std::io::Read;
     let mut child = Command::new("restic")
+        .arg("--no-cache")
         .arg("-r")
         .arg(repo)
         .args(args)
         .env("RESTIC_PASSWORD", PASSWORD)
-        .env("RESTIC_CACHE_DIR", repo.with_extension("cache"))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()

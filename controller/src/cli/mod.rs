@@ -5,6 +5,7 @@ mod progress;
 mod repo_args;
 mod restore;
 mod snapshots;
+mod validate;
 
 use clap::{Parser, Subcommand};
 use stash::engine::RepoError;
@@ -45,6 +46,8 @@ pub enum Command {
     Key(maintenance::KeyCmd),
     /// Remove stale locks
     Unlock(maintenance::UnlockArgs),
+    /// Check Stash manifests against Stash's admission rules
+    Validate(validate::ValidateArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -61,6 +64,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stats(a) => maintenance::stats(g, a).await,
         Command::Key(a) => maintenance::key(g, a).await,
         Command::Unlock(a) => maintenance::unlock(g, a).await,
+        Command::Validate(a) => validate::run(a),
     }
 }
 
