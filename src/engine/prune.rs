@@ -174,19 +174,7 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         .collect();
     kept.extend(new_packs);
     let old_index: Vec<Id> = repo.index().files.clone();
-    let mut batch = Vec::new();
-    let mut n = 0;
-    for p in kept {
-        n += p.blobs.len();
-        batch.push(p);
-        if n >= 30_000 {
-            repo.save_index(std::mem::take(&mut batch), old_index.clone()).await?;
-            n = 0;
-        }
-    }
-    if !batch.is_empty() {
-        repo.save_index(batch, old_index.clone()).await?;
-    }
+    repo.save_index_batched(kept, &old_index).await?;
     stats.index_files_replaced = old_index.len();
     for id in &old_index {
         repo.backend().remove(FileType::Index, &id.to_hex()).await?;

@@ -40,7 +40,7 @@ impl Compression {
     fn level(self) -> Option<i32> {
         match self {
             Compression::Off => None,
-            Compression::Auto => Some(3),
+            Compression::Auto => Some(2),
             Compression::Max => Some(11),
         }
     }
@@ -57,7 +57,7 @@ pub struct RepoOptions {
 
 impl Default for RepoOptions {
     fn default() -> Self {
-        RepoOptions { compression: Compression::Auto, pack_size: 16 << 20, connections: 4 }
+        RepoOptions { compression: Compression::Auto, pack_size: 16 << 20, connections: 2 }
     }
 }
 
@@ -320,6 +320,27 @@ impl Repository {
     /// Write one index file listing `packs`.
     pub async fn save_index(&self, packs: Vec<IndexPack>, supersedes: Vec<Id>) -> Result<Id> {
         self.save_json(FileType::Index, &IndexFile { supersedes, packs }).await
+    }
+
+    /// Write `packs` as as many index files as needed to keep each well below restic's 8 MiB
+    /// guideline. Returns how many files were written.
+    pub async fn save_index_batched(&self, packs: Vec<IndexPack>, supersedes: &[Id]) -> Result<usize> {
+        const BLOBS_PER_FILE: usize = 30_000;
+        let (mut files, mut batch, mut blobs) = (0, Vec::new(), 0);
+        for p in packs {
+            blobs += p.blobs.len();
+            batch.push(p);
+            if blobs >= BLOBS_PER_FILE {
+                self.save_index(std::mem::take(&mut batch), supersedes.to_vec()).await?;
+                files += 1;
+                blobs = 0;
+            }
+        }
+        if !batch.is_empty() {
+            self.save_index(batch, supersedes.to_vec()).await?;
+            files += 1;
+        }
+        Ok(files)
     }
 
     // ---- blobs ----------------------------------------------------------------------------

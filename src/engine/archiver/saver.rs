@@ -26,8 +26,6 @@ use crate::engine::Id;
 
 /// Read size from sources.
 const READ_BUF: usize = 1 << 20;
-/// Blobs per index file, to keep index files well below restic's 8 MiB guideline.
-const INDEX_BLOBS: usize = 30_000;
 
 struct ChunkJob {
     seq: usize,
@@ -321,21 +319,7 @@ impl BlobSaver {
             .map_err(|e| RepoError::Other(format!("uploader task: {e}")))??;
         self.check_error()?;
         let mut stats = BackupStats { packs_written: packs.len(), ..Default::default() };
-        let mut batch = Vec::new();
-        let mut blobs = 0;
-        for p in packs {
-            blobs += p.blobs.len();
-            batch.push(p);
-            if blobs >= INDEX_BLOBS {
-                self.shared.repo.save_index(std::mem::take(&mut batch), vec![]).await?;
-                stats.index_files_written += 1;
-                blobs = 0;
-            }
-        }
-        if !batch.is_empty() {
-            self.shared.repo.save_index(batch, vec![]).await?;
-            stats.index_files_written += 1;
-        }
+        stats.index_files_written = self.shared.repo.save_index_batched(packs, &[]).await?;
         let pr = &self.shared.progress;
         stats.blobs_new = Progress::get(&pr.blobs_new);
         stats.blobs_dup = Progress::get(&pr.blobs_dup);
