@@ -6,3 +6,4 @@ mod faults;
 mod interop;
 mod locks;
 mod retention;
+mod storage;
