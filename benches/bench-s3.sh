@@ -15,14 +15,21 @@ SIZE=${1:-1073741824}
 WORK=${BENCH_DIR:-/tmp/stash-bench-s3}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
 PORT=${STASH_S3_PORT:-9100}
-cargo build --release -q -p stash-controller -p stash-integration
-STASH=$TARGET/release/stash
+# BENCH_PROFILE=dev reuses the test build (its profile optimises stash at opt-level 3 and the
+# dependencies at 2) when a release build is too costly; the default is release.
+PROFILE=${BENCH_PROFILE:-release}
+if [ "$PROFILE" = release ]; then
+  cargo build --release -q -p stash-controller -p stash-integration; BIN=$TARGET/release
+else
+  cargo build -q -p stash-controller -p stash-integration; BIN=$TARGET/debug
+fi
+STASH=$BIN/stash
 bash integration/scripts/services.sh start >/dev/null
 rm -rf "$WORK" && mkdir -p "$WORK"
 export RESTIC_PASSWORD=bench-password AWS_ACCESS_KEY_ID=bench-key AWS_SECRET_ACCESS_KEY=bench-secret
 RUN=$(date +%s)
 echo "generating $SIZE bytes of SQL-like text"
-"$TARGET/release/gen-sql" "$SIZE" 7 > "$WORK/dump.sql"
+"$BIN/gen-sql" "$SIZE" 7 > "$WORK/dump.sql"
 sync
 
 declare -A BT RT BM RM
