@@ -345,6 +345,8 @@ async fn s3_server_stopped_mid_backup_then_restarted() {
     let mut server = S3sFs::start(&tmp.path().join("s3"));
     let spec = server.spec("repo");
     let secret = s3_secret();
+    // Uncompressed, so the 48 MiB make a dozen packs and the backup is surely mid-way.
+    let opts = || RepoOptions { compression: stash::engine::Compression::Off, ..opts() };
     let repo = Arc::new(Repository::init(open_spec(&spec, &secret), PASSWORD, 2, FAST_KDF, opts()).await.unwrap());
     let packs_dir = tmp.path().join("s3").join(BUCKET).join("repo/data");
     let count_packs = || walk_files(&packs_dir).len();
@@ -362,9 +364,12 @@ async fn s3_server_stopped_mid_backup_then_restarted() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     server.kill();
+    assert!(!task.is_finished(), "the backup must still be running when the server stops");
+    let packs_at_stop = count_packs();
     tokio::time::sleep(Duration::from_secs(3)).await;
     server.restart();
     let (result, want) = task.await.unwrap();
+    eprintln!("backup after a 3 s outage ({packs_at_stop} packs in at the stop): {:?}", result.as_ref().map_err(|e| e.to_string()));
 
     let repo = Arc::new(Repository::open(open_spec(&spec, &secret), PASSWORD, opts()).await.unwrap());
     match result {
@@ -412,6 +417,7 @@ async fn wrong_s3_credentials_name_backend_and_bucket_without_secrets() {
     let wrong = StorageSecret::from_strings([("AWS_ACCESS_KEY_ID", AWS_KEY), ("AWS_SECRET_ACCESS_KEY", "not-the-right-secret-42")]);
     let err = Repository::open(open_spec(&spec, &wrong), PASSWORD, opts()).await.unwrap_err();
     let text = format!("{err:#}");
+    eprintln!("{text}");
     assert!(text.contains(&format!("s3:http://127.0.0.1:{}/{BUCKET}/repo", server.port)), "{text}");
     assert!(text.contains("access denied by the s3 service"), "{text}");
     for secret in ["not-the-right-secret-42", AWS_SECRET, AWS_KEY, PASSWORD] {
