@@ -59,3 +59,4 @@ for t in restic stash; do
 done
 awk -v bt="${BT[restic]}" -v st="${BT[stash]}" -v rt="${RT[restic]}" -v sr="${RT[stash]}" \
   'BEGIN{printf "\nstash vs restic over S3: backup %.2fx faster, restore %.2fx faster\n", bt/st, rt/sr}'
+rm -f "$WORK/dump.sql"

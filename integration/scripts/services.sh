@@ -65,7 +65,7 @@ azure_create_container() {
   sts=$(printf 'PUT\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:%s\nx-ms-version:%s\n/%s/%s/%s\nrestype:container' \
     "$date" "$version" "$AZ_ACCOUNT" "$AZ_ACCOUNT" "$BUCKET")
   sig=$(printf '%s' "$sts" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$(printf '%s' "$AZ_KEY" | base64 -d | xxd -p -c 256)" -binary | base64 -w0)
-  curl -fsS -o /dev/null -w '%{http_code}' -X PUT -H "x-ms-date: $date" -H "x-ms-version: $version" -H 'Content-Length: 0' \
+  curl -sS -o /dev/null -w '%{http_code}' -X PUT -H "x-ms-date: $date" -H "x-ms-version: $version" -H 'Content-Length: 0' \
     -H "Authorization: SharedKey $AZ_ACCOUNT:$sig" \
     "http://127.0.0.1:$AZURE_PORT/$AZ_ACCOUNT/$BUCKET?restype=container" 2>/dev/null || true
 }
@@ -73,7 +73,7 @@ azure_create_container() {
 start() {
   local venv="$STASH_CACHE/venv" npm="$STASH_CACHE/npm"
   start_one moto "$S3_PORT" "$venv/bin/moto_server" -H 127.0.0.1 -p "$S3_PORT"
-  curl -fsS -o /dev/null -X PUT "http://127.0.0.1:$S3_PORT/$BUCKET" || true
+  curl -sS -o /dev/null -X PUT "http://127.0.0.1:$S3_PORT/$BUCKET" || true  # 409 when it exists
 
   mkdir -p "$data/azurite"
   start_one azurite "$AZURE_PORT" node "$npm/node_modules/.bin/azurite-blob" --blobHost 127.0.0.1 --blobPort "$AZURE_PORT" \
@@ -83,7 +83,7 @@ start() {
 
   start_one fake-gcs "$GCS_PORT" "$venv/bin/fake-gcs-server" -scheme http -host 127.0.0.1 -port "$GCS_PORT" -backend memory \
     -public-host "127.0.0.1:$GCS_PORT" -log-level error
-  curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"name\":\"$BUCKET\"}" \
+  curl -sS -o /dev/null -X POST -H 'Content-Type: application/json' -d "{\"name\":\"$BUCKET\"}" \
     "http://127.0.0.1:$GCS_PORT/storage/v1/b?project=stash" || true
 
   mkdir -p "$data/rest"
