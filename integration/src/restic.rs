@@ -62,3 +62,31 @@ pub fn restic_stdout_hash(repo: &Path, args: &[&str]) -> (String, u64) {
 pub fn json(out: &Output) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("restic JSON: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
+
+/// Run restic on any repository string (`s3:http://…`, `rest:…`) with extra environment
+/// (credentials); no local cache. Returns the output whatever the exit status.
+pub fn restic_at(repo: &str, env: &[(&str, &str)], args: &[&str], stdin: Option<&Path>) -> Output {
+    let mut c = Command::new("restic");
+    c.arg("-r").arg(repo).arg("--no-cache").args(args).env("RESTIC_PASSWORD", PASSWORD).env("TZ", "UTC");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.stdin(match stdin {
+        Some(p) => Stdio::from(std::fs::File::open(p).expect("stdin file")),
+        None => Stdio::null(),
+    });
+    c.output().expect("restic is installed (integration/scripts/install-tools.sh)")
+}
+
+/// [`restic_at`] that must succeed.
+pub fn restic_at_ok(repo: &str, env: &[(&str, &str)], args: &[&str], stdin: Option<&Path>) -> Output {
+    let out = restic_at(repo, env, args, stdin);
+    assert!(
+        out.status.success(),
+        "restic -r {repo} {:?} failed: {}\n{}",
+        args,
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(&out.stdout)
+    );
+    out
+}

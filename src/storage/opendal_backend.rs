@@ -1,8 +1,12 @@
 //! [`Backend`] over an OpenDAL operator.
+//!
+//! Errors keep OpenDAL's temporary/permanent judgement (its RetryLayer has already retried the
+//! temporary ones when an error gets here) and lose every secret the backend knows of.
 use async_trait::async_trait;
 use bytes::Bytes;
 use opendal::{ErrorKind as OdKind, Operator};
 
+use super::secret::Redactor;
 use crate::engine::backend::{Backend, BackendError, ErrorKind, FileInfo, FileType};
 
 #[derive(Clone)]
@@ -11,6 +15,7 @@ pub struct OpendalBackend {
     location: String,
     /// Local folders need explicit directories for `create`; object stores do not.
     is_fs: bool,
+    redactor: Redactor,
 }
 
 impl std::fmt::Debug for OpendalBackend {
@@ -21,7 +26,17 @@ impl std::fmt::Debug for OpendalBackend {
 
 impl OpendalBackend {
     pub fn new(op: Operator, location: String, is_fs: bool) -> Self {
-        OpendalBackend { op, location, is_fs }
+        OpendalBackend { op, location, is_fs, redactor: Redactor::default() }
+    }
+
+    /// Scrub these secrets from every error message.
+    pub fn with_redactor(mut self, redactor: Redactor) -> Self {
+        self.redactor = redactor;
+        self
+    }
+
+    pub fn operator(&self) -> &Operator {
+        &self.op
     }
 
     fn err(&self, op: &'static str, path: &str, e: opendal::Error) -> BackendError {
@@ -42,8 +57,15 @@ impl OpendalBackend {
         let message = match kind {
             ErrorKind::NotFound => "not found".to_string(),
             ErrorKind::StorageFull => format!("storage is full: {}", e.message()),
+            ErrorKind::PermissionDenied => format!(
+                "access denied by the {} service: check the storage credentials and their permissions on the bucket ({})",
+                self.op.info().scheme(),
+                e.message()
+            ),
+            ErrorKind::Temporary => format!("temporary failure, retries exhausted: {e}"),
             _ => e.to_string(),
         };
+        let message = self.redactor.redact(&message);
         BackendError { kind, op, path: path.to_string(), location: self.location.clone(), message }
     }
 }

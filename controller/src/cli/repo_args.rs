@@ -9,7 +9,9 @@ use stash::storage::{open_location, Location};
 
 #[derive(Args, Debug, Clone)]
 pub struct GlobalArgs {
-    /// Repository location (a path, or local:/path)
+    /// Repository location: a path, local:/path, s3:host/bucket/prefix, gs:bucket:/prefix,
+    /// azure:container:/prefix, b2:bucket:/prefix, swift:container:/prefix or rest:http://host/path
+    /// (credentials from the environment variables restic reads)
     #[arg(short = 'r', long = "repo", env = "RESTIC_REPOSITORY", global = true, hide_env_values = true)]
     pub repo: Option<String>,
     /// File holding the repository password

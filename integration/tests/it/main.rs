@@ -7,3 +7,4 @@ mod interop;
 mod locks;
 mod maintenance;
 mod retention;
+mod storage;
