@@ -133,7 +133,7 @@ async fn verify_pack(repo: &Arc<Repository>, p: Id, size: u64) -> std::result::R
             Ok(Err(_)) => return Err("header length inconsistent".into()),
             Err(e) => return Err(e.to_string()),
         };
-        let mut raw = raw.to_vec();
+        let mut raw = Vec::from(raw);
         for b in blobs {
             let loc = super::index::BlobLocation {
                 pack: p,

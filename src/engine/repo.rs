@@ -391,7 +391,7 @@ impl Repository {
             .backend
             .read_range(FileType::Pack, &loc.pack.to_hex(), loc.offset as u64, loc.length as u64)
             .await?;
-        let mut raw = raw.to_vec();
+        let mut raw = Vec::from(raw);
         self.decode_blob(blob_type, id, &loc, &mut raw)
     }
 

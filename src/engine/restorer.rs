@@ -98,7 +98,7 @@ pub async fn dump_content<W: AsyncWrite + Unpin>(
                     .read_range(FileType::Pack, &run.pack.to_hex(), run.start, run.end - run.start)
                     .await?;
                 tokio::task::spawn_blocking(move || {
-                    let mut raw = raw.to_vec();
+                    let mut raw = Vec::from(raw);
                     let mut parts = Vec::with_capacity(run.blobs.len());
                     for (id, loc) in &run.blobs {
                         let a = (loc.offset as u64 - run.start) as usize;
