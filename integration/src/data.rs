@@ -56,7 +56,7 @@ impl SqlDump {
         self.pending.clear();
         self.pos = 0;
         while self.pending.len() < 64 * 1024 {
-            if self.row % 100_000 == 0 {
+            if self.row.is_multiple_of(100_000) {
                 let t = self.row / 100_000;
                 self.pending.extend_from_slice(
                     format!("\n--\n-- Data for table public.t{t}\n--\n\nCOPY public.t{t} (id, name, city, amount, created_at, note) FROM stdin;\n").as_bytes(),
@@ -77,7 +77,7 @@ impl SqlDump {
                 (r >> 32) % 24,
                 (r >> 36) % 60,
                 (r >> 42) % 60,
-                if r % 7 == 0 { "\\N".to_string() } else { format!("{:x}", self.rng.next()) },
+                if r.is_multiple_of(7) { "\\N".to_string() } else { format!("{:x}", self.rng.next()) },
             );
             self.pending.extend_from_slice(line.as_bytes());
             self.row += 1;

@@ -167,8 +167,8 @@ mod tests {
         bad[n - 10] ^= 0xff;
         assert!(matches!(decode_header(&key, &bad, n as u64), Err(PackError::Decrypt(_))));
         // A pack whose blobs do not add up is rejected.
-        let mut short = pack[10..].to_vec();
+        let short = pack[10..].to_vec();
         let sl = short.len() as u64;
-        assert!(matches!(decode_header(&key, &mut short, sl), Err(PackError::Lengths { .. })));
+        assert!(matches!(decode_header(&key, &short, sl), Err(PackError::Lengths { .. })));
     }
 }

@@ -105,7 +105,7 @@ impl AzureConfig {
 
     pub fn build(&self) -> Result<Operator, StorageError> {
         let op = Operator::new(self.builder())
-            .map_err(|e| StorageError::Build { service: "azure", location: self.location(), source: e })?;
+            .map_err(|e| StorageError::Build { service: "azure", location: self.location(), source: Box::new(e) })?;
         let tls = TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() };
         Ok(http::finish(op, http::client(&tls)?, usize::try_from(self.spec.max_connections).ok()))
     }

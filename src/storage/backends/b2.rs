@@ -166,7 +166,7 @@ impl B2Config {
 
     pub fn build(&self, bucket_id: &str) -> Result<Operator, StorageError> {
         let op = Operator::new(self.builder(bucket_id))
-            .map_err(|e| StorageError::Build { service: "b2", location: self.location(), source: e })?;
+            .map_err(|e| StorageError::Build { service: "b2", location: self.location(), source: Box::new(e) })?;
         Ok(http::finish(op, self.client()?, usize::try_from(self.spec.max_connections).ok()))
     }
 

@@ -102,7 +102,7 @@ impl GcsConfig {
 
     pub fn build(&self) -> Result<Operator, StorageError> {
         let op = Operator::new(self.builder())
-            .map_err(|e| StorageError::Build { service: "gcs", location: self.location(), source: e })?;
+            .map_err(|e| StorageError::Build { service: "gcs", location: self.location(), source: Box::new(e) })?;
         let tls = TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() };
         Ok(http::finish(op, http::client(&tls)?, usize::try_from(self.spec.max_connections).ok()))
     }

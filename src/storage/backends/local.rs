@@ -94,7 +94,7 @@ impl LocalConfig {
         let tmp = abs.join("tmp").to_string_lossy().to_string();
         let builder = opendal::services::Fs::default().root(&root).atomic_write_dir(&tmp);
         Ok(Operator::new(builder)
-            .map_err(|e| StorageError::Build { service: "local", location: self.location(), source: e })?
+            .map_err(|e| StorageError::Build { service: "local", location: self.location(), source: Box::new(e) })?
             .layer(RetryLayer::new().with_jitter().with_max_times(5)))
     }
 }

@@ -53,7 +53,7 @@ pub enum StorageError {
         service: &'static str,
         location: String,
         #[source]
-        source: opendal::Error,
+        source: Box<opendal::Error>,
     },
     #[error("Repository.spec.backend sets {0}: set exactly one of local, s3, gcs, azure, swift, b2, rest")]
     NotExactlyOne(String),
@@ -233,7 +233,7 @@ impl BackendConfig {
         let entries = op.list_with(&dir).recursive(true).await.map_err(|e| StorageError::Build {
             service: op.info().scheme(),
             location: self.location(),
-            source: e,
+            source: Box::new(e),
         })?;
         Ok(entries.into_iter().filter(|e| !e.metadata().is_dir()).map(|e| e.path().to_string()).collect())
     }

@@ -129,7 +129,7 @@ impl S3Config {
 
     pub fn build(&self) -> Result<Operator, StorageError> {
         let op = Operator::new(self.builder())
-            .map_err(|e| StorageError::Build { service: "s3", location: self.location(), source: e })?;
+            .map_err(|e| StorageError::Build { service: "s3", location: self.location(), source: Box::new(e) })?;
         Ok(http::finish(op, http::client(&self.tls())?, None))
     }
 }

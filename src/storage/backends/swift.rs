@@ -263,7 +263,7 @@ impl SwiftConfig {
             .container(&self.spec.container)
             .root(&root_of(&self.spec.prefix))
             .token(token.expose());
-        let op = Operator::new(b).map_err(|e| StorageError::Build { service: "swift", location: self.location(), source: e })?;
+        let op = Operator::new(b).map_err(|e| StorageError::Build { service: "swift", location: self.location(), source: Box::new(e) })?;
         Ok(http::finish(op, http::client(&TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() })?, None))
     }
 
