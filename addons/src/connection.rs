@@ -87,7 +87,11 @@ pub struct SecretDir {
 
 impl SecretDir {
     pub fn new() -> std::io::Result<SecretDir> {
-        Ok(SecretDir { dir: tempfile::Builder::new().prefix("stash-addon-").tempdir()? })
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new().prefix("stash-addon-").tempdir()?;
+        // tempfile does not promise 0700 (it follows the umask here); secrets need it.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+        Ok(SecretDir { dir })
     }
 
     /// Write `contents` to `name` with mode 0600 and return its path.

@@ -31,7 +31,7 @@ pub struct ClientConfig {
     pub service: Option<Service>,
     pub ca_bundle: Option<String>,
     pub server_name: Option<String>,
-    #[serde(default)]
+    #[serde(default, rename = "insecureSkipTLSVerify")]
     pub insecure_skip_tls_verify: bool,
 }
 

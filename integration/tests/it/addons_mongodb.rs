@@ -36,7 +36,7 @@ async fn load(db: &mongodb::Database) {
         docs.push(doc! {
             "_id": ObjectId::parse_str(format!("65a0000000000000{:08x}", i)).unwrap(),
             "email": format!("user{i}@example.org"),
-            "name": ["Jürgen Groß", "李小龍", "Ольга", "emoji 🚀"][i as usize % 4],
+            "name": (["Jürgen Groß", "李小龍", "Ольга", "emoji 🚀"][i as usize % 4]),
             "age": (20 + i % 50) as i32,
             "balance": Decimal128::from_bytes([i as u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 0x40, 0x30]),
             "joined": DateTime::from_millis(1_700_000_000_000 + i * 86_400_000),
