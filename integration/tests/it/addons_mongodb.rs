@@ -1,10 +1,11 @@
 //! MongoDB addon against the MongoDB-wire server the scripts start (nx-27017): nested
-//! documents, arrays, ObjectIds, dates, decimals and several indexes → our repository → a fresh
+//! documents, arrays, ObjectIds, dates, doubles, binaries and several indexes → our repository → a fresh
 //! database, judged by every collection's documents hashed in `_id` order and its indexes.
+//! (No Decimal128: nx-27017 stores JSON and rejects it.)
 use std::sync::Arc;
 use std::time::Duration;
 
-use bson::{doc, oid::ObjectId, Bson, DateTime, Decimal128, Document, RawDocumentBuf};
+use bson::{doc, oid::ObjectId, Bson, DateTime, Document, RawDocumentBuf};
 use futures::TryStreamExt;
 use mongodb::{Client, IndexModel};
 use sha2::Digest;
@@ -38,7 +39,9 @@ async fn load(db: &mongodb::Database) {
             "email": format!("user{i}@example.org"),
             "name": (["Jürgen Groß", "李小龍", "Ольга", "emoji 🚀"][i as usize % 4]),
             "age": (20 + i % 50) as i32,
-            "balance": Decimal128::from_bytes([i as u8, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 0x40, 0x30]),
+            // nx-27017 rejects Decimal128 ("not JSON serializable"); doubles and int64 instead.
+            "balance": i as f64 * 1.25,
+            "cents": i * 125,
             "joined": DateTime::from_millis(1_700_000_000_000 + i * 86_400_000),
             "tags": ["a", "b", format!("t{}", i % 7)],
             "address": {"city": "Berlin", "geo": {"lat": 52.5 + i as f64 / 1e4, "lon": 13.4}, "lines": [{"n": 1}, {"n": 2}]},
@@ -53,11 +56,12 @@ async fn load(db: &mongodb::Database) {
 
     let orders = db.collection::<Document>("orders");
     let docs: Vec<Document> = (0..3000i64)
-        .map(|i| doc! {"_id": i, "user": ObjectId::parse_str(format!("65a0000000000000{:08x}", i % 1500)).unwrap(), "lines": (0..(i % 4)).map(|l| doc!{"sku": format!("S{l}"), "qty": l}).collect::<Vec<_>>(), "total": Decimal128::from_bytes([(i % 200) as u8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x3c, 0x30]), "note": if i % 9 == 0 { Bson::String("multi\nline".into()) } else { Bson::Null }})
+        .map(|i| doc! {"_id": i, "user": ObjectId::parse_str(format!("65a0000000000000{:08x}", i % 1500)).unwrap(), "lines": (0..(i % 4)).map(|l| doc!{"sku": format!("S{l}"), "qty": l}).collect::<Vec<_>>(), "total": (i % 200) as f64 / 4.0, "note": if i % 9 == 0 { Bson::String("multi\nline".into()) } else { Bson::Null }})
         .collect();
     orders.insert_many(docs).await.unwrap();
     orders.create_index(IndexModel::builder().keys(doc! {"user": 1}).build()).await.unwrap();
-    let misc = db.collection::<Document>("misc ☃");
+    // nx-27017 allows only [A-Za-z0-9_] in collection names.
+    let misc = db.collection::<Document>("misc_items");
     misc.insert_many(vec![doc! {"_id": "string-id", "v": 1}, doc! {"_id": 2.5, "v": [1, [2, [3]]]}]).await.unwrap();
 }
 

@@ -64,7 +64,7 @@ CREATE TABLE products (
   title TEXT NOT NULL,
   price DECIMAL(10,2) NOT NULL CHECK (price >= 0),
   image BLOB NULL,
-  weight FLOAT NULL,
+  weight DOUBLE NULL,  -- FLOAT would not round-trip: mariadb-dump prints 6 significant digits
   UNIQUE KEY sku (sku),
   FULLTEXT KEY title_ft (title)
 ) ENGINE=InnoDB;
