@@ -255,48 +255,64 @@ async fn postgres_restore_rejected_statement_fails() {
     assert_eq!(out.snapshot.snapshot.paths, vec!["/dumpfile.sql"]);
 }
 
-async fn wait_until(mut f: impl FnMut() -> bool) {
-    let t = Instant::now();
-    while !f() {
-        assert!(t.elapsed() < Duration::from_secs(60), "condition not reached in 60 s");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_native_round_trip_into_fresh_database() {
     round_trip_pg_dump(PgMode::Native).await;
 }
 
-/// Transactions insert the same id into two tables while the native dump copies them with
-/// two sessions (one busy with a big table, the other doing `a` then `b`); the restored tables
-/// must match row for row, which only one shared snapshot guarantees.
+/// While the native dump runs, each transaction inserts the same id into tables `a` and `b`
+/// and creates a large object referenced from `docs`. The tables are copied by different
+/// sessions, large objects come from separate pg_dump runs (pre-data: metadata, data: contents),
+/// so only one shared snapshot makes the restore agree: `a` = `b` row for row, and every
+/// `docs.blob` exists as a large object with no orphans.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_native_dump_is_consistent_across_tables() {
     let pg = Pg::shared();
     let src = Db::create(&pg, "stash_it_pg_cons_src");
     pg.psql(
         &src.name,
-        "CREATE TABLE big (id int PRIMARY KEY, pad text); INSERT INTO big SELECT i, repeat('x', 200) FROM generate_series(1, 400000) i;
+        "CREATE TABLE big (id int PRIMARY KEY, pad text); INSERT INTO big SELECT i, repeat('x', 200) FROM generate_series(1, 300000) i;
          CREATE TABLE a (id int PRIMARY KEY, pad text); CREATE TABLE b (id int PRIMARY KEY, pad text);
-         INSERT INTO a SELECT -i, repeat('a', 100) FROM generate_series(1, 150000) i; INSERT INTO b SELECT -i, repeat('b', 100) FROM generate_series(1, 150000) i;",
+         INSERT INTO a SELECT -i, repeat('a', 100) FROM generate_series(1, 100000) i; INSERT INTO b SELECT -i, repeat('b', 100) FROM generate_series(1, 100000) i;
+         CREATE TABLE docs (id int PRIMARY KEY, blob oid NOT NULL);",
     );
     let mut writer = pg.spawn_psql(
         &src.name,
-        "DO $$ BEGIN FOR i IN 1..1000000 LOOP INSERT INTO a VALUES (i, 'w'); INSERT INTO b VALUES (i, 'w'); COMMIT; END LOOP; END $$;",
+        "DO $$ BEGIN FOR i IN 1..1000000 LOOP
+           INSERT INTO a VALUES (i, 'w'); INSERT INTO b VALUES (i, 'w');
+           INSERT INTO docs VALUES (i, lo_from_bytea(0, convert_to('blob ' || i, 'UTF8')));
+           COMMIT; END LOOP; END $$;",
     );
-    wait_until(|| pg.psql(&src.name, "SELECT count(*) FROM a WHERE id > 0").trim().parse::<u64>().unwrap() > 1000).await;
+    wait_until(|| pg.psql(&src.name, "SELECT count(*) FROM a WHERE id > 0").trim().parse::<u64>().unwrap() > 500).await;
     let r = fresh_repo().await;
-    let opts = PostgresOptions { mode: PgMode::Native, jobs: 2, ..Default::default() };
+    let opts = PostgresOptions { mode: PgMode::Native, jobs: 3, ..Default::default() };
     let res = backup(&Postgres::new(conn(pg.port, Some(&src.name), "postgres", None), opts.clone()), &r.backup_req(), &Ctx::new(), Arc::new(Progress::default())).await;
     let _ = writer.kill();
     let _ = writer.wait();
     let out = res.unwrap();
-    assert_eq!(out.report.get("tables"), 3);
+    assert_eq!(out.report.get("tables"), 4);
     let dst = Db::create(&pg, "stash_it_pg_cons_dst");
     restore(&Postgres::new(conn(pg.port, Some(&dst.name), "postgres", None), opts), &r.restore_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
-    let counts = pg.psql(&dst.name, "SELECT (SELECT count(*) FROM a WHERE id > 0), (SELECT count(*) FROM b WHERE id > 0), (SELECT count(*) FROM a FULL JOIN b USING (id) WHERE a.id IS NULL OR b.id IS NULL)");
+    let counts = pg.psql(
+        &dst.name,
+        "SELECT (SELECT count(*) FROM a WHERE id > 0), (SELECT count(*) FROM b WHERE id > 0), (SELECT count(*) FROM docs),
+                (SELECT count(*) FROM pg_largeobject_metadata),
+                (SELECT count(*) FROM a FULL JOIN b USING (id) WHERE a.id IS NULL OR b.id IS NULL),
+                (SELECT count(*) FROM docs d WHERE NOT EXISTS (SELECT 1 FROM pg_largeobject_metadata m WHERE m.oid = d.blob)),
+                (SELECT count(*) FROM docs d WHERE lo_get(d.blob) <> convert_to('blob ' || d.id, 'UTF8'))",
+    );
     let v: Vec<u64> = counts.trim().split('|').map(|x| x.parse().unwrap()).collect();
-    assert!(v[0] > 1000, "{counts}");
-    assert_eq!((v[0], v[2]), (v[1], 0), "tables a and b come from different moments: {counts}");
+    assert!(v[0] > 500, "{counts}");
+    assert_eq!((v[0], v[4]), (v[1], 0), "tables a and b come from different moments: {counts}");
+    assert_eq!((v[2], v[5], v[6]), (v[3], 0, 0), "large objects and docs come from different moments: {counts}");
+    assert_eq!(v[0], v[2], "{counts}");
+}
+
+async fn wait_until(mut f: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !f() {
+        assert!(t.elapsed() < Duration::from_secs(60), "condition not reached in 60 s");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
