@@ -263,3 +263,42 @@ async fn redis_restore_rejected_command_fails() {
     let text = err_text(&e);
     assert!(text.contains("restoring into database") && text.contains("You can't write against a read only replica"), "{text}");
 }
+
+/// Restore picks `latest` among the snapshots of the source host, or the snapshot named by id;
+/// a host without snapshots is a clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_restore_picks_latest_of_source_host_or_named_snapshot() {
+    let prefix = unique("stash_it_redis_pick");
+    let key = format!("{prefix}:k");
+    let mut c = client(6379, SRC_DB).await;
+    let r = fresh_repo().await;
+    let opts = || RedisOptions { dbs: vec![SRC_DB], pattern: Some(format!("{prefix}:*")), ..Default::default() };
+    let mut ids = Vec::new();
+    for (value, host) in [("v1", "host-0"), ("v2", "host-0"), ("v3", "replica-alias")] {
+        let _: () = c.set(&key, value).await.unwrap();
+        let mut req = r.backup_req();
+        req.snapshot.host = host.into();
+        ids.push(backup(&Redis::new(conn(6379), opts()), &req, &Ctx::new(), Arc::new(Progress::default())).await.unwrap().snapshot.id);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let target = || Redis::new(conn(6379), RedisOptions { db_map: BTreeMap::from([(SRC_DB, DST_DB)]), ..Default::default() });
+    let get = || async { client(6379, DST_DB).await.get::<_, String>(&key).await.unwrap() };
+
+    let res = restore(&target(), &r.restore_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    assert_eq!((res.snapshot.id, get().await), (ids[1], "v2".to_string()), "latest of host-0");
+    let mut req = r.restore_req();
+    req.source_host = "replica-alias".into();
+    restore(&target(), &req, &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    assert_eq!(get().await, "v3");
+    let mut req = r.restore_req();
+    req.snapshot = ids[0].to_hex()[..8].to_string();
+    restore(&target(), &req, &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    assert_eq!(get().await, "v1", "named snapshot");
+    let mut req = r.restore_req();
+    req.source_host = "nobody".into();
+    let e = restore(&target(), &req, &Ctx::new(), Arc::new(Progress::default())).await.unwrap_err();
+    assert!(err_text(&e).contains("no snapshot matched \"latest host=nobody path=/dumpfile.resp\""), "{}", err_text(&e));
+
+    cleanup(6379, SRC_DB, &format!("{prefix}:*")).await;
+    cleanup(6379, DST_DB, &format!("{prefix}:*")).await;
+}
