@@ -417,16 +417,18 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
                 pre.as_mut().unwrap().write(&payload).await?;
             }
             Kind::Data => {
-                if !open.contains_key(&stream) {
-                    let m = meta.as_ref().ok_or_else(|| AddonError::Format("data before META".into()))?;
-                    let t = m.tables.iter().find(|t| t.id == stream).cloned().ok_or_else(|| AddonError::Format(format!("unknown table stream {stream}")))?;
-                    let (tx, rx) = mpsc::channel(8);
-                    let pg2 = pg.clone();
-                    let name = t.table.clone();
-                    loaders.push((name, tokio::spawn(async move { load_table(&pg2, t, rx).await })));
-                    open.insert(stream, tx);
-                }
-                let tx = &open[&stream];
+                let tx = match open.entry(stream) {
+                    std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        let m = meta.as_ref().ok_or_else(|| AddonError::Format("data before META".into()))?;
+                        let t = m.tables.iter().find(|t| t.id == stream).cloned().ok_or_else(|| AddonError::Format(format!("unknown table stream {stream}")))?;
+                        let (tx, rx) = mpsc::channel(8);
+                        let pg2 = pg.clone();
+                        let name = t.table.clone();
+                        loaders.push((name, tokio::spawn(async move { load_table(&pg2, t, rx).await })));
+                        v.insert(tx)
+                    }
+                };
                 if tx.send(TableMsg::Data(Bytes::copy_from_slice(&payload))).await.is_err() {
                     // The loader failed; its error is reported below.
                     open.remove(&stream);

@@ -136,10 +136,9 @@ impl Redis {
         if e.kind() == redis::ErrorKind::AuthenticationFailed || text.contains("WRONGPASS") || text.contains("NOAUTH") {
             return AddonError::Auth { addon: "redis", target, user: self.conn.user.clone().unwrap_or_else(|| "default".into()), detail: text };
         }
-        if e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() || text.contains("LOADING") {
-            if doing == "connecting" {
-                return AddonError::Connect { addon: "redis", target, source: Box::new(e) };
-            }
+        let transient = e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() || text.contains("LOADING");
+        if transient && doing == "connecting" {
+            return AddonError::Connect { addon: "redis", target, source: Box::new(e) };
         }
         AddonError::db(format!("{doing} (redis at {target})"), e)
     }
