@@ -203,3 +203,50 @@ async fn mariadb_restore_rejected_statement_fails() {
     let text = err_text(&e);
     assert!(text.contains("mariadb failed") && text.contains("command denied"), "{text}");
 }
+
+/// mariadb-dump has streamed the first database when it blocks on a table locked in the
+/// second; killing its connection there must fail the backup and leave no snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_connection_killed_mid_dump_leaves_no_snapshot() {
+    let first = Db::create("stash_it_my_kill_a");
+    sql(&first.0, SCHEMA);
+    let second = Db::create("stash_it_my_kill_b");
+    sql(&second.0, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)");
+    let mut holder = Command::new("mariadb")
+        .args(["-h", "127.0.0.1", "-u", "root", &format!("--database={}", second.0), "-e", "LOCK TABLES t WRITE; SELECT SLEEP(120)"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let wait_for = |q: &str| {
+        let t = Instant::now();
+        loop {
+            let out = sql("test", q);
+            if !out.trim().is_empty() {
+                return out.trim().to_string();
+            }
+            assert!(t.elapsed() < Duration::from_secs(60), "not reached: {q}");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    wait_for(&format!("SELECT id FROM information_schema.processlist WHERE db = '{}' AND info LIKE 'SELECT SLEEP%'", second.0));
+
+    let r = fresh_repo().await;
+    let opts = MysqlOptions { args: Some(vec!["--databases".into(), first.0.clone(), second.0.clone()]), ..Default::default() };
+    let addon = Mysql::new(conn("test", "root", None), opts);
+    let progress = Arc::new(Progress::default());
+    let (req, p2) = (r.backup_req(), progress.clone());
+    let task = tokio::spawn(async move { backup(&addon, &req, &Ctx::new(), p2).await });
+    let victim = wait_for(&format!(
+        "SELECT id FROM information_schema.processlist WHERE db = '{}' AND state LIKE 'Waiting for table metadata lock%'",
+        second.0
+    ));
+    let streamed = Progress::get(&progress.bytes_read);
+    assert!(streamed > 500_000, "the dump should be under way, {streamed} bytes read");
+    sql("test", &format!("KILL {victim}"));
+    let e = task.await.unwrap().unwrap_err();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    let text = err_text(&e);
+    assert!(matches!(e, AddonError::ToolFailed { .. }) && text.contains("mariadb-dump failed"), "{text}");
+    assert!(r.restic_snapshots().is_empty(), "a failed dump must not become a snapshot");
+}
