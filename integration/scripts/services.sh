@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Start (or stop) the object-storage servers the storage tests use, on loopback:
+# Start (or stop) the servers the tests use, on loopback: the databases (db-services.sh:
+# PostgreSQL, MariaDB, Redis, a MongoDB-wire server) and these object-storage servers:
 #
 #   S3     moto_server               127.0.0.1:${STASH_S3_PORT:-9100}     bucket stash-test
 #   Azure  azurite-blob              127.0.0.1:${STASH_AZURE_PORT:-9101}  container stash-test (devstoreaccount1)
@@ -102,7 +103,7 @@ stop() {
 }
 
 case "${1:-start}" in
-  start) start ;;
-  stop) stop ;;
+  start) start; bash "$here/db-services.sh" start ;;
+  stop) stop; bash "$here/db-services.sh" stop ;;
   *) echo "usage: $0 start|stop" >&2; exit 2 ;;
 esac

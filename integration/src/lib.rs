@@ -1,5 +1,8 @@
 //! Shared helpers for the end-to-end tests: running the real `restic`, generating test data,
-//! and fingerprinting directory trees so restored data can be compared with the original.
+//! fingerprinting directory trees so restored data can be compared with the original, and
+//! (for the addons) AppBinding-to-connection resolution and throwaway PostgreSQL clusters.
+pub mod appbinding;
 pub mod data;
+pub mod pgcluster;
 pub mod restic;
 pub mod treehash;

@@ -1,6 +1,12 @@
 //! End-to-end tests. Each module talks to real things: the `restic` binary, the local
 //! filesystem, and (in later modules) database and object-storage servers started by
 //! `integration/scripts/`.
+mod addons_mongodb;
+mod addons_mysql;
+mod addons_postgres;
+mod addons_redis;
+mod addons_support;
+mod addons_volume;
 mod common;
 mod faults;
 mod interop;

@@ -1,0 +1,138 @@
+//! What an addon connects to: the resolved form of Stash's AppBinding and its Secret.
+//!
+//! The controller's AppBinding resolver (another crate) turns `spec.clientConfig`, `spec.secret`
+//! (after `secretTransforms`) and `spec.tlsSecret` into a [`DbConnection`]; addons never see
+//! Kubernetes objects. Secrets stay out of `Debug` output, and [`SecretDir`] is how addons hand
+//! them to client tools without a command line: files with mode 0600 in a private temp folder
+//! that disappears with the value.
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::PathBuf;
+
+/// How to reach a database server and log in.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct DbConnection {
+    pub host: String,
+    /// `None` = the database's default port.
+    pub port: Option<u16>,
+    pub user: Option<String>,
+    pub password: Option<String>,
+    /// Database to connect to (PostgreSQL `dbname`, MySQL default schema, MongoDB auth db is
+    /// in the addon options); `None` = the tool's default.
+    pub database: Option<String>,
+    pub tls: Option<TlsConfig>,
+    /// Extra connection parameters from the AppBinding URL/service query, e.g. `sslmode`.
+    pub params: BTreeMap<String, String>,
+}
+
+impl DbConnection {
+    /// A plaintext connection to `host:port` without credentials.
+    pub fn new(host: impl Into<String>, port: u16) -> DbConnection {
+        DbConnection { host: host.into(), port: Some(port), ..Default::default() }
+    }
+
+    pub fn port_or(&self, default: u16) -> u16 {
+        self.port.unwrap_or(default)
+    }
+
+    /// `host:port` for messages (never includes credentials).
+    pub fn target(&self, default_port: u16) -> String {
+        format!("{}:{}", self.host, self.port_or(default_port))
+    }
+}
+
+impl fmt::Debug for DbConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DbConnection")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("database", &self.database)
+            .field("tls", &self.tls)
+            .field("params", &self.params)
+            .finish()
+    }
+}
+
+/// TLS settings: AppBinding `clientConfig.caBundle`, `serverName`, `insecureSkipTLSVerify`
+/// and the client certificate of `spec.tlsSecret`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsConfig {
+    pub ca_pem: Option<String>,
+    pub client_cert_pem: Option<String>,
+    pub client_key_pem: Option<String>,
+    pub server_name: Option<String>,
+    pub insecure_skip_verify: bool,
+}
+
+impl fmt::Debug for TlsConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsConfig")
+            .field("ca_pem", &self.ca_pem.as_ref().map(|c| format!("<{} bytes>", c.len())))
+            .field("client_cert_pem", &self.client_cert_pem.as_ref().map(|c| format!("<{} bytes>", c.len())))
+            .field("client_key_pem", &self.client_key_pem.as_ref().map(|_| "<redacted>"))
+            .field("server_name", &self.server_name)
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .finish()
+    }
+}
+
+/// A private folder (0700) of secret files (0600), removed on drop.
+pub struct SecretDir {
+    dir: tempfile::TempDir,
+}
+
+impl SecretDir {
+    pub fn new() -> std::io::Result<SecretDir> {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::Builder::new().prefix("stash-addon-").tempdir()?;
+        // tempfile does not promise 0700 (it follows the umask here); secrets need it.
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
+        Ok(SecretDir { dir })
+    }
+
+    /// Write `contents` to `name` with mode 0600 and return its path.
+    pub fn write(&self, name: &str, contents: &[u8]) -> std::io::Result<PathBuf> {
+        let p = self.dir.path().join(name);
+        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&p)?;
+        f.write_all(contents)?;
+        f.sync_all()?;
+        Ok(p)
+    }
+}
+
+impl fmt::Debug for SecretDir {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SecretDir({})", self.dir.path().display())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn debug_hides_secrets() {
+        let c = DbConnection {
+            host: "db".into(),
+            password: Some("hunter2".into()),
+            tls: Some(TlsConfig { client_key_pem: Some("PRIVATE KEY hunter3".into()), ..Default::default() }),
+            ..Default::default()
+        };
+        let s = format!("{c:?}");
+        assert!(!s.contains("hunter2") && !s.contains("hunter3"), "{s}");
+        assert!(s.contains("<redacted>"));
+    }
+
+    #[test]
+    fn secret_files_are_private() {
+        let d = SecretDir::new().unwrap();
+        let p = d.write("pw", b"x").unwrap();
+        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(std::fs::metadata(p.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+    }
+}

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# PostgreSQL addon benchmark, one run: Stash's pipeline with restic against ours, both modes.
+#
+#   benches/bench-postgres.sh [SCALE]      (pgbench scale, default 70 ≈ 1.05 GiB of tables)
+#
+# A throwaway cluster (integration/scripts/pg-cluster.sh) gets `pgbench -i -s SCALE`; then
+#   restic:       pg_dumpall | restic backup --stdin   and   restic dump | psql
+#   stash:        the addon in Stash mode (pg_dumpall/psql through the library, no shell pipe)
+#   stash-native: the addon's parallel mode (COPY in JOBS sessions from one exported snapshot)
+# Each restore goes into a brand-new cluster (created untimed), and is checked by comparing
+# pgbench_accounts' row count and sum(abalance) with the source. Prints times and sizes; asserts
+# only that the restores are right. Needs ~6 GiB free in $BENCH_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SCALE=${1:-70}
+JOBS=${JOBS:-4}
+WORK=${BENCH_DIR:-/tmp/stash-pg-bench}
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+CLUSTER=integration/scripts/pg-cluster.sh
+cargo build -q -p stash-integration --bin addon-bench
+BENCH=$TARGET/debug/addon-bench   # dev profile: every package we run is built with opt-level ≥ 2
+
+export RESTIC_PASSWORD=bench-password PGUSER=postgres PGHOST=127.0.0.1
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+started=()
+cleanup() { for d in "${started[@]}"; do bash $CLUSTER stop "$d" >/dev/null 2>&1 || true; done; }
+trap cleanup EXIT
+rm -rf "$WORK" && mkdir -p "$WORK" && chmod 755 "$WORK"
+
+new_cluster() { # name → sets PORT_<name>
+  local d=$WORK/pg-$1 p; p=$(free_port)
+  bash $CLUSTER start "$d" "$p" >/dev/null
+  started+=("$d"); eval "PORT_$1=$p"
+}
+stop_cluster() { bash $CLUSTER stop "$WORK/pg-$1" >/dev/null; rm -rf "$WORK/pg-$1"; }
+
+new_cluster src
+echo "loading pgbench scale $SCALE into a throwaway cluster on port $PORT_src"
+createdb -p "$PORT_src" bench
+pgbench -i -q -s "$SCALE" -p "$PORT_src" bench >/dev/null 2>&1
+DBSIZE=$(psql -X -At -p "$PORT_src" -d bench -c "SELECT pg_database_size('bench')")
+CHECK="SELECT count(*) || ' ' || sum(abalance) || ' ' || (SELECT count(*) FROM pgbench_history) FROM pgbench_accounts"
+# Some activity so balances and history are not trivial.
+pgbench -n -t 2000 -c 2 -p "$PORT_src" bench >/dev/null 2>&1
+WANT=$(psql -X -At -p "$PORT_src" -d bench -c "$CHECK")
+echo "database size: $(( DBSIZE / 1048576 )) MiB; accounts/sum/history: $WANT"
+
+declare -A BT RT SZ ST
+timed() { # var cmd... → seconds into $var
+  local var=$1; shift
+  sync
+  local t0 t1; t0=$(date +%s.%N)
+  bash -c "set -o pipefail; $*" >"$WORK/out.log" 2>"$WORK/err.log" || { echo "FAILED: $*"; tail -20 "$WORK/err.log"; exit 1; }
+  t1=$(date +%s.%N)
+  printf -v "$var" '%.1f' "$(echo "$t1 - $t0" | bc)"
+}
+verify() { # port db
+  local got; got=$(psql -X -At -p "$1" -d "$2" -c "$CHECK")
+  [ "$got" = "$WANT" ] || { echo "restore mismatch: $got vs $WANT"; exit 1; }
+}
+
+# restic: Stash's own pipeline.
+restic -r "$WORK/repo-restic" init --repository-version 2 >/dev/null
+timed t "pg_dumpall -p $PORT_src | restic -r $WORK/repo-restic backup --stdin --stdin-filename dumpfile.sql --host host-0 --quiet"; BT[restic]=$t
+new_cluster dst
+timed t "restic -r $WORK/repo-restic dump latest dumpfile.sql --host host-0 | sed '/ALTER ROLE postgres WITH SUPERUSER INHERIT CREATEROLE CREATEDB LOGIN REPLICATION BYPASSRLS PASSWORD/d' | psql -X -q -p $PORT_dst -d postgres"; RT[restic]=$t
+verify "$PORT_dst" bench; stop_cluster dst
+SZ[restic]=$(du -sb "$WORK/repo-restic" | cut -f1)
+ST[restic]=$(restic -r "$WORK/repo-restic" stats latest --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["total_size"])')
+
+# stash, Stash mode.
+restic -r "$WORK/repo-stash" init --repository-version 2 >/dev/null
+timed t "$BENCH backup $WORK/repo-stash stash $PORT_src bench"; BT[stash]=$t
+ST[stash]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stream_bytes"])' "$WORK/out.log")
+new_cluster dst
+timed t "$BENCH restore $WORK/repo-stash stash $PORT_dst postgres"; RT[stash]=$t
+verify "$PORT_dst" bench; stop_cluster dst
+SZ[stash]=$(du -sb "$WORK/repo-stash" | cut -f1)
+restic -r "$WORK/repo-stash" check --read-data >/dev/null
+
+# stash, native parallel mode.
+restic -r "$WORK/repo-native" init --repository-version 2 >/dev/null
+timed t "$BENCH backup $WORK/repo-native native $PORT_src bench $JOBS"; BT[native]=$t
+ST[native]=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["stream_bytes"])' "$WORK/out.log")
+new_cluster dst
+createdb -p "$PORT_dst" bench
+timed t "$BENCH restore $WORK/repo-native native $PORT_dst bench $JOBS"; RT[native]=$t
+verify "$PORT_dst" bench; stop_cluster dst
+SZ[native]=$(du -sb "$WORK/repo-native" | cut -f1)
+
+printf "\npgbench scale %s, database %s MiB, %s cores, native jobs %s\n" "$SCALE" "$(( DBSIZE / 1048576 ))" "$(nproc)" "$JOBS"
+printf "%-14s %10s %10s %12s %12s\n" pipeline backup_s restore_s stream_MiB repo_MiB
+for k in restic stash native; do
+  name=$k; [ "$k" = native ] && name=stash-native
+  printf "%-14s %10s %10s %12s %12s\n" "$name" "${BT[$k]}" "${RT[$k]}" "$(( ${ST[$k]} / 1048576 ))" "$(( ${SZ[$k]} / 1048576 ))"
+done
