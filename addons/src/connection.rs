@@ -136,3 +136,64 @@ mod tests {
         assert_eq!(std::fs::metadata(p.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
     }
 }
+
+impl DbConnection {
+    /// The connection an AppBinding resolves to (`stash::api`'s resolver: service or URL,
+    /// the Secret after its transforms, CA bundle, client certificate, server name).
+    pub fn from_appbinding(c: &stash::api::resolve::appbinding::Connection) -> DbConnection {
+        let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
+        let tls = (c.ca_bundle.is_some() || c.client_cert.is_some() || c.insecure_skip_tls_verify).then(|| TlsConfig {
+            ca_pem: c.ca_bundle.as_ref().map(text),
+            client_cert_pem: c.client_cert.as_ref().map(text),
+            client_key_pem: c.client_key.as_ref().map(text),
+            server_name: c.server_name.clone(),
+            insecure_skip_verify: c.insecure_skip_tls_verify,
+        });
+        let params = c
+            .query
+            .as_deref()
+            .unwrap_or("")
+            .split('&')
+            .filter(|kv| !kv.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect();
+        DbConnection {
+            host: c.host.clone(),
+            port: (c.port != 0).then_some(c.port),
+            user: c.username(),
+            password: c.password(),
+            database: c.path.as_deref().map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty()),
+            tls,
+            params,
+        }
+    }
+}
+
+#[cfg(test)]
+mod appbinding_tests {
+    use super::*;
+    use stash::api::resolve::appbinding::Connection;
+
+    #[test]
+    fn maps_a_resolved_appbinding() {
+        let mut c = Connection { host: "pg.demo.svc".into(), port: 5432, path: Some("/app".into()), query: Some("sslmode=require&x=1".into()), ..Default::default() };
+        c.secret.insert("username".into(), b"postgres".to_vec());
+        c.secret.insert("password".into(), b"s3cret".to_vec());
+        c.ca_bundle = Some(b"-----BEGIN CERTIFICATE-----".to_vec());
+        c.server_name = Some("pg.example".into());
+        let d = DbConnection::from_appbinding(&c);
+        assert_eq!(d.target(1), "pg.demo.svc:5432");
+        assert_eq!(d.user.as_deref(), Some("postgres"));
+        assert_eq!(d.password.as_deref(), Some("s3cret"));
+        assert_eq!(d.database.as_deref(), Some("app"));
+        assert_eq!(d.params.get("sslmode").map(String::as_str), Some("require"));
+        let tls = d.tls.clone().unwrap();
+        assert_eq!(tls.server_name.as_deref(), Some("pg.example"));
+        assert!(!format!("{d:?}").contains("s3cret"));
+        let plain = DbConnection::from_appbinding(&Connection { host: "h".into(), ..Default::default() });
+        assert_eq!((plain.port, plain.tls.is_none(), plain.database), (None, true, None));
+    }
+}

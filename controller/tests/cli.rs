@@ -143,3 +143,74 @@ fn validate_prints_every_problem_with_its_path() {
     let out = Command::new(env!("CARGO_BIN_EXE_stash")).arg("validate").arg("-f").arg(&good).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
 }
+
+fn psql(db: &str, sql: &str) -> String {
+    let out = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", "-d", db, "-c", sql]).output().unwrap();
+    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// `pg_dump` of a database without the per-dump random `\restrict` token lines.
+fn pg_dump(db: &str) -> Vec<String> {
+    let out = Command::new("pg_dump").args(["-h", "127.0.0.1", "-U", "postgres", "--no-owner", db]).output().unwrap();
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+        .map(String::from)
+        .collect()
+}
+
+fn assert_same_dump(a: &[String], b: &[String]) {
+    if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
+        panic!("dumps differ at line {}: {:?} vs {:?}", i + 1, a.get(i), b.get(i));
+    }
+    assert!(a.len() > 50, "a real dump");
+}
+
+fn appbinding(dir: &Path, name: &str, db: &str) -> std::path::PathBuf {
+    let p = dir.join(format!("{name}.yaml"));
+    std::fs::write(
+        &p,
+        format!(
+            "apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding\nmetadata:\n  name: {name}\n  namespace: demo\nspec:\n  type: kubedb.com/postgres\n  version: \"15\"\n  clientConfig:\n    url: postgresql://127.0.0.1:5432/{db}?sslmode=disable\n  secret:\n    name: pg-auth\n"
+        ),
+    )
+    .unwrap();
+    p
+}
+
+#[test]
+fn addon_postgres_from_appbinding_round_trip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, dst) = (format!("stash_cli_src_{}", std::process::id()), format!("stash_cli_dst_{}", std::process::id()));
+    for db in [&src, &dst] {
+        psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
+        psql("postgres", &format!("CREATE DATABASE {db}"));
+    }
+    psql(&src, "CREATE TABLE t (id serial PRIMARY KEY, name text NOT NULL, note text, amount numeric(10,2));
+                CREATE INDEX t_name ON t (name);
+                INSERT INTO t (name, note, amount) SELECT 'row ' || g, CASE WHEN g % 3 = 0 THEN NULL ELSE 'naïve café ' || g END, g * 1.5 FROM generate_series(1, 20000) g;
+                CREATE VIEW v AS SELECT name FROM t WHERE amount > 100;");
+    let secret = tmp.path().join("secret.yaml");
+    std::fs::write(&secret, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pg-auth\n  namespace: demo\nstringData:\n  username: postgres\n  password: not-needed-with-trust-auth\n").unwrap();
+    let repo = tmp.path().join("repo");
+    ok(&mut stash(&repo, &["init"]));
+    let ab = appbinding(tmp.path(), "src", &src);
+    let out = ok(stash(&repo, &["addon", "postgres", "backup", "--backup-cmd", "pg_dump", "--wait-timeout", "30s", "--json"])
+        .arg("--appbinding").arg(&ab).arg("--secret").arg(&secret));
+    let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(summary["paths"][0], "/dumpfile.sql");
+    assert_eq!(summary["hostname"], "host-0");
+    let ab = appbinding(tmp.path(), "dst", &dst);
+    ok(stash(&repo, &["addon", "postgres", "restore", "--wait-timeout", "30s"]).arg("--appbinding").arg(&ab).arg("--secret").arg(&secret));
+    assert_same_dump(&pg_dump(&src), &pg_dump(&dst));
+    assert_eq!(psql(&dst, "SELECT count(*) FROM v"), psql(&src, "SELECT count(*) FROM v"));
+    // Without the Secret the AppBinding names, the error says which one is missing.
+    let out = stash(&repo, &["addon", "postgres", "backup"]).arg("--appbinding").arg(&ab).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pg-auth"), "{}", String::from_utf8_lossy(&out.stderr));
+    for db in [&src, &dst] {
+        psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
+    }
+}

@@ -1,4 +1,5 @@
 //! Command-line interface: subcommands named and flagged like restic's.
+mod addon;
 mod backup;
 mod maintenance;
 mod progress;
@@ -48,6 +49,8 @@ pub enum Command {
     Unlock(maintenance::UnlockArgs),
     /// Check Stash manifests against Stash's admission rules
     Validate(validate::ValidateArgs),
+    /// Back up or restore a database (PostgreSQL, MySQL, MariaDB, MongoDB, Redis)
+    Addon(addon::AddonArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -65,6 +68,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Key(a) => maintenance::key(g, a).await,
         Command::Unlock(a) => maintenance::unlock(g, a).await,
         Command::Validate(a) => validate::run(a),
+        Command::Addon(a) => addon::run(g, a).await,
     }
 }
 
