@@ -135,12 +135,7 @@ async fn verify_pack(repo: &Arc<Repository>, p: Id, size: u64) -> std::result::R
         };
         let mut raw = Vec::from(raw);
         for b in blobs {
-            let loc = super::index::BlobLocation {
-                pack: p,
-                offset: b.offset,
-                length: b.length,
-                uncompressed_length: b.uncompressed_length,
-            };
+            let loc = b.location(p);
             let s = &mut raw[b.offset as usize..(b.offset + b.length) as usize];
             repo2.decode_blob(b.blob_type, &b.id, &loc, s).map_err(|e| e.to_string())?;
         }

@@ -139,16 +139,13 @@ async fn check_conflicts(repo: &Repository, exclusive: bool, own: Option<Id>) ->
             repo.backend().remove(FileType::Lock, &f.name).await?;
             continue;
         }
-        return Err(RepoError::Other(
-            LockedError {
-                mode: if lock.exclusive { " exclusively" } else { "" },
-                pid: lock.pid,
-                host: lock.hostname,
-                user: lock.username,
-                since: lock.time.format("%Y-%m-%d %H:%M:%S").to_string(),
-            }
-            .to_string(),
-        ));
+        return Err(RepoError::Locked(LockedError {
+            mode: if lock.exclusive { " exclusively" } else { "" },
+            pid: lock.pid,
+            host: lock.hostname,
+            user: lock.username,
+            since: lock.time.format("%Y-%m-%d %H:%M:%S").to_string(),
+        }));
     }
     Ok(())
 }

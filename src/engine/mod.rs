@@ -10,6 +10,7 @@ pub mod chunker;
 pub mod config;
 pub mod crypto;
 pub mod forget;
+pub mod gotime;
 pub mod id;
 pub mod index;
 pub mod keyfile;

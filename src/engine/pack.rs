@@ -35,6 +35,16 @@ pub struct PackedBlob {
 }
 
 impl PackedBlob {
+    /// Where this blob lives, given the pack that holds it.
+    pub fn location(&self, pack: Id) -> super::index::BlobLocation {
+        super::index::BlobLocation {
+            pack,
+            offset: self.offset,
+            length: self.length,
+            uncompressed_length: self.uncompressed_length,
+        }
+    }
+
     /// Plaintext length of the blob.
     pub fn data_length(&self) -> u32 {
         self.uncompressed_length.unwrap_or(self.length - OVERHEAD as u32)

@@ -142,7 +142,7 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
             let raw = repo.backend().read(FileType::Pack, &p.to_hex()).await?;
             for b in keep {
                 let mut bytes = raw[b.offset as usize..(b.offset + b.length) as usize].to_vec();
-                let loc = super::index::BlobLocation { pack: *p, offset: b.offset, length: b.length, uncompressed_length: b.uncompressed_length };
+                let loc = b.location(*p);
                 // Verify before copying: never carry corrupt data into a new pack.
                 repo.decode_blob(b.blob_type, &b.id, &loc, &mut bytes.clone())?;
                 let offset = body.len() as u32;

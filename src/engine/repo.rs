@@ -83,6 +83,8 @@ pub enum RepoError {
     Json { what: String, source: serde_json::Error },
     #[error("{blob_type} blob {id} is not in the index")]
     BlobNotFound { blob_type: BlobType, id: Id },
+    #[error(transparent)]
+    Locked(#[from] super::lock::LockedError),
     #[error("reading key file {name}")]
     Key { name: String, source: KeyFileError },
     #[error("{0}")]

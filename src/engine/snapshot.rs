@@ -11,6 +11,7 @@ pub const DEFAULT_HOST: &str = "host-0";
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
+    #[serde(with = "super::gotime")]
     pub time: DateTime<FixedOffset>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<Id>,

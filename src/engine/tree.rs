@@ -78,8 +78,11 @@ pub struct Node {
     pub node_type: String,
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub mode: u32,
+    #[serde(with = "super::gotime")]
     pub mtime: DateTime<FixedOffset>,
+    #[serde(with = "super::gotime")]
     pub atime: DateTime<FixedOffset>,
+    #[serde(with = "super::gotime")]
     pub ctime: DateTime<FixedOffset>,
     #[serde(default)]
     pub uid: u32,

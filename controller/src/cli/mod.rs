@@ -97,7 +97,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
             return match re {
                 RepoError::NotARepository { .. } => 10,
                 RepoError::WrongPassword { .. } => 12,
-                RepoError::Other(m) if m.contains("already locked") => 11,
+                RepoError::Locked(_) => 11,
                 _ => 1,
             };
         }

@@ -1,0 +1,53 @@
+//! Timestamps as restic (Go's `time.RFC3339Nano`) writes them: fraction of a second without
+//! trailing zeros (none at all when zero), `Z` for UTC, otherwise `±hh:mm`. chrono's own RFC 3339
+//! form pads the fraction to 3, 6 or 9 digits, which parses fine but prints differently from
+//! restic's `snapshots --json` for the same snapshot.
+use chrono::{DateTime, FixedOffset};
+use serde::{Deserialize, Deserializer, Serializer};
+
+pub fn format(t: &DateTime<FixedOffset>) -> String {
+    let mut s = t.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let nanos = t.timestamp_subsec_nanos();
+    if nanos > 0 {
+        let frac = format!("{nanos:09}");
+        s.push('.');
+        s.push_str(frac.trim_end_matches('0'));
+    }
+    match t.offset().local_minus_utc() {
+        0 => s.push('Z'),
+        off => {
+            let (sign, off) = if off < 0 { ('-', -off) } else { ('+', off) };
+            s.push_str(&format!("{sign}{:02}:{:02}", off / 3600, off % 3600 / 60));
+        }
+    }
+    s
+}
+
+pub fn serialize<S: Serializer>(t: &DateTime<FixedOffset>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format(t))
+}
+
+pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
+    let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+    DateTime::parse_from_rfc3339(&s).map_err(serde::de::Error::custom)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_like_go_rfc3339nano() {
+        let cases = [
+            ("2024-01-02T03:04:05.123456780Z", "2024-01-02T03:04:05.12345678Z"),
+            ("2024-01-02T03:04:05.100000000+01:00", "2024-01-02T03:04:05.1+01:00"),
+            ("2024-01-02T03:04:05Z", "2024-01-02T03:04:05Z"),
+            ("2024-01-02T03:04:05.000000001-05:30", "2024-01-02T03:04:05.000000001-05:30"),
+        ];
+        for (input, want) in cases {
+            let t = DateTime::parse_from_rfc3339(input).unwrap();
+            assert_eq!(format(&t), want);
+            assert_eq!(DateTime::parse_from_rfc3339(want).unwrap(), t);
+        }
+    }
+}
