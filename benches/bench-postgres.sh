@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # PostgreSQL addon benchmark, one run: Stash's pipeline with restic against ours, both modes.
 #
-#   benches/bench-postgres.sh [SCALE]      (pgbench scale, default 70 ≈ 1.05 GiB of tables)
+#   benches/bench-postgres.sh [SIZE_MIB]    (database size to generate, default 1100 MiB)
+#   DATA=pgbench benches/bench-postgres.sh [SCALE]   (pgbench tables instead, default scale 70)
 #
-# A throwaway cluster (integration/scripts/pg-cluster.sh) gets `pgbench -i -s SCALE`; then
+# A throwaway cluster (integration/scripts/pg-cluster.sh) gets the data: by default TABLES
+# (default 12) similar tables of mixed column types, each with a primary key and two secondary
+# indexes, about SIZE_MIB in all (parallelism can only show on a database with several tables of
+# a size: pgbench's single big table leaves every pipeline waiting on one COPY). Then
 #   restic:       pg_dumpall | restic backup --stdin   and   restic dump | psql
 #   stash:        the addon in Stash mode (pg_dumpall/psql through the library, no shell pipe)
 #   stash-native: the addon's parallel mode (COPY in JOBS sessions from one exported snapshot)
 # Each restore goes into a brand-new cluster (created untimed), and is checked by comparing
-# pgbench_accounts' row count and sum(abalance) with the source. Prints times and sizes; asserts
+# every table's row count and content hash, and the list of indexes, with the source. Prints times and sizes; asserts
 # only that the restores are right. Needs ~6 GiB free in $BENCH_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-SCALE=${1:-70}
+DATA=${DATA:-tables}
+TABLES=${TABLES:-12}
+if [ "$DATA" = pgbench ]; then SCALE=${1:-70}; else SIZE_MIB=${1:-1100}; fi
 JOBS=${JOBS:-4}
 WORK=${BENCH_DIR:-/tmp/stash-pg-bench}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
@@ -35,15 +41,36 @@ new_cluster() { # name → sets PORT_<name>
 stop_cluster() { bash $CLUSTER stop "$WORK/pg-$1" >/dev/null; rm -rf "$WORK/pg-$1"; }
 
 new_cluster src
-echo "loading pgbench scale $SCALE into a throwaway cluster on port $PORT_src"
 createdb -p "$PORT_src" bench
-pgbench -i -q -s "$SCALE" -p "$PORT_src" bench >/dev/null 2>&1
+if [ "$DATA" = pgbench ]; then
+  echo "loading pgbench scale $SCALE into a throwaway cluster on port $PORT_src"
+  pgbench -i -q -s "$SCALE" -p "$PORT_src" bench >/dev/null 2>&1
+  # Some activity so balances and history are not trivial.
+  pgbench -n -t 2000 -c 2 -p "$PORT_src" bench >/dev/null 2>&1
+else
+  # About 150 bytes of table per row (heap and tuple overhead included).
+  ROWS=$(( SIZE_MIB * 1048576 / 150 / TABLES ))
+  echo "generating $TABLES tables of $ROWS rows into a throwaway cluster on port $PORT_src"
+  for i in $(seq 1 "$TABLES"); do
+    cat <<SQL
+CREATE TABLE orders_$i (id bigint PRIMARY KEY, customer int NOT NULL, created timestamptz NOT NULL,
+  amount numeric(12,2), status text NOT NULL, note text, flags smallint);
+INSERT INTO orders_$i SELECT g, (g * 7919) % 100003, timestamptz '2020-01-01' + g * interval '17 seconds',
+  ((g * 37) % 1000003) / 100.0, (ARRAY['new','paid','shipped','void'])[g % 4 + 1],
+  CASE WHEN g % 11 = 0 THEN NULL ELSE md5(g::text) || ' ' || repeat(chr(97 + g % 26), g % 37) END, (g % 7)::smallint
+FROM generate_series(1, $ROWS) g;
+CREATE INDEX orders_${i}_customer ON orders_$i (customer);
+CREATE INDEX orders_${i}_created ON orders_$i (created, status);
+SQL
+  done | psql -X -q -v ON_ERROR_STOP=1 -p "$PORT_src" -d bench
+  psql -X -q -p "$PORT_src" -d bench -c "VACUUM ANALYZE"
+fi
 DBSIZE=$(psql -X -At -p "$PORT_src" -d bench -c "SELECT pg_database_size('bench')")
-CHECK="SELECT count(*) || ' ' || sum(abalance) || ' ' || (SELECT count(*) FROM pgbench_history) FROM pgbench_accounts"
-# Some activity so balances and history are not trivial.
-pgbench -n -t 2000 -c 2 -p "$PORT_src" bench >/dev/null 2>&1
-WANT=$(psql -X -At -p "$PORT_src" -d bench -c "$CHECK")
-echo "database size: $(( DBSIZE / 1048576 )) MiB; accounts/sum/history: $WANT"
+# Every table's rows and content hash, and every index: the same in each restored database.
+CHECK_SQL=$(psql -X -At -p "$PORT_src" -d bench -c "SELECT string_agg(format('SELECT %L, count(*), sum(hashtext(t::text)::bigint) FROM %I.%I t', c.relname, n.nspname, c.relname), ' UNION ALL ' ORDER BY c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r' AND n.nspname = 'public'")
+CHECK="SELECT string_agg(x::text, ';') FROM ($CHECK_SQL ORDER BY 1) x UNION ALL SELECT string_agg(indexdef, ';' ORDER BY indexdef) FROM pg_indexes WHERE schemaname = 'public'"
+WANT=$(psql -X -At -p "$PORT_src" -d bench -c "$CHECK" | md5sum)
+echo "database size: $(( DBSIZE / 1048576 )) MiB; content check $WANT"
 
 declare -A BT RT SZ ST
 timed() { # var cmd... → seconds into $var
@@ -55,7 +82,7 @@ timed() { # var cmd... → seconds into $var
   printf -v "$var" '%.1f' "$(echo "$t1 - $t0" | bc)"
 }
 verify() { # port db
-  local got; got=$(psql -X -At -p "$1" -d "$2" -c "$CHECK")
+  local got; got=$(psql -X -At -p "$1" -d "$2" -c "$CHECK" | md5sum)
   [ "$got" = "$WANT" ] || { echo "restore mismatch: $got vs $WANT"; exit 1; }
 }
 
@@ -88,9 +115,14 @@ timed t "$BENCH restore $WORK/repo-native native $PORT_dst bench $JOBS"; RT[nati
 verify "$PORT_dst" bench; stop_cluster dst
 SZ[native]=$(du -sb "$WORK/repo-native" | cut -f1)
 
-printf "\npgbench scale %s, database %s MiB, %s cores, native jobs %s\n" "$SCALE" "$(( DBSIZE / 1048576 ))" "$(nproc)" "$JOBS"
+printf "\ndata %s, database %s MiB, %s cores, native jobs %s\n" "$DATA" "$(( DBSIZE / 1048576 ))" "$(nproc)" "$JOBS"
 printf "%-14s %10s %10s %12s %12s\n" pipeline backup_s restore_s stream_MiB repo_MiB
 for k in restic stash native; do
   name=$k; [ "$k" = native ] && name=stash-native
   printf "%-14s %10s %10s %12s %12s\n" "$name" "${BT[$k]}" "${RT[$k]}" "$(( ${ST[$k]} / 1048576 ))" "$(( ${SZ[$k]} / 1048576 ))"
+done
+echo
+for k in stash native; do
+  awk -v n="$k" -v rb="${BT[restic]}" -v rr="${RT[restic]}" -v b="${BT[$k]}" -v r="${RT[$k]}" \
+    'BEGIN{printf "%-12s vs pg_dumpall|restic: backup %.2fx faster, restore %.2fx faster\n", n, rb/b, rr/r}'
 done

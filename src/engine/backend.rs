@@ -106,6 +106,21 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn list(&self, t: FileType) -> Result<Vec<FileInfo>, BackendError>;
     async fn read(&self, t: FileType, name: &str) -> Result<Bytes, BackendError>;
     async fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Bytes, BackendError>;
+    /// [`Backend::read_range`] into a caller's buffer (replacing its contents), for callers
+    /// that reuse buffers (restore). Backends that can read straight into it override this.
+    async fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), BackendError> {
+        let data = self.read_range(t, name, offset, len).await?;
+        buf.clear();
+        buf.extend_from_slice(&data);
+        Ok(())
+    }
     /// Write a whole file atomically and durably. Never overwrites silently a different file
     /// of the same name: names are content hashes, so an existing file is the same file.
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError>;

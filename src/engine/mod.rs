@@ -9,6 +9,7 @@ pub mod check;
 pub mod chunker;
 pub mod config;
 pub mod crypto;
+pub mod decompress;
 pub mod forget;
 pub mod gotime;
 pub mod id;

@@ -365,25 +365,42 @@ impl Repository {
 
     /// Decrypt, decompress and verify one blob's bytes as read from its pack.
     pub fn decode_blob(&self, blob_type: BlobType, id: &Id, loc: &BlobLocation, raw: &mut [u8]) -> Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.decode_blob_append(blob_type, id, loc, raw, &mut out)?;
+        Ok(out)
+    }
+
+    /// Like [`Repository::decode_blob`], but appends the plaintext to `out`, so a caller that
+    /// keeps its buffers (restore) decodes without allocating or faulting in fresh pages.
+    /// On error `out` is left as it was.
+    pub fn decode_blob_append(
+        &self,
+        blob_type: BlobType,
+        id: &Id,
+        loc: &BlobLocation,
+        raw: &mut [u8],
+        out: &mut Vec<u8>,
+    ) -> Result<()> {
         let what = || format!("{blob_type} blob {} in pack {}", id.short(), loc.pack.short());
         if raw.len() != loc.length as usize {
             return Err(RepoError::corrupt(what(), format!("expected {} bytes, read {}", loc.length, raw.len())));
         }
         let plain = self.key.decrypt_in_place(raw).map_err(|e| RepoError::Decrypt { what: what(), source: e })?;
-        let data = match loc.uncompressed_length {
+        let start = out.len();
+        match loc.uncompressed_length {
             Some(n) => {
-                let out = zstd::bulk::decompress(plain, n as usize).map_err(|e| RepoError::corrupt(what(), e))?;
-                if out.len() != n as usize {
-                    return Err(RepoError::corrupt(what(), "decompressed length differs from the index"));
+                if let Err(e) = super::decompress::decompress_append(plain, n as usize, out) {
+                    out.truncate(start);
+                    return Err(RepoError::corrupt(what(), e));
                 }
-                out
             }
-            None => plain.to_vec(),
-        };
-        if Id::hash(&data) != *id {
+            None => out.extend_from_slice(plain),
+        }
+        if Id::hash(&out[start..]) != *id {
+            out.truncate(start);
             return Err(RepoError::corrupt(what(), "content hash mismatch"));
         }
-        Ok(data)
+        Ok(())
     }
 
     /// Load one blob.

@@ -56,6 +56,16 @@ impl Backend for LazyBackend {
     async fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Bytes, BackendError> {
         self.get().await?.read_range(t, name, offset, len).await
     }
+    async fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), BackendError> {
+        self.get().await?.read_range_into(t, name, offset, len, buf).await
+    }
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {
         self.get().await?.write(t, name, data).await
     }

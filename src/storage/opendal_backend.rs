@@ -15,6 +15,9 @@ pub struct OpendalBackend {
     location: String,
     /// Local folders need explicit directories for `create`; object stores do not.
     is_fs: bool,
+    /// The folder of a local repository, for ranged reads that bypass OpenDAL (see
+    /// `read_range_into`).
+    local_root: Option<std::path::PathBuf>,
     redactor: Redactor,
 }
 
@@ -26,7 +29,13 @@ impl std::fmt::Debug for OpendalBackend {
 
 impl OpendalBackend {
     pub fn new(op: Operator, location: String, is_fs: bool) -> Self {
-        OpendalBackend { op, location, is_fs, redactor: Redactor::default() }
+        OpendalBackend { op, location, is_fs, local_root: None, redactor: Redactor::default() }
+    }
+
+    /// Serve ranged reads of a local repository with `pread` into the caller's buffer.
+    pub fn with_local_root(mut self, root: std::path::PathBuf) -> Self {
+        self.local_root = Some(root);
+        self
     }
 
     /// Scrub these secrets from every error message.
@@ -141,6 +150,58 @@ impl Backend for OpendalBackend {
             });
         }
         Ok(buf.to_bytes())
+    }
+
+    /// Local repositories read straight into `buf` with `pread`: OpenDAL's fs reader allocates
+    /// and zero-fills a fresh buffer for every read, which for a restore is a page fault per
+    /// 4 KiB of the repository (about 100 000 per restored GiB). Object stores take the
+    /// default path; the network dominates there.
+    async fn read_range_into(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), BackendError> {
+        let Some(root) = &self.local_root else {
+            let data = self.read_range(t, name, offset, len).await?;
+            buf.clear();
+            buf.extend_from_slice(&data);
+            return Ok(());
+        };
+        let rel = t.path(name);
+        let path = root.join(&rel);
+        let mut owned = std::mem::take(buf);
+        let (res, owned) = tokio::task::spawn_blocking(move || {
+            owned.clear();
+            owned.resize(len as usize, 0);
+            let res = std::fs::File::open(&path).and_then(|f| {
+                use std::os::unix::fs::FileExt;
+                f.read_exact_at(&mut owned, offset)
+            });
+            (res, owned)
+        })
+        .await
+        .map_err(|e| BackendError {
+            kind: ErrorKind::Other,
+            op: "reading",
+            path: rel.clone(),
+            location: self.location.clone(),
+            message: format!("reader thread: {e}"),
+        })?;
+        *buf = owned;
+        res.map_err(|e| {
+            let (kind, message) = match e.kind() {
+                std::io::ErrorKind::NotFound => (ErrorKind::NotFound, "not found".to_string()),
+                std::io::ErrorKind::PermissionDenied => (ErrorKind::PermissionDenied, e.to_string()),
+                std::io::ErrorKind::UnexpectedEof => {
+                    (ErrorKind::Other, format!("short read: wanted {len} bytes at offset {offset}"))
+                }
+                _ => (ErrorKind::Other, e.to_string()),
+            };
+            BackendError { kind, op: "reading", path: rel, location: self.location.clone(), message }
+        })
     }
 
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {

@@ -20,6 +20,7 @@ use crate::process::Tool;
 
 mod backup;
 pub mod native;
+mod postdata;
 mod probe;
 mod restore;
 

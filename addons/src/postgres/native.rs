@@ -33,7 +33,8 @@
 //! PRE goes through `psql`; each table's DATA feeds its own session's `COPY … FROM STDIN`
 //! as the frames arrive (so tables load in parallel, as many at once as the backup dumped),
 //! SQL_DATA goes through a second `psql` alongside; once all tables are loaded, POST goes
-//! through `psql` (indexes and constraints are built after the data, as pg_restore does).
+//! through `psql` (indexes and constraints are built after the data, as pg_restore does;
+//! indexes and table constraints by several sessions at once, see `postdata`).
 //! Memory is bounded by a few frames per table in flight.
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
@@ -380,7 +381,7 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
     let mut pre: Option<Psql> = None;
     let mut pre_done = false;
     let mut sqldata: Option<Psql> = None;
-    let mut post: Option<Psql> = None;
+    let mut post: Option<Vec<u8>> = None;
     let mut open: HashMap<u32, mpsc::Sender<TableMsg>> = HashMap::new();
     let mut loaders: Vec<(String, JoinHandle<Result<u64>>)> = Vec::new();
     let mut rows_announced: HashMap<u32, u64> = HashMap::new();
@@ -468,9 +469,9 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
                     if let Some(s) = sqldata.take() {
                         s.finish().await?;
                     }
-                    post = Some(Psql::start(&pg)?);
+                    post = Some(Vec::new());
                 }
-                post.as_mut().unwrap().write(&payload).await?;
+                post.as_mut().unwrap().extend_from_slice(&payload);
             }
             Kind::End => break serde_json::from_slice(&payload).map_err(|e| AddonError::Format(format!("END: {e}")))?,
         }
@@ -486,8 +487,8 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
     if let Some(s) = sqldata.take() {
         s.finish().await?;
     }
-    if let Some(p) = post.take() {
-        p.finish().await?;
+    if let Some(sql) = post.take() {
+        restore_post_data(&pg, sql, pg.opts.jobs.max(1)).await?;
     }
     let rows: u64 = rows_announced.values().sum();
     if end["rows"].as_u64() != Some(rows) {
@@ -497,6 +498,22 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
     rep.count("tables", end["tables"].as_u64().unwrap_or(0));
     rep.count("rows", rows);
     Ok(rep)
+}
+
+/// Indexes and table constraints in parallel sessions, then the rest through psql in order
+/// (see `postdata`). SQL that is not UTF-8 goes through psql whole, as it came.
+async fn restore_post_data(pg: &Postgres, sql: Vec<u8>, jobs: usize) -> Result<()> {
+    let serial = match String::from_utf8(sql) {
+        Ok(text) => {
+            let split = super::postdata::split(&text);
+            super::postdata::run_parallel(pg, &split, jobs).await?;
+            split.serial.into_bytes()
+        }
+        Err(e) => e.into_bytes(),
+    };
+    let mut psql = Psql::start(pg)?;
+    psql.write(&serial).await?;
+    psql.finish().await
 }
 
 async fn first_failure(loaders: &mut Vec<(String, JoinHandle<Result<u64>>)>) -> AddonError {

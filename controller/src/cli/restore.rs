@@ -2,10 +2,12 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::bail;
+use std::os::fd::AsFd;
+
+use anyhow::{bail, Context};
 use clap::Args;
 use stash::engine::archiver::Progress;
-use stash::engine::restorer::{dump_content, find_node, restore as restore_tree, RestoreOptions};
+use stash::engine::restorer::{dump_content_to_file, find_node, restore as restore_tree, RestoreOptions};
 use stash::engine::snapshot::{select, SnapshotFilter};
 
 use super::progress::Ticker;
@@ -93,7 +95,9 @@ pub async fn dump(g: &GlobalArgs, a: DumpArgs) -> anyhow::Result<()> {
         bail!("{} is a {}, not a file; only files can be dumped", a.file, node.node_type);
     }
     let progress = Progress::default();
-    let mut out = tokio::io::stdout();
-    dump_content(&repo, node.content.as_deref().unwrap_or(&[]), &mut out, &progress).await?;
+    // Stdout as a file of its own (a duplicate descriptor): decoded runs are written straight
+    // from their buffers by a blocking thread, with no copy through an async writer.
+    let out = std::io::stdout().as_fd().try_clone_to_owned().context("duplicating stdout")?;
+    dump_content_to_file(&repo, node.content.as_deref().unwrap_or(&[]), std::fs::File::from(out), &progress).await?;
     Ok(())
 }

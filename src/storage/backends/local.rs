@@ -75,6 +75,15 @@ impl LocalConfig {
         format!("local:{}", self.path.display())
     }
 
+    /// The repository folder as an absolute path.
+    pub fn absolute_path(&self) -> PathBuf {
+        if self.path.is_absolute() {
+            self.path.clone()
+        } else {
+            std::env::current_dir().map(|d| d.join(&self.path)).unwrap_or_else(|_| self.path.clone())
+        }
+    }
+
     /// The operator; with `create`, a missing folder is made (for `init`).
     pub fn build(&self, create: bool) -> Result<Operator, StorageError> {
         let path = &self.path;
@@ -85,11 +94,7 @@ impl LocalConfig {
             std::fs::create_dir_all(path)
                 .map_err(|e| StorageError::invalid("local", format!("creating {}: {e}", self.location())))?;
         }
-        let abs = if path.is_absolute() {
-            path.clone()
-        } else {
-            std::env::current_dir().map(|d| d.join(path)).unwrap_or_else(|_| path.clone())
-        };
+        let abs = self.absolute_path();
         let root = abs.to_string_lossy().to_string();
         let tmp = abs.join("tmp").to_string_lossy().to_string();
         let builder = opendal::services::Fs::default().root(&root).atomic_write_dir(&tmp);

@@ -194,7 +194,9 @@ impl BackendConfig {
             Arc::new(OpendalBackend::new(op, location, false).with_redactor(redactor))
         };
         Ok(match self {
-            BackendConfig::Local(c) => Arc::new(OpendalBackend::new(c.build(create)?, c.location(), true)),
+            BackendConfig::Local(c) => {
+                Arc::new(OpendalBackend::new(c.build(create)?, c.location(), true).with_local_root(c.absolute_path()))
+            }
             BackendConfig::S3(c) => opendal(c.build()?, c.redactor(), c.location()),
             BackendConfig::Gcs(c) => opendal(c.build()?, c.redactor(), c.location()),
             BackendConfig::Azure(c) => opendal(c.build()?, c.redactor(), c.location()),
