@@ -140,7 +140,14 @@ mod tests {
 impl DbConnection {
     /// The connection an AppBinding resolves to (`stash::api`'s resolver: service or URL,
     /// the Secret after its transforms, CA bundle, client certificate, server name).
-    pub fn from_appbinding(c: &stash::api::resolve::appbinding::Connection) -> DbConnection {
+    ///
+    /// Every addon logs in with the Secret's `password`: a Secret that lacks it is refused
+    /// here, naming the Secret and the fix, rather than becoming a login without a password
+    /// (which a server may keep refusing until the wait timeout, or even accept).
+    pub fn from_appbinding(c: &stash::api::resolve::appbinding::Connection) -> Result<DbConnection, crate::AddonError> {
+        // An empty password is no password (PostgreSQL, MySQL and Redis all read it so); for
+        // Redis it must not become an AUTH with an empty argument.
+        let password = c.required_secret_key("password")?.filter(|p| !p.is_empty());
         let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
         let tls = (c.ca_bundle.is_some() || c.client_cert.is_some() || c.insecure_skip_tls_verify).then(|| TlsConfig {
             ca_pem: c.ca_bundle.as_ref().map(text),
@@ -160,15 +167,15 @@ impl DbConnection {
                 (k.to_string(), v.to_string())
             })
             .collect();
-        DbConnection {
+        Ok(DbConnection {
             host: c.host.clone(),
             port: (c.port != 0).then_some(c.port),
             user: c.username(),
-            password: c.password(),
+            password,
             database: c.path.as_deref().map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty()),
             tls,
             params,
-        }
+        })
     }
 }
 
@@ -179,12 +186,12 @@ mod appbinding_tests {
 
     #[test]
     fn maps_a_resolved_appbinding() {
-        let mut c = Connection { host: "pg.demo.svc".into(), port: 5432, path: Some("/app".into()), query: Some("sslmode=require&x=1".into()), ..Default::default() };
+        let mut c = Connection { host: "pg.demo.svc".into(), port: 5432, path: Some("/app".into()), query: Some("sslmode=require&x=1".into()), secret_name: Some("pg-auth".into()), ..Default::default() };
         c.secret.insert("username".into(), b"postgres".to_vec());
         c.secret.insert("password".into(), b"s3cret".to_vec());
         c.ca_bundle = Some(b"-----BEGIN CERTIFICATE-----".to_vec());
         c.server_name = Some("pg.example".into());
-        let d = DbConnection::from_appbinding(&c);
+        let d = DbConnection::from_appbinding(&c).unwrap();
         assert_eq!(d.target(1), "pg.demo.svc:5432");
         assert_eq!(d.user.as_deref(), Some("postgres"));
         assert_eq!(d.password.as_deref(), Some("s3cret"));
@@ -193,7 +200,10 @@ mod appbinding_tests {
         let tls = d.tls.clone().unwrap();
         assert_eq!(tls.server_name.as_deref(), Some("pg.example"));
         assert!(!format!("{d:?}").contains("s3cret"));
-        let plain = DbConnection::from_appbinding(&Connection { host: "h".into(), ..Default::default() });
+        let plain = DbConnection::from_appbinding(&Connection { host: "h".into(), ..Default::default() }).unwrap();
         assert_eq!((plain.port, plain.tls.is_none(), plain.database), (None, true, None));
+        c.secret.remove("password");
+        let e = DbConnection::from_appbinding(&c).unwrap_err().to_string();
+        assert!(e.contains("Secret \"pg-auth\"") && e.contains("no key \"password\""), "{e}");
     }
 }

@@ -31,10 +31,22 @@ pub enum AddonError {
     Format(String),
     #[error("{what}")]
     Io { what: String, source: std::io::Error },
+    /// (Boxed: the engine's error is large, and every addon result would carry its size.)
     #[error("{what}")]
-    Repo { what: String, source: RepoError },
+    Repo { what: String, source: Box<RepoError> },
     #[error("invalid addon options: {0}")]
     Invalid(String),
+    /// The AppBinding (or its Secrets) cannot make a connection; the message names the field
+    /// and the fix.
+    /// (Boxed: resolution errors are large and rare.)
+    #[error(transparent)]
+    AppBinding(Box<stash::api::resolve::ResolveError>),
+}
+
+impl From<stash::api::resolve::ResolveError> for AddonError {
+    fn from(e: stash::api::resolve::ResolveError) -> AddonError {
+        AddonError::AppBinding(Box::new(e))
+    }
 }
 
 impl AddonError {
@@ -62,7 +74,7 @@ impl AddonError {
     }
 
     pub fn repo(what: impl Into<String>, source: RepoError) -> AddonError {
-        AddonError::Repo { what: what.into(), source }
+        AddonError::Repo { what: what.into(), source: Box::new(source) }
     }
 }
 
