@@ -83,6 +83,8 @@ impl fmt::Debug for TlsConfig {
 /// A private folder (0700) of secret files (0600), removed on drop.
 pub struct SecretDir {
     dir: tempfile::TempDir,
+    /// Name → SHA-256 of what was written, so a second tool can share a file (see `write`).
+    written: std::sync::Mutex<BTreeMap<String, [u8; 32]>>,
 }
 
 impl SecretDir {
@@ -91,15 +93,29 @@ impl SecretDir {
         let dir = tempfile::Builder::new().prefix("stash-addon-").tempdir()?;
         // tempfile does not promise 0700 (it follows the umask here); secrets need it.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
-        Ok(SecretDir { dir })
+        Ok(SecretDir { dir, written: Default::default() })
     }
 
-    /// Write `contents` to `name` with mode 0600 and return its path.
+    /// Write `contents` to `name` with mode 0600 and return its path. Tools that run one after
+    /// another or side by side (multiDumpArgs, native mode's pg_dump sections) share one
+    /// folder: the same name with the same contents returns the file already written; other
+    /// contents are an error, never an overwrite under a running tool.
     pub fn write(&self, name: &str, contents: &[u8]) -> std::io::Result<PathBuf> {
+        use sha2::Digest;
         let p = self.dir.path().join(name);
+        let digest: [u8; 32] = sha2::Sha256::digest(contents).into();
+        let mut written = self.written.lock().unwrap_or_else(|e| e.into_inner());
+        match written.get(name) {
+            Some(d) if *d == digest => return Ok(p),
+            Some(_) => {
+                return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{name} was already written with other contents")));
+            }
+            None => {}
+        }
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&p)?;
         f.write_all(contents)?;
         f.sync_all()?;
+        written.insert(name.to_string(), digest);
         Ok(p)
     }
 }
@@ -126,6 +142,16 @@ mod tests {
         let s = format!("{c:?}");
         assert!(!s.contains("hunter2") && !s.contains("hunter3"), "{s}");
         assert!(s.contains("<redacted>"));
+    }
+
+    /// Regression: native mode's second pg_dump over TLS failed with "File exists" (ca.crt).
+    #[test]
+    fn tools_share_secret_files() {
+        let d = SecretDir::new().unwrap();
+        let a = d.write("ca.crt", b"CA").unwrap();
+        assert_eq!(d.write("ca.crt", b"CA").unwrap(), a);
+        assert_eq!(d.write("ca.crt", b"other").unwrap_err().kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&a).unwrap(), b"CA");
     }
 
     #[test]
