@@ -66,6 +66,8 @@ pub struct TlsConfig {
     pub client_key_pem: Option<String>,
     pub server_name: Option<String>,
     pub insecure_skip_verify: bool,
+    /// Verify the chain but not the name (libpq's `sslmode=verify-ca`); not from the AppBinding.
+    pub skip_hostname_check: bool,
 }
 
 impl fmt::Debug for TlsConfig {
@@ -76,6 +78,7 @@ impl fmt::Debug for TlsConfig {
             .field("client_key_pem", &self.client_key_pem.as_ref().map(|_| "<redacted>"))
             .field("server_name", &self.server_name)
             .field("insecure_skip_verify", &self.insecure_skip_verify)
+            .field("skip_hostname_check", &self.skip_hostname_check)
             .finish()
     }
 }
@@ -181,6 +184,7 @@ impl DbConnection {
             client_key_pem: c.client_key.as_ref().map(text),
             server_name: c.server_name.clone(),
             insecure_skip_verify: c.insecure_skip_tls_verify,
+            skip_hostname_check: false,
         });
         let params = c
             .query

@@ -15,6 +15,9 @@ pub enum AddonError {
     /// The server refused our credentials; waiting will not help.
     #[error("{addon} at {target} rejected the login of user {user:?}: {detail}")]
     Auth { addon: &'static str, target: String, user: String, detail: String },
+    /// The TLS handshake failed on a certificate (ours or the server's); waiting will not help.
+    #[error("TLS with {addon} at {target} failed: {detail}; {hint}")]
+    Tls { addon: &'static str, target: String, detail: String, hint: String },
     /// Could not connect (yet): refused, unreachable, starting up.
     #[error("connecting to {addon} at {target}")]
     Connect { addon: &'static str, target: String, source: BoxError },
