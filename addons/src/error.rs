@@ -15,6 +15,9 @@ pub enum AddonError {
     /// The server refused our credentials; waiting will not help.
     #[error("{addon} at {target} rejected the login of user {user:?}: {detail}")]
     Auth { addon: &'static str, target: String, user: String, detail: String },
+    /// The TLS handshake failed on a certificate (ours or the server's); waiting will not help.
+    #[error("TLS with {addon} at {target} failed: {detail}; {hint}")]
+    Tls { addon: &'static str, target: String, detail: String, hint: String },
     /// Could not connect (yet): refused, unreachable, starting up.
     #[error("connecting to {addon} at {target}")]
     Connect { addon: &'static str, target: String, source: BoxError },
@@ -31,10 +34,22 @@ pub enum AddonError {
     Format(String),
     #[error("{what}")]
     Io { what: String, source: std::io::Error },
+    /// (Boxed: the engine's error is large, and every addon result would carry its size.)
     #[error("{what}")]
-    Repo { what: String, source: RepoError },
+    Repo { what: String, source: Box<RepoError> },
     #[error("invalid addon options: {0}")]
     Invalid(String),
+    /// The AppBinding (or its Secrets) cannot make a connection; the message names the field
+    /// and the fix.
+    /// (Boxed: resolution errors are large and rare.)
+    #[error(transparent)]
+    AppBinding(Box<stash::api::resolve::ResolveError>),
+}
+
+impl From<stash::api::resolve::ResolveError> for AddonError {
+    fn from(e: stash::api::resolve::ResolveError) -> AddonError {
+        AddonError::AppBinding(Box::new(e))
+    }
 }
 
 impl AddonError {
@@ -62,7 +77,7 @@ impl AddonError {
     }
 
     pub fn repo(what: impl Into<String>, source: RepoError) -> AddonError {
-        AddonError::Repo { what: what.into(), source }
+        AddonError::Repo { what: what.into(), source: Box::new(source) }
     }
 }
 

@@ -214,3 +214,32 @@ fn addon_postgres_from_appbinding_round_trip() {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
     }
 }
+
+/// A Secret without the `password` key (KubeDB's older `POSTGRES_PASSWORD` spelling, or none
+/// at all) fails the backup before it connects, naming the Secret, the key and the fix, and
+/// leaves no snapshot. The servers named here would accept a login without a password, so
+/// only that check stands between this AppBinding and a snapshot.
+#[test]
+fn addon_backup_with_secret_missing_password_key_fails_without_snapshot() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    ok(&mut stash(&repo, &["init"]));
+    let cases = [
+        ("postgres", "postgresql://127.0.0.1:5432/postgres", "POSTGRES_USER: postgres\n  POSTGRES_PASSWORD: unused", "to use POSTGRES_PASSWORD, add to the AppBinding spec.secretTransforms: [{renameKey: {from: POSTGRES_PASSWORD, to: password}}]", vec!["--backup-cmd", "pg_dump"]),
+        ("redis", "redis://127.0.0.1:6379", "username: default", "add key \"password\" to the Secret", vec!["--args", "-db 13 -filter stash-cli-nothing:*"]),
+        ("mariadb", "mysql://127.0.0.1:3306/test", "username: root", "add key \"password\" to the Secret", vec!["--args", "test"]),
+    ];
+    for (db, url, data, fix, args) in cases {
+        let ab = tmp.path().join(format!("{db}-ab.yaml"));
+        std::fs::write(&ab, format!("apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding\nmetadata:\n  name: {db}\n  namespace: demo\nspec:\n  clientConfig:\n    url: {url}\n  secret:\n    name: {db}-auth\n")).unwrap();
+        let secret = tmp.path().join(format!("{db}-secret.yaml"));
+        std::fs::write(&secret, format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {db}-auth\n  namespace: demo\nstringData:\n  {data}\n")).unwrap();
+        let out = stash(&repo, &["addon", db, "backup", "--wait-timeout", "10s"]).args(&args).arg("--appbinding").arg(&ab).arg("--secret").arg(&secret).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{db}: {err}");
+        assert!(err.contains(&format!("Secret \"{db}-auth\" (spec.secret) has no key \"password\"")) && err.contains(fix), "{db}: {err}");
+        assert!(!err.contains("unused"), "a secret value leaked: {err}");
+    }
+    let out = ok(&mut stash(&repo, &["snapshots", "--json"]));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]", "no snapshot may be written");
+}

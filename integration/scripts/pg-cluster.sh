@@ -5,6 +5,10 @@
 #                                   by another server
 #   pg-cluster.sh stop DIR        — stop the cluster in DIR (only clusters this script created)
 # PG_PASSWORD=… gives the cluster scram-sha-256 auth with that password for postgres.
+# PG_TLS_DIR=DIR (from tls-certs.sh) turns on TLS with DIR's server certificate, and pg_hba
+#   then accepts TCP only as `hostssl … clientcert=verify-full` (a client certificate signed
+#   by DIR's CA whose CN is the user); plaintext TCP is rejected. The socket in the cluster
+#   folder stays open to the same auth method (the tests' judge reads through it).
 # As root, the server runs as the `postgres` user (initdb refuses root).
 set -euo pipefail
 PGBIN="${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)}"
@@ -33,6 +37,14 @@ start)
       || { cat "$DIR.initdb.log" >&2; exit 1; }
     rm -f "$DIR.pw"
     touch "$DIR/.stash-it"
+    if [ -n "${PG_TLS_DIR:-}" ]; then
+      for f in ca.crt server.crt server.key; do install -m 600 "$PG_TLS_DIR/$f" "$DIR/$f"; done
+      [ "$(id -u)" = 0 ] && chown postgres: "$DIR"/*.crt "$DIR/server.key"
+      printf "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\nssl_ca_file = 'ca.crt'\n" >>"$DIR/postgresql.conf"
+      method=trust; [ -n "${PG_PASSWORD:-}" ] && method=scram-sha-256
+      printf 'local all all %s\nhostssl all all 127.0.0.1/32 %s clientcert=verify-full\nhostnossl all all 0.0.0.0/0 reject\n' \
+        "$method" "$method" >"$DIR/pg_hba.conf"
+    fi
   fi
   as_pg "$PGBIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w -t 60 \
     -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" start >/dev/null

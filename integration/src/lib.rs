@@ -1,8 +1,11 @@
 //! Shared helpers for the end-to-end tests: running the real `restic`, generating test data,
 //! fingerprinting directory trees so restored data can be compared with the original, and
-//! (for the addons) AppBinding-to-connection resolution and throwaway PostgreSQL clusters.
+//! (for the addons) AppBinding-to-connection resolution, throwaway PostgreSQL clusters, Redis
+//! and MariaDB servers, and TLS certificates for them.
 pub mod appbinding;
 pub mod data;
 pub mod pgcluster;
 pub mod restic;
+pub mod servers;
+pub mod tlscerts;
 pub mod treehash;

@@ -8,11 +8,16 @@ pub struct PgCluster {
     pub port: u16,
     /// Superuser password when the cluster uses password auth.
     pub password: Option<String>,
+    /// TLS-only TCP (`PG_TLS_DIR` of pg-cluster.sh).
+    pub tls: bool,
 }
 
 /// A server to run client tools against: the shared one on 5432 or a throwaway cluster.
 #[derive(Clone, Debug)]
 pub struct Pg {
+    /// `127.0.0.1`, or the socket folder of a TLS cluster (whose TCP port wants TLS and a
+    /// client certificate; the judge should not depend on the TLS path under test).
+    pub host: String,
     pub port: u16,
     pub password: Option<String>,
 }
@@ -20,12 +25,12 @@ pub struct Pg {
 impl Pg {
     /// The machine's shared PostgreSQL (trust auth).
     pub fn shared() -> Pg {
-        Pg { port: 5432, password: None }
+        Pg { host: "127.0.0.1".into(), port: 5432, password: None }
     }
 
     fn cmd(&self, tool: &str) -> Command {
         let mut c = Command::new(tool);
-        c.args(["-h", "127.0.0.1", "-U", "postgres", "-p", &self.port.to_string()]);
+        c.args(["-h", &self.host, "-U", "postgres", "-p", &self.port.to_string()]);
         c.env_remove("PGPASSWORD");
         if let Some(p) = &self.password {
             c.env("PGPASSWORD", p);
@@ -85,6 +90,16 @@ impl PgCluster {
 
     /// A cluster with scram-sha-256 password auth for `postgres` when `password` is given.
     pub fn start_with(name: &str, password: Option<&str>) -> PgCluster {
+        Self::start_inner(name, password, None)
+    }
+
+    /// A cluster whose TCP port takes only TLS with a client certificate (`hostssl …
+    /// clientcert=verify-full`), with `certs`' server certificate; plaintext TCP is rejected.
+    pub fn start_tls(name: &str, password: Option<&str>, certs: &crate::tlscerts::TestCerts) -> PgCluster {
+        Self::start_inner(name, password, Some(certs.dir()))
+    }
+
+    fn start_inner(name: &str, password: Option<&str>, tls_dir: Option<&Path>) -> PgCluster {
         let dir = std::env::temp_dir().join(format!("stash-it-pg-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let port = free_port();
@@ -93,13 +108,17 @@ impl PgCluster {
         if let Some(p) = password {
             c.env("PG_PASSWORD", p);
         }
+        if let Some(t) = tls_dir {
+            c.env("PG_TLS_DIR", t);
+        }
         let out = c.output().unwrap();
         assert!(out.status.success(), "pg-cluster.sh start: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        PgCluster { dir, port, password: password.map(String::from) }
+        PgCluster { dir, port, password: password.map(String::from), tls: tls_dir.is_some() }
     }
 
     pub fn pg(&self) -> Pg {
-        Pg { port: self.port, password: self.password.clone() }
+        let host = if self.tls { self.dir.to_string_lossy().into_owned() } else { "127.0.0.1".into() };
+        Pg { host, port: self.port, password: self.password.clone() }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Readiness: `SELECT VERSION()` through the client, like Stash's `mysql -e "SELECT 1;"`.
-//! The client's error numbers tell "not up yet" (2002/2003/2006/2013) from "refused" (1045).
+//! The client's error numbers tell "not up yet" (2002/2003/2006/2013) from "refused" (1045)
+//! and from a failed TLS handshake (2026).
 use crate::addon::ProbeInfo;
 use crate::connection::SecretDir;
 use crate::error::{AddonError, Result};
@@ -21,6 +22,11 @@ pub(super) async fn probe(m: &Mysql) -> Result<ProbeInfo> {
                     user: m.conn.user.clone().unwrap_or_default(),
                     detail: stderr,
                 });
+            }
+            // 2026: the client's TLS handshake failed (certificate, CA, protocol).
+            if stderr.contains("ERROR 2026") {
+                let detail = stderr.trim().to_string();
+                return Err(AddonError::Tls { addon: m.kind(), target, detail, hint: crate::tls::TLS_HINT.to_string() });
             }
             let e = AddonError::ToolFailed { tool, status, stderr: stderr.clone() };
             if ["ERROR 2002", "ERROR 2003", "ERROR 2005", "ERROR 2006", "ERROR 2013", "ERROR 1040"].iter().any(|c| stderr.contains(c)) {

@@ -121,10 +121,14 @@ impl Postgres {
             None => program.to_string(),
         };
         let mut t = Tool::new(&path);
-        for v in ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGOPTIONS"] {
+        for v in ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGOPTIONS", "PGHOSTADDR"] {
             t.cmd.env_remove(v);
         }
-        t.cmd.arg(format!("--host={}", self.conn.host));
+        let (host, hostaddr) = self.endpoint()?;
+        t.cmd.arg(format!("--host={host}"));
+        if let Some(ip) = hostaddr {
+            t.cmd.env("PGHOSTADDR", ip.to_string());
+        }
         t.cmd.arg(format!("--port={}", self.conn.port_or(DEFAULT_PORT)));
         t.cmd.arg(format!("--username={}", self.user()));
         t.cmd.env("PGAPPNAME", format!("stash-{program}"));
@@ -146,6 +150,22 @@ impl Postgres {
             t.cmd.env("PGSSLMODE", mode);
         }
         Ok(t)
+    }
+
+    /// `(host, hostaddr)` for libpq and tokio-postgres, which both check the server's
+    /// certificate against `host`: an AppBinding `serverName` other than the host becomes the
+    /// host, and the address we really connect to goes into `hostaddr` (libpq's own split).
+    pub(crate) fn endpoint(&self) -> Result<(String, Option<std::net::IpAddr>)> {
+        let name = self.conn.tls.as_ref().and_then(|t| t.server_name.as_deref()).filter(|n| !n.is_empty() && *n != self.conn.host);
+        let Some(name) = name else { return Ok((self.conn.host.clone(), None)) };
+        if let Ok(ip) = self.conn.host.parse() {
+            return Ok((name.to_string(), Some(ip)));
+        }
+        let port = self.conn.port_or(DEFAULT_PORT);
+        let unresolved = |source: std::io::Error| AddonError::Connect { addon: "postgres", target: self.conn.target(DEFAULT_PORT), source: Box::new(source) };
+        let mut addrs = std::net::ToSocketAddrs::to_socket_addrs(&(self.conn.host.as_str(), port)).map_err(unresolved)?;
+        let addr = addrs.next().ok_or_else(|| unresolved(std::io::Error::new(std::io::ErrorKind::NotFound, "the host name has no address")))?;
+        Ok((name.to_string(), Some(addr.ip())))
     }
 
     /// libpq's `sslmode`: the AppBinding's `sslmode` parameter wins; with a TLS config and no

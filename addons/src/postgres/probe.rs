@@ -12,7 +12,11 @@ use super::{Postgres, DEFAULT_PORT};
 /// task runs in the background; its failure shows up as errors on the client.
 pub async fn connect(pg: &Postgres, dbname: Option<&str>) -> Result<Client> {
     let mut cfg = Config::new();
-    cfg.host(&pg.conn.host)
+    let (host, hostaddr) = pg.endpoint()?;
+    if let Some(ip) = hostaddr {
+        cfg.hostaddr(ip);
+    }
+    cfg.host(&host)
         .port(pg.conn.port_or(DEFAULT_PORT))
         .user(pg.user())
         .dbname(dbname.or(pg.conn.database.as_deref()).unwrap_or("postgres"))
@@ -25,9 +29,12 @@ pub async fn connect(pg: &Postgres, dbname: Option<&str>) -> Result<Client> {
     let use_tls = !matches!(mode.as_deref(), None | Some("disable"));
     let res = if use_tls {
         let mut tls = pg.conn.tls.clone().unwrap_or_default();
-        // libpq: require/prefer/allow encrypt without verifying the server.
-        if matches!(mode.as_deref(), Some("require" | "prefer" | "allow")) {
-            tls.insecure_skip_verify = true;
+        // libpq: require/prefer/allow encrypt without verifying the server; verify-ca checks
+        // the chain but not the name.
+        match mode.as_deref() {
+            Some("require" | "prefer" | "allow") => tls.insecure_skip_verify = true,
+            Some("verify-ca") => tls.skip_hostname_check = true,
+            _ => {}
         }
         cfg.ssl_mode(if mode.as_deref() == Some("prefer") || mode.as_deref() == Some("allow") {
             tokio_postgres::config::SslMode::Prefer
@@ -59,6 +66,9 @@ pub async fn connect(pg: &Postgres, dbname: Option<&str>) -> Result<Client> {
 
 fn classify(pg: &Postgres, e: tokio_postgres::Error) -> AddonError {
     let target = pg.conn.target(DEFAULT_PORT);
+    if let Some(r) = crate::tls::rustls_cause(&e) {
+        return crate::tls::tls_failed("postgres", target, r);
+    }
     if let Some(db) = e.as_db_error() {
         let code = db.code();
         if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {

@@ -92,9 +92,9 @@ impl Redis {
         Redis { conn, opts }
     }
 
-    pub(crate) fn client(&self) -> Result<redis::Client> {
-        let tls = self.conn.tls.as_ref();
-        let mut url = String::from(if tls.is_some() { "rediss://" } else { "redis://" });
+    /// The server's URL with credentials; TLS is not in it (see [`Redis::connect`]).
+    fn url(&self) -> String {
+        let mut url = String::from("redis://");
         if self.conn.user.is_some() || self.conn.password.is_some() {
             url += &enc(self.conn.user.as_deref().unwrap_or(""));
             if let Some(p) = &self.conn.password {
@@ -105,33 +105,36 @@ impl Redis {
         }
         let host = if self.conn.host.contains(':') { format!("[{}]", self.conn.host) } else { self.conn.host.clone() };
         url += &format!("{host}:{}/0", self.conn.port_or(DEFAULT_PORT));
-        if tls.map(|t| t.insecure_skip_verify).unwrap_or(false) {
-            url += "#insecure";
-        }
-        let bad = |e: redis::RedisError| AddonError::Invalid(format!("redis connection settings: {e}"));
-        match tls {
-            Some(t) if t.ca_pem.is_some() || t.client_cert_pem.is_some() => {
-                let client_tls = match (&t.client_cert_pem, &t.client_key_pem) {
-                    (Some(c), Some(k)) => Some(redis::ClientTlsConfig { client_cert: c.clone().into_bytes(), client_key: k.clone().into_bytes() }),
-                    _ => None,
-                };
-                let certs = redis::TlsCertificates { client_tls, root_cert: t.ca_pem.clone().map(String::into_bytes) };
-                redis::Client::build_with_tls(url, certs).map_err(bad)
-            }
-            _ => redis::Client::open(url).map_err(bad),
-        }
+        url
     }
 
+    /// One multiplexed connection. With TLS, our own connector ([`crate::tls::connect`]:
+    /// ring, the AppBinding's CA, client certificate, serverName, insecureSkipTLSVerify) makes
+    /// the stream and the driver speaks over it, so every addon verifies servers the same way.
     pub(crate) async fn connect(&self) -> Result<redis::aio::MultiplexedConnection> {
-        let client = self.client()?;
-        let cfg = redis::AsyncConnectionConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(10)))
-            .set_response_timeout(Some(Duration::from_secs(300)));
-        client.get_multiplexed_async_connection_with_config(&cfg).await.map_err(|e| self.classify(e, "connecting"))
+        let timeout = Duration::from_secs(10);
+        let cfg = redis::AsyncConnectionConfig::new().set_connection_timeout(Some(timeout)).set_response_timeout(Some(Duration::from_secs(300)));
+        let bad = |e: redis::RedisError| AddonError::Invalid(format!("redis connection settings: {e}"));
+        let Some(tls) = &self.conn.tls else {
+            let client = redis::Client::open(self.url()).map_err(bad)?;
+            return client.get_multiplexed_async_connection_with_config(&cfg).await.map_err(|e| self.classify(e, "connecting"));
+        };
+        let info = redis::IntoConnectionInfo::into_connection_info(self.url()).map_err(bad)?;
+        let stream = crate::tls::connect("redis", &self.conn.host, self.conn.port_or(DEFAULT_PORT), tls, timeout).await?;
+        let (con, driver) = redis::aio::MultiplexedConnection::new_with_config(info.redis_settings(), stream, cfg)
+            .await
+            .map_err(|e| self.classify(e, "connecting"))?;
+        tokio::spawn(driver);
+        Ok(con)
     }
 
     pub(crate) fn classify(&self, e: redis::RedisError, doing: &str) -> AddonError {
         let target = self.conn.target(DEFAULT_PORT);
+        // A client certificate the server refuses shows up on the first read after the
+        // handshake (TLS 1.3), so it arrives here rather than in tls::connect.
+        if let Some(r) = crate::tls::rustls_cause(&e) {
+            return crate::tls::tls_failed("redis", target, r);
+        }
         let text = e.to_string();
         if e.kind() == redis::ErrorKind::AuthenticationFailed || text.contains("WRONGPASS") || text.contains("NOAUTH") {
             return AddonError::Auth { addon: "redis", target, user: self.conn.user.clone().unwrap_or_else(|| "default".into()), detail: text };

@@ -139,7 +139,7 @@ fn connection(a: &ConnArgs) -> anyhow::Result<DbConnection> {
             secrets.insert(m.metadata.name.unwrap_or_default(), data);
         }
         let c = resolve_appbinding(&ab, &secrets).map_err(|e| anyhow::anyhow!("AppBinding {}: {e}", path.display()))?;
-        return Ok(DbConnection::from_appbinding(&c));
+        return DbConnection::from_appbinding(&c).map_err(|e| anyhow::anyhow!("AppBinding {}: {e}", path.display()));
     }
     let Some(host) = &a.host else {
         bail!("say where the database is: --appbinding FILE [--secret FILE], or --host [--port] [--user] with DB_PASSWORD");

@@ -10,6 +10,7 @@ use stash_addons::mysql::{Flavor, Mysql, MysqlOptions};
 use stash_addons::{backup, restore, AddonError, Ctx, DbConnection};
 use stash_integration::appbinding::{auth_secret, connection};
 use stash_integration::pgcluster::free_port;
+use stash_integration::servers::MariaDbServer;
 
 use super::addons_support::{err_text, fresh_repo, unique};
 
@@ -44,7 +45,7 @@ impl Drop for Db {
     }
 }
 
-const SCHEMA: &str = r#"
+pub(super) const SCHEMA: &str = r#"
 CREATE TABLE customers (
   id INT AUTO_INCREMENT PRIMARY KEY,
   email VARCHAR(190) NOT NULL UNIQUE,
@@ -117,6 +118,11 @@ CREATE TRIGGER orders_audit AFTER INSERT ON orders FOR EACH ROW INSERT INTO audi
 /// Everything the judge compares: per table CHECKSUM + COUNT + SHOW CREATE, plus views,
 /// routines and triggers.
 fn fingerprint(db: &str) -> Vec<String> {
+    fingerprint_with(&sql, db)
+}
+
+/// [`fingerprint`] through `sql(db, query)` (another server's judge).
+pub(super) fn fingerprint_with(sql: &dyn Fn(&str, &str) -> String, db: &str) -> Vec<String> {
     let mut out = Vec::new();
     let tables = sql(db, "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() AND table_type = 'BASE TABLE' ORDER BY 1");
     for t in tables.lines() {
@@ -249,4 +255,32 @@ async fn mariadb_connection_killed_mid_dump_leaves_no_snapshot() {
     let text = err_text(&e);
     assert!(matches!(e, AddonError::ToolFailed { .. }) && text.contains("mariadb-dump failed"), "{text}");
     assert!(r.restic_snapshots().is_empty(), "a failed dump must not become a snapshot");
+}
+
+/// Stash's `multiDumpArgs`: two dumps back to back in one stream, restored into a fresh
+/// server. Regression test: the second dump failed to write its option file ("File exists",
+/// the dumps share one private folder).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mariadb_multi_dump_args_round_trip_into_fresh_server() {
+    let a = Db::create("stash_it_my_multi_a");
+    sql(&a.0, "CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(20)); INSERT INTO t SELECT seq, CONCAT('a ☃ ', seq) FROM seq_1_to_500");
+    let b = Db::create("stash_it_my_multi_b");
+    sql(&b.0, "CREATE TABLE u (id INT PRIMARY KEY, w DOUBLE, note TEXT); INSERT INTO u SELECT seq, seq / 7, IF(seq % 3 = 0, NULL, 'x') FROM seq_1_to_300");
+    let r = fresh_repo().await;
+    let opts = MysqlOptions {
+        multi_dump_args: vec![vec!["--databases".into(), a.0.clone()], vec!["--databases".into(), b.0.clone()]],
+        ..Default::default()
+    };
+    let out = backup(&Mysql::new(conn("test", "root", None), opts), &r.backup_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    assert_eq!(out.report.get("dumps"), 2);
+
+    let target = MariaDbServer::start("multi", None);
+    let y = format!("spec:\n  clientConfig:\n    url: mysql://127.0.0.1:{}/\n  secret: {{name: auth}}\n", target.port);
+    let c = connection(&y, "demo", &auth_secret("auth", &target.user, Some(&target.password))).unwrap();
+    restore(&Mysql::new(c, MysqlOptions::default()), &r.restore_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    for db in [&a.0, &b.0] {
+        let (x, y) = (fingerprint(db), fingerprint_with(&|d, q| target.sql(d, q), db));
+        assert!(x[0].contains("rows="), "{x:?}");
+        assert_eq!(x, y);
+    }
 }

@@ -7,12 +7,12 @@ use std::time::{Duration, Instant};
 use stash::engine::archiver::Progress;
 use stash_addons::postgres::{BackupCmd, PgMode, Postgres, PostgresOptions};
 use stash_addons::{backup, restore, AddonError, Ctx, DbConnection};
-use stash_integration::appbinding::{auth_secret, connection};
+use stash_integration::appbinding::{auth_secret, connection, Secrets};
 use stash_integration::pgcluster::{free_port, Pg, PgCluster};
 
 use super::addons_support::{err_text, fresh_repo, unique};
 
-fn fixture() -> &'static Path {
+pub(super) fn fixture() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/pg-realistic.sql"))
 }
 
@@ -114,7 +114,7 @@ fn canonical(dump: &str) -> String {
     out.join("\n")
 }
 
-fn assert_same_text(a: &str, b: &str) {
+pub(super) fn assert_same_text(a: &str, b: &str) {
     let (a, b) = (&canonical(a), &canonical(b));
     if a != b {
         let diff: Vec<String> = a
@@ -255,6 +255,32 @@ async fn postgres_restore_rejected_statement_fails() {
     assert_eq!(out.snapshot.snapshot.paths, vec!["/dumpfile.sql"]);
 }
 
+/// KubeDB's older Secrets spell the keys `POSTGRES_USER`/`POSTGRES_PASSWORD`. Without a
+/// `secretTransforms` rename the AppBinding is refused, naming the Secret, the missing key and
+/// the rename that fixes it; with that rename the addon logs in with the Secret's password.
+/// (The CLI test `addon_backup_with_secret_missing_password_key_fails_without_snapshot`
+/// shows the same refusal leaves no snapshot.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_secret_without_password_key_names_secret_key_and_fix() {
+    let pw = "kubedb-pw";
+    let a = PgCluster::start_with("nopwkey", Some(pw));
+    let secrets = Secrets::from([(
+        "pg-auth".to_string(),
+        [("POSTGRES_USER", "postgres"), ("POSTGRES_PASSWORD", pw)].into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+    )]);
+    let y = format!("metadata: {{name: pg}}\nspec:\n  clientConfig:\n    url: postgres://127.0.0.1:{}/postgres\n  secret: {{name: pg-auth}}\n", a.port);
+    let e = connection(&y, "demo", &secrets).unwrap_err();
+    assert!(e.starts_with("AppBinding pg: Secret \"pg-auth\" (spec.secret) has no key \"password\""), "{e}");
+    assert!(e.contains("spec.secretTransforms: [{renameKey: {from: POSTGRES_PASSWORD, to: password}}]"), "{e}");
+    assert!(!e.contains(pw), "the password leaked: {e}");
+
+    let fixed = y + "  secretTransforms:\n  - renameKey: {from: POSTGRES_USER, to: username}\n  - renameKey: {from: POSTGRES_PASSWORD, to: password}\n";
+    let r = fresh_repo().await;
+    let addon = Postgres::new(connection(&fixed, "demo", &secrets).unwrap(), pg_dump_opts());
+    let out = backup(&addon, &r.backup_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    assert_eq!(r.restic_snapshots().len(), 1);
+    assert!(out.stream.bytes > 0);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_native_round_trip_into_fresh_database() {

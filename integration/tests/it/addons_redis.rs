@@ -15,7 +15,7 @@ use stash_integration::pgcluster::free_port;
 
 use super::addons_support::{err_text, fresh_repo, unique};
 
-const SRC_DB: i64 = 11;
+pub(super) const SRC_DB: i64 = 11;
 const DST_DB: i64 = 12;
 
 fn conn(port: u16) -> DbConnection {
@@ -30,7 +30,7 @@ async fn client(port: u16, db: i64) -> redis::aio::MultiplexedConnection {
 
 /// What the judge records per key.
 #[derive(Debug)]
-struct KeyState {
+pub(super) struct KeyState {
     /// `DUMP` payload.
     dump: Vec<u8>,
     /// The value read back type by type, order-normalised where the type is unordered.
@@ -40,7 +40,7 @@ struct KeyState {
 }
 
 /// key → state for keys matching `pattern`.
-async fn snapshot_keys(port: u16, db: i64, pattern: &str) -> BTreeMap<Vec<u8>, KeyState> {
+pub(super) async fn snapshot_keys(port: u16, db: i64, pattern: &str) -> BTreeMap<Vec<u8>, KeyState> {
     let mut c = client(port, db).await;
     let keys: Vec<Vec<u8>> = redis::cmd("KEYS").arg(pattern).query_async(&mut c).await.unwrap();
     let mut out = BTreeMap::new();
@@ -83,7 +83,7 @@ async fn snapshot_keys(port: u16, db: i64, pattern: &str) -> BTreeMap<Vec<u8>, K
 /// Same keys, same values, same TTLs (± 2 min of test time). `DUMP` payloads must be equal
 /// byte for byte, except for hash-table and skiplist encodings, whose serialisation follows
 /// the table's internal order (which a RESTORE does not reproduce): those compare by content.
-fn assert_same_keys(a: &BTreeMap<Vec<u8>, KeyState>, b: &BTreeMap<Vec<u8>, KeyState>) {
+pub(super) fn assert_same_keys(a: &BTreeMap<Vec<u8>, KeyState>, b: &BTreeMap<Vec<u8>, KeyState>) {
     assert_eq!(a.len(), b.len(), "key counts differ");
     for (k, s) in a {
         let t = b.get(k).unwrap_or_else(|| panic!("key {:?} missing", String::from_utf8_lossy(k)));
@@ -101,7 +101,7 @@ fn assert_same_keys(a: &BTreeMap<Vec<u8>, KeyState>, b: &BTreeMap<Vec<u8>, KeySt
     }
 }
 
-async fn load(port: u16, prefix: &str) {
+pub(super) async fn load(port: u16, prefix: &str) {
     let mut c = client(port, SRC_DB).await;
     let mut p = redis::pipe();
     for i in 0..3000 {

@@ -6,6 +6,7 @@ mod addons_mysql;
 mod addons_postgres;
 mod addons_redis;
 mod addons_support;
+mod addons_tls;
 mod addons_volume;
 mod common;
 mod faults;

@@ -18,6 +18,10 @@ pub type SecretData = BTreeMap<String, Vec<u8>>;
 /// Everything an addon needs to connect to the app.
 #[derive(Clone, PartialEq, Default)]
 pub struct Connection {
+    /// The AppBinding's name (for messages).
+    pub appbinding: String,
+    /// Name of the Secret `spec.secret` refers to, if any (for messages).
+    pub secret_name: Option<String>,
     /// `service.scheme` or the URL's scheme (`postgresql`, `mysql`, …), if any.
     pub scheme: Option<String>,
     pub host: String,
@@ -59,6 +63,45 @@ impl Connection {
     pub fn password(&self) -> Option<String> {
         self.text("password")
     }
+    /// Key `key` of the Secret after the transforms; `Ok(None)` when the AppBinding names no
+    /// Secret. A named Secret without the key is an error that says which Secret, which keys
+    /// it has (names only) and how to fix the AppBinding: Stash's addons read `username` and
+    /// `password`, and KubeDB's older Secrets spell them `POSTGRES_PASSWORD` and the like,
+    /// which `secretTransforms` must rename.
+    pub fn required_secret_key(&self, key: &str) -> Result<Option<String>, ResolveError> {
+        let Some(secret) = &self.secret_name else {
+            return Ok(None);
+        };
+        if let Some(v) = self.text(key) {
+            return Ok(Some(v));
+        }
+        let keys: Vec<&str> = self.secret.keys().map(String::as_str).collect();
+        let upper = key.to_ascii_uppercase();
+        let similar: Vec<&str> = keys
+            .iter()
+            .copied()
+            .filter(|k| k.to_ascii_uppercase().contains(&upper))
+            .collect();
+        let fix = match similar.as_slice() {
+            [one] => format!(
+                "to use {one}, add to the AppBinding spec.secretTransforms: [{{renameKey: {{from: {one}, to: {key}}}}}]"
+            ),
+            _ => format!(
+                "add key {key:?} to the Secret, or have spec.secretTransforms produce it (renameKey, addKey, addKeysFrom)"
+            ),
+        };
+        Err(ResolveError::MissingSecretKey {
+            name: self.appbinding.clone(),
+            secret: secret.clone(),
+            key: key.to_string(),
+            keys: if keys.is_empty() {
+                "none".into()
+            } else {
+                keys.join(", ")
+            },
+            fix,
+        })
+    }
     /// Whether TLS should be used (a CA bundle is given).
     pub fn tls(&self) -> bool {
         self.ca_bundle.is_some()
@@ -89,6 +132,8 @@ impl fmt::Debug for Connection {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let redacted = |o: &Option<Vec<u8>>| o.as_ref().map(|_| "<redacted>");
         f.debug_struct("Connection")
+            .field("appbinding", &self.appbinding)
+            .field("secret_name", &self.secret_name)
             .field("scheme", &self.scheme)
             .field("host", &self.host)
             .field("port", &self.port)
@@ -207,7 +252,10 @@ pub fn resolve_appbinding(
         .client_config
         .as_ref()
         .ok_or_else(|| ResolveError::NoClientConfig { name: name.clone() })?;
-    let mut conn = Connection::default();
+    let mut conn = Connection {
+        appbinding: name.clone(),
+        ..Default::default()
+    };
     if let Some(svc) = &cc.service {
         let svc_ns = svc
             .namespace
@@ -245,6 +293,7 @@ pub fn resolve_appbinding(
         secret: secret.to_string(),
     };
     if let Some(s) = &spec.secret {
+        conn.secret_name = Some(s.name.clone());
         conn.secret = secrets
             .get(&s.name)
             .cloned()

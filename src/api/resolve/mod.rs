@@ -53,6 +53,14 @@ pub enum ResolveError {
         field: String,
         secret: String,
     },
+    #[error("AppBinding {name}: Secret {secret:?} (spec.secret) has no key {key:?} (keys after secretTransforms: {keys}); fix: {fix}")]
+    MissingSecretKey {
+        name: String,
+        secret: String,
+        key: String,
+        keys: String,
+        fix: String,
+    },
 }
 
 #[cfg(test)]

@@ -750,3 +750,42 @@ fn untyped_appbinding_resource_is_appbinding() {
     assert_eq!(v["TARGET_KIND"], "appbinding");
     assert_eq!(v["TARGET_RESOURCE"], "appbindings");
 }
+
+#[test]
+fn missing_secret_key_names_secret_key_and_fix() {
+    let ab: AppBinding = parse(&format!(
+        "{AB}  clientConfig: {{url: postgres://db:5432/app}}\n  secret: {{name: pg-auth}}\n"
+    ));
+    let s = secrets(&[(
+        "pg-auth",
+        &[("POSTGRES_USER", "admin"), ("POSTGRES_PASSWORD", "pw")],
+    )]);
+    let c = resolve_appbinding(&ab, &s).unwrap();
+    let e = c.required_secret_key("password").unwrap_err().to_string();
+    assert_eq!(
+        e,
+        "AppBinding pg: Secret \"pg-auth\" (spec.secret) has no key \"password\" (keys after secretTransforms: \
+         POSTGRES_PASSWORD, POSTGRES_USER); fix: to use POSTGRES_PASSWORD, add to the AppBinding \
+         spec.secretTransforms: [{renameKey: {from: POSTGRES_PASSWORD, to: password}}]"
+    );
+    assert!(
+        !e.contains("pw\"") && !e.contains("admin"),
+        "values stay out: {e}"
+    );
+    let c = resolve_appbinding(&ab, &secrets(&[("pg-auth", &[])])).unwrap();
+    let e = c.required_secret_key("password").unwrap_err().to_string();
+    assert!(
+        e.contains("(keys after secretTransforms: none); fix: add key \"password\" to the Secret"),
+        "{e}"
+    );
+    let c = resolve_appbinding(&ab, &secrets(&[("pg-auth", &[("password", "x")])])).unwrap();
+    assert_eq!(
+        c.required_secret_key("password").unwrap().as_deref(),
+        Some("x")
+    );
+    let no_secret: AppBinding = parse(&format!(
+        "{AB}  clientConfig: {{url: postgres://db:5432/app}}\n"
+    ));
+    let c = resolve_appbinding(&no_secret, &BTreeMap::new()).unwrap();
+    assert_eq!(c.required_secret_key("password").unwrap(), None);
+}
