@@ -168,18 +168,17 @@ fn assert_same_dump(a: &[String], b: &[String]) {
     assert!(a.len() > 50, "a real dump");
 }
 
-fn appbinding(dir: &Path, name: &str, db: &str) -> std::path::PathBuf {
-    let p = dir.join(format!("{name}.yaml"));
+fn appbinding(dir: &Path, name: &str, db: &str) {
     std::fs::write(
-        &p,
+        dir.join(format!("{name}.yaml")),
         format!(
             "apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding\nmetadata:\n  name: {name}\n  namespace: demo\nspec:\n  type: kubedb.com/postgres\n  version: \"15\"\n  clientConfig:\n    url: postgresql://127.0.0.1:5432/{db}?sslmode=disable\n  secret:\n    name: pg-auth\n"
         ),
     )
     .unwrap();
-    p
 }
 
+/// By hand: `-r` and RESTIC_PASSWORD for the repository, the AppBinding from a manifests folder.
 #[test]
 fn addon_postgres_from_appbinding_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
@@ -192,24 +191,35 @@ fn addon_postgres_from_appbinding_round_trip() {
                 CREATE INDEX t_name ON t (name);
                 INSERT INTO t (name, note, amount) SELECT 'row ' || g, CASE WHEN g % 3 = 0 THEN NULL ELSE 'naïve café ' || g END, g * 1.5 FROM generate_series(1, 20000) g;
                 CREATE VIEW v AS SELECT name FROM t WHERE amount > 100;");
-    let secret = tmp.path().join("secret.yaml");
-    std::fs::write(&secret, "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pg-auth\n  namespace: demo\nstringData:\n  username: postgres\n  password: not-needed-with-trust-auth\n").unwrap();
+    let manifests = tmp.path().join("manifests");
+    std::fs::create_dir(&manifests).unwrap();
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pg-auth\n  namespace: demo\nstringData:\n  username: postgres\n  password: not-needed-with-trust-auth\n";
+    std::fs::write(manifests.join("secret.yaml"), secret).unwrap();
+    appbinding(&manifests, "src", &src);
+    appbinding(&manifests, "dst", &dst);
     let repo = tmp.path().join("repo");
     ok(&mut stash(&repo, &["init"]));
-    let ab = appbinding(tmp.path(), "src", &src);
-    let out = ok(stash(&repo, &["addon", "postgres", "backup", "--backup-cmd", "pg_dump", "--wait-timeout", "30s", "--json"])
-        .arg("--appbinding").arg(&ab).arg("--secret").arg(&secret));
+    let by_hand = |args: &[&str]| {
+        let mut c = stash(&repo, args);
+        c.arg("--manifests").arg(&manifests).args(["--appbinding-namespace", "demo", "--wait-timeout", "30s"]);
+        c
+    };
+    let out = ok(&mut by_hand(&["addon", "postgres", "backup", "--backup-cmd", "pg_dump", "--appbinding", "src", "--json"]));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["paths"][0], "/dumpfile.sql");
     assert_eq!(summary["hostname"], "host-0");
-    let ab = appbinding(tmp.path(), "dst", &dst);
-    ok(stash(&repo, &["addon", "postgres", "restore", "--wait-timeout", "30s"]).arg("--appbinding").arg(&ab).arg("--secret").arg(&secret));
+    ok(&mut by_hand(&["addon", "postgres", "restore", "--appbinding", "dst"]));
     assert_same_dump(&pg_dump(&src), &pg_dump(&dst));
     assert_eq!(psql(&dst, "SELECT count(*) FROM v"), psql(&src, "SELECT count(*) FROM v"));
-    // Without the Secret the AppBinding names, the error says which one is missing.
-    let out = stash(&repo, &["addon", "postgres", "backup"]).arg("--appbinding").arg(&ab).output().unwrap();
-    assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pg-auth"), "{}", String::from_utf8_lossy(&out.stderr));
+    // Without the Secret the AppBinding names, the error says which one and which field named it.
+    std::fs::remove_file(manifests.join("secret.yaml")).unwrap();
+    let out = by_hand(&["addon", "postgres", "backup", "--appbinding", "src"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Secret demo/pg-auth not found") && err.contains("named by spec.secret of AppBinding demo/src"), "{err}");
+    // An AppBinding name without a manifests folder: the error says where objects come from.
+    let out = stash(&repo, &["addon", "postgres", "backup", "--appbinding", "src"]).env_remove("STASH_MANIFESTS").output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --manifests DIR (or set STASH_MANIFESTS)"), "{}", String::from_utf8_lossy(&out.stderr));
     for db in [&src, &dst] {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
     }

@@ -27,6 +27,7 @@ pub mod crd;
 pub mod function;
 pub mod hooks;
 pub mod object;
+pub mod output;
 pub mod repository;
 pub mod resolve;
 pub mod restore_batch;

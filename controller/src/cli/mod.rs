@@ -6,6 +6,7 @@ mod progress;
 mod repo_args;
 mod restore;
 mod snapshots;
+mod update_status;
 mod validate;
 
 use clap::{Parser, Subcommand};
@@ -49,8 +50,12 @@ pub enum Command {
     Unlock(maintenance::UnlockArgs),
     /// Check Stash manifests against Stash's admission rules
     Validate(validate::ValidateArgs),
-    /// Back up or restore a database (PostgreSQL, MySQL, MariaDB, MongoDB, Redis)
-    Addon(addon::AddonArgs),
+    /// Back up or restore a database (PostgreSQL, MySQL, MariaDB, MongoDB, Redis) or folders,
+    /// with the flags the catalog's Functions pass
+    #[command(subcommand)]
+    Addon(addon::AddonCmd),
+    /// Last step of every catalog Task: report the previous step's output.json
+    UpdateStatus(update_status::UpdateStatusArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -69,6 +74,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unlock(a) => maintenance::unlock(g, a).await,
         Command::Validate(a) => validate::run(a),
         Command::Addon(a) => addon::run(g, a).await,
+        Command::UpdateStatus(a) => update_status::run(g, a),
     }
 }
 
@@ -93,6 +99,9 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         if let Some(stash::storage::LocationError::Missing(_)) = cause.downcast_ref() {
             return 10;
         }
+        if let Some(stash::storage::StorageError::Missing(_)) = cause.downcast_ref() {
+            return 10;
+        }
         if let Some(re) = cause.downcast_ref::<RepoError>() {
             return match re {
                 RepoError::NotARepository { .. } => 10,
@@ -103,4 +112,33 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
         }
     }
     1
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use stash::api::catalog::Catalog;
+    use stash::api::resolve::{resolve_task, Vars};
+
+    use super::Cli;
+
+    /// Every step of every catalog Task, resolved with no variables (each flag at its
+    /// Function's default), is a command line the binary accepts.
+    #[test]
+    fn every_catalog_step_parses() {
+        let cat = Catalog::builtin().unwrap();
+        let mut seen = 0;
+        for (name, task) in &cat.tasks {
+            let resolved = resolve_task(task, &cat.functions, &Vars::new()).unwrap();
+            for step in &resolved.steps {
+                let args = step.container.args.clone().unwrap_or_default();
+                let argv = std::iter::once("stash".to_string()).chain(args.iter().cloned());
+                if let Err(e) = Cli::try_parse_from(argv) {
+                    panic!("Task {name}, step {}: {e}\n{args:?}", step.function);
+                }
+                seen += 1;
+            }
+        }
+        assert!(seen > 100, "{seen} steps");
+    }
 }

@@ -121,6 +121,19 @@ fn backup_variables_are_stashs() {
 }
 
 #[test]
+fn a_local_repository_is_its_mount_path() {
+    let r: Repository = parse(
+        "apiVersion: stash.appscode.com/v1alpha1\nkind: Repository\nmetadata: {name: local-repo, namespace: demo}\n\
+         spec: {backend: {local: {mountPath: /safe/data, subPath: team-a, hostPath: {path: /data}}, storageSecretName: s}}\n",
+    );
+    let v = super::variables::repository_vars(&r);
+    assert_eq!(
+        (v["REPOSITORY_PROVIDER"].as_str(), v["REPOSITORY_BUCKET"].as_str(), v["REPOSITORY_PREFIX"].as_str()),
+        ("local", "", "/safe/data")
+    );
+}
+
+#[test]
 fn catalog_task_resolves_with_stash_precedence() {
     let cat = Catalog::builtin().unwrap();
     let task = &cat.tasks["postgres-backup-16.1"];

@@ -93,6 +93,16 @@ pub fn repository_vars(repo: &Repository) -> Vars {
     );
     set(&mut v, "REPOSITORY_BUCKET", backend.bucket());
     set(&mut v, "REPOSITORY_PREFIX", backend.prefix());
+    // A local repository is the folder the volume is mounted at in the backup pod; Stash puts
+    // that path in REPOSITORY_PREFIX (the kubelet applies `subPath` to the mount itself).
+    if let Some(mount) = backend
+        .local
+        .as_ref()
+        .and_then(|l| l.mount_path.as_deref())
+        .filter(|m| !m.is_empty())
+    {
+        set(&mut v, "REPOSITORY_PREFIX", mount);
+    }
     if let Some(secret) = backend
         .storage_secret_name
         .as_deref()
