@@ -58,14 +58,15 @@ impl Stack {
         std::fs::write(self.manifests.join(name), yaml).unwrap();
     }
 
-    /// An AppBinding `name` for `url` with Secret `<name>-auth` (user `user`, no password).
+    /// An AppBinding `name` for `url` with Secret `<name>-auth` (user `user`, an empty password:
+    /// the servers here trust local logins, and the key itself is required).
     fn appbinding(&self, name: &str, kind: &str, url: &str, user: &str) {
         self.write(
             &format!("{name}.yaml"),
             &format!(
                 "apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding\nmetadata: {{name: {name}, namespace: demo}}\n\
                  spec:\n  type: kubedb.com/{kind}\n  clientConfig:\n    url: {url}\n  secret:\n    name: {name}-auth\n---\n\
-                 apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}-auth, namespace: demo}}\nstringData:\n  username: {user}\n"
+                 apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}-auth, namespace: demo}}\nstringData:\n  username: {user}\n  password: \"\"\n"
             ),
         );
     }

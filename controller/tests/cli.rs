@@ -240,11 +240,13 @@ fn addon_backup_with_secret_missing_password_key_fails_without_snapshot() {
         ("mariadb", "mysql://127.0.0.1:3306/test", "username: root", "add key \"password\" to the Secret", vec!["--args", "test"]),
     ];
     for (db, url, data, fix, args) in cases {
-        let ab = tmp.path().join(format!("{db}-ab.yaml"));
+        let manifests = tmp.path().join(format!("{db}-manifests"));
+        std::fs::create_dir(&manifests).unwrap();
+        let ab = manifests.join("appbinding.yaml");
         std::fs::write(&ab, format!("apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding\nmetadata:\n  name: {db}\n  namespace: demo\nspec:\n  clientConfig:\n    url: {url}\n  secret:\n    name: {db}-auth\n")).unwrap();
-        let secret = tmp.path().join(format!("{db}-secret.yaml"));
+        let secret = manifests.join("secret.yaml");
         std::fs::write(&secret, format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {db}-auth\n  namespace: demo\nstringData:\n  {data}\n")).unwrap();
-        let out = stash(&repo, &["addon", db, "backup", "--wait-timeout", "10s"]).args(&args).arg("--appbinding").arg(&ab).arg("--secret").arg(&secret).output().unwrap();
+        let out = stash(&repo, &["addon", db, "backup", "--wait-timeout", "10s"]).args(&args).arg("--manifests").arg(&manifests).args(["--appbinding", db, "--appbinding-namespace", "demo"]).output().unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{db}: {err}");
         assert!(err.contains(&format!("Secret \"{db}-auth\" (spec.secret) has no key \"password\"")) && err.contains(fix), "{db}: {err}");

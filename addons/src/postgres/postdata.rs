@@ -65,7 +65,13 @@ pub fn split(sql: &str) -> PostData {
     };
     for (h, text) in entries {
         match h {
-            Some((name, kind)) if is_parallel(&kind, &text) => out.parallel.push(Entry { what: format!("{kind} {name}"), sql: text }),
+            Some((name, kind)) if is_parallel(&kind, &text) => {
+                // psql meta-commands after the entry (pg_dump's closing `\unrestrict`) are not
+                // SQL: they stay with psql, in their place.
+                let (meta, sql): (Vec<&str>, Vec<&str>) = text.split_inclusive('\n').partition(|l| l.starts_with('\\'));
+                out.parallel.push(Entry { what: format!("{kind} {name}"), sql: sql.concat() });
+                out.serial.push_str(&meta.concat());
+            }
             _ => out.serial.push_str(&text),
         }
     }
@@ -162,6 +168,18 @@ ALTER INDEX public.p_idx ATTACH PARTITION public.c_idx;
 ALTER TABLE ONLY public.orders
     ADD CONSTRAINT orders_item_fkey FOREIGN KEY (item) REFERENCES public.items(id);
 
+
+--
+-- Name: orders_when_idx; Type: INDEX; Schema: public; Owner: postgres
+--
+
+CREATE INDEX orders_when_idx ON public.orders USING btree (placed);
+
+
+--
+-- PostgreSQL database dump complete
+--
+
 \\unrestrict abc123
 ";
 
@@ -169,7 +187,8 @@ ALTER TABLE ONLY public.orders
     fn indexes_and_table_constraints_go_parallel_the_rest_stays_in_order() {
         let p = split(DUMP);
         let whats: Vec<&str> = p.parallel.iter().map(|e| e.what.as_str()).collect();
-        assert_eq!(whats, ["CONSTRAINT items items_pkey", "INDEX items_name_idx"]);
+        assert_eq!(whats, ["CONSTRAINT items items_pkey", "INDEX items_name_idx", "INDEX orders_when_idx"]);
+        assert!(p.parallel.iter().all(|e| !e.sql.contains('\\')), "meta-commands are psql's");
         assert!(p.parallel[0].sql.contains("ADD CONSTRAINT items_pkey PRIMARY KEY (id);"));
         assert!(p.parallel[1].sql.starts_with("--\n-- Name: items_name_idx"));
         assert!(!p.session_setup.contains("\\restrict"));

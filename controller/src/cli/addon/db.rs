@@ -28,7 +28,7 @@ pub async fn connection(
             .await
             .with_context(|| format!("looking up --appbinding={name} (namespace {ns})"))?;
         let conn = DbConnection::from_appbinding(&resolved)
-            .map_err(|e| anyhow::anyhow!("AppBinding {ns}/{name}: {e}"))?;
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
         (conn, Some(appbinding_ref(name, ns)))
     } else if let Some(host) = &db.host {
         let conn = DbConnection {
