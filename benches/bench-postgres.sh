@@ -5,7 +5,7 @@
 #   DATA=pgbench benches/bench-postgres.sh [SCALE]   (pgbench tables instead, default scale 70)
 #
 # A throwaway cluster (integration/scripts/pg-cluster.sh) gets the data: by default TABLES
-# (default 12) similar tables of mixed column types, each with a primary key and two secondary
+# (default 12) similar tables (different rows) of mixed column types, each with a primary key and two secondary
 # indexes, about SIZE_MIB in all (parallelism can only show on a database with several tables of
 # a size: pgbench's single big table leaves every pipeline waiting on one COPY). Then
 #   restic:       pg_dumpall | restic backup --stdin   and   restic dump | psql
@@ -55,10 +55,10 @@ else
     cat <<SQL
 CREATE TABLE orders_$i (id bigint PRIMARY KEY, customer int NOT NULL, created timestamptz NOT NULL,
   amount numeric(12,2), status text NOT NULL, note text, flags smallint);
-INSERT INTO orders_$i SELECT g, (g * 7919) % 100003, timestamptz '2020-01-01' + g * interval '17 seconds',
-  ((g * 37) % 1000003) / 100.0, (ARRAY['new','paid','shipped','void'])[g % 4 + 1],
-  CASE WHEN g % 11 = 0 THEN NULL ELSE md5(g::text) || ' ' || repeat(chr(97 + g % 26), g % 37) END, (g % 7)::smallint
-FROM generate_series(1, $ROWS) g;
+INSERT INTO orders_$i SELECT g, (s * 7919) % 100003, timestamptz '2020-01-01' + s * interval '17 seconds',
+  ((s * 37) % 1000003) / 100.0, (ARRAY['new','paid','shipped','void'])[s % 4 + 1],
+  CASE WHEN s % 11 = 0 THEN NULL ELSE md5(s::text) || ' ' || repeat(chr((97 + s % 26)::int), (s % 37)::int) END, (s % 7)::smallint
+FROM generate_series(1::bigint, $ROWS) g, LATERAL (SELECT g + $i * 10000019 AS s) seed;
 CREATE INDEX orders_${i}_customer ON orders_$i (customer);
 CREATE INDEX orders_${i}_created ON orders_$i (created, status);
 SQL
