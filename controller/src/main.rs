@@ -26,8 +26,11 @@ fn main() -> std::process::ExitCode {
     match rt.block_on(cli::run(args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("Fatal: {e:#}");
-            std::process::ExitCode::from(cli::exit_code(&e))
+            let code = cli::exit_code(&e);
+            if code != cli::BROKEN_PIPE {
+                eprintln!("Fatal: {e:#}");
+            }
+            std::process::ExitCode::from(code)
         }
     }
 }

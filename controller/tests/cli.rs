@@ -52,6 +52,28 @@ fn exit_codes_and_messages() {
     ok(stash(&repo, &["snapshots"]).env_remove("RESTIC_PASSWORD").arg("--password-file").arg(&pwf));
 }
 
+/// `stash dump … | head`: the reader goes away early. Like restic (killed by SIGPIPE), the
+/// dump ends quietly with the shell's SIGPIPE status, 141, and prints no error; a full dump
+/// through the same pipe is byte-identical.
+#[test]
+fn dump_into_a_pipe_closed_early_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    ok(&mut stash(&repo, &["init"]));
+    let data: Vec<u8> = (0..24u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    assert!(backup_bytes(&repo, &data, "host-0").status.success());
+    let mut child = stash(&repo, &["dump", "latest", "/dumpfile.sql"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut head = [0u8; 100];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut head).unwrap();
+    assert_eq!(&head[..], &data[..100]);
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    let full = ok(&mut stash(&repo, &["dump", "latest", "/dumpfile.sql"]));
+    assert!(full.stdout == data, "the full dump differs from the data");
+}
+
 #[test]
 fn json_output_matches_restic_fields() {
     let tmp = tempfile::tempdir().unwrap();

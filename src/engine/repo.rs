@@ -87,6 +87,9 @@ pub enum RepoError {
     Locked(#[from] super::lock::LockedError),
     #[error("reading key file {name}")]
     Key { name: String, source: KeyFileError },
+    /// Writing restored data failed (a full disk, or the reader of a pipe went away).
+    #[error("writing restored data: {0}")]
+    Output(#[source] std::io::Error),
     #[error("{0}")]
     Other(String),
 }

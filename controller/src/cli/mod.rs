@@ -94,6 +94,10 @@ pub fn init_tracing(verbose: u8, json: bool) {
     }
 }
 
+/// Exit code when the reader of our output went away (`stash dump … | head`): what a shell
+/// reports for a process ended by SIGPIPE, which is how restic ends there. Nothing is printed.
+pub const BROKEN_PIPE: u8 = 128 + 13;
+
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
         if let Some(stash::storage::LocationError::Missing(_)) = cause.downcast_ref() {
@@ -107,6 +111,7 @@ pub fn exit_code(e: &anyhow::Error) -> u8 {
                 RepoError::NotARepository { .. } => 10,
                 RepoError::WrongPassword { .. } => 12,
                 RepoError::Locked(_) => 11,
+                RepoError::Output(io) if io.kind() == std::io::ErrorKind::BrokenPipe => BROKEN_PIPE,
                 _ => 1,
             };
         }
