@@ -116,10 +116,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
         len: u64,
         buf: &mut Vec<u8>,
     ) -> Result<(), BackendError> {
-        let data = self.read_range(t, name, offset, len).await?;
-        buf.clear();
-        buf.extend_from_slice(&data);
-        Ok(())
+        copy_range_into(self, t, name, offset, len, buf).await
     }
     /// Write a whole file atomically and durably. Never overwrites silently a different file
     /// of the same name: names are content hashes, so an existing file is the same file.
@@ -127,6 +124,22 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn remove(&self, t: FileType, name: &str) -> Result<(), BackendError>;
     /// Size of a file, or `None` when it does not exist.
     async fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>, BackendError>;
+}
+
+/// [`Backend::read_range_into`] by way of [`Backend::read_range`] and a copy: the default, and
+/// the fallback of backends that read straight into the buffer only in some configurations.
+pub async fn copy_range_into<B: Backend + ?Sized>(
+    backend: &B,
+    t: FileType,
+    name: &str,
+    offset: u64,
+    len: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), BackendError> {
+    let data = backend.read_range(t, name, offset, len).await?;
+    buf.clear();
+    buf.extend_from_slice(&data);
+    Ok(())
 }
 
 #[cfg(test)]

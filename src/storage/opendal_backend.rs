@@ -165,10 +165,7 @@ impl Backend for OpendalBackend {
         buf: &mut Vec<u8>,
     ) -> Result<(), BackendError> {
         let Some(root) = &self.local_root else {
-            let data = self.read_range(t, name, offset, len).await?;
-            buf.clear();
-            buf.extend_from_slice(&data);
-            return Ok(());
+            return crate::engine::backend::copy_range_into(self, t, name, offset, len, buf).await;
         };
         let rel = t.path(name);
         let path = root.join(&rel);
