@@ -14,7 +14,7 @@ type Aes256Ctr = ctr::Ctr128BE<Aes256>;
 
 /// Bytes that encryption adds: IV plus MAC.
 pub const OVERHEAD: usize = 32;
-const IV_LEN: usize = 16;
+pub const IV_LEN: usize = 16;
 const MAC_LEN: usize = 16;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -72,14 +72,31 @@ impl Key {
     /// Encrypt `plain` under a fresh random IV.
     pub fn encrypt(&self, plain: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(plain.len() + OVERHEAD);
+        self.encrypt_into(plain, &mut out);
+        out
+    }
+
+    /// Encrypt `plain` under a fresh random IV, appending `IV || CT || MAC` to `out`.
+    pub fn encrypt_into(&self, plain: &[u8], out: &mut Vec<u8>) {
+        out.reserve(plain.len() + OVERHEAD);
+        let start = out.len();
+        out.extend_from_slice(&[0u8; IV_LEN]);
+        out.extend_from_slice(plain);
+        self.seal_in_place(out, start);
+    }
+
+    /// Encrypt in place what `buf` holds after `start + IV_LEN` (the plaintext), writing a
+    /// fresh IV into `buf[start..start + IV_LEN]` and appending the MAC: the caller puts the
+    /// plaintext where the ciphertext goes and no copy is made.
+    pub fn seal_in_place(&self, buf: &mut Vec<u8>, start: usize) {
+        assert!(buf.len() >= start + IV_LEN, "room for the IV comes first");
         let mut iv = [0u8; IV_LEN];
         rand::thread_rng().fill_bytes(&mut iv);
-        out.extend_from_slice(&iv);
-        out.extend_from_slice(plain);
-        Aes256Ctr::new(&self.enc.into(), &iv.into()).apply_keystream(&mut out[IV_LEN..]);
-        let tag = self.mac(&iv, &out[IV_LEN..]);
-        out.extend_from_slice(&tag);
-        out
+        buf[start..start + IV_LEN].copy_from_slice(&iv);
+        let ct = &mut buf[start + IV_LEN..];
+        Aes256Ctr::new(&self.enc.into(), &iv.into()).apply_keystream(ct);
+        let tag = self.mac(&iv, ct);
+        buf.extend_from_slice(&tag);
     }
 
     /// Verify and decrypt `data` (`IV || CT || MAC`).
@@ -161,6 +178,19 @@ mod tests {
         }
         assert_eq!(Key::random().decrypt(&k.encrypt(b"x")), Err(CryptoError::Mac));
         assert_eq!(k.decrypt(&[0u8; 10]), Err(CryptoError::TooShort(10)));
+    }
+
+    #[test]
+    fn encrypt_into_appends_after_what_the_buffer_holds() {
+        let k = Key::random();
+        let mut out = b"kept".to_vec();
+        k.encrypt_into(b"first blob", &mut out);
+        let first_end = out.len();
+        k.encrypt_into(b"second", &mut out);
+        assert_eq!(&out[..4], b"kept");
+        assert_eq!(k.decrypt(&out[4..first_end]).unwrap(), b"first blob");
+        assert_eq!(k.decrypt(&out[first_end..]).unwrap(), b"second");
+        assert_ne!(out[4..4 + IV_LEN], out[first_end..first_end + IV_LEN], "a fresh IV per blob");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! operations (`archiver`, `restorer`, `lock`, `forget`, `prune`, `check`, `stats`) use `repo`.
 pub mod archiver;
 pub mod backend;
+pub mod bufpool;
 pub mod check;
 pub mod chunker;
 pub mod config;

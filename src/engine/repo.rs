@@ -11,7 +11,7 @@ use serde::{de::DeserializeOwned, Serialize};
 
 use super::backend::{Backend, BackendError, FileType};
 use super::config::{Config, LATEST_VERSION};
-use super::crypto::{CryptoError, Key, OVERHEAD};
+use super::crypto::{CryptoError, Key, IV_LEN, OVERHEAD};
 use super::id::Id;
 use super::index::{BlobLocation, IndexFile, IndexPack, MasterIndex};
 use super::keyfile::{KdfParams, KeyFile, KeyFileError};
@@ -101,6 +101,24 @@ impl RepoError {
 }
 
 pub type Result<T, E = RepoError> = std::result::Result<T, E>;
+
+/// Per-thread state for [`Repository::seal_blob`]: a zstd context (setting one up costs about
+/// as much as compressing a small blob) and buffers that stay mapped from blob to blob.
+#[derive(Default)]
+pub struct BlobScratch {
+    cctx: Option<(i32, zstd::bulk::Compressor<'static>)>,
+    /// The last sealed blob: IV, ciphertext, MAC.
+    pub sealed: Vec<u8>,
+}
+
+/// The scratch's zstd context for `level`, made on first use.
+fn compressor<'a>(cctx: &'a mut Option<(i32, zstd::bulk::Compressor<'static>)>, level: i32) -> &'a mut zstd::bulk::Compressor<'static> {
+    if cctx.as_ref().map(|(l, _)| *l) != Some(level) {
+        let c = zstd::bulk::Compressor::new(level).expect("zstd accepts its own compression levels");
+        *cctx = Some((level, c));
+    }
+    &mut cctx.as_mut().expect("set just above").1
+}
 
 /// A blob ready to go into a pack: encrypted (and maybe compressed) bytes plus its header entry.
 pub struct PreparedBlob {
@@ -352,18 +370,36 @@ impl Repository {
 
     /// Compress (v2, when it helps) and encrypt a blob. Pure CPU work.
     pub fn prepare_blob(&self, blob_type: BlobType, id: Id, data: &[u8]) -> PreparedBlob {
+        let mut scratch = BlobScratch::default();
+        let uncompressed_length = self.seal_blob(data, &mut scratch);
+        PreparedBlob { id, blob_type, bytes: scratch.sealed, uncompressed_length }
+    }
+
+    /// Compress (v2, when it helps) and encrypt `data` into `scratch.sealed`, reusing the
+    /// scratch's zstd context and buffers. Returns the uncompressed length when the stored
+    /// bytes are compressed (the pack header's v2 field), `None` when stored as is.
+    pub fn seal_blob(&self, data: &[u8], scratch: &mut BlobScratch) -> Option<u32> {
+        // Compress straight into the sealed buffer after room for the IV, then encrypt there.
+        let sealed = &mut scratch.sealed;
+        sealed.clear();
+        sealed.resize(IV_LEN, 0);
+        let mut stored_len = None;
         if let Some(level) = self.opts.compression.level() {
-            let compressed = zstd::bulk::compress(data, level).expect("zstd compression of a buffer cannot fail");
-            if compressed.len() < data.len() {
-                return PreparedBlob {
-                    id,
-                    blob_type,
-                    bytes: self.key.encrypt(&compressed),
-                    uncompressed_length: Some(data.len() as u32),
-                };
+            sealed.reserve(zstd::zstd_safe::compress_bound(data.len()) + OVERHEAD);
+            let mut at_iv_end = std::io::Cursor::new(&mut *sealed);
+            at_iv_end.set_position(IV_LEN as u64);
+            let ok = compressor(&mut scratch.cctx, level).compress_to_buffer(data, &mut at_iv_end).is_ok();
+            if ok && sealed.len() - IV_LEN < data.len() {
+                stored_len = Some(data.len() as u32);
+            } else {
+                sealed.truncate(IV_LEN);
             }
         }
-        PreparedBlob { id, blob_type, bytes: self.key.encrypt(data), uncompressed_length: None }
+        if stored_len.is_none() {
+            sealed.extend_from_slice(data);
+        }
+        self.key.seal_in_place(sealed, 0);
+        stored_len
     }
 
     /// Decrypt, decompress and verify one blob's bytes as read from its pack.
@@ -419,12 +455,27 @@ impl Repository {
 
     /// Store a finished pack (blobs already laid out in `body`, header appended here).
     /// Returns the index entry; the caller adds it to the index once it wants it visible.
-    pub async fn save_pack(&self, mut body: Vec<u8>, blobs: Vec<PackedBlob>) -> Result<IndexPack> {
+    pub async fn save_pack(&self, body: Vec<u8>, blobs: Vec<PackedBlob>) -> Result<IndexPack> {
+        Ok(self.save_pack_returning(body, blobs).await?.0)
+    }
+
+    /// [`Repository::save_pack`] that also hands the body's buffer back (cleared) once the
+    /// backend has let go of it, for the caller to fill again.
+    pub async fn save_pack_returning(
+        &self,
+        mut body: Vec<u8>,
+        blobs: Vec<PackedBlob>,
+    ) -> Result<(IndexPack, Option<Vec<u8>>)> {
         let header = pack::encode_header(&self.key, &blobs);
         body.extend_from_slice(&header);
         let id = Id::hash(&body);
-        self.backend.write(FileType::Pack, &id.to_hex(), Bytes::from(body)).await?;
-        Ok(IndexPack::from_packed(id, &blobs))
+        let bytes = Bytes::from(body);
+        self.backend.write(FileType::Pack, &id.to_hex(), bytes.clone()).await?;
+        let back = bytes.try_into_mut().ok().map(|mut b| {
+            b.clear(); // before the conversion, which would otherwise move the contents
+            Vec::from(b)
+        });
+        Ok((IndexPack::from_packed(id, &blobs), back))
     }
 
     /// Read and decode the header of a pack (for check and index repair).

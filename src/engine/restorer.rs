@@ -21,6 +21,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use super::archiver::fs::PathMatcher;
 use super::archiver::Progress;
 use super::backend::FileType;
+use super::bufpool::BufferPool;
 use super::index::BlobLocation;
 use super::pack::BlobType;
 use super::repo::{RepoError, Repository, Result};
@@ -173,7 +174,7 @@ async fn dump_into<S: RunSink>(
     // Runs in flight: enough to keep every core decoding while one run is being read and one
     // written; each holds up to ~4 MiB read and ~12 MiB decoded.
     let parallel = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) + 2;
-    let pool = Arc::new(BufferPool::default());
+    let pool = Arc::new(BufferPool::new(2 * parallel + 4));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>>>(2);
     let producer = {
         let (repo, pool) = (repo.clone(), pool.clone());
@@ -225,21 +226,6 @@ async fn decode_run(repo: Arc<Repository>, pool: Arc<BufferPool>, run: Run) -> R
     })
     .await
     .map_err(|e| RepoError::Other(format!("restore worker: {e}")))?
-}
-
-/// Decoded runs' buffers, handed back by the writer so the next runs decode into memory that
-/// is already mapped: allocating a fresh multi-MiB buffer per run costs a page fault per 4 KiB.
-#[derive(Default)]
-struct BufferPool(std::sync::Mutex<Vec<Vec<u8>>>);
-
-impl BufferPool {
-    fn take(&self) -> Vec<u8> {
-        self.0.lock().unwrap().pop().unwrap_or_default()
-    }
-    fn give(&self, mut buf: Vec<u8>) {
-        buf.clear();
-        self.0.lock().unwrap().push(buf);
-    }
 }
 
 /// Restore options: which paths (patterns on the path inside the snapshot).

@@ -10,22 +10,30 @@
 //! number. All queues are bounded, so memory stays flat whatever the input size. A blob is
 //! "pending" from the moment a worker claims it until its pack is in the index, so two equal
 //! chunks in flight are stored once.
+//!
+//! Read buffers, chunk buffers and pack bodies go back to pools when their stage is done, and
+//! each worker keeps its zstd context and sealing buffer: the pipeline's memory is mapped once
+//! and reused, instead of faulting in fresh pages for every chunk (see [`BufferPool`]).
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
-use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::progress::Progress;
+use crate::engine::bufpool::{BoundedPool, BufferPool};
 use crate::engine::chunker::{Chunker, MIN_SIZE};
 use crate::engine::index::IndexPack;
 use crate::engine::pack::{BlobType, PackedBlob};
-use crate::engine::repo::{PreparedBlob, RepoError, Repository, Result};
+use crate::engine::repo::{BlobScratch, RepoError, Repository, Result};
 use crate::engine::Id;
 
 /// Read size from sources.
 const READ_BUF: usize = 1 << 20;
+
+/// Chunk buffers up to this capacity go back to the pool; most chunks fit (they average
+/// 1.5 MiB), and the rare large one does not pin its memory for the rest of the backup.
+const CHUNK_BUF_KEEP: usize = 2 << 20;
 
 struct ChunkJob {
     seq: usize,
@@ -48,6 +56,14 @@ struct Shared {
     data_pack: Mutex<PackBuf>,
     tree_pack: Mutex<PackBuf>,
     error: Mutex<Option<String>>,
+    /// Source reads on their way to the chunker.
+    read_bufs: BufferPool,
+    /// Chunks on their way to the workers.
+    chunk_bufs: BufferPool,
+    /// Data pack bodies: the one being filled and those uploading, back from the uploader.
+    /// Its budget is what stops the workers when uploads lag. (Tree packs are small and
+    /// filled from async code, which must not block: they are allocated as needed.)
+    pack_bufs: BoundedPool,
 }
 
 impl Shared {
@@ -66,26 +82,23 @@ impl Shared {
         self.pending.lock().unwrap().insert((t, id))
     }
 
-    /// Append a prepared blob; returns a full pack when the buffer reached the pack size.
-    fn add(&self, b: PreparedBlob) -> Option<FullPack> {
-        let slot = match b.blob_type {
+    /// Append a sealed blob; returns a full pack when the buffer reached the pack size.
+    fn add(&self, blob_type: BlobType, id: Id, sealed: &[u8], uncompressed_length: Option<u32>) -> Option<FullPack> {
+        let slot = match blob_type {
             BlobType::Data => &self.data_pack,
             BlobType::Tree => &self.tree_pack,
         };
         let mut p = slot.lock().unwrap();
         if p.body.capacity() == 0 {
-            p.body.reserve(self.repo.opts.pack_size + (1 << 20));
+            p.body = match blob_type {
+                BlobType::Data => self.pack_bufs.take_with(self.repo.opts.pack_size + (1 << 20)),
+                BlobType::Tree => Vec::new(),
+            };
         }
         let offset = p.body.len() as u32;
-        p.body.extend_from_slice(&b.bytes);
-        p.blobs.push(PackedBlob {
-            id: b.id,
-            blob_type: b.blob_type,
-            offset,
-            length: b.bytes.len() as u32,
-            uncompressed_length: b.uncompressed_length,
-        });
-        Progress::add(&self.progress.bytes_stored, b.bytes.len() as u64);
+        p.body.extend_from_slice(sealed);
+        p.blobs.push(PackedBlob { id, blob_type, offset, length: sealed.len() as u32, uncompressed_length });
+        Progress::add(&self.progress.bytes_stored, sealed.len() as u64);
         if p.body.len() >= self.repo.opts.pack_size {
             let full = std::mem::take(&mut *p);
             return Some((full.body, full.blobs));
@@ -127,6 +140,7 @@ pub struct BlobSaver {
 impl BlobSaver {
     pub fn new(repo: Arc<Repository>, progress: Arc<Progress>) -> BlobSaver {
         let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let conns = repo.opts.connections.max(1);
         let shared = Arc::new(Shared {
             repo: repo.clone(),
             progress,
@@ -134,9 +148,11 @@ impl BlobSaver {
             data_pack: Mutex::new(PackBuf::default()),
             tree_pack: Mutex::new(PackBuf::default()),
             error: Mutex::new(None),
+            read_bufs: BufferPool::new(4),
+            chunk_bufs: BufferPool::with_max_capacity(threads * 2 + 1, CHUNK_BUF_KEEP),
+            pack_bufs: BoundedPool::new(conns + 1),
         });
-        let (job_tx, job_rx) = crossbeam_channel::bounded::<ChunkJob>(threads * 2);
-        let conns = repo.opts.connections.max(1);
+        let (job_tx, job_rx) = crossbeam_channel::bounded::<ChunkJob>(threads);
         let (pack_tx, pack_rx) = tokio::sync::mpsc::channel::<FullPack>(1);
         let mut workers = Vec::with_capacity(threads);
         for i in 0..threads {
@@ -153,13 +169,16 @@ impl BlobSaver {
             let mut uploads = std::pin::pin!(stream
                 .map(|(body, blobs)| {
                     let repo = sh.repo.clone();
-                    async move { repo.save_pack(body, blobs).await }
+                    async move { repo.save_pack_returning(body, blobs).await }
                 })
                 .buffer_unordered(conns));
             let mut done = Vec::new();
             while let Some(r) = uploads.next().await {
                 match r {
-                    Ok(p) => {
+                    Ok((p, body)) => {
+                        if p.blobs.first().is_some_and(|b| b.blob_type == BlobType::Data) {
+                            sh.pack_bufs.give(body);
+                        }
                         sh.repo.index_add_pack(&p);
                         let mut pending = sh.pending.lock().unwrap();
                         for b in &p.blobs {
@@ -170,6 +189,7 @@ impl BlobSaver {
                     }
                     Err(e) => {
                         sh.fail(format!("{e}"));
+                        sh.pack_bufs.close();
                         return Err(e);
                     }
                 }
@@ -195,11 +215,12 @@ impl BlobSaver {
         self.check_error()?;
         let job_tx = self.job_tx.clone().expect("saver is running");
         let pol = self.shared.repo.polynomial();
-        let (buf_tx, mut buf_rx) = tokio::sync::mpsc::channel::<Bytes>(4);
+        let (buf_tx, mut buf_rx) = tokio::sync::mpsc::channel::<Vec<u8>>(2);
         let (res_tx, mut res_rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Id, u64)>();
+        let sh = self.shared.clone();
         let chunker = tokio::task::spawn_blocking(move || {
             let mut ch = Chunker::new(pol);
-            let mut cur: Vec<u8> = Vec::with_capacity(MIN_SIZE * 2);
+            let mut cur: Vec<u8> = sh.chunk_bufs.take_with(MIN_SIZE * 2);
             let mut seq = 0usize;
             let send = |seq: usize, data: Vec<u8>| {
                 job_tx.send(ChunkJob { seq, data, reply: res_tx.clone() }).is_ok()
@@ -211,7 +232,7 @@ impl BlobSaver {
                         Some(n) => {
                             cur.extend_from_slice(&b[..n]);
                             b = &b[n..];
-                            let next = Vec::with_capacity(MIN_SIZE * 2);
+                            let next = sh.chunk_bufs.take_with(MIN_SIZE * 2);
                             if !send(seq, std::mem::replace(&mut cur, next)) {
                                 return seq;
                             }
@@ -223,6 +244,7 @@ impl BlobSaver {
                         }
                     }
                 }
+                sh.read_bufs.give(buf);
             }
             if !cur.is_empty() && send(seq, cur) {
                 seq += 1;
@@ -233,7 +255,7 @@ impl BlobSaver {
         let mut total = 0u64;
         let read_result: std::io::Result<()> = async {
             loop {
-                let mut buf = BytesMut::with_capacity(READ_BUF);
+                let mut buf = self.shared.read_bufs.take_with(READ_BUF);
                 while buf.len() < READ_BUF {
                     if reader.read_buf(&mut buf).await? == 0 {
                         break;
@@ -244,7 +266,7 @@ impl BlobSaver {
                 }
                 total += buf.len() as u64;
                 Progress::add(&self.shared.progress.bytes_read, buf.len() as u64);
-                if buf_tx.send(buf.freeze()).await.is_err() {
+                if buf_tx.send(buf).await.is_err() {
                     return Ok(());
                 }
             }
@@ -276,8 +298,8 @@ impl BlobSaver {
         self.check_error()?;
         let id = Id::hash(&blob);
         if self.shared.claim(BlobType::Tree, id) {
-            let prepared = self.shared.repo.prepare_blob(BlobType::Tree, id, &blob);
-            if let Some(full) = self.shared.add(prepared) {
+            let p = self.shared.repo.prepare_blob(BlobType::Tree, id, &blob);
+            if let Some(full) = self.shared.add(p.blob_type, p.id, &p.bytes, p.uncompressed_length) {
                 self.send_pack(full).await?;
             }
         }
@@ -336,6 +358,7 @@ impl Drop for BlobSaver {
         if let Some(u) = self.uploader.take() {
             u.abort();
         }
+        self.shared.pack_bufs.close();
     }
 }
 
@@ -344,14 +367,15 @@ fn worker(
     sh: Arc<Shared>,
     pack_tx: tokio::sync::mpsc::Sender<FullPack>,
 ) {
+    let mut scratch = BlobScratch::default();
     for job in rx {
         let id = Id::hash(&job.data);
         let len = job.data.len() as u64;
         if sh.claim(BlobType::Data, id) {
-            let prepared = sh.repo.prepare_blob(BlobType::Data, id, &job.data);
+            let uncompressed = sh.repo.seal_blob(&job.data, &mut scratch);
             Progress::add(&sh.progress.blobs_new, 1);
             Progress::add(&sh.progress.bytes_new, len);
-            if let Some(full) = sh.add(prepared) {
+            if let Some(full) = sh.add(BlobType::Data, id, &scratch.sealed, uncompressed) {
                 if pack_tx.blocking_send(full).is_err() {
                     sh.fail("pack uploader stopped".into());
                 }
@@ -360,6 +384,7 @@ fn worker(
             Progress::add(&sh.progress.blobs_dup, 1);
         }
         let _ = job.reply.send((job.seq, id, len));
+        sh.chunk_bufs.give(job.data);
     }
 }
 
