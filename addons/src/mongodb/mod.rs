@@ -116,6 +116,7 @@ impl Mongo {
         }
         let mut secrets = None;
         if let Some(t) = &self.conn.tls {
+            self.check_server_name()?;
             let dir = SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
             let io = |e| AddonError::io("writing TLS files", e);
             let mut to = TlsOptions::default();
@@ -133,6 +134,19 @@ impl Mongo {
         }
         let client = Client::with_options(o).map_err(|e| AddonError::Invalid(format!("mongodb connection settings: {e}")))?;
         Ok(Conn { client, _secrets: secrets })
+    }
+
+    /// The driver checks the server's certificate against the host it dials and has no
+    /// setting for another name, so an AppBinding `serverName` that differs is refused rather
+    /// than silently not applied.
+    pub(crate) fn check_server_name(&self) -> Result<()> {
+        let name = self.conn.tls.as_ref().and_then(|t| t.server_name.as_deref());
+        match name.filter(|n| !n.is_empty() && *n != self.conn.host) {
+            Some(name) => Err(AddonError::Invalid(format!(
+                "spec.clientConfig.serverName {name:?} cannot be used with MongoDB: its driver checks the server's certificate against the host it dials; put a host name the certificate holds into spec.clientConfig.url (or service.name) instead"
+            ))),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn classify(&self, e: mongodb::error::Error, doing: &str) -> AddonError {

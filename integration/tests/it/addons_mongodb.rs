@@ -17,7 +17,7 @@ use stash_integration::pgcluster::free_port;
 
 use super::addons_support::{err_text, fresh_repo, unique};
 
-fn port() -> u16 {
+pub(super) fn port() -> u16 {
     std::env::var("STASH_IT_MONGO_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(27017)
 }
 
@@ -26,11 +26,11 @@ fn conn(port: u16) -> DbConnection {
     connection(&y, "demo", &Default::default()).unwrap()
 }
 
-async fn client() -> Client {
+pub(super) async fn client() -> Client {
     Client::with_uri_str(format!("mongodb://127.0.0.1:{}/?directConnection=true&serverSelectionTimeoutMS=5000", port())).await.unwrap()
 }
 
-async fn load(db: &mongodb::Database) {
+pub(super) async fn load(db: &mongodb::Database) {
     let users = db.collection::<Document>("users");
     let mut docs = Vec::new();
     for i in 0..1500i64 {
@@ -66,7 +66,7 @@ async fn load(db: &mongodb::Database) {
 }
 
 /// collection → (count, sha256 of documents in _id order, normalised index list).
-async fn fingerprint(db: &mongodb::Database) -> Vec<(String, u64, String, Vec<String>)> {
+pub(super) async fn fingerprint(db: &mongodb::Database) -> Vec<(String, u64, String, Vec<String>)> {
     let mut names = db.list_collection_names().await.unwrap();
     names.sort();
     let mut out = Vec::new();

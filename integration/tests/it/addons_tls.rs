@@ -1,7 +1,8 @@
 //! The addons over TLS, against servers that take nothing else: PostgreSQL (`hostssl …
 //! clientcert=verify-full`), Redis (TLS port, client certificates required) and MariaDB
 //! (`require_secure_transport`, `REQUIRE X509`), all started by the project's scripts with a
-//! throwaway CA. The AppBinding carries the CA as Kubernetes stores it (`caBundle`, base64
+//! throwaway CA. MongoDB's test server (nx-27017) speaks no TLS, so a socat front terminates
+//! TLS for it, requiring client certificates. The AppBinding carries the CA as Kubernetes stores it (`caBundle`, base64
 //! PEM) and the client certificate through `spec.tlsSecret`. Each round trip is judged like
 //! the plaintext tests, by a judge that reads the servers without TLS (socket or plaintext
 //! port); a CA that did not sign the server's certificate must fail fast, say so, and leave no
@@ -10,15 +11,17 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use stash::engine::archiver::Progress;
+use stash_addons::mongodb::{Mongo, MongoOptions};
 use stash_addons::mysql::{Flavor, Mysql, MysqlOptions};
 use stash_addons::postgres::{BackupCmd, PgMode, Postgres, PostgresOptions};
 use stash_addons::redis::{Redis, RedisOptions};
 use stash_addons::{backup, restore, AddonError, Ctx, DbConnection};
 use stash_integration::appbinding::{auth_secret, connection, Secrets};
 use stash_integration::pgcluster::PgCluster;
-use stash_integration::servers::{MariaDbServer, RedisServer};
+use stash_integration::servers::{MariaDbServer, RedisServer, TlsFront};
 use stash_integration::tlscerts::TestCerts;
 
+use super::addons_mongodb::{client as mongo_judge, fingerprint as mongo_fingerprint, load as mongo_load, port as mongo_port};
 use super::addons_mysql::{fingerprint_with, SCHEMA};
 use super::addons_postgres::{assert_same_text, fixture};
 use super::addons_redis::{assert_same_keys, load, snapshot_keys, SRC_DB};
@@ -246,4 +249,51 @@ async fn tls_server_name_and_verify_ca() {
     assert!(matches!(e, AddonError::Tls { .. }) && err_text(&e).contains("serverName"), "{}", err_text(&e));
     let out = backup(&addon(true), &r.backup_req(), &Ctx::new(), progress()).await.unwrap();
     assert_eq!(out.report.get("keys"), snapshot_keys(redis.port, SRC_DB, &format!("{prefix}:*")).await.len() as u64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongodb_tls_round_trip_through_a_tls_front() {
+    let certs = TestCerts::generate();
+    let front = TlsFront::start(&certs, mongo_port());
+    let judge = mongo_judge().await; // plaintext, straight to the server
+    let (src, dst) = (unique("stash_it_mongo_tls_src"), unique("stash_it_mongo_tls_dst"));
+    mongo_load(&judge.database(&src)).await;
+    let s = certs.client_secret("client-tls");
+    let url = format!("mongodb://127.0.0.1:{}", front.port);
+    let tls = |ca: &str, client_cert: bool| connection(&binding("mongodb", &url, &certs, Some(ca), false, client_cert), "demo", &s).unwrap();
+    let opts = |db: &str, restore: bool| {
+        let mut a = vec!["--db".to_string(), db.to_string()];
+        if restore {
+            a.push("--drop".into());
+        }
+        MongoOptions::from_args(&a, restore).unwrap()
+    };
+    let r = fresh_repo().await;
+
+    let t = Instant::now();
+    let e = backup(&Mongo::new(tls("other-ca.crt", true), opts(&src, false)), &r.backup_req(), &Ctx::new(), progress()).await.unwrap_err();
+    assert_wrong_ca_error(&e, t);
+    // The front requires a client certificate: without spec.tlsSecret the handshake is refused
+    // at once, and the message says where the certificate comes from.
+    let t = Instant::now();
+    let e = backup(&Mongo::new(tls("ca.crt", false), opts(&src, false)), &r.backup_req(), &Ctx::new(), progress()).await.unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(15) && matches!(e, AddonError::Tls { .. }), "{}", err_text(&e));
+    assert!(err_text(&e).contains("spec.tlsSecret"), "{}", err_text(&e));
+    // The driver cannot verify against another name than the host it dials: refused, named.
+    let mut renamed = tls("ca.crt", true);
+    renamed.tls.as_mut().unwrap().server_name = Some("db.stash.test".into());
+    let e = backup(&Mongo::new(renamed, opts(&src, false)), &r.backup_req(), &Ctx::new(), progress()).await.unwrap_err();
+    assert!(matches!(e, AddonError::Invalid(_)) && err_text(&e).contains("serverName"), "{}", err_text(&e));
+    assert!(r.restic_snapshots().is_empty());
+
+    let out = backup(&Mongo::new(tls("ca.crt", true), opts(&src, false)), &r.backup_req(), &Ctx::new(), progress()).await.unwrap();
+    assert_eq!(out.report.get("documents"), 4502);
+    r.assert_restic_agrees(&out.snapshot.id.to_hex(), "/dump", "host-0", &out.stream.sha256, out.stream.bytes);
+    let res = restore(&Mongo::new(tls("ca.crt", true), opts(&dst, true)), &r.restore_req(), &Ctx::new(), progress()).await.unwrap();
+    assert_eq!(res.stream.sha256, out.stream.sha256);
+    let (a, b) = (mongo_fingerprint(&judge.database(&src)).await, mongo_fingerprint(&judge.database(&dst)).await);
+    assert_eq!(a.len(), 3);
+    assert_eq!(a, b);
+    judge.database(&src).drop().await.unwrap();
+    judge.database(&dst).drop().await.unwrap();
 }
