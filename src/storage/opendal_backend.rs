@@ -204,6 +204,23 @@ impl Backend for OpendalBackend {
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {
         let p = t.path(name);
         self.op.write(&p, data).await.map_err(|e| self.err("writing", &p, e))?;
+        // OpenDAL syncs the file before renaming it into place, but not the folder that now
+        // names it: until that is synced too, a crash can lose the new entry, and a backup
+        // reported done would reference a pack that is gone. restic's local backend syncs
+        // the folder as well.
+        if let Some(root) = &self.local_root {
+            let dir = root.join(&p).parent().map(|d| d.to_path_buf()).unwrap_or_else(|| root.clone());
+            let synced = tokio::task::spawn_blocking(move || std::fs::File::open(&dir).and_then(|d| d.sync_all()))
+                .await
+                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+            synced.map_err(|e| BackendError {
+                kind: ErrorKind::Other,
+                op: "syncing the folder of",
+                path: p.clone(),
+                location: self.location.clone(),
+                message: e.to_string(),
+            })?;
+        }
         Ok(())
     }
 

@@ -137,3 +137,64 @@ async fn mongodb_unreachable_times_out_without_snapshot() {
     assert!(matches!(e, AddonError::NotReady { .. }), "{}", err_text(&e));
     assert!(r.restic_snapshots().is_empty());
 }
+
+/// A throwaway nx-27017 (from the venv `mongo-server.sh` installs) on a free port, killed on drop.
+struct OwnServer(std::process::Child, u16, tempfile::TempDir);
+impl OwnServer {
+    async fn start() -> OwnServer {
+        let venv = std::env::var("STASH_IT_VENV").unwrap_or_else(|_| "/tmp/stash-it/venv-nx".into());
+        let (port, dir) = (free_port(), tempfile::tempdir().unwrap());
+        let child = std::process::Command::new(format!("{venv}/bin/nx-27017"))
+            .args(["--host", "127.0.0.1", "-p", &port.to_string(), "--data-dir"])
+            .arg(dir.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nx-27017 (integration/scripts/mongo-server.sh installs it)");
+        let t = std::time::Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(t.elapsed() < Duration::from_secs(30), "nx-27017 did not listen on {port}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        OwnServer(child, port, dir)
+    }
+}
+impl Drop for OwnServer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The server goes away in the middle of the dump (frozen once the engine has stored the first
+/// MiB, so the dump cannot have finished, then killed): the backup fails and leaves no snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mongodb_server_killed_mid_dump_leaves_no_snapshot() {
+    let mut s = OwnServer::start().await;
+    let c = Client::with_uri_str(format!("mongodb://127.0.0.1:{}/?directConnection=true&serverSelectionTimeoutMS=5000", s.1)).await.unwrap();
+    let db = "stash_it_mongo_killed";
+    let filler = "x".repeat(1000);
+    for batch in 0..8i64 {
+        let docs: Vec<Document> = (0..1000i64).map(|i| doc! {"_id": batch * 1000 + i, "pad": &filler}).collect();
+        c.database(db).collection::<Document>("big").insert_many(docs).await.unwrap();
+    }
+    let r = fresh_repo().await;
+    let progress = Arc::new(Progress::default());
+    let addon = Mongo::new(conn(s.1), MongoOptions::from_args(&["--db".into(), db.into(), "--batchSize=100".into()], false).unwrap());
+    let (req, p2) = (r.backup_req(), progress.clone());
+    let task = tokio::spawn(async move { backup(&addon, &req, &Ctx::new(), p2).await });
+    let t = std::time::Instant::now();
+    while Progress::get(&progress.bytes_read) == 0 {
+        assert!(t.elapsed() < Duration::from_secs(60) && !task.is_finished(), "the dump never got under way");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = s.0.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!task.is_finished(), "the dump must still be running when the server goes away");
+    s.0.kill().unwrap();
+    let e = task.await.unwrap().unwrap_err();
+    let text = err_text(&e);
+    assert!(text.contains("mongodb"), "{text}");
+    assert!(r.restic_snapshots().is_empty(), "a failed dump must not become a snapshot: {text}");
+}

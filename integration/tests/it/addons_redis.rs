@@ -302,3 +302,42 @@ async fn redis_restore_picks_latest_of_source_host_or_named_snapshot() {
     cleanup(6379, SRC_DB, &format!("{prefix}:*")).await;
     cleanup(6379, DST_DB, &format!("{prefix}:*")).await;
 }
+
+/// The server goes away in the middle of the dump (frozen once the engine has stored the first
+/// MiB, so the dump cannot have finished, then killed): the backup fails and leaves no
+/// snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_server_killed_mid_dump_leaves_no_snapshot() {
+    let mut s = Server::start();
+    let t = Instant::now();
+    while Command::new("redis-cli").args(["-p", &s.1.to_string(), "ping"]).output().map(|o| o.stdout != b"PONG\n").unwrap_or(true) {
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut c = client(s.1, 0).await;
+    for batch in 0..20 {
+        let mut p = redis::pipe();
+        for i in 0..10_000 {
+            p.set(format!("k:{batch}:{i}"), format!("{i:0>100}")).ignore();
+        }
+        let _: () = p.query_async(&mut c).await.unwrap();
+    }
+    let r = fresh_repo().await;
+    let progress = Arc::new(Progress::default());
+    let (req, p2, addon) = (r.backup_req(), progress.clone(), Redis::new(conn(s.1), RedisOptions::default()));
+    let task = tokio::spawn(async move { backup(&addon, &req, &Ctx::new(), p2).await });
+    let t = Instant::now();
+    while Progress::get(&progress.bytes_read) == 0 {
+        assert!(t.elapsed() < Duration::from_secs(30) && !task.is_finished(), "the dump never got under way");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = s.0.id().to_string();
+    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!task.is_finished(), "the dump must still be running when the server goes away");
+    s.0.kill().unwrap();
+    let e = task.await.unwrap().unwrap_err();
+    let text = err_text(&e);
+    assert!(text.contains("redis"), "{text}");
+    assert!(r.restic_snapshots().is_empty(), "a failed dump must not become a snapshot: {text}");
+}
