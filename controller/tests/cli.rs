@@ -130,8 +130,13 @@ fn killed_backups_leave_a_repository_restic_accepts() {
     // A new backup proceeds (it would also have removed stale locks itself).
     let out = backup_bytes(&repo, &data[..8 << 20], "host-0");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    // Prune removes what the killed backups left; afterwards everything is referenced.
-    ok(&mut stash(&repo, &["prune"]));
+    // Prune removes what the killed backups left; afterwards everything is referenced. A
+    // write cut off by the kill stays in tmp/ (planted here too, as the kills may miss one).
+    std::fs::write(repo.join("tmp").join("ab12.partial"), vec![7u8; 4096]).unwrap();
+    let out = ok(&mut stash(&repo, &["prune", "--json"]));
+    let pruned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(pruned["temp_files_deleted"].as_u64().unwrap() >= 1, "{pruned}");
+    assert_eq!(std::fs::read_dir(repo.join("tmp")).unwrap().count(), 0, "prune leaves no half-written file");
     let check: serde_json::Value =
         serde_json::from_slice(&ok(&mut stash(&repo, &["check", "--read-data", "--json"])).stdout).unwrap();
     assert_eq!(check["hints"].as_array().unwrap().len(), 0, "{check}");

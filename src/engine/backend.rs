@@ -124,6 +124,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn remove(&self, t: FileType, name: &str) -> Result<(), BackendError>;
     /// Size of a file, or `None` when it does not exist.
     async fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>, BackendError>;
+    /// Half-written files that writers killed mid-write left behind (the local backend's
+    /// `tmp/`; object stores write whole objects and have none): their count and bytes,
+    /// removed unless `dry_run`. Only under an exclusive lock, when no writer can be running.
+    async fn remove_leftovers(&self, dry_run: bool) -> Result<(usize, u64), BackendError> {
+        let _ = dry_run;
+        Ok((0, 0))
+    }
 }
 
 /// [`Backend::read_range_into`] by way of [`Backend::read_range`] and a copy: the default, and

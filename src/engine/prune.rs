@@ -39,6 +39,8 @@ pub struct PruneStats {
     pub bytes_freed: u64,
     pub packs_written: usize,
     pub index_files_replaced: usize,
+    /// Half-written files of killed writers (local `tmp/`), removed.
+    pub temp_files_deleted: usize,
 }
 
 /// Run prune (takes its own exclusive lock).
@@ -125,6 +127,10 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         sizes.keys().filter(|n| n.parse::<Id>().map(|id| !indexed.contains(&id)).unwrap_or(false)).cloned().collect();
     stats.packs_unindexed_deleted = unindexed.len();
     stats.bytes_freed += unindexed.iter().map(|n| sizes[n]).sum::<u64>();
+    // Under the exclusive lock no writer runs, so whatever waits in tmp/ was abandoned.
+    let (temp_files, temp_bytes) = repo.backend().remove_leftovers(opts.dry_run).await?;
+    stats.temp_files_deleted = temp_files;
+    stats.bytes_freed += temp_bytes;
     if opts.dry_run {
         return Ok(stats);
     }

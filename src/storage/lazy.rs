@@ -75,4 +75,7 @@ impl Backend for LazyBackend {
     async fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>, BackendError> {
         self.get().await?.stat(t, name).await
     }
+    async fn remove_leftovers(&self, dry_run: bool) -> Result<(usize, u64), BackendError> {
+        self.get().await?.remove_leftovers(dry_run).await
+    }
 }

@@ -224,6 +224,43 @@ impl Backend for OpendalBackend {
         Ok(())
     }
 
+    async fn remove_leftovers(&self, dry_run: bool) -> Result<(usize, u64), BackendError> {
+        let Some(root) = &self.local_root else {
+            return Ok((0, 0));
+        };
+        let tmp = root.join("tmp");
+        let found = tokio::task::spawn_blocking(move || {
+            let mut n = (0usize, 0u64);
+            let entries = match std::fs::read_dir(&tmp) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(n),
+                Err(e) => return Err(e),
+            };
+            for e in entries {
+                let e = e?;
+                let meta = e.metadata()?;
+                if !meta.is_file() {
+                    continue;
+                }
+                if !dry_run {
+                    std::fs::remove_file(e.path())?;
+                }
+                n.0 += 1;
+                n.1 += meta.len();
+            }
+            Ok(n)
+        })
+        .await
+        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        found.map_err(|e| BackendError {
+            kind: ErrorKind::Other,
+            op: "removing half-written files in",
+            path: "tmp".into(),
+            location: self.location.clone(),
+            message: e.to_string(),
+        })
+    }
+
     async fn remove(&self, t: FileType, name: &str) -> Result<(), BackendError> {
         let p = t.path(name);
         match self.op.delete(&p).await {

@@ -158,12 +158,13 @@ pub async fn prune(g: &GlobalArgs, a: PruneArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&st)?);
     } else if !g.quiet {
         println!(
-            "{}deleted {} unused packs, repacked {}, removed {} unindexed packs, {} blobs; freed {}",
+            "{}deleted {} unused packs, repacked {}, removed {} unindexed packs, {} blobs, {} half-written files; freed {}",
             if a.dry_run { "would have " } else { "" },
             st.packs_deleted,
             st.packs_repacked,
             st.packs_unindexed_deleted,
             st.blobs_removed,
+            st.temp_files_deleted,
             indicatif::HumanBytes(st.bytes_freed)
         );
     }

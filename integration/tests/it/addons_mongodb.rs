@@ -139,7 +139,9 @@ async fn mongodb_unreachable_times_out_without_snapshot() {
 }
 
 /// A throwaway nx-27017 (from the venv `mongo-server.sh` installs) on a free port, killed on drop.
-struct OwnServer(std::process::Child, u16, tempfile::TempDir);
+struct OwnServer(std::process::Child, u16, Data);
+/// The server's data folder, removed on drop.
+struct Data(#[allow(dead_code)] tempfile::TempDir);
 impl OwnServer {
     async fn start() -> OwnServer {
         let venv = std::env::var("STASH_IT_VENV").unwrap_or_else(|_| "/tmp/stash-it/venv-nx".into());
@@ -156,7 +158,7 @@ impl OwnServer {
             assert!(t.elapsed() < Duration::from_secs(30), "nx-27017 did not listen on {port}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        OwnServer(child, port, dir)
+        OwnServer(child, port, Data(dir))
     }
 }
 impl Drop for OwnServer {
