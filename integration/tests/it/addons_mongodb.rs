@@ -139,9 +139,12 @@ async fn mongodb_unreachable_times_out_without_snapshot() {
 }
 
 /// A throwaway nx-27017 (from the venv `mongo-server.sh` installs) on a free port, killed on drop.
-struct OwnServer(std::process::Child, u16, Data);
-/// The server's data folder, removed on drop.
-struct Data(#[allow(dead_code)] tempfile::TempDir);
+struct OwnServer {
+    child: std::process::Child,
+    port: u16,
+    /// The server's data folder, removed on drop.
+    _data: tempfile::TempDir,
+}
 impl OwnServer {
     async fn start() -> OwnServer {
         let venv = std::env::var("STASH_IT_VENV").unwrap_or_else(|_| "/tmp/stash-it/venv-nx".into());
@@ -158,13 +161,13 @@ impl OwnServer {
             assert!(t.elapsed() < Duration::from_secs(30), "nx-27017 did not listen on {port}");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        OwnServer(child, port, Data(dir))
+        OwnServer { child, port, _data: dir }
     }
 }
 impl Drop for OwnServer {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
@@ -173,7 +176,7 @@ impl Drop for OwnServer {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mongodb_server_killed_mid_dump_leaves_no_snapshot() {
     let mut s = OwnServer::start().await;
-    let c = Client::with_uri_str(format!("mongodb://127.0.0.1:{}/?directConnection=true&serverSelectionTimeoutMS=5000", s.1)).await.unwrap();
+    let c = Client::with_uri_str(format!("mongodb://127.0.0.1:{}/?directConnection=true&serverSelectionTimeoutMS=5000", s.port)).await.unwrap();
     let db = "stash_it_mongo_killed";
     let filler = "x".repeat(1000);
     for batch in 0..8i64 {
@@ -182,7 +185,7 @@ async fn mongodb_server_killed_mid_dump_leaves_no_snapshot() {
     }
     let r = fresh_repo().await;
     let progress = Arc::new(Progress::default());
-    let addon = Mongo::new(conn(s.1), MongoOptions::from_args(&["--db".into(), db.into(), "--batchSize=100".into()], false).unwrap());
+    let addon = Mongo::new(conn(s.port), MongoOptions::from_args(&["--db".into(), db.into(), "--batchSize=100".into()], false).unwrap());
     let (req, p2) = (r.backup_req(), progress.clone());
     let task = tokio::spawn(async move { backup(&addon, &req, &Ctx::new(), p2).await });
     let t = std::time::Instant::now();
@@ -190,11 +193,11 @@ async fn mongodb_server_killed_mid_dump_leaves_no_snapshot() {
         assert!(t.elapsed() < Duration::from_secs(60) && !task.is_finished(), "the dump never got under way");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let pid = s.0.id().to_string();
+    let pid = s.child.id().to_string();
     assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
     tokio::time::sleep(Duration::from_millis(200)).await;
     assert!(!task.is_finished(), "the dump must still be running when the server goes away");
-    s.0.kill().unwrap();
+    s.child.kill().unwrap();
     let e = task.await.unwrap().unwrap_err();
     let text = err_text(&e);
     assert!(text.contains("mongodb"), "{text}");
