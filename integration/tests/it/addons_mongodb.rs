@@ -15,7 +15,7 @@ use stash_addons::{backup, restore, AddonError, Ctx, DbConnection};
 use stash_integration::appbinding::connection;
 use stash_integration::pgcluster::free_port;
 
-use super::addons_support::{err_text, fresh_repo, unique};
+use super::addons_support::{err_text, fresh_repo, kill_server_mid_dump, unique};
 
 pub(super) fn port() -> u16 {
     std::env::var("STASH_IT_MONGO_PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(27017)
@@ -188,17 +188,7 @@ async fn mongodb_server_killed_mid_dump_leaves_no_snapshot() {
     let addon = Mongo::new(conn(s.port), MongoOptions::from_args(&["--db".into(), db.into(), "--batchSize=100".into()], false).unwrap());
     let (req, p2) = (r.backup_req(), progress.clone());
     let task = tokio::spawn(async move { backup(&addon, &req, &Ctx::new(), p2).await });
-    let t = std::time::Instant::now();
-    while Progress::get(&progress.bytes_read) == 0 {
-        assert!(t.elapsed() < Duration::from_secs(60) && !task.is_finished(), "the dump never got under way");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let pid = s.child.id().to_string();
-    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!task.is_finished(), "the dump must still be running when the server goes away");
-    s.child.kill().unwrap();
-    let e = task.await.unwrap().unwrap_err();
+    let e = kill_server_mid_dump(task, &progress, &mut s.child).await;
     let text = err_text(&e);
     assert!(text.contains("mongodb"), "{text}");
     assert!(r.restic_snapshots().is_empty(), "a failed dump must not become a snapshot: {text}");

@@ -13,7 +13,7 @@ use stash_addons::{backup, restore, AddonError, Ctx, DbConnection};
 use stash_integration::appbinding::connection;
 use stash_integration::pgcluster::free_port;
 
-use super::addons_support::{err_text, fresh_repo, unique};
+use super::addons_support::{err_text, fresh_repo, kill_server_mid_dump, unique};
 
 pub(super) const SRC_DB: i64 = 11;
 const DST_DB: i64 = 12;
@@ -326,17 +326,7 @@ async fn redis_server_killed_mid_dump_leaves_no_snapshot() {
     let progress = Arc::new(Progress::default());
     let (req, p2, addon) = (r.backup_req(), progress.clone(), Redis::new(conn(s.1), RedisOptions::default()));
     let task = tokio::spawn(async move { backup(&addon, &req, &Ctx::new(), p2).await });
-    let t = Instant::now();
-    while Progress::get(&progress.bytes_read) == 0 {
-        assert!(t.elapsed() < Duration::from_secs(30) && !task.is_finished(), "the dump never got under way");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    let pid = s.0.id().to_string();
-    assert!(Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!task.is_finished(), "the dump must still be running when the server goes away");
-    s.0.kill().unwrap();
-    let e = task.await.unwrap().unwrap_err();
+    let e = kill_server_mid_dump(task, &progress, &mut s.0).await;
     let text = err_text(&e);
     assert!(text.contains("redis"), "{text}");
     assert!(r.restic_snapshots().is_empty(), "a failed dump must not become a snapshot: {text}");

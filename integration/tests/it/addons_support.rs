@@ -65,3 +65,25 @@ pub fn unique(prefix: &str) -> String {
 pub fn err_text(e: &stash_addons::AddonError) -> String {
     stash_addons::chain(e)
 }
+
+/// Take a database server away in the middle of a backup: once the engine has stored the first
+/// MiB (so the dump is under way and cannot have finished) the server is frozen, then killed.
+/// Returns the backup's error; panics if the backup succeeded or never started.
+pub async fn kill_server_mid_dump(
+    backup: tokio::task::JoinHandle<stash_addons::Result<stash_addons::BackupOutcome>>,
+    progress: &stash::engine::archiver::Progress,
+    server: &mut std::process::Child,
+) -> stash_addons::AddonError {
+    use stash::engine::archiver::Progress;
+    let t = std::time::Instant::now();
+    while Progress::get(&progress.bytes_read) == 0 {
+        assert!(t.elapsed() < Duration::from_secs(60) && !backup.is_finished(), "the dump never got under way");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = server.id().to_string();
+    assert!(std::process::Command::new("kill").args(["-STOP", &pid]).status().unwrap().success());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(!backup.is_finished(), "the dump must still be running when the server goes away");
+    server.kill().unwrap();
+    backup.await.unwrap().expect_err("a backup whose server was killed mid-dump must fail")
+}
