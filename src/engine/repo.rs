@@ -103,7 +103,7 @@ impl RepoError {
 pub type Result<T, E = RepoError> = std::result::Result<T, E>;
 
 /// Per-thread state for [`Repository::seal_blob`]: a zstd context (setting one up costs about
-/// as much as compressing a small blob) and buffers that stay mapped from blob to blob.
+/// as much as compressing a small blob) and a buffer that stays mapped from blob to blob.
 #[derive(Default)]
 pub struct BlobScratch {
     cctx: Option<(i32, zstd::bulk::Compressor<'static>)>,

@@ -48,6 +48,24 @@ impl OpendalBackend {
         &self.op
     }
 
+    /// Local filesystem work of our own (beside OpenDAL's) on the blocking pool, its failure
+    /// as a [`BackendError`] naming `op` and `path`.
+    async fn blocking_fs<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        path: &str,
+        f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+    ) -> Result<T, BackendError> {
+        let res = tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        res.map_err(|e| BackendError {
+            kind: ErrorKind::Other,
+            op,
+            path: path.to_string(),
+            location: self.location.clone(),
+            message: e.to_string(),
+        })
+    }
+
     fn err(&self, op: &'static str, path: &str, e: opendal::Error) -> BackendError {
         let kind = match e.kind() {
             OdKind::NotFound => ErrorKind::NotFound,
@@ -210,16 +228,7 @@ impl Backend for OpendalBackend {
         // the folder as well.
         if let Some(root) = &self.local_root {
             let dir = root.join(&p).parent().map(|d| d.to_path_buf()).unwrap_or_else(|| root.clone());
-            let synced = tokio::task::spawn_blocking(move || std::fs::File::open(&dir).and_then(|d| d.sync_all()))
-                .await
-                .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-            synced.map_err(|e| BackendError {
-                kind: ErrorKind::Other,
-                op: "syncing the folder of",
-                path: p.clone(),
-                location: self.location.clone(),
-                message: e.to_string(),
-            })?;
+            self.blocking_fs("syncing the folder of", &p, move || std::fs::File::open(&dir)?.sync_all()).await?;
         }
         Ok(())
     }
@@ -229,7 +238,7 @@ impl Backend for OpendalBackend {
             return Ok((0, 0));
         };
         let tmp = root.join("tmp");
-        let found = tokio::task::spawn_blocking(move || {
+        self.blocking_fs("removing half-written files in", "tmp", move || {
             let mut n = (0usize, 0u64);
             let entries = match std::fs::read_dir(&tmp) {
                 Ok(e) => e,
@@ -251,14 +260,6 @@ impl Backend for OpendalBackend {
             Ok(n)
         })
         .await
-        .unwrap_or_else(|e| Err(std::io::Error::other(e)));
-        found.map_err(|e| BackendError {
-            kind: ErrorKind::Other,
-            op: "removing half-written files in",
-            path: "tmp".into(),
-            location: self.location.clone(),
-            message: e.to_string(),
-        })
     }
 
     async fn remove(&self, t: FileType, name: &str) -> Result<(), BackendError> {
