@@ -213,6 +213,27 @@ pub fn find_condition<'a>(conds: Option<&'a [Condition]>, type_: &str) -> Option
     conds.unwrap_or_default().iter().find(|c| c.type_ == type_)
 }
 
+/// Upserts a condition by type, as kmodules' `SetCondition`: the transition time moves only
+/// when the status changes. Returns whether anything changed.
+pub fn set_condition(conds: &mut Vec<Condition>, new: Condition) -> bool {
+    match conds.iter_mut().find(|c| c.type_ == new.type_) {
+        Some(old) => {
+            let same = old.status == new.status && old.reason == new.reason && old.message == new.message;
+            if same {
+                return false;
+            }
+            let keep_time = old.status == new.status && old.last_transition_time.is_some();
+            let time = if keep_time { old.last_transition_time.clone() } else { new.last_transition_time.clone() };
+            *old = Condition { last_transition_time: time, ..new };
+            true
+        }
+        None => {
+            conds.push(new);
+            true
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

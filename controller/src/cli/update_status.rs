@@ -40,6 +40,9 @@ pub struct UpdateStatusArgs {
     pub metrics_pushgateway_url: String,
     #[arg(long, default_value = "", hide_default_value = true)]
     pub prom_job_name: String,
+    /// Local mode's state folder: the results are written into the session there
+    #[arg(long, env = crate::steps::STATE_ENV)]
+    pub state: Option<std::path::PathBuf>,
 }
 
 /// One host's outcome, whichever direction.
@@ -77,17 +80,29 @@ fn restore_hosts(o: &RestoreOutput) -> Vec<HostResult> {
         .collect()
 }
 
-pub fn run(g: &GlobalArgs, a: UpdateStatusArgs) -> anyhow::Result<()> {
+pub async fn run(g: &GlobalArgs, a: UpdateStatusArgs) -> anyhow::Result<()> {
     let Some(file) = a.invoker.output_file() else {
         bail!("--output-dir is empty: update-status reads the output.json that the Task's previous step wrote there");
     };
     let text = std::fs::read(&file).with_context(|| format!("reading {} (written by the previous step)", file.display()))?;
     let restore = nonempty(&a.restoresession).is_some();
+    let store = crate::steps::open_local_store(a.state.clone(), &a.source.manifests).await?;
     let (json, hosts) = if restore {
         let o: RestoreOutput = serde_json::from_slice(&text).with_context(|| format!("{}: not a restore output", file.display()))?;
         (serde_json::to_value(&o)?, restore_hosts(&o))
     } else {
         let o: BackupOutput = serde_json::from_slice(&text).with_context(|| format!("{}: not a backup output", file.display()))?;
+        if let (Some(store), Some(session)) = (&store, nonempty(&a.backupsession)) {
+            let target = nonempty(&a.target.target_name).map(|name| stash::api::TargetRef {
+                api_version: None,
+                kind: nonempty(&a.target.target_kind).map(String::from),
+                name: Some(name.to_string()),
+                namespace: nonempty(&a.target.target_namespace).map(String::from),
+            });
+            crate::steps::record::record_backup(store.as_ref(), a.source.namespace(), session, target, &o)
+                .await
+                .with_context(|| format!("writing the results into BackupSession {}/{session}", a.source.namespace()))?;
+        }
         (serde_json::to_value(&o)?, backup_hosts(&o))
     };
     if hosts.is_empty() {

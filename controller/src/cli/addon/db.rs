@@ -77,7 +77,7 @@ pub async fn backup(
         // One file per snapshot: the dump.
         let files = FileStats { total_files: Some(1), new_files: Some(1), modified_files: Some(0), unmodified_files: Some(0) };
         report.snapshot(&out.snapshot, &out.stats, files, out.duration);
-        report.repository = Some(retention::apply(&repo, &f.retention).await?);
+        report.repository = retention::apply_unless_controlled(&repo, &f.retention).await?;
         Ok(())
     }
     .await;

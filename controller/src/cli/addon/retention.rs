@@ -28,6 +28,16 @@ pub fn policy(f: &RetentionFlags) -> KeepPolicy {
     }
 }
 
+/// Run by hand, the step applies the policy itself. Under the controller (`stash run` sets
+/// the state folder) the session applies it once, after every target, as Stash's post-backup
+/// action does (`stash session-action post-backup`), so the step leaves it alone.
+pub async fn apply_unless_controlled(repo: &Arc<Repository>, f: &RetentionFlags) -> anyhow::Result<Option<RepositoryStats>> {
+    if std::env::var_os(crate::steps::STATE_ENV).is_some_and(|s| !s.is_empty()) {
+        return Ok(None);
+    }
+    apply(repo, f).await.map(Some)
+}
+
 /// Applies the policy (if it keeps by anything) and reports the repository afterwards.
 pub async fn apply(repo: &Arc<Repository>, f: &RetentionFlags) -> anyhow::Result<RepositoryStats> {
     let policy = policy(f);

@@ -133,7 +133,7 @@ async fn backup(g: &GlobalArgs, a: VolumeBackupArgs) -> anyhow::Result<()> {
         let (snap, stats) = out.map_err(|e| anyhow!(stash_addons::chain(&e)))?;
         let files = FileStats { total_files: Some(Progress::get(&progress.files) as i64), ..Default::default() };
         report.snapshot(&snap, &stats, files, start.elapsed());
-        report.repository = Some(retention::apply(&repo, &f.retention).await?);
+        report.repository = retention::apply_unless_controlled(&repo, &f.retention).await?;
         Ok(())
     }
     .await;

@@ -1,0 +1,34 @@
+//! What every reconcile gets: the three seams (store, runner, clock), the catalog, and the
+//! settings of this controller.
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use stash::api::catalog::Catalog;
+use stash::api::resolve::variables::OperatorSettings;
+
+use crate::clock::Clock;
+use crate::runner::StepRunner;
+use crate::store::ObjectStore;
+
+/// How this controller runs.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Values that become the Functions' `STASH_*`/`PROMETHEUS_*` variables.
+    pub operator: OperatorSettings,
+    /// Where jobs get their scratch folders (`/stash-tmp` of a pod) in local mode.
+    pub scratch_root: PathBuf,
+}
+
+pub struct Ctx {
+    pub store: Arc<dyn ObjectStore>,
+    pub runner: Arc<dyn StepRunner>,
+    pub clock: Arc<dyn Clock>,
+    pub catalog: Arc<Catalog>,
+    pub settings: Settings,
+}
+
+impl std::fmt::Debug for Ctx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ctx").field("store", &self.store).field("runner", &self.runner).finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,26 @@
+//! The `stash` binary's library: the restic-like CLI, the catalog's step commands, and the
+//! controller that turns Stash's objects into backups.
+//!
+//! Seams, and which way dependencies point:
+//! - [`store`]: where objects, status and events live ([`store::ObjectStore`]). An in-memory
+//!   store for tests, SQLite under a state folder for local mode, the Kubernetes API later.
+//! - [`runner`]: how a Task's steps run ([`runner::StepRunner`]): child processes of this
+//!   binary in local mode, Jobs in a cluster, a scripted fake in tests.
+//! - [`clock`]: now, for schedules and deadlines; a manual clock in tests.
+//!
+//! The reconcilers ([`reconcile`]) take a [`context::Ctx`] holding those three and never name
+//! Kubernetes or SQLite. [`local`] is `stash run`: manifests in, reconcilers driven by a work
+//! queue. [`cli`] is clap only. The root `stash` crate (API types, engine, storage) knows none
+//! of this.
+pub mod cli;
+pub mod clock;
+pub mod store;
+pub mod next;
+pub mod runner;
+pub mod context;
+pub mod error;
+pub mod targets;
+pub mod reconcile;
+pub mod schedule;
+pub mod local;
+pub mod steps;

@@ -1,0 +1,226 @@
+//! Reading a manifests folder the way `kubectl apply -f DIR -R` would, tolerating what is
+//! broken: every file is read, every document of every file is looked at, and a document that
+//! cannot be used (not YAML, no kind or name, an unknown Stash kind, a field of the wrong type)
+//! becomes a [`Problem`] naming its file, kind, name and field, while the rest is applied.
+//! [`apply`] then makes the state store hold exactly the folder's objects: created, updated
+//! when their spec, labels or annotations changed, deleted when their file no longer holds
+//! them. Objects created by the controller itself are left alone.
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use stash::api::object::{is_stash_group, StashObject};
+
+use crate::store::{Kind, ObjRef, ObjectStore, StoreError};
+
+/// Namespace of objects whose manifest names none.
+pub const DEFAULT_NAMESPACE: &str = "default";
+/// Annotation on objects applied from a manifest: the file they came from.
+pub const SOURCE_ANNOTATION: &str = "local.stash.appscode.com/manifest";
+
+/// Kinds without a namespace.
+const CLUSTER_SCOPED: &[&str] = &["Function", "Task", "BackupBlueprint", "PersistentVolume", "Namespace", "StorageClass"];
+
+/// One usable document.
+#[derive(Clone, Debug)]
+pub struct Doc {
+    /// `file` or `file#3`.
+    pub place: String,
+    pub value: Value,
+}
+
+/// A document that could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub place: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.place, self.message)
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct Manifests {
+    pub objects: Vec<Doc>,
+    pub problems: Vec<Problem>,
+}
+
+fn files(root: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
+    let meta = match std::fs::metadata(root) {
+        Ok(m) => m,
+        Err(e) => return problems.push(Problem { place: root.display().to_string(), message: format!("cannot read: {e}") }),
+    };
+    if !meta.is_dir() {
+        return out.push(root.to_path_buf());
+    }
+    let mut entries: Vec<PathBuf> = match std::fs::read_dir(root) {
+        Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+        Err(e) => return problems.push(Problem { place: root.display().to_string(), message: format!("cannot read: {e}") }),
+    };
+    entries.sort();
+    for p in entries {
+        let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            files(&p, out, problems);
+        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+            out.push(p);
+        }
+    }
+}
+
+fn describe(v: &Value) -> String {
+    let s = |k: &str| v.pointer(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let ns = s("/metadata/namespace");
+    let ns = if ns.is_empty() { DEFAULT_NAMESPACE.to_string() } else { ns };
+    format!("{} {ns}/{}", s("/kind"), s("/metadata/name"))
+}
+
+fn add(place: &str, mut value: Value, out: &mut Manifests) {
+    let text = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    if text(&value, "/kind") == "List" {
+        for item in value.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+            add(place, item, out);
+        }
+        return;
+    }
+    if value.is_null() {
+        return;
+    }
+    let (kind, name) = (text(&value, "/kind"), text(&value, "/metadata/name"));
+    if kind.is_empty() || name.is_empty() || text(&value, "/apiVersion").is_empty() {
+        out.problems.push(Problem { place: place.into(), message: "not a Kubernetes object: apiVersion, kind and metadata.name are required".into() });
+        return;
+    }
+    if is_stash_group(&text(&value, "/apiVersion")) {
+        if let Err(e) = StashObject::from_value(&value) {
+            let message = match e {
+                stash::api::object::ObjectError::Field { path, message } => format!("{}: field {path}: {message}", describe(&value)),
+                other => format!("{}: {other}", describe(&value)),
+            };
+            out.problems.push(Problem { place: place.into(), message });
+            return;
+        }
+    }
+    if !CLUSTER_SCOPED.contains(&kind.as_str()) && text(&value, "/metadata/namespace").is_empty() {
+        value["metadata"]["namespace"] = Value::String(DEFAULT_NAMESPACE.into());
+    }
+    out.objects.push(Doc { place: place.into(), value });
+}
+
+/// Reads every manifest under `roots`.
+pub fn read_manifests(roots: &[PathBuf]) -> Manifests {
+    let mut out = Manifests::default();
+    let mut list = Vec::new();
+    for r in roots {
+        files(r, &mut list, &mut out.problems);
+    }
+    for file in list {
+        let place = file.display().to_string();
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) => {
+                out.problems.push(Problem { place, message: format!("cannot read: {e}") });
+                continue;
+            }
+        };
+        match serde_saphyr::from_multiple::<Value>(&text) {
+            Ok(docs) => {
+                for (i, doc) in docs.into_iter().enumerate() {
+                    let p = if i == 0 { place.clone() } else { format!("{place}#{}", i + 1) };
+                    add(&p, doc, &mut out);
+                }
+            }
+            Err(e) => out.problems.push(Problem { place, message: format!("not YAML: {e}") }),
+        }
+    }
+    out
+}
+
+/// The parts of an object that a manifest owns: everything but status and the server's
+/// metadata.
+fn applied_view(v: &Value) -> Value {
+    let mut out = serde_json::Map::new();
+    for (k, x) in v.as_object().into_iter().flatten() {
+        if k != "status" && k != "metadata" {
+            out.insert(k.clone(), x.clone());
+        }
+    }
+    let m = v.get("metadata").cloned().unwrap_or_default();
+    out.insert("labels".into(), m.get("labels").cloned().unwrap_or(Value::Null));
+    out.insert("annotations".into(), m.get("annotations").cloned().unwrap_or(Value::Null));
+    Value::Object(out)
+}
+
+/// Makes the store hold the folder's objects (Secrets excepted: the local store reads them
+/// from the folder directly). Returns the objects that changed.
+pub async fn apply(store: &dyn ObjectStore, m: &Manifests, previous: &BTreeSet<ObjRef>) -> Result<(BTreeSet<ObjRef>, Vec<ObjRef>), StoreError> {
+    let mut seen = BTreeSet::new();
+    let mut changed = Vec::new();
+    let mut by_ref: BTreeMap<ObjRef, &Doc> = BTreeMap::new();
+    for d in &m.objects {
+        if let Some(r) = ObjRef::of_value(&d.value) {
+            if r.kind.group.is_empty() && r.kind.kind == "Secret" {
+                continue;
+            }
+            by_ref.insert(r, d);
+        }
+    }
+    for (r, d) in by_ref {
+        let mut want = d.value.clone();
+        want["metadata"]["annotations"][SOURCE_ANNOTATION] = Value::String(d.place.split('#').next().unwrap_or_default().to_string());
+        if let Value::Object(o) = &mut want {
+            o.remove("status");
+        }
+        seen.insert(r.clone());
+        match store.get_raw(&r).await? {
+            None => {
+                store.create_raw(want).await?;
+                changed.push(r);
+            }
+            Some(stored) if applied_view(&stored) != applied_view(&want) => {
+                let mut new = stored.clone();
+                for (k, x) in want.as_object().into_iter().flatten() {
+                    if k != "metadata" {
+                        new[k] = x.clone();
+                    }
+                }
+                for k in ["labels", "annotations"] {
+                    new["metadata"][k] = want["metadata"].get(k).cloned().unwrap_or(Value::Null);
+                }
+                // Fields the new manifest dropped go too.
+                if let (Value::Object(n), Some(w)) = (&mut new, want.as_object()) {
+                    n.retain(|k, _| k == "metadata" || k == "status" || w.contains_key(k));
+                }
+                store.replace_raw(new).await?;
+                changed.push(r);
+            }
+            Some(_) => {}
+        }
+    }
+    for gone in previous.difference(&seen) {
+        store.delete_raw(gone).await?;
+        changed.push(gone.clone());
+    }
+    Ok((seen, changed))
+}
+
+/// Objects in the store that came from manifests (to know what a removed file takes with it).
+pub async fn applied_objects(store: &dyn ObjectStore, kinds: &[Kind]) -> Result<BTreeSet<ObjRef>, StoreError> {
+    let mut out = BTreeSet::new();
+    for k in kinds {
+        for v in store.list_raw(k, None).await? {
+            if v.pointer(&format!("/metadata/annotations/{}", SOURCE_ANNOTATION.replace('/', "~1"))).is_some() {
+                if let Some(r) = ObjRef::of_value(&v) {
+                    out.insert(r);
+                }
+            }
+        }
+    }
+    Ok(out)
+}

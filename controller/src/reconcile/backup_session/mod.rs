@@ -1,0 +1,308 @@
+//! BackupSession (spec §3.3), as a sequence of steps that each derive what to do from what
+//! exists, so a crash anywhere resumes cleanly:
+//!
+//! 1. final → retry if the invoker asks for one ([`finish::retry`]);
+//! 2. deadline: store `sessionDeadline`, and past it `DeadlineExceeded` (jobs are stopped);
+//! 3. skip: the invoker is not Ready, or another of its sessions runs → `BackupSkipped`;
+//! 4. pre-backup action: the repository is initialised once (`BackendRepositoryInitialized`),
+//!    by a job of its own;
+//! 5. targets: each gets its job (the resolved Task), `totalHosts` and its actions;
+//! 6. fold: the hosts' results arrive through the store (written by the Task's
+//!    `update-status`); a job that ended without reporting marks its target disrupted;
+//! 7. post-backup actions, once, after every target: retention, integrity check, the
+//!    Repository's status — a job of their own;
+//! 8. finish: history cleanup, metrics, the final phase, duration and events.
+//!
+//! Each pass computes the new status from the old one plus the facts (job states, the clock)
+//! and writes it once; a pass over an unchanged world writes nothing.
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use stash::api::backup_session::{backup_session_phase, backup_target_phase, BackupTargetStatus, TargetPhase};
+use stash::api::common::{find_condition, set_condition};
+use stash::api::conditions::{actions, reasons, types};
+use stash::api::{BackupConfiguration, BackupInvokerPhase, BackupSession, BackupSessionPhase, BackupSessionStatus, Condition, Repository};
+
+use super::{condition, name_of, namespace_of};
+use crate::context::Ctx;
+use crate::error::Result;
+use crate::next::Next;
+use crate::runner::{JobState, Step};
+use crate::store::{ObjRef, Selector, StoreExt};
+
+mod finish;
+mod new;
+pub mod plan;
+
+pub use new::new_session;
+
+/// How often a running session is looked at even without a change (deadlines, lost jobs).
+const POLL_SECS: u64 = 5;
+
+fn has(st: &BackupSessionStatus, ty: &str) -> Option<bool> {
+    find_condition(st.conditions.as_deref(), ty).map(Condition::is_true)
+}
+
+fn set(st: &mut BackupSessionStatus, c: Condition) {
+    set_condition(st.conditions.get_or_insert_with(Vec::new), c);
+}
+
+/// Job names of a session's own actions.
+pub fn init_job_name(session: &str) -> String {
+    format!("stash-init-{session}").replace('.', "-")
+}
+pub fn post_job_name(session: &str) -> String {
+    format!("stash-post-{session}").replace('.', "-")
+}
+
+/// Parses a Go duration (`1m`, `1h30m`, `90s`, `2.5h`).
+pub fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
+    let mut total = 0f64;
+    let mut num = String::new();
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return None;
+    }
+    while !rest.is_empty() {
+        let c = rest.chars().next()?;
+        if c.is_ascii_digit() || c == '.' {
+            num.push(c);
+            rest = &rest[1..];
+            continue;
+        }
+        let (unit, secs) = [("ms", 0.001), ("us", 1e-6), ("ns", 1e-9), ("h", 3600.0), ("m", 60.0), ("s", 1.0)].into_iter().find(|(u, _)| rest.starts_with(u))?;
+        total += num.parse::<f64>().ok()? * secs;
+        num.clear();
+        rest = &rest[unit.len()..];
+    }
+    num.is_empty().then(|| std::time::Duration::from_secs_f64(total))
+}
+
+pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
+    let (ns, name) = (namespace_of(session), name_of(session));
+    let now = ctx.clock.now();
+    let old = session.status.clone().unwrap_or_default();
+    if old.phase.is_some_and(BackupSessionPhase::is_final) {
+        return finish::retry(session, ctx).await;
+    }
+    let invoker = session.spec.invoker.clone().unwrap_or_default();
+    let bc = match invoker.kind.as_str() {
+        "BackupConfiguration" => ctx.store.get::<BackupConfiguration>(&ns, &invoker.name).await?,
+        _ => None,
+    };
+    let mut st = old.clone();
+    let mut next = Next::Wait;
+    match &bc {
+        None => {
+            let msg = format!("Skipped taking backup. Reason: {} {ns}/{} does not exist.", invoker.kind, invoker.name);
+            set(&mut st, condition(types::BACKUP_SKIPPED, true, reasons::SKIPPED_TAKING_NEW_BACKUP, msg, now));
+        }
+        Some(bc) => next = advance(session, bc, &mut st, ctx, now).await?,
+    }
+    if let Some(bc) = &bc {
+        if session_completed(&st) {
+            next = finish::finish(session, bc, &mut st, ctx, now).await?;
+        }
+    } else {
+        finish::finish_without_invoker(&mut st, now, session);
+    }
+    for t in st.targets.iter_mut().flatten() {
+        t.phase = Some(backup_target_phase(t));
+    }
+    st.phase = Some(backup_session_phase(&st));
+    if st.phase.is_some_and(BackupSessionPhase::is_final) && st.session_duration.is_none() {
+        let created = session.metadata.creation_timestamp.clone().map_or(now, |t| t.0);
+        st.session_duration = Some(stash::api::output::go_duration(std::time::Duration::from_secs((now - created).num_seconds().max(0) as u64)));
+    }
+    if st != old {
+        let new = st.clone();
+        ctx.store.update_status::<BackupSession, _>(&ns, &name, move |s| s.status = Some(new.clone())).await?;
+    }
+    if st.phase.is_some_and(BackupSessionPhase::is_final) {
+        finish::after_final(session, &old, &st, ctx, now).await?;
+        return Ok(Next::Wait);
+    }
+    Ok(next)
+}
+
+/// Every target done, or nothing will run any more (skipped, a global hook failed, the
+/// deadline passed).
+fn session_completed(st: &BackupSessionStatus) -> bool {
+    if has(st, types::BACKUP_SKIPPED) == Some(true) || has(st, types::DEADLINE_EXCEEDED) == Some(true) {
+        return true;
+    }
+    let targets = st.targets.as_deref().unwrap_or_default();
+    let done = |t: &BackupTargetStatus| matches!(backup_target_phase(t), TargetPhase::Succeeded | TargetPhase::Failed);
+    if targets.is_empty() || !targets.iter().all(done) {
+        return false;
+    }
+    // Post-backup actions run only when every target succeeded; they are done when their
+    // conditions are in.
+    let all_ok = targets.iter().all(|t| backup_target_phase(t) == TargetPhase::Succeeded);
+    !all_ok || has(st, types::RETENTION_POLICY_APPLIED).is_some() && has(st, types::REPOSITORY_INTEGRITY_VERIFIED).is_some()
+}
+
+/// Steps 2–7.
+async fn advance(session: &BackupSession, bc: &BackupConfiguration, st: &mut BackupSessionStatus, ctx: &Ctx, now: DateTime<Utc>) -> Result<Next> {
+    let (ns, name) = (namespace_of(session), name_of(session));
+    let started = st.targets.as_ref().is_some_and(|t| !t.is_empty());
+
+    // 2. Deadline.
+    let timeout = bc.spec.time_out.as_deref().and_then(parse_go_duration);
+    if let (Some(t), None) = (timeout, &st.session_deadline) {
+        let created = session.metadata.creation_timestamp.clone().map_or(now, |t| t.0);
+        st.session_deadline = Some(Time(created + chrono::Duration::from_std(t).unwrap_or_default()));
+    }
+    if let Some(deadline) = st.session_deadline.clone() {
+        if now > deadline.0 {
+            if has(st, types::DEADLINE_EXCEEDED).is_none() {
+                let msg = format!("Failed to complete backup within the session deadline {} (spec.timeOut {}).", deadline.0.to_rfc3339(), bc.spec.time_out.clone().unwrap_or_default());
+                set(st, condition(types::DEADLINE_EXCEEDED, true, reasons::FAILED_TO_COMPLETE_WITHIN_DEADLINE, msg, now));
+            }
+            for job in session_jobs(&name, st) {
+                ctx.runner.cancel(&job).await;
+            }
+            return Ok(Next::Wait);
+        }
+    }
+
+    // 3. Skip.
+    if !started && has(st, types::BACKUP_SKIPPED).is_none() {
+        let phase = bc.status.as_ref().and_then(|s| s.phase);
+        let reason = if phase != Some(BackupInvokerPhase::Ready) {
+            Some(format!("Skipped taking backup. Reason: BackupConfiguration {ns}/{} is not ready.", name_of(bc)))
+        } else {
+            let selector = Selector::labels([("stash.appscode.com/invoker-name", name_of(bc).as_str()), ("stash.appscode.com/invoker-type", "BackupConfiguration")]);
+            let running = ctx.store.list::<BackupSession>(Some(&ns), &selector).await?;
+            running
+                .iter()
+                .find(|o| name_of(*o) != name && o.status.as_ref().and_then(|s| s.phase) == Some(BackupSessionPhase::Running))
+                .map(|o| format!("Skipped taking backup. Reason: Previous BackupSession: {} is \"Running\".", name_of(o)))
+        };
+        if let Some(msg) = reason {
+            set(st, condition(types::BACKUP_SKIPPED, true, reasons::SKIPPED_TAKING_NEW_BACKUP, msg, now));
+            return Ok(Next::Wait);
+        }
+    }
+
+    let repo_ref = bc.spec.repository.clone().unwrap_or_default();
+    let Some(repo) = ctx.store.get::<Repository>(repo_ref.namespace_or(&ns), &repo_ref.name).await? else {
+        // The invoker was Ready a moment ago; wait for it to notice.
+        return Ok(Next::secs(POLL_SECS));
+    };
+    let remaining = st.session_deadline.as_ref().and_then(|d| (d.0 - now).to_std().ok());
+
+    // 4. The repository, once.
+    match has(st, types::BACKEND_REPOSITORY_INITIALIZED) {
+        None => {
+            let job_name = init_job_name(&name);
+            let steps = vec![Step { name: "init-repository".into(), args: action_args("init-repository", &ns, &name) }];
+            let spec = plan::job(ctx, job_name.clone(), ObjRef::to(session), steps, remaining);
+            match ctx.runner.state(&job_name) {
+                None => ctx.runner.start(spec).await?,
+                Some(JobState::Failed { message, .. }) => {
+                    let msg = format!("Failed to initialize backend repository. Reason: {message}");
+                    set(st, condition(types::BACKEND_REPOSITORY_INITIALIZED, false, reasons::FAILED_TO_INITIALIZE_BACKEND_REPOSITORY, msg, now));
+                }
+                // Succeeded: its condition is on its way through the store.
+                Some(_) => {}
+            }
+            if has(st, types::BACKEND_REPOSITORY_INITIALIZED).is_none() {
+                return Ok(Next::secs(POLL_SECS));
+            }
+        }
+        Some(false) => {}
+        Some(true) => {}
+    }
+    let repo_failed = has(st, types::BACKEND_REPOSITORY_INITIALIZED) == Some(false);
+
+    // 5. Targets (a BackupConfiguration has one).
+    let target_ref = bc.spec.template.target.as_ref().map(|t| t.target_ref());
+    let targets = st.targets.get_or_insert_with(Vec::new);
+    if targets.is_empty() {
+        targets.push(BackupTargetStatus { r#ref: target_ref, ..Default::default() });
+    }
+    let count = targets.len();
+    for (i, t) in targets.iter_mut().enumerate() {
+        if t.total_hosts.is_some() || find_condition(t.conditions.as_deref(), types::BACKUP_EXECUTOR_ENSURED).is_some() {
+            continue;
+        }
+        let conds = t.conditions.get_or_insert_with(Vec::new);
+        if repo_failed {
+            let msg = "Failed to ensure backup executor. Reason: the backend repository could not be initialized (see the BackendRepositoryInitialized condition).";
+            set_condition(conds, condition(types::BACKUP_EXECUTOR_ENSURED, false, reasons::FAILED_TO_ENSURE_BACKUP_EXECUTOR, msg, now));
+            continue;
+        }
+        match plan::backup_job(ctx, session, bc, &repo, i, remaining).await? {
+            Ok(job) => {
+                ctx.runner.start(job).await?;
+                set_condition(conds, condition(types::BACKUP_EXECUTOR_ENSURED, true, reasons::SUCCESSFULLY_ENSURED_BACKUP_EXECUTOR, "Successfully ensured backup executor.", now));
+                t.total_hosts = Some(1);
+                if i == 0 {
+                    t.pre_backup_actions = Some(vec![actions::INITIALIZE_BACKEND_REPOSITORY.into()]);
+                }
+                if i + 1 == count {
+                    let post = [actions::APPLY_RETENTION_POLICY, actions::VERIFY_REPOSITORY_INTEGRITY, actions::SEND_REPOSITORY_METRICS];
+                    t.post_backup_actions = Some(post.iter().map(|a| a.to_string()).collect());
+                }
+            }
+            Err(msg) => {
+                let msg = format!("Failed to ensure backup executor. Reason: {msg}");
+                set_condition(conds, condition(types::BACKUP_EXECUTOR_ENSURED, false, reasons::FAILED_TO_ENSURE_BACKUP_EXECUTOR, msg, now));
+            }
+        }
+    }
+
+    // 6. Jobs that ended without their results.
+    for (i, t) in st.targets.iter_mut().flatten().enumerate() {
+        if t.total_hosts.is_none() || backup_target_phase(t) != TargetPhase::Running {
+            continue;
+        }
+        let job_name = format!("stash-backup-{name}-{i}").replace('.', "-");
+        let why = match ctx.runner.state(&job_name) {
+            Some(JobState::Running) => continue,
+            Some(JobState::Succeeded) => "the backup job ended without reporting its hosts".to_string(),
+            Some(JobState::Failed { message, .. }) => message,
+            None => "the backup job is gone: stash was stopped while it ran".to_string(),
+        };
+        let msg = format!("Backup of {} {} was disrupted. Reason: {why}", t.r#ref.as_ref().map(|r| r.kind()).unwrap_or_default(), t.r#ref.as_ref().map(|r| r.name()).unwrap_or_default());
+        set_condition(t.conditions.get_or_insert_with(Vec::new), condition(types::BACKUP_DISRUPTED, true, reasons::FAILED_TO_COMPLETE_DUE_TO_DISRUPTION, msg, now));
+    }
+
+    // 7. Post-backup actions, once, when every target succeeded.
+    let targets = st.targets.as_deref().unwrap_or_default();
+    let all_ok = !targets.is_empty() && targets.iter().all(|t| backup_target_phase(t) == TargetPhase::Succeeded);
+    if all_ok && has(st, types::RETENTION_POLICY_APPLIED).is_none() {
+        let job_name = post_job_name(&name);
+        match ctx.runner.state(&job_name) {
+            None => {
+                let steps = vec![Step { name: "post-backup".into(), args: action_args("post-backup", &ns, &name) }];
+                ctx.runner.start(plan::job(ctx, job_name, ObjRef::to(session), steps, remaining)).await?;
+            }
+            Some(JobState::Failed { message, .. }) => {
+                let msg = format!("Failed to apply retention policy. Reason: {message}");
+                set(st, condition(types::RETENTION_POLICY_APPLIED, false, reasons::FAILED_TO_APPLY_RETENTION_POLICY, msg, now));
+                let msg = "Repository integrity was not verified: the post-backup actions failed.";
+                set(st, condition(types::REPOSITORY_INTEGRITY_VERIFIED, false, reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY, msg, now));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(if session_completed(st) { Next::Wait } else { Next::secs(POLL_SECS) })
+}
+
+/// The command line of a session's own action (`init-repository`, `post-backup`).
+fn action_args(action: &str, ns: &str, session: &str) -> Vec<String> {
+    vec!["session-action".into(), action.into(), format!("--namespace={ns}"), format!("--backupsession={session}")]
+}
+
+/// Every job a session may have started.
+fn session_jobs(name: &str, st: &BackupSessionStatus) -> Vec<String> {
+    let n = st.targets.as_ref().map_or(0, Vec::len);
+    let mut jobs: Vec<String> = (0..n).map(|i| format!("stash-backup-{name}-{i}").replace('.', "-")).collect();
+    jobs.push(init_job_name(name));
+    jobs.push(post_job_name(name));
+    jobs
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,85 @@
+//! Turning a session's target into a job: the invoker's Task (or the AppBinding's addon Task)
+//! resolved with Stash's variables against the catalog — the built-in Functions and Tasks,
+//! overridden by any the user applied — into steps. An error here is the user's (an unknown
+//! Task, a Function a Task names that does not exist) and becomes `BackupExecutorEnsured=False`
+//! with its message.
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use stash::api::resolve::variables::{addon_task, backup_variables, BackupInputs};
+use stash::api::resolve::resolve_task;
+use stash::api::{AppBinding, BackupConfiguration, BackupSession, Function, Repository, Task};
+
+use super::super::{name_of, namespace_of};
+use crate::context::Ctx;
+use crate::error::Result;
+use crate::runner::{JobSpec, Step};
+use crate::store::{ObjRef, Selector, StoreExt};
+
+/// Where the catalog's Functions keep scratch data inside a pod.
+pub const POD_SCRATCH: &str = "/stash-tmp";
+
+/// The Functions and the Task `name`: the user's if applied, else the built-in ones.
+pub async fn catalog(ctx: &Ctx, task: &str) -> Result<(Option<Task>, BTreeMap<String, Function>)> {
+    let mut functions = ctx.catalog.functions.clone();
+    for f in ctx.store.list::<Function>(None, &Selector::all()).await? {
+        functions.insert(name_of(&f), f);
+    }
+    let task = match ctx.store.get::<Task>("", task).await? {
+        Some(t) => Some(t),
+        None => ctx.catalog.tasks.get(task).cloned(),
+    };
+    Ok((task, functions))
+}
+
+/// A job whose pod paths land in a scratch folder of its own.
+pub fn job(ctx: &Ctx, name: String, owner: ObjRef, steps: Vec<Step>, timeout: Option<std::time::Duration>) -> JobSpec {
+    let scratch: PathBuf = ctx.settings.scratch_root.join(&name);
+    JobSpec { name, owner, steps, env: BTreeMap::new(), mounts: vec![(POD_SCRATCH.to_string(), scratch)], timeout }
+}
+
+/// The job of target `index` of `session`, or the message saying why there is none.
+pub async fn backup_job(ctx: &Ctx, session: &BackupSession, bc: &BackupConfiguration, repo: &Repository, index: usize, timeout: Option<std::time::Duration>) -> Result<Result<JobSpec, String>> {
+    let ns = namespace_of(session);
+    let template = &bc.spec.template;
+    let target_ref = template.target.as_ref().map(|t| t.target_ref()).unwrap_or_default();
+    let appbinding = if target_ref.kind() == "AppBinding" {
+        ctx.store.get::<AppBinding>(target_ref.namespace_or(&ns), target_ref.name()).await?
+    } else {
+        None
+    };
+    let (task_name, params) = addon_task(template.task.as_ref(), &target_ref, appbinding.as_ref(), false);
+    if task_name.is_empty() {
+        return Ok(Err(format!(
+            "no Task to run for {} {}: set spec.task.name (e.g. postgres-backup-14.0, pvc-backup)",
+            target_ref.kind(),
+            target_ref.name()
+        )));
+    }
+    let (task, functions) = catalog(ctx, &task_name).await?;
+    let Some(task) = task else {
+        return Ok(Err(format!("Task {task_name:?} does not exist (spec.task.name): use one of the catalog's Tasks, e.g. postgres-backup-14.0, or apply your own")));
+    };
+    let vars = backup_variables(&BackupInputs {
+        repository: Some(repo),
+        invoker_kind: "BackupConfiguration",
+        invoker_name: &name_of(bc),
+        target: template,
+        retention_policy: bc.spec.retention_policy.as_ref(),
+        session_name: &name_of(session),
+        session_namespace: &ns,
+        settings: &ctx.settings.operator,
+        task_params: &params,
+    });
+    let resolved = match resolve_task(&task, &functions, &vars) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(format!("resolving Task {task_name}: {e}"))),
+    };
+    let steps = resolved
+        .steps
+        .iter()
+        .map(|s| Step { name: s.container.name.clone(), args: s.container.args.clone().unwrap_or_default() })
+        .collect();
+    let name = format!("stash-backup-{}-{index}", name_of(session)).replace('.', "-");
+    Ok(Ok(job(ctx, name, ObjRef::to(session), steps, timeout)))
+}

@@ -1,0 +1,51 @@
+//! The reconcilers: plain `reconcile(obj, ctx) -> Result<Next>` functions, one file (or
+//! folder, split by step) per kind. Each reads what exists, decides, writes, and says when to
+//! look again; run twice on the same world, the second run writes nothing.
+//!
+//! - [`backup_configuration`]: conditions, phase, finalizer, the trigger CronJob.
+//! - [`cronjob`]: local mode's CronJob controller: schedules become BackupSessions.
+//! - [`backup_session`]: a session from Pending to its final phase.
+//! - [`repository`]: finalizer, references, wipeOut.
+use chrono::{DateTime, Utc};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
+use stash::api::Condition;
+
+use crate::store::Object;
+
+pub mod backup_configuration;
+pub mod backup_session;
+pub mod cronjob;
+
+/// A condition as Stash writes it.
+pub fn condition(type_: &str, ok: bool, reason: &str, message: impl Into<String>, now: DateTime<Utc>) -> Condition {
+    Condition {
+        type_: type_.into(),
+        status: if ok { "True" } else { "False" }.into(),
+        reason: Some(reason.into()),
+        message: Some(message.into()),
+        last_transition_time: Some(Time(now)),
+        ..Default::default()
+    }
+}
+
+/// A controller owner reference to `owner` (garbage collection in a cluster; in local mode,
+/// `stash get` shows it and deletes follow it).
+pub fn owner_ref<T: Object>(owner: &T) -> OwnerReference {
+    let m = owner.meta();
+    OwnerReference {
+        api_version: T::api_version(&()).into_owned(),
+        kind: T::kind(&()).into_owned(),
+        name: m.name.clone().unwrap_or_default(),
+        uid: m.uid.clone().unwrap_or_default(),
+        controller: Some(true),
+        block_owner_deletion: Some(true),
+    }
+}
+
+pub fn namespace_of<T: Object>(obj: &T) -> String {
+    obj.meta().namespace.clone().unwrap_or_default()
+}
+
+pub fn name_of<T: Object>(obj: &T) -> String {
+    obj.meta().name.clone().unwrap_or_default()
+}
