@@ -5,7 +5,6 @@
 //! attempt at the same tick a no-op — and records the tick. Ticks missed while nothing ran are
 //! caught up once ([`crate::schedule`]).
 use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use stash::api::BackupConfiguration;
 
 use super::backup_session::new_session;
@@ -28,7 +27,7 @@ pub async fn reconcile(cj: &CronJob, ctx: &Ctx) -> Result<Next> {
     // An invalid schedule is reported on the invoker (ValidationPassed).
     let Ok(schedule) = Schedule::parse(&spec.schedule) else { return Ok(Next::Wait) };
     let now = ctx.clock.now();
-    let last = cj.status.as_ref().and_then(|s| s.last_schedule_time.clone()).or(cj.metadata.creation_timestamp.clone()).map_or(now, |t| t.0);
+    let last = cj.status.as_ref().and_then(|s| s.last_schedule_time.clone()).or(cj.metadata.creation_timestamp.clone()).map_or(now, |t| crate::reconcile::from_time(&t));
     let due = schedule.due(last, now);
     if let Some(tick) = due.missed {
         let ns = namespace_of(cj);
@@ -45,7 +44,7 @@ pub async fn reconcile(cj: &CronJob, ctx: &Ctx) -> Result<Next> {
         let name = cj.metadata.name.clone().unwrap_or_default();
         ctx.store
             .update_status::<CronJob, _>(&ns, &name, |c| {
-                c.status.get_or_insert_with(CronJobStatus::default).last_schedule_time = Some(Time(tick));
+                c.status.get_or_insert_with(CronJobStatus::default).last_schedule_time = Some(crate::reconcile::to_time(tick));
             })
             .await?;
     }

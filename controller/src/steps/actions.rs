@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use stash::api::common::set_condition;
 use stash::api::conditions::{reasons, types};
 use stash::api::output::format_bytes;
@@ -233,7 +232,7 @@ pub async fn post_backup(store: &dyn ObjectStore, ns: &str, session: &str) -> Re
         Err(_) => None,
     };
     let (rns, rname) = (repo_obj.metadata.namespace.clone().unwrap_or_default(), repo_obj.metadata.name.clone().unwrap_or_default());
-    let created = s.metadata.creation_timestamp.clone().unwrap_or(Time(Utc::now()));
+    let created = s.metadata.creation_timestamp.clone().unwrap_or(crate::reconcile::to_time(Utc::now()));
     store
         .update_status::<RepositoryObject, _>(&rns, &rname, |r| {
             let st = r.status.get_or_insert_with(Default::default);

@@ -2,7 +2,6 @@
 //! always the last condition, after which the phase is final), an event, and retries of a
 //! failed session (spec §3.3 step 1, §3.12).
 use chrono::{DateTime, Utc};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use stash::api::conditions::{reasons, types};
 use stash::api::{BackupConfiguration, BackupSession, BackupSessionPhase, BackupSessionStatus};
 
@@ -16,7 +15,7 @@ use crate::store::{EventType, Selector, StoreError, StoreExt};
 const SOURCE: &str = "BackupSession Controller";
 
 fn created(s: &BackupSession) -> Option<DateTime<Utc>> {
-    s.metadata.creation_timestamp.as_ref().map(|t| t.0)
+    s.metadata.creation_timestamp.as_ref().map(crate::reconcile::from_time)
 }
 
 /// Deletes completed sessions of the invoker beyond `backupHistoryLimit` (default 1), newest
@@ -101,11 +100,11 @@ pub async fn retry(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
     let delay = bc.spec.retry_config.as_ref().and_then(|r| r.delay.as_deref()).and_then(parse_go_duration).unwrap_or_default();
     let Some(at) = st.next_retry.clone() else {
         let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-        ctx.store.update_status::<BackupSession, _>(&ns, &name, |s| s.status.get_or_insert_with(Default::default).next_retry = Some(Time(at))).await?;
+        ctx.store.update_status::<BackupSession, _>(&ns, &name, |s| s.status.get_or_insert_with(Default::default).next_retry = Some(crate::reconcile::to_time(at))).await?;
         return Ok(Next::After(delay));
     };
-    if now < at.0 {
-        return Ok(Next::After((at.0 - now).to_std().unwrap_or_default()));
+    if now < crate::reconcile::from_time(&at) {
+        return Ok(Next::After((crate::reconcile::from_time(&at) - now).to_std().unwrap_or_default()));
     }
     let mut next = new_session(&bc, Some(now.timestamp()));
     next.spec.retry_left = Some(left - 1);

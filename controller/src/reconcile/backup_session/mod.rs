@@ -16,7 +16,6 @@
 //! Each pass computes the new status from the old one plus the facts (job states, the clock)
 //! and writes it once; a pass over an unchanged world writes nothing.
 use chrono::{DateTime, Utc};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use stash::api::backup_session::{backup_session_phase, backup_target_phase, BackupTargetStatus, TargetPhase};
 use stash::api::common::{find_condition, set_condition};
 use stash::api::conditions::{actions, reasons, types};
@@ -110,7 +109,7 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
     }
     st.phase = Some(backup_session_phase(&st));
     if st.phase.is_some_and(BackupSessionPhase::is_final) && st.session_duration.is_none() {
-        let created = session.metadata.creation_timestamp.clone().map_or(now, |t| t.0);
+        let created = session.metadata.creation_timestamp.clone().map_or(now, |t| crate::reconcile::from_time(&t));
         st.session_duration = Some(stash::api::output::go_duration(std::time::Duration::from_secs((now - created).num_seconds().max(0) as u64)));
     }
     if st != old {
@@ -149,13 +148,13 @@ async fn advance(session: &BackupSession, bc: &BackupConfiguration, st: &mut Bac
     // 2. Deadline.
     let timeout = bc.spec.time_out.as_deref().and_then(parse_go_duration);
     if let (Some(t), None) = (timeout, &st.session_deadline) {
-        let created = session.metadata.creation_timestamp.clone().map_or(now, |t| t.0);
-        st.session_deadline = Some(Time(created + chrono::Duration::from_std(t).unwrap_or_default()));
+        let created = session.metadata.creation_timestamp.clone().map_or(now, |t| crate::reconcile::from_time(&t));
+        st.session_deadline = Some(crate::reconcile::to_time(created + chrono::Duration::from_std(t).unwrap_or_default()));
     }
     if let Some(deadline) = st.session_deadline.clone() {
-        if now > deadline.0 {
+        if now > crate::reconcile::from_time(&deadline) {
             if has(st, types::DEADLINE_EXCEEDED).is_none() {
-                let msg = format!("Failed to complete backup within the session deadline {} (spec.timeOut {}).", deadline.0.to_rfc3339(), bc.spec.time_out.clone().unwrap_or_default());
+                let msg = format!("Failed to complete backup within the session deadline {} (spec.timeOut {}).", crate::reconcile::from_time(&deadline).to_rfc3339(), bc.spec.time_out.clone().unwrap_or_default());
                 set(st, condition(types::DEADLINE_EXCEEDED, true, reasons::FAILED_TO_COMPLETE_WITHIN_DEADLINE, msg, now));
             }
             for job in session_jobs(&name, st) {
@@ -189,7 +188,7 @@ async fn advance(session: &BackupSession, bc: &BackupConfiguration, st: &mut Bac
         // The invoker was Ready a moment ago; wait for it to notice.
         return Ok(Next::secs(POLL_SECS));
     };
-    let remaining = st.session_deadline.as_ref().and_then(|d| (d.0 - now).to_std().ok());
+    let remaining = st.session_deadline.as_ref().and_then(|d| (crate::reconcile::from_time(d) - now).to_std().ok());
 
     // 4. The repository, once.
     match has(st, types::BACKEND_REPOSITORY_INITIALIZED) {
