@@ -171,7 +171,7 @@ mod tests {
         store.create(&session("pg-1")).await.unwrap();
         assert_eq!(feed.recv().await.unwrap().to_string(), "BackupSession demo/pg-1");
         let got: BackupSession = store.get("demo", "pg-1").await.unwrap().unwrap();
-        assert_eq!(got.metadata.creation_timestamp.unwrap().0.to_rfc3339(), "2026-11-30T10:00:00+00:00");
+        assert_eq!(got.metadata.creation_timestamp.unwrap().0.to_string(), "2026-11-30T10:00:00Z");
         let set_running = |s: &mut BackupSession| s.status.get_or_insert_with(Default::default).phase = Some(BackupSessionPhase::Running);
         store.update_status::<BackupSession, _>("demo", "pg-1", set_running).await.unwrap();
         // The same change again writes nothing.

@@ -9,9 +9,9 @@ use stash::api::output::BackupOutput;
 use stash::api::{BackupConfiguration, BackupInvokerPhase, BackupSession, BackupSessionPhase};
 
 use super::*;
-use crate::clock::ManualClock;
+use crate::clock::{Clock, ManualClock};
 use crate::context::{Ctx, Settings};
-use crate::runner::FakeRunner;
+use crate::runner::{FakeRunner, StepRunner};
 use crate::store::{MemoryStore, ObjectStore};
 
 struct World {
@@ -94,7 +94,7 @@ async fn a_scheduled_session_runs_from_tick_to_success_and_a_second_pass_writes_
     w.clock.set("2026-11-30T10:05:00Z".parse().unwrap());
     let next = crate::reconcile::cronjob::reconcile(&cj, &w.ctx).await.unwrap();
     assert_eq!(next, Next::secs(300));
-    let name = "pg-backup-1764496500";
+    let name = "pg-backup-1796033100"; // 2026-11-30T10:05:00Z in unix seconds
     let s = w.session(name).await;
     assert_eq!(s.spec.retry_left, Some(0));
 
