@@ -12,26 +12,24 @@
 //! calls reconcilers use (`get::<BackupSession>`, `update_status`, …) on top of it. The rules
 //! every implementation shares (what `create` fills in, when `generation` moves, what a delete
 //! does to an object with finalizers) are in [`rules`], written once.
-use std::collections::BTreeMap;
 use std::fmt;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+pub mod local;
 pub mod memory;
 pub mod rules;
 pub mod selector;
-pub mod local;
 pub mod sqlite;
 
+pub use local::LocalStore;
 pub use memory::MemoryStore;
 pub use selector::Selector;
-pub use local::LocalStore;
 pub use sqlite::SqliteStore;
 
 /// A kind as the API server knows it: `stash.appscode.com/v1beta1 BackupSession`.
@@ -44,7 +42,11 @@ pub struct Kind {
 
 impl Kind {
     pub fn of<T: Object>() -> Kind {
-        Kind { group: T::group(&()).into_owned(), version: T::version(&()).into_owned(), kind: T::kind(&()).into_owned() }
+        Kind {
+            group: T::group(&()).into_owned(),
+            version: T::version(&()).into_owned(),
+            kind: T::kind(&()).into_owned(),
+        }
     }
 
     pub fn api_version(&self) -> String {
@@ -60,7 +62,11 @@ impl Kind {
         let api_version = obj.get("apiVersion")?.as_str()?;
         let kind = obj.get("kind")?.as_str()?;
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        Some(Kind { group: group.into(), version: version.into(), kind: kind.into() })
+        Some(Kind {
+            group: group.into(),
+            version: version.into(),
+            kind: kind.into(),
+        })
     }
 }
 
@@ -74,7 +80,11 @@ pub struct ObjRef {
 
 impl ObjRef {
     pub fn new(kind: Kind, namespace: &str, name: &str) -> ObjRef {
-        ObjRef { kind, namespace: namespace.into(), name: name.into() }
+        ObjRef {
+            kind,
+            namespace: namespace.into(),
+            name: name.into(),
+        }
     }
 
     pub fn of<T: Object>(namespace: &str, name: &str) -> ObjRef {
@@ -84,7 +94,10 @@ impl ObjRef {
     /// The reference of a typed object.
     pub fn to<T: Object>(obj: &T) -> ObjRef {
         let m = obj.meta();
-        ObjRef::of::<T>(m.namespace.as_deref().unwrap_or_default(), m.name.as_deref().unwrap_or_default())
+        ObjRef::of::<T>(
+            m.namespace.as_deref().unwrap_or_default(),
+            m.name.as_deref().unwrap_or_default(),
+        )
     }
 
     /// The reference of a JSON object.
@@ -92,7 +105,10 @@ impl ObjRef {
         let kind = Kind::of_value(obj)?;
         let meta = obj.get("metadata")?;
         let name = meta.get("name")?.as_str()?;
-        let namespace = meta.get("namespace").and_then(Value::as_str).unwrap_or_default();
+        let namespace = meta
+            .get("namespace")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         Some(ObjRef::new(kind, namespace, name))
     }
 
@@ -113,8 +129,20 @@ impl fmt::Display for ObjRef {
 
 /// Any typed API object the store can hold: Stash's kinds, AppBinding, and the core kinds
 /// local mode reads (Secret, PersistentVolume(Claim), workloads, CronJob).
-pub trait Object: kube::Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Send + Sync + 'static {}
-impl<T> Object for T where T: kube::Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Send + Sync + 'static {}
+pub trait Object:
+    kube::Resource<DynamicType = ()> + Serialize + DeserializeOwned + Clone + Send + Sync + 'static
+{
+}
+impl<T> Object for T where
+    T: kube::Resource<DynamicType = ()>
+        + Serialize
+        + DeserializeOwned
+        + Clone
+        + Send
+        + Sync
+        + 'static
+{
+}
 
 /// Errors of the store.
 #[derive(Debug, thiserror::Error)]
@@ -152,8 +180,14 @@ impl StoreError {
         matches!(self, StoreError::Conflict(_) | StoreError::Backend { .. })
     }
 
-    pub fn backend(what: impl Into<String>, source: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-        StoreError::Backend { what: what.into(), source: Box::new(source) }
+    pub fn backend(
+        what: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> StoreError {
+        StoreError::Backend {
+            what: what.into(),
+            source: Box::new(source),
+        }
     }
 }
 
@@ -197,7 +231,11 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     fn origin(&self) -> String;
     async fn get_raw(&self, obj: &ObjRef) -> Result<Option<Value>, StoreError>;
     /// Objects of `kind`, in `namespace` or in all namespaces (`None`), in name order.
-    async fn list_raw(&self, kind: &Kind, namespace: Option<&str>) -> Result<Vec<Value>, StoreError>;
+    async fn list_raw(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+    ) -> Result<Vec<Value>, StoreError>;
     /// Creates the object (filling in uid, creationTimestamp, resourceVersion, generation and,
     /// from `metadata.generateName`, a name). Any `status` given is kept.
     async fn create_raw(&self, obj: Value) -> Result<Value, StoreError>;
@@ -206,7 +244,12 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
     /// object marked for deletion removes it.
     async fn replace_raw(&self, obj: Value) -> Result<Value, StoreError>;
     /// Replaces the status only, under the same `resourceVersion` rule.
-    async fn replace_status_raw(&self, obj: &ObjRef, resource_version: Option<&str>, status: Value) -> Result<Value, StoreError>;
+    async fn replace_status_raw(
+        &self,
+        obj: &ObjRef,
+        resource_version: Option<&str>,
+        status: Value,
+    ) -> Result<Value, StoreError>;
     async fn delete_raw(&self, obj: &ObjRef) -> Result<Deleted, StoreError>;
     async fn record_event(&self, event: Event) -> Result<(), StoreError>;
     /// Events about `obj`, oldest first.
@@ -216,12 +259,21 @@ pub trait ObjectStore: Send + Sync + fmt::Debug {
 }
 
 fn decode<T: Object>(v: Value) -> Result<T, StoreError> {
-    let object = ObjRef::of_value(&v).map(|r| r.to_string()).unwrap_or_else(|| "an object".into());
-    serde_json::from_value(v).map_err(|source| StoreError::Decode { object, kind: T::kind(&()).into_owned(), source })
+    let object = ObjRef::of_value(&v)
+        .map(|r| r.to_string())
+        .unwrap_or_else(|| "an object".into());
+    serde_json::from_value(v).map_err(|source| StoreError::Decode {
+        object,
+        kind: T::kind(&()).into_owned(),
+        source,
+    })
 }
 
 fn encode<T: Object>(obj: &T) -> Result<Value, StoreError> {
-    let mut v = serde_json::to_value(obj).map_err(|e| StoreError::Invalid { what: "an object".into(), message: e.to_string() })?;
+    let mut v = serde_json::to_value(obj).map_err(|e| StoreError::Invalid {
+        what: "an object".into(),
+        message: e.to_string(),
+    })?;
     // Typed objects do not always carry apiVersion/kind (k8s-openapi's do, kube's CRDs do).
     if let Value::Object(m) = &mut v {
         let k = Kind::of::<T>();
@@ -231,18 +283,25 @@ fn encode<T: Object>(obj: &T) -> Result<Value, StoreError> {
     Ok(v)
 }
 
-/// How many times [`StoreExt::update_status`] re-reads after a conflict.
+/// How many times an update re-reads after a conflict.
 const CONFLICT_RETRIES: usize = 8;
 
 /// Typed calls over any [`ObjectStore`].
 #[async_trait]
 pub trait StoreExt: ObjectStore {
     async fn get<T: Object>(&self, namespace: &str, name: &str) -> Result<Option<T>, StoreError> {
-        self.get_raw(&ObjRef::of::<T>(namespace, name)).await?.map(decode).transpose()
+        self.get_raw(&ObjRef::of::<T>(namespace, name))
+            .await?
+            .map(decode)
+            .transpose()
     }
 
     /// Objects of `T` in `namespace` (or all) whose labels match `selector`.
-    async fn list<T: Object>(&self, namespace: Option<&str>, selector: &Selector) -> Result<Vec<T>, StoreError> {
+    async fn list<T: Object>(
+        &self,
+        namespace: Option<&str>,
+        selector: &Selector,
+    ) -> Result<Vec<T>, StoreError> {
         let all = self.list_raw(&Kind::of::<T>(), namespace).await?;
         all.into_iter()
             .filter(|v| selector.matches(&rules::labels(v)))
@@ -265,74 +324,113 @@ pub trait StoreExt: ObjectStore {
     /// Reads `T`, lets `change` edit it, and writes its status back if the status changed
     /// (nothing is written otherwise). A conflict re-reads and re-applies `change`. `Ok(None)`
     /// when there is no such object.
-    async fn update_status<T, F>(&self, namespace: &str, name: &str, mut change: F) -> Result<Option<T>, StoreError>
+    async fn update_status<T, F>(
+        &self,
+        namespace: &str,
+        name: &str,
+        change: F,
+    ) -> Result<Option<T>, StoreError>
     where
         T: Object,
         F: FnMut(&mut T) + Send,
     {
-        let r = ObjRef::of::<T>(namespace, name);
-        for _ in 0..CONFLICT_RETRIES {
-            let Some(raw) = self.get_raw(&r).await? else { return Ok(None) };
-            let before = raw.get("status").cloned().unwrap_or(Value::Null);
-            let rv = rules::resource_version(&raw);
-            let mut obj: T = decode(raw)?;
-            change(&mut obj);
-            let after = encode(&obj)?.get("status").cloned().unwrap_or(Value::Null);
-            if after == before {
-                return Ok(Some(obj));
-            }
-            match self.replace_status_raw(&r, rv.as_deref(), after).await {
-                Ok(v) => return Ok(Some(decode(v)?)),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict(r))
+        modify(self, ObjRef::of::<T>(namespace, name), Part::Status, change).await
     }
 
     /// Reads `T`, lets `change` edit metadata or spec, and writes it back if anything changed.
-    async fn update<T, F>(&self, namespace: &str, name: &str, mut change: F) -> Result<Option<T>, StoreError>
+    async fn update<T, F>(
+        &self,
+        namespace: &str,
+        name: &str,
+        change: F,
+    ) -> Result<Option<T>, StoreError>
     where
         T: Object,
         F: FnMut(&mut T) + Send,
     {
-        let r = ObjRef::of::<T>(namespace, name);
-        for _ in 0..CONFLICT_RETRIES {
-            let Some(raw) = self.get_raw(&r).await? else { return Ok(None) };
-            let mut obj: T = decode(raw.clone())?;
-            change(&mut obj);
-            let mut after = encode(&obj)?;
-            // Compare without status: this call never writes it.
-            let strip = |v: &Value| {
-                let mut v = v.clone();
-                if let Value::Object(m) = &mut v {
-                    m.remove("status");
-                }
-                v
-            };
-            after = strip(&after);
-            if after == strip(&raw) {
-                return Ok(Some(obj));
-            }
-            match self.replace_raw(after).await {
-                Ok(v) => return Ok(Some(decode(v)?)),
-                Err(StoreError::Conflict(_)) => continue,
-                Err(e) => return Err(e),
-            }
-        }
-        Err(StoreError::Conflict(r))
+        modify(self, ObjRef::of::<T>(namespace, name), Part::Rest, change).await
     }
 
     /// Records an event about a typed object.
-    async fn event<T: Object>(&self, obj: &T, type_: EventType, source: &str, reason: &str, message: String, time: DateTime<Utc>) -> Result<(), StoreError> {
-        let event = Event { object: ObjRef::to(obj), type_, reason: reason.into(), message, source: source.into(), time };
+    async fn event<T: Object>(
+        &self,
+        obj: &T,
+        type_: EventType,
+        source: &str,
+        reason: &str,
+        message: String,
+        time: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let event = Event {
+            object: ObjRef::to(obj),
+            type_,
+            reason: reason.into(),
+            message,
+            source: source.into(),
+            time,
+        };
         self.record_event(event).await
     }
 }
 
 impl<S: ObjectStore + ?Sized> StoreExt for S {}
 
-/// Labels of a typed object.
-pub fn labels_of(meta: &ObjectMeta) -> BTreeMap<String, String> {
-    meta.labels.clone().unwrap_or_default()
+/// Which part of an object a write replaces: the status, or everything else.
+#[derive(Clone, Copy)]
+enum Part {
+    Status,
+    Rest,
+}
+
+impl Part {
+    /// The part of `obj` this write compares and sends.
+    fn of(self, obj: &Value) -> Value {
+        match self {
+            Part::Status => obj.get("status").cloned().unwrap_or(Value::Null),
+            Part::Rest => {
+                let mut v = obj.clone();
+                if let Value::Object(m) = &mut v {
+                    m.remove("status");
+                }
+                v
+            }
+        }
+    }
+}
+
+/// Read, change, and write `part` back unless it is unchanged; a conflict starts over.
+async fn modify<S, T, F>(
+    store: &S,
+    r: ObjRef,
+    part: Part,
+    mut change: F,
+) -> Result<Option<T>, StoreError>
+where
+    S: ObjectStore + ?Sized,
+    T: Object,
+    F: FnMut(&mut T) + Send,
+{
+    for _ in 0..CONFLICT_RETRIES {
+        let Some(raw) = store.get_raw(&r).await? else {
+            return Ok(None);
+        };
+        let before = part.of(&raw);
+        let rv = rules::resource_version(&raw);
+        let mut obj: T = decode(raw)?;
+        change(&mut obj);
+        let after = part.of(&encode(&obj)?);
+        if after == before {
+            return Ok(Some(obj));
+        }
+        let written = match part {
+            Part::Status => store.replace_status_raw(&r, rv.as_deref(), after).await,
+            Part::Rest => store.replace_raw(after).await,
+        };
+        match written {
+            Ok(v) => return Ok(Some(decode(v)?)),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict(r))
 }

@@ -15,19 +15,42 @@ use crate::store::{EventType, Selector, StoreError, StoreExt};
 const SOURCE: &str = "BackupSession Controller";
 
 fn created(s: &BackupSession) -> Option<DateTime<Utc>> {
-    s.metadata.creation_timestamp.as_ref().map(crate::reconcile::from_time)
+    s.metadata
+        .creation_timestamp
+        .as_ref()
+        .map(crate::reconcile::from_time)
 }
 
 /// Deletes completed sessions of the invoker beyond `backupHistoryLimit` (default 1), newest
 /// kept first; `session` (finishing now) counts as the newest completed one and is never
 /// deleted here.
-async fn clean_history(session: &BackupSession, bc: &BackupConfiguration, ctx: &Ctx) -> Result<Result<usize, String>> {
+async fn clean_history(
+    session: &BackupSession,
+    bc: &BackupConfiguration,
+    ctx: &Ctx,
+) -> Result<Result<usize, String>> {
     let ns = namespace_of(session);
     let limit = bc.spec.backup_history_limit();
-    let selector = Selector::labels([("stash.appscode.com/invoker-name", name_of(bc).as_str()), ("stash.appscode.com/invoker-type", "BackupConfiguration")]);
-    let mut all = ctx.store.list::<BackupSession>(Some(&ns), &selector).await?;
-    all.retain(|s| name_of(s) != name_of(session) && s.status.as_ref().and_then(|st| st.phase).is_some_and(BackupSessionPhase::is_final));
-    all.sort_by(|a, b| created(b).cmp(&created(a)).then_with(|| name_of(b).cmp(&name_of(a))));
+    let selector = Selector::labels([
+        ("stash.appscode.com/invoker-name", name_of(bc).as_str()),
+        ("stash.appscode.com/invoker-type", "BackupConfiguration"),
+    ]);
+    let mut all = ctx
+        .store
+        .list::<BackupSession>(Some(&ns), &selector)
+        .await?;
+    all.retain(|s| {
+        name_of(s) != name_of(session)
+            && s.status
+                .as_ref()
+                .and_then(|st| st.phase)
+                .is_some_and(BackupSessionPhase::is_final)
+    });
+    all.sort_by(|a, b| {
+        created(b)
+            .cmp(&created(a))
+            .then_with(|| name_of(b).cmp(&name_of(a)))
+    });
     let keep = usize::try_from(limit.max(1) - 1).unwrap_or(0);
     let mut deleted = 0;
     for old in all.iter().skip(keep) {
@@ -41,26 +64,62 @@ async fn clean_history(session: &BackupSession, bc: &BackupConfiguration, ctx: &
 }
 
 /// Step 8, for a completed session: history, then metrics, which makes the phase final.
-pub async fn finish(session: &BackupSession, bc: &BackupConfiguration, st: &mut BackupSessionStatus, ctx: &Ctx, now: DateTime<Utc>) -> Result<Next> {
+pub async fn finish(
+    session: &BackupSession,
+    bc: &BackupConfiguration,
+    st: &mut BackupSessionStatus,
+    ctx: &Ctx,
+    now: DateTime<Utc>,
+) -> Result<Next> {
     if has(st, types::BACKUP_HISTORY_CLEANED).is_none() {
         match clean_history(session, bc, ctx).await? {
-            Ok(n) => set(st, condition(types::BACKUP_HISTORY_CLEANED, true, reasons::SUCCESSFULLY_CLEANED_BACKUP_HISTORY, format!("Successfully cleaned up backup history ({n} old sessions removed)."), now)),
-            Err(e) => set(st, condition(types::BACKUP_HISTORY_CLEANED, false, reasons::FAILED_TO_CLEAN_BACKUP_HISTORY, format!("Failed to cleanup backup history. Reason: {e}"), now)),
+            Ok(n) => set(
+                st,
+                condition(
+                    types::BACKUP_HISTORY_CLEANED,
+                    true,
+                    reasons::SUCCESSFULLY_CLEANED_BACKUP_HISTORY,
+                    format!("Successfully cleaned up backup history ({n} old sessions removed)."),
+                    now,
+                ),
+            ),
+            Err(e) => set(
+                st,
+                condition(
+                    types::BACKUP_HISTORY_CLEANED,
+                    false,
+                    reasons::FAILED_TO_CLEAN_BACKUP_HISTORY,
+                    format!("Failed to cleanup backup history. Reason: {e}"),
+                    now,
+                ),
+            ),
         }
     }
     if has(st, types::METRICS_PUSHED).is_none() {
         // Local mode keeps the session's results in the store; a Pushgateway comes with the
         // metrics work.
-        set(st, condition(types::METRICS_PUSHED, true, reasons::SUCCESSFULLY_PUSHED_METRICS, "Successfully recorded the session's metrics.", now));
+        set(
+            st,
+            condition(
+                types::METRICS_PUSHED,
+                true,
+                reasons::SUCCESSFULLY_PUSHED_METRICS,
+                "Successfully recorded the session's metrics.",
+                now,
+            ),
+        );
     }
     Ok(Next::Wait)
 }
 
-/// A session whose invoker is gone ends Skipped (its condition is already set).
-pub fn finish_without_invoker(_st: &mut BackupSessionStatus, _now: DateTime<Utc>, _session: &BackupSession) {}
-
 /// Once, when the phase has just become final: the event.
-pub async fn after_final(session: &BackupSession, old: &BackupSessionStatus, st: &BackupSessionStatus, ctx: &Ctx, now: DateTime<Utc>) -> Result<()> {
+pub async fn after_final(
+    session: &BackupSession,
+    old: &BackupSessionStatus,
+    st: &BackupSessionStatus,
+    ctx: &Ctx,
+    now: DateTime<Utc>,
+) -> Result<()> {
     if old.phase.is_some_and(BackupSessionPhase::is_final) {
         return Ok(());
     }
@@ -74,13 +133,19 @@ pub async fn after_final(session: &BackupSession, old: &BackupSessionStatus, st:
         .conditions
         .iter()
         .flatten()
-        .find(|c| (c.type_ == types::BACKUP_SKIPPED && c.is_true()) || (c.type_ == types::DEADLINE_EXCEEDED && c.is_true()) || c.is_false())
+        .find(|c| {
+            (c.type_ == types::BACKUP_SKIPPED && c.is_true())
+                || (c.type_ == types::DEADLINE_EXCEEDED && c.is_true())
+                || c.is_false()
+        })
         .and_then(|c| c.message.clone());
     let mut msg = format!("BackupSession {} is {phase:?}", name_of(session));
     if let Some(w) = why.filter(|_| phase != BackupSessionPhase::Succeeded) {
         msg.push_str(&format!(": {w}"));
     }
-    ctx.store.event(session, type_, SOURCE, reason, msg, now).await?;
+    ctx.store
+        .event(session, type_, SOURCE, reason, msg, now)
+        .await?;
     Ok(())
 }
 
@@ -95,16 +160,37 @@ pub async fn retry(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
     }
     let (ns, name) = (namespace_of(session), name_of(session));
     let invoker = session.spec.invoker.clone().unwrap_or_default();
-    let Some(bc) = ctx.store.get::<BackupConfiguration>(&ns, &invoker.name).await? else { return Ok(Next::Wait) };
+    let Some(bc) = ctx
+        .store
+        .get::<BackupConfiguration>(&ns, &invoker.name)
+        .await?
+    else {
+        return Ok(Next::Wait);
+    };
     let now = ctx.clock.now();
-    let delay = bc.spec.retry_config.as_ref().and_then(|r| r.delay.as_deref()).and_then(parse_go_duration).unwrap_or_default();
+    let delay = bc
+        .spec
+        .retry_config
+        .as_ref()
+        .and_then(|r| r.delay.as_deref())
+        .and_then(parse_go_duration)
+        .unwrap_or_default();
     let Some(at) = st.next_retry.clone() else {
         let at = now + chrono::Duration::from_std(delay).unwrap_or_default();
-        ctx.store.update_status::<BackupSession, _>(&ns, &name, |s| s.status.get_or_insert_with(Default::default).next_retry = Some(crate::reconcile::to_time(at))).await?;
+        ctx.store
+            .update_status::<BackupSession, _>(&ns, &name, |s| {
+                s.status.get_or_insert_with(Default::default).next_retry =
+                    Some(crate::reconcile::to_time(at))
+            })
+            .await?;
         return Ok(Next::After(delay));
     };
     if now < crate::reconcile::from_time(&at) {
-        return Ok(Next::After((crate::reconcile::from_time(&at) - now).to_std().unwrap_or_default()));
+        return Ok(Next::After(
+            (crate::reconcile::from_time(&at) - now)
+                .to_std()
+                .unwrap_or_default(),
+        ));
     }
     let mut next = new_session(&bc, Some(now.timestamp()));
     next.spec.retry_left = Some(left - 1);
@@ -112,6 +198,10 @@ pub async fn retry(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
         Ok(_) | Err(StoreError::AlreadyExists(_)) => {}
         Err(e) => return Err(e.into()),
     }
-    ctx.store.update_status::<BackupSession, _>(&ns, &name, |s| s.status.get_or_insert_with(Default::default).retried = Some(true)).await?;
+    ctx.store
+        .update_status::<BackupSession, _>(&ns, &name, |s| {
+            s.status.get_or_insert_with(Default::default).retried = Some(true)
+        })
+        .await?;
     Ok(Next::Wait)
 }

@@ -16,10 +16,15 @@
 //! Each pass computes the new status from the old one plus the facts (job states, the clock)
 //! and writes it once; a pass over an unchanged world writes nothing.
 use chrono::{DateTime, Utc};
-use stash::api::backup_session::{backup_session_phase, backup_target_phase, BackupTargetStatus, TargetPhase};
+use stash::api::backup_session::{
+    backup_session_phase, backup_target_phase, BackupTargetStatus, TargetPhase,
+};
 use stash::api::common::{find_condition, set_condition};
 use stash::api::conditions::{actions, reasons, types};
-use stash::api::{BackupConfiguration, BackupInvokerPhase, BackupSession, BackupSessionPhase, BackupSessionStatus, Condition, Repository};
+use stash::api::{
+    BackupConfiguration, BackupInvokerPhase, BackupSession, BackupSessionPhase,
+    BackupSessionStatus, Condition, Repository,
+};
 
 use super::{condition, name_of, namespace_of};
 use crate::context::Ctx;
@@ -68,12 +73,22 @@ pub fn parse_go_duration(s: &str) -> Option<std::time::Duration> {
             rest = &rest[1..];
             continue;
         }
-        let (unit, secs) = [("ms", 0.001), ("us", 1e-6), ("ns", 1e-9), ("h", 3600.0), ("m", 60.0), ("s", 1.0)].into_iter().find(|(u, _)| rest.starts_with(u))?;
+        let (unit, secs) = [
+            ("ms", 0.001),
+            ("us", 1e-6),
+            ("ns", 1e-9),
+            ("h", 3600.0),
+            ("m", 60.0),
+            ("s", 1.0),
+        ]
+        .into_iter()
+        .find(|(u, _)| rest.starts_with(u))?;
         total += num.parse::<f64>().ok()? * secs;
         num.clear();
         rest = &rest[unit.len()..];
     }
-    num.is_empty().then(|| std::time::Duration::from_secs_f64(total))
+    num.is_empty()
+        .then(|| std::time::Duration::from_secs_f64(total))
 }
 
 pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
@@ -85,36 +100,57 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
     }
     let invoker = session.spec.invoker.clone().unwrap_or_default();
     let bc = match invoker.kind.as_str() {
-        "BackupConfiguration" => ctx.store.get::<BackupConfiguration>(&ns, &invoker.name).await?,
+        "BackupConfiguration" => {
+            ctx.store
+                .get::<BackupConfiguration>(&ns, &invoker.name)
+                .await?
+        }
         _ => None,
     };
     let mut st = old.clone();
     let mut next = Next::Wait;
     match &bc {
         None => {
-            let msg = format!("Skipped taking backup. Reason: {} {ns}/{} does not exist.", invoker.kind, invoker.name);
-            set(&mut st, condition(types::BACKUP_SKIPPED, true, reasons::SKIPPED_TAKING_NEW_BACKUP, msg, now));
+            let msg = format!(
+                "Skipped taking backup. Reason: {} {ns}/{} does not exist.",
+                invoker.kind, invoker.name
+            );
+            set(
+                &mut st,
+                condition(
+                    types::BACKUP_SKIPPED,
+                    true,
+                    reasons::SKIPPED_TAKING_NEW_BACKUP,
+                    msg,
+                    now,
+                ),
+            );
         }
         Some(bc) => next = advance(session, bc, &mut st, ctx, now).await?,
     }
-    if let Some(bc) = &bc {
-        if session_completed(&st) {
-            next = finish::finish(session, bc, &mut st, ctx, now).await?;
-        }
-    } else {
-        finish::finish_without_invoker(&mut st, now, session);
+    // Without an invoker the session ends Skipped: its condition is already set.
+    if let Some(bc) = bc.as_ref().filter(|_| session_completed(&st)) {
+        next = finish::finish(session, bc, &mut st, ctx, now).await?;
     }
     for t in st.targets.iter_mut().flatten() {
         t.phase = Some(backup_target_phase(t));
     }
     st.phase = Some(backup_session_phase(&st));
     if st.phase.is_some_and(BackupSessionPhase::is_final) && st.session_duration.is_none() {
-        let created = session.metadata.creation_timestamp.clone().map_or(now, |t| crate::reconcile::from_time(&t));
-        st.session_duration = Some(stash::api::output::go_duration(std::time::Duration::from_secs((now - created).num_seconds().max(0) as u64)));
+        let created = session
+            .metadata
+            .creation_timestamp
+            .clone()
+            .map_or(now, |t| crate::reconcile::from_time(&t));
+        st.session_duration = Some(stash::api::output::go_duration(
+            std::time::Duration::from_secs((now - created).num_seconds().max(0) as u64),
+        ));
     }
     if st != old {
         let new = st.clone();
-        ctx.store.update_status::<BackupSession, _>(&ns, &name, move |s| s.status = Some(new.clone())).await?;
+        ctx.store
+            .update_status::<BackupSession, _>(&ns, &name, move |s| s.status = Some(new.clone()))
+            .await?;
     }
     if st.phase.is_some_and(BackupSessionPhase::is_final) {
         finish::after_final(session, &old, &st, ctx, now).await?;
@@ -126,36 +162,72 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
 /// Every target done, or nothing will run any more (skipped, a global hook failed, the
 /// deadline passed).
 fn session_completed(st: &BackupSessionStatus) -> bool {
-    if has(st, types::BACKUP_SKIPPED) == Some(true) || has(st, types::DEADLINE_EXCEEDED) == Some(true) {
+    if has(st, types::BACKUP_SKIPPED) == Some(true)
+        || has(st, types::DEADLINE_EXCEEDED) == Some(true)
+    {
         return true;
     }
     let targets = st.targets.as_deref().unwrap_or_default();
-    let done = |t: &BackupTargetStatus| matches!(backup_target_phase(t), TargetPhase::Succeeded | TargetPhase::Failed);
+    let done = |t: &BackupTargetStatus| {
+        matches!(
+            backup_target_phase(t),
+            TargetPhase::Succeeded | TargetPhase::Failed
+        )
+    };
     if targets.is_empty() || !targets.iter().all(done) {
         return false;
     }
     // Post-backup actions run only when every target succeeded; they are done when their
     // conditions are in.
-    let all_ok = targets.iter().all(|t| backup_target_phase(t) == TargetPhase::Succeeded);
-    !all_ok || has(st, types::RETENTION_POLICY_APPLIED).is_some() && has(st, types::REPOSITORY_INTEGRITY_VERIFIED).is_some()
+    let all_ok = targets
+        .iter()
+        .all(|t| backup_target_phase(t) == TargetPhase::Succeeded);
+    !all_ok
+        || has(st, types::RETENTION_POLICY_APPLIED).is_some()
+            && has(st, types::REPOSITORY_INTEGRITY_VERIFIED).is_some()
 }
 
 /// Steps 2–7.
-async fn advance(session: &BackupSession, bc: &BackupConfiguration, st: &mut BackupSessionStatus, ctx: &Ctx, now: DateTime<Utc>) -> Result<Next> {
+async fn advance(
+    session: &BackupSession,
+    bc: &BackupConfiguration,
+    st: &mut BackupSessionStatus,
+    ctx: &Ctx,
+    now: DateTime<Utc>,
+) -> Result<Next> {
     let (ns, name) = (namespace_of(session), name_of(session));
     let started = st.targets.as_ref().is_some_and(|t| !t.is_empty());
 
     // 2. Deadline.
     let timeout = bc.spec.time_out.as_deref().and_then(parse_go_duration);
     if let (Some(t), None) = (timeout, &st.session_deadline) {
-        let created = session.metadata.creation_timestamp.clone().map_or(now, |t| crate::reconcile::from_time(&t));
-        st.session_deadline = Some(crate::reconcile::to_time(created + chrono::Duration::from_std(t).unwrap_or_default()));
+        let created = session
+            .metadata
+            .creation_timestamp
+            .clone()
+            .map_or(now, |t| crate::reconcile::from_time(&t));
+        st.session_deadline = Some(crate::reconcile::to_time(
+            created + chrono::Duration::from_std(t).unwrap_or_default(),
+        ));
     }
     if let Some(deadline) = st.session_deadline.clone() {
         if now > crate::reconcile::from_time(&deadline) {
             if has(st, types::DEADLINE_EXCEEDED).is_none() {
-                let msg = format!("Failed to complete backup within the session deadline {} (spec.timeOut {}).", crate::reconcile::from_time(&deadline).to_rfc3339(), bc.spec.time_out.clone().unwrap_or_default());
-                set(st, condition(types::DEADLINE_EXCEEDED, true, reasons::FAILED_TO_COMPLETE_WITHIN_DEADLINE, msg, now));
+                let msg = format!(
+                    "Failed to complete backup within the session deadline {} (spec.timeOut {}).",
+                    crate::reconcile::from_time(&deadline).to_rfc3339(),
+                    bc.spec.time_out.clone().unwrap_or_default()
+                );
+                set(
+                    st,
+                    condition(
+                        types::DEADLINE_EXCEEDED,
+                        true,
+                        reasons::FAILED_TO_COMPLETE_WITHIN_DEADLINE,
+                        msg,
+                        now,
+                    ),
+                );
             }
             for job in session_jobs(&name, st) {
                 ctx.runner.cancel(&job).await;
@@ -168,39 +240,85 @@ async fn advance(session: &BackupSession, bc: &BackupConfiguration, st: &mut Bac
     if !started && has(st, types::BACKUP_SKIPPED).is_none() {
         let phase = bc.status.as_ref().and_then(|s| s.phase);
         let reason = if phase != Some(BackupInvokerPhase::Ready) {
-            Some(format!("Skipped taking backup. Reason: BackupConfiguration {ns}/{} is not ready.", name_of(bc)))
+            Some(format!(
+                "Skipped taking backup. Reason: BackupConfiguration {ns}/{} is not ready.",
+                name_of(bc)
+            ))
         } else {
-            let selector = Selector::labels([("stash.appscode.com/invoker-name", name_of(bc).as_str()), ("stash.appscode.com/invoker-type", "BackupConfiguration")]);
-            let running = ctx.store.list::<BackupSession>(Some(&ns), &selector).await?;
+            let selector = Selector::labels([
+                ("stash.appscode.com/invoker-name", name_of(bc).as_str()),
+                ("stash.appscode.com/invoker-type", "BackupConfiguration"),
+            ]);
+            let running = ctx
+                .store
+                .list::<BackupSession>(Some(&ns), &selector)
+                .await?;
             running
                 .iter()
-                .find(|o| name_of(*o) != name && o.status.as_ref().and_then(|s| s.phase) == Some(BackupSessionPhase::Running))
-                .map(|o| format!("Skipped taking backup. Reason: Previous BackupSession: {} is \"Running\".", name_of(o)))
+                .find(|o| {
+                    name_of(*o) != name
+                        && o.status.as_ref().and_then(|s| s.phase)
+                            == Some(BackupSessionPhase::Running)
+                })
+                .map(|o| {
+                    format!(
+                        "Skipped taking backup. Reason: Previous BackupSession: {} is \"Running\".",
+                        name_of(o)
+                    )
+                })
         };
         if let Some(msg) = reason {
-            set(st, condition(types::BACKUP_SKIPPED, true, reasons::SKIPPED_TAKING_NEW_BACKUP, msg, now));
+            set(
+                st,
+                condition(
+                    types::BACKUP_SKIPPED,
+                    true,
+                    reasons::SKIPPED_TAKING_NEW_BACKUP,
+                    msg,
+                    now,
+                ),
+            );
             return Ok(Next::Wait);
         }
     }
 
     let repo_ref = bc.spec.repository.clone().unwrap_or_default();
-    let Some(repo) = ctx.store.get::<Repository>(repo_ref.namespace_or(&ns), &repo_ref.name).await? else {
+    let Some(repo) = ctx
+        .store
+        .get::<Repository>(repo_ref.namespace_or(&ns), &repo_ref.name)
+        .await?
+    else {
         // The invoker was Ready a moment ago; wait for it to notice.
         return Ok(Next::secs(POLL_SECS));
     };
-    let remaining = st.session_deadline.as_ref().and_then(|d| (crate::reconcile::from_time(d) - now).to_std().ok());
+    let remaining = st
+        .session_deadline
+        .as_ref()
+        .and_then(|d| (crate::reconcile::from_time(d) - now).to_std().ok());
 
     // 4. The repository, once.
     match has(st, types::BACKEND_REPOSITORY_INITIALIZED) {
         None => {
             let job_name = init_job_name(&name);
-            let steps = vec![Step { name: "init-repository".into(), args: action_args("init-repository", &ns, &name) }];
+            let steps = vec![Step {
+                name: "init-repository".into(),
+                args: action_args("init-repository", &ns, &name),
+            }];
             let spec = plan::job(ctx, job_name.clone(), ObjRef::to(session), steps, remaining);
             match ctx.runner.state(&job_name) {
                 None => ctx.runner.start(spec).await?,
                 Some(JobState::Failed { message, .. }) => {
                     let msg = format!("Failed to initialize backend repository. Reason: {message}");
-                    set(st, condition(types::BACKEND_REPOSITORY_INITIALIZED, false, reasons::FAILED_TO_INITIALIZE_BACKEND_REPOSITORY, msg, now));
+                    set(
+                        st,
+                        condition(
+                            types::BACKEND_REPOSITORY_INITIALIZED,
+                            false,
+                            reasons::FAILED_TO_INITIALIZE_BACKEND_REPOSITORY,
+                            msg,
+                            now,
+                        ),
+                    );
                 }
                 // Succeeded: its condition is on its way through the store.
                 Some(_) => {}
@@ -218,35 +336,72 @@ async fn advance(session: &BackupSession, bc: &BackupConfiguration, st: &mut Bac
     let target_ref = bc.spec.template.target.as_ref().map(|t| t.target_ref());
     let targets = st.targets.get_or_insert_with(Vec::new);
     if targets.is_empty() {
-        targets.push(BackupTargetStatus { r#ref: target_ref, ..Default::default() });
+        targets.push(BackupTargetStatus {
+            r#ref: target_ref,
+            ..Default::default()
+        });
     }
     let count = targets.len();
     for (i, t) in targets.iter_mut().enumerate() {
-        if t.total_hosts.is_some() || find_condition(t.conditions.as_deref(), types::BACKUP_EXECUTOR_ENSURED).is_some() {
+        if t.total_hosts.is_some()
+            || find_condition(t.conditions.as_deref(), types::BACKUP_EXECUTOR_ENSURED).is_some()
+        {
             continue;
         }
         let conds = t.conditions.get_or_insert_with(Vec::new);
         if repo_failed {
             let msg = "Failed to ensure backup executor. Reason: the backend repository could not be initialized (see the BackendRepositoryInitialized condition).";
-            set_condition(conds, condition(types::BACKUP_EXECUTOR_ENSURED, false, reasons::FAILED_TO_ENSURE_BACKUP_EXECUTOR, msg, now));
+            set_condition(
+                conds,
+                condition(
+                    types::BACKUP_EXECUTOR_ENSURED,
+                    false,
+                    reasons::FAILED_TO_ENSURE_BACKUP_EXECUTOR,
+                    msg,
+                    now,
+                ),
+            );
             continue;
         }
         match plan::backup_job(ctx, session, bc, &repo, i, remaining).await? {
             Ok(job) => {
                 ctx.runner.start(job).await?;
-                set_condition(conds, condition(types::BACKUP_EXECUTOR_ENSURED, true, reasons::SUCCESSFULLY_ENSURED_BACKUP_EXECUTOR, "Successfully ensured backup executor.", now));
+                set_condition(
+                    conds,
+                    condition(
+                        types::BACKUP_EXECUTOR_ENSURED,
+                        true,
+                        reasons::SUCCESSFULLY_ENSURED_BACKUP_EXECUTOR,
+                        "Successfully ensured backup executor.",
+                        now,
+                    ),
+                );
                 t.total_hosts = Some(1);
                 if i == 0 {
-                    t.pre_backup_actions = Some(vec![actions::INITIALIZE_BACKEND_REPOSITORY.into()]);
+                    t.pre_backup_actions =
+                        Some(vec![actions::INITIALIZE_BACKEND_REPOSITORY.into()]);
                 }
                 if i + 1 == count {
-                    let post = [actions::APPLY_RETENTION_POLICY, actions::VERIFY_REPOSITORY_INTEGRITY, actions::SEND_REPOSITORY_METRICS];
+                    let post = [
+                        actions::APPLY_RETENTION_POLICY,
+                        actions::VERIFY_REPOSITORY_INTEGRITY,
+                        actions::SEND_REPOSITORY_METRICS,
+                    ];
                     t.post_backup_actions = Some(post.iter().map(|a| a.to_string()).collect());
                 }
             }
             Err(msg) => {
                 let msg = format!("Failed to ensure backup executor. Reason: {msg}");
-                set_condition(conds, condition(types::BACKUP_EXECUTOR_ENSURED, false, reasons::FAILED_TO_ENSURE_BACKUP_EXECUTOR, msg, now));
+                set_condition(
+                    conds,
+                    condition(
+                        types::BACKUP_EXECUTOR_ENSURED,
+                        false,
+                        reasons::FAILED_TO_ENSURE_BACKUP_EXECUTOR,
+                        msg,
+                        now,
+                    ),
+                );
             }
         }
     }
@@ -259,45 +414,103 @@ async fn advance(session: &BackupSession, bc: &BackupConfiguration, st: &mut Bac
         let job_name = format!("stash-backup-{name}-{i}").replace('.', "-");
         let why = match ctx.runner.state(&job_name) {
             Some(JobState::Running) => continue,
-            Some(JobState::Succeeded) => "the backup job ended without reporting its hosts".to_string(),
+            Some(JobState::Succeeded) => {
+                "the backup job ended without reporting its hosts".to_string()
+            }
             Some(JobState::Failed { message, .. }) => message,
             None => "the backup job is gone: stash was stopped while it ran".to_string(),
         };
-        let msg = format!("Backup of {} {} was disrupted. Reason: {why}", t.r#ref.as_ref().map(|r| r.kind()).unwrap_or_default(), t.r#ref.as_ref().map(|r| r.name()).unwrap_or_default());
-        set_condition(t.conditions.get_or_insert_with(Vec::new), condition(types::BACKUP_DISRUPTED, true, reasons::FAILED_TO_COMPLETE_DUE_TO_DISRUPTION, msg, now));
+        let msg = format!(
+            "Backup of {} {} was disrupted. Reason: {why}",
+            t.r#ref.as_ref().map(|r| r.kind()).unwrap_or_default(),
+            t.r#ref.as_ref().map(|r| r.name()).unwrap_or_default()
+        );
+        set_condition(
+            t.conditions.get_or_insert_with(Vec::new),
+            condition(
+                types::BACKUP_DISRUPTED,
+                true,
+                reasons::FAILED_TO_COMPLETE_DUE_TO_DISRUPTION,
+                msg,
+                now,
+            ),
+        );
     }
 
     // 7. Post-backup actions, once, when every target succeeded.
     let targets = st.targets.as_deref().unwrap_or_default();
-    let all_ok = !targets.is_empty() && targets.iter().all(|t| backup_target_phase(t) == TargetPhase::Succeeded);
+    let all_ok = !targets.is_empty()
+        && targets
+            .iter()
+            .all(|t| backup_target_phase(t) == TargetPhase::Succeeded);
     if all_ok && has(st, types::RETENTION_POLICY_APPLIED).is_none() {
         let job_name = post_job_name(&name);
         match ctx.runner.state(&job_name) {
             None => {
-                let steps = vec![Step { name: "post-backup".into(), args: action_args("post-backup", &ns, &name) }];
-                ctx.runner.start(plan::job(ctx, job_name, ObjRef::to(session), steps, remaining)).await?;
+                let steps = vec![Step {
+                    name: "post-backup".into(),
+                    args: action_args("post-backup", &ns, &name),
+                }];
+                ctx.runner
+                    .start(plan::job(
+                        ctx,
+                        job_name,
+                        ObjRef::to(session),
+                        steps,
+                        remaining,
+                    ))
+                    .await?;
             }
             Some(JobState::Failed { message, .. }) => {
                 let msg = format!("Failed to apply retention policy. Reason: {message}");
-                set(st, condition(types::RETENTION_POLICY_APPLIED, false, reasons::FAILED_TO_APPLY_RETENTION_POLICY, msg, now));
+                set(
+                    st,
+                    condition(
+                        types::RETENTION_POLICY_APPLIED,
+                        false,
+                        reasons::FAILED_TO_APPLY_RETENTION_POLICY,
+                        msg,
+                        now,
+                    ),
+                );
                 let msg = "Repository integrity was not verified: the post-backup actions failed.";
-                set(st, condition(types::REPOSITORY_INTEGRITY_VERIFIED, false, reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY, msg, now));
+                set(
+                    st,
+                    condition(
+                        types::REPOSITORY_INTEGRITY_VERIFIED,
+                        false,
+                        reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY,
+                        msg,
+                        now,
+                    ),
+                );
             }
             Some(_) => {}
         }
     }
-    Ok(if session_completed(st) { Next::Wait } else { Next::secs(POLL_SECS) })
+    Ok(if session_completed(st) {
+        Next::Wait
+    } else {
+        Next::secs(POLL_SECS)
+    })
 }
 
 /// The command line of a session's own action (`init-repository`, `post-backup`).
 fn action_args(action: &str, ns: &str, session: &str) -> Vec<String> {
-    vec!["session-action".into(), action.into(), format!("--namespace={ns}"), format!("--backupsession={session}")]
+    vec![
+        "session-action".into(),
+        action.into(),
+        format!("--namespace={ns}"),
+        format!("--backupsession={session}"),
+    ]
 }
 
 /// Every job a session may have started.
 fn session_jobs(name: &str, st: &BackupSessionStatus) -> Vec<String> {
     let n = st.targets.as_ref().map_or(0, Vec::len);
-    let mut jobs: Vec<String> = (0..n).map(|i| format!("stash-backup-{name}-{i}").replace('.', "-")).collect();
+    let mut jobs: Vec<String> = (0..n)
+        .map(|i| format!("stash-backup-{name}-{i}").replace('.', "-"))
+        .collect();
     jobs.push(init_job_name(name));
     jobs.push(post_job_name(name));
     jobs
