@@ -29,6 +29,9 @@ pub struct Ctx {
 
 impl std::fmt::Debug for Ctx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Ctx").field("store", &self.store).field("runner", &self.runner).finish_non_exhaustive()
+        f.debug_struct("Ctx")
+            .field("store", &self.store)
+            .field("runner", &self.runner)
+            .finish_non_exhaustive()
     }
 }

@@ -28,8 +28,12 @@ impl Next {
 /// Requeue delay after the `attempt`-th consecutive failure of one object's reconcile: 1 s
 /// doubling to 5 min, with ±20 % jitter so a burst of failures does not retry in lockstep.
 pub fn backoff(attempt: u32) -> Duration {
-    let base = Duration::from_secs(1).saturating_mul(1u32 << attempt.min(9)).min(Duration::from_secs(300));
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
+    let base = Duration::from_secs(1)
+        .saturating_mul(1u32 << attempt.min(9))
+        .min(Duration::from_secs(300));
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
     let jitter = 0.8 + 0.4 * (f64::from(nanos % 1000) / 1000.0);
     base.mul_f64(jitter)
 }

@@ -15,7 +15,9 @@ use croner::Cron;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ScheduleError {
-    #[error("unknown time zone {0:?} in the CRON_TZ= prefix: use an IANA name such as Europe/Berlin")]
+    #[error(
+        "unknown time zone {0:?} in the CRON_TZ= prefix: use an IANA name such as Europe/Berlin"
+    )]
     TimeZone(String),
     #[error("{schedule:?} is not a cron schedule ({reason}): use five fields, e.g. \"0 2 * * *\" (02:00 every day), or @hourly, @daily, @weekly, @monthly")]
     Cron { schedule: String, reason: String },
@@ -39,34 +41,56 @@ pub struct Due {
 impl Schedule {
     pub fn parse(text: &str) -> Result<Schedule, ScheduleError> {
         let text = text.trim();
-        let (tz, expr) = match text.strip_prefix("CRON_TZ=").or_else(|| text.strip_prefix("TZ=")) {
+        let (tz, expr) = match text
+            .strip_prefix("CRON_TZ=")
+            .or_else(|| text.strip_prefix("TZ="))
+        {
             Some(rest) => {
                 let (zone, expr) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
-                (chrono_tz::Tz::from_str(zone).map_err(|_| ScheduleError::TimeZone(zone.into()))?, expr.trim())
+                (
+                    chrono_tz::Tz::from_str(zone)
+                        .map_err(|_| ScheduleError::TimeZone(zone.into()))?,
+                    expr.trim(),
+                )
             }
             None => (chrono_tz::UTC, text),
         };
-        let parser = CronParser::builder().seconds(Seconds::Disallowed).year(Year::Disallowed).build();
-        let cron = parser.parse(expr).map_err(|e| ScheduleError::Cron { schedule: text.into(), reason: e.to_string() })?;
+        let parser = CronParser::builder()
+            .seconds(Seconds::Disallowed)
+            .year(Year::Disallowed)
+            .build();
+        let cron = parser.parse(expr).map_err(|e| ScheduleError::Cron {
+            schedule: text.into(),
+            reason: e.to_string(),
+        })?;
         Ok(Schedule { cron, tz })
     }
 
     /// The first tick strictly after `t`.
     pub fn next_after(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let local = self.tz.from_utc_datetime(&t.naive_utc());
-        self.cron.find_next_occurrence(&local, false).ok().map(|d| d.with_timezone(&Utc))
+        self.cron
+            .find_next_occurrence(&local, false)
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
     }
 
     /// The latest tick at or before `t`.
     pub fn latest_at_or_before(&self, t: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let local = self.tz.from_utc_datetime(&t.naive_utc());
-        self.cron.find_previous_occurrence(&local, true).ok().map(|d| d.with_timezone(&Utc))
+        self.cron
+            .find_previous_occurrence(&local, true)
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
     }
 
     /// Given the last run (or when the schedule started) and now: the missed-run rule.
     pub fn due(&self, last: DateTime<Utc>, now: DateTime<Utc>) -> Due {
         let missed = self.latest_at_or_before(now).filter(|t| *t > last);
-        Due { missed, next: self.next_after(now) }
+        Due {
+            missed,
+            next: self.next_after(now),
+        }
     }
 }
 
@@ -81,22 +105,40 @@ mod tests {
     #[test]
     fn five_fields_and_nicknames() {
         let s = Schedule::parse("*/5 * * * *").unwrap();
-        assert_eq!(s.next_after(t("2026-11-30T10:02:00Z")), Some(t("2026-11-30T10:05:00Z")));
-        assert_eq!(s.next_after(t("2026-11-30T10:05:00Z")), Some(t("2026-11-30T10:10:00Z")));
+        assert_eq!(
+            s.next_after(t("2026-11-30T10:02:00Z")),
+            Some(t("2026-11-30T10:05:00Z"))
+        );
+        assert_eq!(
+            s.next_after(t("2026-11-30T10:05:00Z")),
+            Some(t("2026-11-30T10:10:00Z"))
+        );
         let h = Schedule::parse("@hourly").unwrap();
-        assert_eq!(h.next_after(t("2026-11-30T10:02:00Z")), Some(t("2026-11-30T11:00:00Z")));
+        assert_eq!(
+            h.next_after(t("2026-11-30T10:02:00Z")),
+            Some(t("2026-11-30T11:00:00Z"))
+        );
         let d = Schedule::parse("@daily").unwrap();
-        assert_eq!(d.next_after(t("2026-11-30T10:02:00Z")), Some(t("2026-12-01T00:00:00Z")));
+        assert_eq!(
+            d.next_after(t("2026-11-30T10:02:00Z")),
+            Some(t("2026-12-01T00:00:00Z"))
+        );
         let w = Schedule::parse("30 2 * * MON-FRI").unwrap();
         // 2026-12-05 is a Saturday.
-        assert_eq!(w.next_after(t("2026-12-04T03:00:00Z")), Some(t("2026-12-07T02:30:00Z")));
+        assert_eq!(
+            w.next_after(t("2026-12-04T03:00:00Z")),
+            Some(t("2026-12-07T02:30:00Z"))
+        );
     }
 
     #[test]
     fn time_zone_prefix() {
         let s = Schedule::parse("CRON_TZ=Europe/Berlin 0 2 * * *").unwrap();
         // 02:00 in Berlin in winter is 01:00 UTC.
-        assert_eq!(s.next_after(t("2026-11-30T00:00:00Z")), Some(t("2026-11-30T01:00:00Z")));
+        assert_eq!(
+            s.next_after(t("2026-11-30T00:00:00Z")),
+            Some(t("2026-11-30T01:00:00Z"))
+        );
         let e = Schedule::parse("CRON_TZ=Mars/Olympus 0 2 * * *").unwrap_err();
         assert!(e.to_string().contains("Mars/Olympus"), "{e}");
     }
@@ -120,6 +162,10 @@ mod tests {
         let due = s.due(t("2026-11-30T10:07:00Z"), t("2026-11-30T10:07:40Z"));
         assert_eq!(due.missed, None);
         // A tick exactly now is due.
-        assert_eq!(s.due(t("2026-11-30T10:07:00Z"), t("2026-11-30T10:08:00Z")).missed, Some(t("2026-11-30T10:08:00Z")));
+        assert_eq!(
+            s.due(t("2026-11-30T10:07:00Z"), t("2026-11-30T10:08:00Z"))
+                .missed,
+            Some(t("2026-11-30T10:08:00Z"))
+        );
     }
 }

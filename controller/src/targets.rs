@@ -14,12 +14,18 @@ pub async fn target_exists(ctx: &Ctx, target: &TargetRef, namespace: &str) -> Re
     let name = target.name();
     Ok(match target.kind() {
         "AppBinding" => s.get::<AppBinding>(namespace, name).await?.is_some(),
-        "PersistentVolumeClaim" => s.get::<PersistentVolumeClaim>(namespace, name).await?.is_some(),
+        "PersistentVolumeClaim" => s
+            .get::<PersistentVolumeClaim>(namespace, name)
+            .await?
+            .is_some(),
         "Deployment" => s.get::<Deployment>(namespace, name).await?.is_some(),
         "StatefulSet" => s.get::<StatefulSet>(namespace, name).await?.is_some(),
         "DaemonSet" => s.get::<DaemonSet>(namespace, name).await?.is_some(),
         "ReplicaSet" => s.get::<ReplicaSet>(namespace, name).await?.is_some(),
-        "ReplicationController" => s.get::<ReplicationController>(namespace, name).await?.is_some(),
+        "ReplicationController" => s
+            .get::<ReplicationController>(namespace, name)
+            .await?
+            .is_some(),
         _ => true,
     })
 }

@@ -177,7 +177,9 @@ pub struct FileStats {
 pub fn backup_target_phase(t: &BackupTargetStatus) -> TargetPhase {
     use super::conditions::types::*;
     let conds = t.conditions.as_deref();
-    let is = |ty: &str, status: &str| super::common::find_condition(conds, ty).is_some_and(|c| c.status == status);
+    let is = |ty: &str, status: &str| {
+        super::common::find_condition(conds, ty).is_some_and(|c| c.status == status)
+    };
     if is(BACKUP_EXECUTOR_ENSURED, "False")
         || is(PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED, "False")
         || is(BACKUP_DISRUPTED, "True")
@@ -185,12 +187,24 @@ pub fn backup_target_phase(t: &BackupTargetStatus) -> TargetPhase {
     {
         return TargetPhase::Failed;
     }
-    let Some(total) = t.total_hosts else { return TargetPhase::Pending };
+    let Some(total) = t.total_hosts else {
+        return TargetPhase::Pending;
+    };
     let stats = t.stats.as_deref().unwrap_or_default();
-    let failed = stats.iter().filter(|h| h.phase == Some(HostBackupPhase::Failed)).count();
-    let succeeded = stats.iter().filter(|h| h.phase == Some(HostBackupPhase::Succeeded)).count();
+    let failed = stats
+        .iter()
+        .filter(|h| h.phase == Some(HostBackupPhase::Failed))
+        .count();
+    let succeeded = stats
+        .iter()
+        .filter(|h| h.phase == Some(HostBackupPhase::Succeeded))
+        .count();
     if (failed + succeeded) as i64 >= i64::from(total) {
-        return if failed > 0 { TargetPhase::Failed } else { TargetPhase::Succeeded };
+        return if failed > 0 {
+            TargetPhase::Failed
+        } else {
+            TargetPhase::Succeeded
+        };
     }
     TargetPhase::Running
 }
@@ -200,7 +214,9 @@ pub fn backup_target_phase(t: &BackupTargetStatus) -> TargetPhase {
 pub fn backup_session_phase(s: &BackupSessionStatus) -> BackupSessionPhase {
     use super::conditions::types::*;
     let conds = s.conditions.as_deref();
-    let is = |ty: &str, status: &str| super::common::find_condition(conds, ty).is_some_and(|c| c.status == status);
+    let is = |ty: &str, status: &str| {
+        super::common::find_condition(conds, ty).is_some_and(|c| c.status == status)
+    };
     if is(METRICS_PUSHED, "False") {
         return BackupSessionPhase::Failed;
     }
@@ -217,17 +233,26 @@ pub fn backup_session_phase(s: &BackupSessionStatus) -> BackupSessionPhase {
         return BackupSessionPhase::Failed;
     }
     let targets = s.targets.as_deref().unwrap_or_default();
-    let phases: Vec<TargetPhase> = targets.iter().map(|t| t.phase.unwrap_or(TargetPhase::Pending)).collect();
+    let phases: Vec<TargetPhase> = targets
+        .iter()
+        .map(|t| t.phase.unwrap_or(TargetPhase::Pending))
+        .collect();
     if phases.iter().all(|p| *p == TargetPhase::Pending) {
         return BackupSessionPhase::Pending;
     }
-    let completed = phases.iter().all(|p| matches!(p, TargetPhase::Succeeded | TargetPhase::Failed));
+    let completed = phases
+        .iter()
+        .all(|p| matches!(p, TargetPhase::Succeeded | TargetPhase::Failed));
     if completed && pushed {
         let failed = phases.contains(&TargetPhase::Failed)
             || is(RETENTION_POLICY_APPLIED, "False")
             || is(REPOSITORY_METRICS_PUSHED, "False")
             || is(REPOSITORY_INTEGRITY_VERIFIED, "False");
-        return if failed { BackupSessionPhase::Failed } else { BackupSessionPhase::Succeeded };
+        return if failed {
+            BackupSessionPhase::Failed
+        } else {
+            BackupSessionPhase::Succeeded
+        };
     }
     BackupSessionPhase::Running
 }
@@ -235,7 +260,12 @@ pub fn backup_session_phase(s: &BackupSessionStatus) -> BackupSessionPhase {
 impl BackupSessionPhase {
     /// Succeeded, Failed or Skipped: nothing more happens to the session.
     pub fn is_final(self) -> bool {
-        matches!(self, BackupSessionPhase::Succeeded | BackupSessionPhase::Failed | BackupSessionPhase::Skipped)
+        matches!(
+            self,
+            BackupSessionPhase::Succeeded
+                | BackupSessionPhase::Failed
+                | BackupSessionPhase::Skipped
+        )
     }
 }
 
@@ -246,11 +276,19 @@ mod tests {
     use crate::api::Condition;
 
     fn cond(ty: &str, status: &str) -> Condition {
-        Condition { type_: ty.into(), status: status.into(), ..Default::default() }
+        Condition {
+            type_: ty.into(),
+            status: status.into(),
+            ..Default::default()
+        }
     }
 
     fn host(phase: HostBackupPhase) -> HostBackupStats {
-        HostBackupStats { hostname: Some("host-0".into()), phase: Some(phase), ..Default::default() }
+        HostBackupStats {
+            hostname: Some("host-0".into()),
+            phase: Some(phase),
+            ..Default::default()
+        }
     }
 
     #[test]
@@ -261,19 +299,37 @@ mod tests {
         assert_eq!(backup_target_phase(&t), TargetPhase::Running);
         t.stats = Some(vec![host(HostBackupPhase::Succeeded)]);
         assert_eq!(backup_target_phase(&t), TargetPhase::Running);
-        t.stats.as_mut().unwrap().push(host(HostBackupPhase::Succeeded));
+        t.stats
+            .as_mut()
+            .unwrap()
+            .push(host(HostBackupPhase::Succeeded));
         assert_eq!(backup_target_phase(&t), TargetPhase::Succeeded);
         t.stats.as_mut().unwrap()[1].phase = Some(HostBackupPhase::Failed);
         assert_eq!(backup_target_phase(&t), TargetPhase::Failed);
-        let pre_failed = BackupTargetStatus { conditions: Some(vec![cond(PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED, "False")]), ..Default::default() };
+        let pre_failed = BackupTargetStatus {
+            conditions: Some(vec![cond(PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED, "False")]),
+            ..Default::default()
+        };
         assert_eq!(backup_target_phase(&pre_failed), TargetPhase::Failed);
-        let disrupted = BackupTargetStatus { total_hosts: Some(1), conditions: Some(vec![cond(BACKUP_DISRUPTED, "True")]), ..Default::default() };
+        let disrupted = BackupTargetStatus {
+            total_hosts: Some(1),
+            conditions: Some(vec![cond(BACKUP_DISRUPTED, "True")]),
+            ..Default::default()
+        };
         assert_eq!(backup_target_phase(&disrupted), TargetPhase::Failed);
     }
 
     fn status(targets: &[TargetPhase], conds: &[(&str, &str)]) -> BackupSessionStatus {
         BackupSessionStatus {
-            targets: Some(targets.iter().map(|p| BackupTargetStatus { phase: Some(*p), ..Default::default() }).collect()),
+            targets: Some(
+                targets
+                    .iter()
+                    .map(|p| BackupTargetStatus {
+                        phase: Some(*p),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
             conditions: Some(conds.iter().map(|(t, s)| cond(t, s)).collect()),
             ..Default::default()
         }
@@ -290,16 +346,45 @@ mod tests {
             (&[Succeeded], &[], P::Running),
             (&[Succeeded], &[(METRICS_PUSHED, "True")], P::Succeeded),
             (&[Succeeded, Failed], &[(METRICS_PUSHED, "True")], P::Failed),
-            (&[Succeeded], &[(METRICS_PUSHED, "True"), (RETENTION_POLICY_APPLIED, "False")], P::Failed),
-            (&[Succeeded], &[(METRICS_PUSHED, "True"), (REPOSITORY_INTEGRITY_VERIFIED, "False")], P::Failed),
-            (&[Running], &[(METRICS_PUSHED, "True"), (DEADLINE_EXCEEDED, "True")], P::Failed),
+            (
+                &[Succeeded],
+                &[
+                    (METRICS_PUSHED, "True"),
+                    (RETENTION_POLICY_APPLIED, "False"),
+                ],
+                P::Failed,
+            ),
+            (
+                &[Succeeded],
+                &[
+                    (METRICS_PUSHED, "True"),
+                    (REPOSITORY_INTEGRITY_VERIFIED, "False"),
+                ],
+                P::Failed,
+            ),
+            (
+                &[Running],
+                &[(METRICS_PUSHED, "True"), (DEADLINE_EXCEEDED, "True")],
+                P::Failed,
+            ),
             (&[Running], &[(DEADLINE_EXCEEDED, "True")], P::Running),
             (&[], &[(BACKUP_SKIPPED, "True")], P::Skipped),
             (&[Succeeded], &[(METRICS_PUSHED, "False")], P::Failed),
-            (&[Pending], &[(METRICS_PUSHED, "True"), (GLOBAL_PRE_BACKUP_HOOK_SUCCEEDED, "False")], P::Failed),
+            (
+                &[Pending],
+                &[
+                    (METRICS_PUSHED, "True"),
+                    (GLOBAL_PRE_BACKUP_HOOK_SUCCEEDED, "False"),
+                ],
+                P::Failed,
+            ),
         ];
         for (targets, conds, want) in cases {
-            assert_eq!(backup_session_phase(&status(targets, conds)), *want, "{targets:?} {conds:?}");
+            assert_eq!(
+                backup_session_phase(&status(targets, conds)),
+                *want,
+                "{targets:?} {conds:?}"
+            );
         }
     }
 }

@@ -218,13 +218,21 @@ pub fn find_condition<'a>(conds: Option<&'a [Condition]>, type_: &str) -> Option
 pub fn set_condition(conds: &mut Vec<Condition>, new: Condition) -> bool {
     match conds.iter_mut().find(|c| c.type_ == new.type_) {
         Some(old) => {
-            let same = old.status == new.status && old.reason == new.reason && old.message == new.message;
+            let same =
+                old.status == new.status && old.reason == new.reason && old.message == new.message;
             if same {
                 return false;
             }
             let keep_time = old.status == new.status && old.last_transition_time.is_some();
-            let time = if keep_time { old.last_transition_time.clone() } else { new.last_transition_time.clone() };
-            *old = Condition { last_transition_time: time, ..new };
+            let time = if keep_time {
+                old.last_transition_time.clone()
+            } else {
+                new.last_transition_time.clone()
+            };
+            *old = Condition {
+                last_transition_time: time,
+                ..new
+            };
             true
         }
         None => {

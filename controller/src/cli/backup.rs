@@ -42,18 +42,32 @@ pub async fn run(g: &GlobalArgs, a: BackupArgs) -> anyhow::Result<()> {
         bail!("nothing to back up: give paths or --stdin");
     }
     let repo = g.open().await?;
-    let mut opts = SnapshotOptions { host: a.host.clone(), tags: a.tags.clone(), ..Default::default() };
+    let mut opts = SnapshotOptions {
+        host: a.host.clone(),
+        tags: a.tags.clone(),
+        ..Default::default()
+    };
     if let Some(t) = &a.time {
         let naive = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S")
             .with_context(|| format!("invalid --time {t:?}: use \"YYYY-MM-DD HH:MM:SS\""))?;
-        let local = naive.and_local_timezone(chrono::Local).single().context("ambiguous --time")?;
+        let local = naive
+            .and_local_timezone(chrono::Local)
+            .single()
+            .context("ambiguous --time")?;
         opts.time = Some(local.fixed_offset());
     }
     let progress = Arc::new(Progress::default());
     let ticker = Ticker::start(progress.clone(), g.show_progress(), "backed up");
     let started = std::time::Instant::now();
     let res = if a.stdin {
-        backup_stream(repo.clone(), tokio::io::stdin(), &a.stdin_filename, &opts, progress.clone()).await
+        backup_stream(
+            repo.clone(),
+            tokio::io::stdin(),
+            &a.stdin_filename,
+            &opts,
+            progress.clone(),
+        )
+        .await
     } else {
         backup_paths(repo.clone(), &a.paths, &a.excludes, &opts, progress.clone()).await
     };

@@ -26,11 +26,25 @@ pub struct InitArgs {
 pub async fn init(g: &GlobalArgs, a: InitArgs) -> anyhow::Result<()> {
     let loc = g.location()?;
     let backend = create_location(&loc)?;
-    let repo = Repository::init(backend, &g.password()?, a.repository_version, KdfParams::default(), g.options()?).await?;
+    let repo = Repository::init(
+        backend,
+        &g.password()?,
+        a.repository_version,
+        KdfParams::default(),
+        g.options()?,
+    )
+    .await?;
     if g.json {
-        println!("{}", serde_json::json!({"message_type": "initialized", "id": repo.config().id, "repository": loc.display()}));
+        println!(
+            "{}",
+            serde_json::json!({"message_type": "initialized", "id": repo.config().id, "repository": loc.display()})
+        );
     } else if !g.quiet {
-        println!("created stash repository {} at {}", &repo.config().id[..10], loc.display());
+        println!(
+            "created stash repository {} at {}",
+            &repo.config().id[..10],
+            loc.display()
+        );
     }
     Ok(())
 }
@@ -72,7 +86,9 @@ pub async fn forget(g: &GlobalArgs, a: ForgetArgs) -> anyhow::Result<()> {
         for s in &a.snapshots {
             let e = select(&snaps, s, &Default::default())?;
             if !a.dry_run {
-                repo.backend().remove(stash::engine::FileType::Snapshot, &e.id.to_hex()).await?;
+                repo.backend()
+                    .remove(stash::engine::FileType::Snapshot, &e.id.to_hex())
+                    .await?;
             }
             if !g.quiet && !g.json {
                 println!("removed snapshot {}", e.id.short());
@@ -100,8 +116,10 @@ pub async fn forget(g: &GlobalArgs, a: ForgetArgs) -> anyhow::Result<()> {
     let res = run_forget(&repo, &opts).await?;
     let snaps = repo.snapshots().await.unwrap_or_default();
     if g.json {
-        let all: std::collections::HashMap<String, serde_json::Value> =
-            snaps.iter().map(|s| (s.id.to_hex(), snapshot_json(s))).collect();
+        let all: std::collections::HashMap<String, serde_json::Value> = snaps
+            .iter()
+            .map(|s| (s.id.to_hex(), snapshot_json(s)))
+            .collect();
         let groups: Vec<serde_json::Value> = res
             .groups
             .iter()
@@ -119,8 +137,15 @@ pub async fn forget(g: &GlobalArgs, a: ForgetArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::Value::Array(groups));
     } else if !g.quiet {
         for gr in &res.groups {
-            println!("snapshots for host {:?}, paths {:?}:", gr.key.hostname, gr.key.paths);
-            println!("  keep {} snapshots, remove {}", gr.keep.len(), gr.remove.len());
+            println!(
+                "snapshots for host {:?}, paths {:?}:",
+                gr.key.hostname, gr.key.paths
+            );
+            println!(
+                "  keep {} snapshots, remove {}",
+                gr.keep.len(),
+                gr.remove.len()
+            );
         }
         let verb = if a.dry_run { "would remove" } else { "removed" };
         println!("{verb} {} snapshots, kept {}", res.removed.len(), res.kept);
@@ -151,9 +176,21 @@ pub async fn prune(g: &GlobalArgs, a: PruneArgs) -> anyhow::Result<()> {
         .max_unused
         .trim_end_matches('%')
         .parse()
-        .with_context(|| format!("invalid --max-unused {:?}: use a percentage such as 5%", a.max_unused))?;
+        .with_context(|| {
+            format!(
+                "invalid --max-unused {:?}: use a percentage such as 5%",
+                a.max_unused
+            )
+        })?;
     let repo = g.open().await?;
-    let st = run_prune(&repo, &PruneOptions { max_unused: pct / 100.0, dry_run: a.dry_run }).await?;
+    let st = run_prune(
+        &repo,
+        &PruneOptions {
+            max_unused: pct / 100.0,
+            dry_run: a.dry_run,
+        },
+    )
+    .await?;
     if g.json {
         println!("{}", serde_json::to_string(&st)?);
     } else if !g.quiet {
@@ -202,7 +239,11 @@ pub async fn check(g: &GlobalArgs, a: CheckArgs) -> anyhow::Result<()> {
             "no errors were found ({} snapshots, {} packs{})",
             rep.snapshots_checked,
             rep.packs_checked,
-            if a.read_data { format!(", {} read", indicatif::HumanBytes(rep.bytes_read)) } else { String::new() }
+            if a.read_data {
+                format!(", {} read", indicatif::HumanBytes(rep.bytes_read))
+            } else {
+                String::new()
+            }
         );
     }
     Ok(())
@@ -221,9 +262,15 @@ pub async fn stats(g: &GlobalArgs, a: StatsArgs) -> anyhow::Result<()> {
     let all = repo.snapshots().await?;
     let f = a.filter.filter();
     let chosen: Vec<_> = if a.snapshots.is_empty() {
-        all.iter().filter(|s| f.matches(&s.snapshot)).cloned().collect()
+        all.iter()
+            .filter(|s| f.matches(&s.snapshot))
+            .cloned()
+            .collect()
     } else {
-        a.snapshots.iter().map(|s| select(&all, s, &f).cloned()).collect::<Result<_, _>>()?
+        a.snapshots
+            .iter()
+            .map(|s| select(&all, s, &f).cloned())
+            .collect::<Result<_, _>>()?
     };
     let st = stash::engine::stats::stats(&repo, &chosen).await?;
     if g.json {
@@ -231,10 +278,19 @@ pub async fn stats(g: &GlobalArgs, a: StatsArgs) -> anyhow::Result<()> {
     } else {
         println!("Snapshots:            {}", st.snapshots_count);
         println!("Total file count:     {}", st.total_file_count);
-        println!("Total restore size:   {}", indicatif::HumanBytes(st.total_size));
+        println!(
+            "Total restore size:   {}",
+            indicatif::HumanBytes(st.total_size)
+        );
         println!("Unique data blobs:    {}", st.total_blob_count);
-        println!("Uncompressed size:    {}", indicatif::HumanBytes(st.total_uncompressed_size));
-        println!("Stored size:          {}", indicatif::HumanBytes(st.total_packed_size));
+        println!(
+            "Uncompressed size:    {}",
+            indicatif::HumanBytes(st.total_uncompressed_size)
+        );
+        println!(
+            "Stored size:          {}",
+            indicatif::HumanBytes(st.total_packed_size)
+        );
         println!("Compression ratio:    {:.2}x", st.compression_ratio);
     }
     Ok(())
@@ -263,7 +319,14 @@ pub async fn key(g: &GlobalArgs, k: KeyCmd) -> anyhow::Result<()> {
             } else {
                 println!(" {:<9} {:<10} {:<16} Created", "ID", "User", "Host");
                 for k in list {
-                    println!("{}{:<9} {:<10} {:<16} {}", if k.current { "*" } else { " " }, k.id, k.username, k.hostname, k.created);
+                    println!(
+                        "{}{:<9} {:<10} {:<16} {}",
+                        if k.current { "*" } else { " " },
+                        k.id,
+                        k.username,
+                        k.hostname,
+                        k.created
+                    );
                 }
             }
         }

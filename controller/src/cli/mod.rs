@@ -16,7 +16,11 @@ use stash::engine::RepoError;
 pub use repo_args::GlobalArgs;
 
 #[derive(Parser, Debug)]
-#[command(name = "stash", version, about = "Stash: Kubernetes-native, database-aware backups on restic's repository format")]
+#[command(
+    name = "stash",
+    version,
+    about = "Stash: Kubernetes-native, database-aware backups on restic's repository format"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
@@ -99,7 +103,10 @@ pub fn main() -> std::process::ExitCode {
     tune_allocator();
     let args = Cli::parse();
     init_tracing(args.global.verbose, args.global.json);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match rt.block_on(run(args)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -120,7 +127,9 @@ pub fn init_tracing(verbose: u8, json: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("STASH_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         b.json().init();
     } else {

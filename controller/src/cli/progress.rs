@@ -15,7 +15,8 @@ impl Ticker {
         let bar = enabled.then(|| {
             let b = ProgressBar::new_spinner();
             b.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}").expect("valid template"),
+                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {msg}")
+                    .expect("valid template"),
             );
             b
         });

@@ -7,7 +7,9 @@ use std::os::fd::AsFd;
 use anyhow::{bail, Context};
 use clap::Args;
 use stash::engine::archiver::Progress;
-use stash::engine::restorer::{dump_content_to_file, find_node, restore as restore_tree, RestoreOptions};
+use stash::engine::restorer::{
+    dump_content_to_file, find_node, restore as restore_tree, RestoreOptions,
+};
 use stash::engine::snapshot::{select, SnapshotFilter};
 
 use super::progress::Ticker;
@@ -28,7 +30,11 @@ pub struct FilterArgs {
 
 impl FilterArgs {
     pub fn filter(&self) -> SnapshotFilter {
-        SnapshotFilter { hosts: self.hosts.clone(), paths: self.paths.clone(), tags: self.tags.clone() }
+        SnapshotFilter {
+            hosts: self.hosts.clone(),
+            paths: self.paths.clone(),
+            tags: self.tags.clone(),
+        }
     }
 }
 
@@ -66,12 +72,18 @@ pub async fn restore(g: &GlobalArgs, a: RestoreArgs) -> anyhow::Result<()> {
     repo.load_index().await?;
     let progress = Arc::new(Progress::default());
     let ticker = Ticker::start(progress.clone(), g.show_progress(), "restored");
-    let opts = RestoreOptions { include: a.include, exclude: a.exclude };
+    let opts = RestoreOptions {
+        include: a.include,
+        exclude: a.exclude,
+    };
     let res = restore_tree(&repo, s.snapshot.tree, &a.target, &opts, &progress).await;
     ticker.stop();
     let st = res?;
     if g.json {
-        println!("{}", serde_json::json!({"message_type": "summary", "files_restored": st.files, "bytes_restored": st.bytes, "snapshot_id": s.id.to_hex()}));
+        println!(
+            "{}",
+            serde_json::json!({"message_type": "summary", "files_restored": st.files, "bytes_restored": st.bytes, "snapshot_id": s.id.to_hex()})
+        );
     } else if !g.quiet {
         println!(
             "restored snapshot {} to {}: {} files, {} dirs, {}",
@@ -92,12 +104,25 @@ pub async fn dump(g: &GlobalArgs, a: DumpArgs) -> anyhow::Result<()> {
     repo.load_index().await?;
     let node = find_node(&repo, &s.snapshot.tree, &a.file).await?;
     if !node.is_file() {
-        bail!("{} is a {}, not a file; only files can be dumped", a.file, node.node_type);
+        bail!(
+            "{} is a {}, not a file; only files can be dumped",
+            a.file,
+            node.node_type
+        );
     }
     let progress = Progress::default();
     // Stdout as a file of its own (a duplicate descriptor): decoded runs are written straight
     // from their buffers by a blocking thread, with no copy through an async writer.
-    let out = std::io::stdout().as_fd().try_clone_to_owned().context("duplicating stdout")?;
-    dump_content_to_file(&repo, node.content.as_deref().unwrap_or(&[]), std::fs::File::from(out), &progress).await?;
+    let out = std::io::stdout()
+        .as_fd()
+        .try_clone_to_owned()
+        .context("duplicating stdout")?;
+    dump_content_to_file(
+        &repo,
+        node.content.as_deref().unwrap_or(&[]),
+        std::fs::File::from(out),
+        &progress,
+    )
+    .await?;
     Ok(())
 }

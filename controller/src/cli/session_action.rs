@@ -33,11 +33,19 @@ pub struct SessionActionArgs {
 
 pub async fn run(a: SessionActionArgs) -> anyhow::Result<()> {
     let Some(store) = open_local_store(a.state.clone(), &a.manifests).await? else {
-        bail!("session-action needs the state store: pass --state DIR (stash run sets {STATE_ENV})");
+        bail!(
+            "session-action needs the state store: pass --state DIR (stash run sets {STATE_ENV})"
+        );
     };
     let what = format!("BackupSession {}/{}", a.namespace, a.backupsession);
     match a.action {
-        Action::InitRepository => actions::init_repository(store.as_ref(), &a.namespace, &a.backupsession).await.with_context(|| format!("initialising the repository of {what}")),
-        Action::PostBackup => actions::post_backup(store.as_ref(), &a.namespace, &a.backupsession).await.with_context(|| format!("post-backup actions of {what}")),
+        Action::InitRepository => {
+            actions::init_repository(store.as_ref(), &a.namespace, &a.backupsession)
+                .await
+                .with_context(|| format!("initialising the repository of {what}"))
+        }
+        Action::PostBackup => actions::post_backup(store.as_ref(), &a.namespace, &a.backupsession)
+            .await
+            .with_context(|| format!("post-backup actions of {what}")),
     }
 }

@@ -24,13 +24,21 @@ pub fn snapshot_json(e: &SnapshotEntry) -> serde_json::Value {
 pub async fn run(g: &GlobalArgs, a: SnapshotsArgs) -> anyhow::Result<()> {
     let repo = g.open().await?;
     let f = a.filter.filter();
-    let snaps: Vec<SnapshotEntry> = repo.snapshots().await?.into_iter().filter(|s| f.matches(&s.snapshot)).collect();
+    let snaps: Vec<SnapshotEntry> = repo
+        .snapshots()
+        .await?
+        .into_iter()
+        .filter(|s| f.matches(&s.snapshot))
+        .collect();
     if g.json {
         let arr: Vec<serde_json::Value> = snaps.iter().map(snapshot_json).collect();
         println!("{}", serde_json::Value::Array(arr));
         return Ok(());
     }
-    println!("{:<9} {:<20} {:<12} {:<16} Paths", "ID", "Time", "Host", "Tags");
+    println!(
+        "{:<9} {:<20} {:<12} {:<16} Paths",
+        "ID", "Time", "Host", "Tags"
+    );
     println!("{}", "-".repeat(72));
     for s in &snaps {
         let sn = &s.snapshot;
@@ -40,7 +48,8 @@ pub async fn run(g: &GlobalArgs, a: SnapshotsArgs) -> anyhow::Result<()> {
             sn.time.format("%Y-%m-%d %H:%M:%S"),
             sn.hostname,
             sn.tags.join(","),
-            sn.paths.join("\n                                                           ")
+            sn.paths
+                .join("\n                                                           ")
         );
     }
     println!("{}", "-".repeat(72));

@@ -57,11 +57,19 @@ fn backup_hosts(o: &BackupOutput) -> Vec<HostResult> {
     stats
         .map(|h| HostResult {
             host: h.hostname.clone().unwrap_or_default(),
-            phase: h.phase.map(|p| format!("{p:?}")).unwrap_or_else(|| "Unknown".into()),
+            phase: h
+                .phase
+                .map(|p| format!("{p:?}"))
+                .unwrap_or_else(|| "Unknown".into()),
             detail: match &h.error {
                 Some(e) => e.clone(),
                 None => {
-                    let snaps: Vec<String> = h.snapshots.iter().flatten().filter_map(|s| s.name.clone()).collect();
+                    let snaps: Vec<String> = h
+                        .snapshots
+                        .iter()
+                        .flatten()
+                        .filter_map(|s| s.name.clone())
+                        .collect();
                     format!("snapshot {}", snaps.join(", "))
                 }
             },
@@ -74,7 +82,10 @@ fn restore_hosts(o: &RestoreOutput) -> Vec<HostResult> {
     stats
         .map(|h| HostResult {
             host: h.hostname.clone().unwrap_or_default(),
-            phase: h.phase.map(|p| format!("{p:?}")).unwrap_or_else(|| "Unknown".into()),
+            phase: h
+                .phase
+                .map(|p| format!("{p:?}"))
+                .unwrap_or_else(|| "Unknown".into()),
             detail: h.error.clone().unwrap_or_default(),
         })
         .collect()
@@ -84,14 +95,17 @@ pub async fn run(g: &GlobalArgs, a: UpdateStatusArgs) -> anyhow::Result<()> {
     let Some(file) = a.invoker.output_file() else {
         bail!("--output-dir is empty: update-status reads the output.json that the Task's previous step wrote there");
     };
-    let text = std::fs::read(&file).with_context(|| format!("reading {} (written by the previous step)", file.display()))?;
+    let text = std::fs::read(&file)
+        .with_context(|| format!("reading {} (written by the previous step)", file.display()))?;
     let restore = nonempty(&a.restoresession).is_some();
     let store = crate::steps::open_local_store(a.state.clone(), &a.source.manifests).await?;
     let (json, hosts) = if restore {
-        let o: RestoreOutput = serde_json::from_slice(&text).with_context(|| format!("{}: not a restore output", file.display()))?;
+        let o: RestoreOutput = serde_json::from_slice(&text)
+            .with_context(|| format!("{}: not a restore output", file.display()))?;
         (serde_json::to_value(&o)?, restore_hosts(&o))
     } else {
-        let o: BackupOutput = serde_json::from_slice(&text).with_context(|| format!("{}: not a backup output", file.display()))?;
+        let o: BackupOutput = serde_json::from_slice(&text)
+            .with_context(|| format!("{}: not a backup output", file.display()))?;
         if let (Some(store), Some(session)) = (&store, nonempty(&a.backupsession)) {
             let target = nonempty(&a.target.target_name).map(|name| stash::api::TargetRef {
                 api_version: None,
@@ -99,16 +113,32 @@ pub async fn run(g: &GlobalArgs, a: UpdateStatusArgs) -> anyhow::Result<()> {
                 name: Some(name.to_string()),
                 namespace: nonempty(&a.target.target_namespace).map(String::from),
             });
-            crate::steps::record::record_backup(store.as_ref(), a.source.namespace(), session, target, &o)
-                .await
-                .with_context(|| format!("writing the results into BackupSession {}/{session}", a.source.namespace()))?;
+            crate::steps::record::record_backup(
+                store.as_ref(),
+                a.source.namespace(),
+                session,
+                target,
+                &o,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "writing the results into BackupSession {}/{session}",
+                    a.source.namespace()
+                )
+            })?;
         }
         (serde_json::to_value(&o)?, backup_hosts(&o))
     };
     if hosts.is_empty() {
         bail!("{} holds no host results", file.display());
     }
-    let session = nonempty(if restore { &a.restoresession } else { &a.backupsession }).unwrap_or("(no session)");
+    let session = nonempty(if restore {
+        &a.restoresession
+    } else {
+        &a.backupsession
+    })
+    .unwrap_or("(no session)");
     if g.json {
         println!("{json}");
     } else if !g.quiet {
@@ -118,7 +148,13 @@ pub async fn run(g: &GlobalArgs, a: UpdateStatusArgs) -> anyhow::Result<()> {
     }
     let failed: Vec<&HostResult> = hosts.iter().filter(|h| h.phase != "Succeeded").collect();
     if let Some(first) = failed.first() {
-        bail!("{session}: {} of {} hosts failed; host {}: {}", failed.len(), hosts.len(), first.host, first.detail);
+        bail!(
+            "{session}: {} of {} hosts failed; host {}: {}",
+            failed.len(),
+            hosts.len(),
+            first.host,
+            first.detail
+        );
     }
     Ok(())
 }

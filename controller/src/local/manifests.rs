@@ -19,7 +19,14 @@ pub const DEFAULT_NAMESPACE: &str = "default";
 pub const SOURCE_ANNOTATION: &str = "local.stash.appscode.com/manifest";
 
 /// Kinds without a namespace.
-const CLUSTER_SCOPED: &[&str] = &["Function", "Task", "BackupBlueprint", "PersistentVolume", "Namespace", "StorageClass"];
+const CLUSTER_SCOPED: &[&str] = &[
+    "Function",
+    "Task",
+    "BackupBlueprint",
+    "PersistentVolume",
+    "Namespace",
+    "StorageClass",
+];
 
 /// One usable document.
 #[derive(Clone, Debug)]
@@ -51,40 +58,74 @@ pub struct Manifests {
 fn files(root: &Path, out: &mut Vec<PathBuf>, problems: &mut Vec<Problem>) {
     let meta = match std::fs::metadata(root) {
         Ok(m) => m,
-        Err(e) => return problems.push(Problem { place: root.display().to_string(), message: format!("cannot read: {e}") }),
+        Err(e) => {
+            return problems.push(Problem {
+                place: root.display().to_string(),
+                message: format!("cannot read: {e}"),
+            })
+        }
     };
     if !meta.is_dir() {
         return out.push(root.to_path_buf());
     }
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(root) {
         Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-        Err(e) => return problems.push(Problem { place: root.display().to_string(), message: format!("cannot read: {e}") }),
+        Err(e) => {
+            return problems.push(Problem {
+                place: root.display().to_string(),
+                message: format!("cannot read: {e}"),
+            })
+        }
     };
     entries.sort();
     for p in entries {
-        let hidden = p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));
+        let hidden = p
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with('.'));
         if hidden {
             continue;
         }
         if p.is_dir() {
             files(&p, out, problems);
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
             out.push(p);
         }
     }
 }
 
 fn describe(v: &Value) -> String {
-    let s = |k: &str| v.pointer(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let s = |k: &str| {
+        v.pointer(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let ns = s("/metadata/namespace");
-    let ns = if ns.is_empty() { DEFAULT_NAMESPACE.to_string() } else { ns };
+    let ns = if ns.is_empty() {
+        DEFAULT_NAMESPACE.to_string()
+    } else {
+        ns
+    };
     format!("{} {ns}/{}", s("/kind"), s("/metadata/name"))
 }
 
 fn add(place: &str, mut value: Value, out: &mut Manifests) {
-    let text = |v: &Value, p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |v: &Value, p: &str| {
+        v.pointer(p)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     if text(&value, "/kind") == "List" {
-        for item in value.get("items").and_then(Value::as_array).cloned().unwrap_or_default() {
+        for item in value
+            .get("items")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+        {
             add(place, item, out);
         }
         return;
@@ -94,23 +135,35 @@ fn add(place: &str, mut value: Value, out: &mut Manifests) {
     }
     let (kind, name) = (text(&value, "/kind"), text(&value, "/metadata/name"));
     if kind.is_empty() || name.is_empty() || text(&value, "/apiVersion").is_empty() {
-        out.problems.push(Problem { place: place.into(), message: "not a Kubernetes object: apiVersion, kind and metadata.name are required".into() });
+        out.problems.push(Problem {
+            place: place.into(),
+            message: "not a Kubernetes object: apiVersion, kind and metadata.name are required"
+                .into(),
+        });
         return;
     }
     if is_stash_group(&text(&value, "/apiVersion")) {
         if let Err(e) = StashObject::from_value(&value) {
             let message = match e {
-                stash::api::object::ObjectError::Field { path, message } => format!("{}: field {path}: {message}", describe(&value)),
+                stash::api::object::ObjectError::Field { path, message } => {
+                    format!("{}: field {path}: {message}", describe(&value))
+                }
                 other => format!("{}: {other}", describe(&value)),
             };
-            out.problems.push(Problem { place: place.into(), message });
+            out.problems.push(Problem {
+                place: place.into(),
+                message,
+            });
             return;
         }
     }
     if !CLUSTER_SCOPED.contains(&kind.as_str()) && text(&value, "/metadata/namespace").is_empty() {
         value["metadata"]["namespace"] = Value::String(DEFAULT_NAMESPACE.into());
     }
-    out.objects.push(Doc { place: place.into(), value });
+    out.objects.push(Doc {
+        place: place.into(),
+        value,
+    });
 }
 
 /// Reads every manifest under `roots`.
@@ -125,18 +178,28 @@ pub fn read_manifests(roots: &[PathBuf]) -> Manifests {
         let text = match std::fs::read_to_string(&file) {
             Ok(t) => t,
             Err(e) => {
-                out.problems.push(Problem { place, message: format!("cannot read: {e}") });
+                out.problems.push(Problem {
+                    place,
+                    message: format!("cannot read: {e}"),
+                });
                 continue;
             }
         };
         match serde_saphyr::from_multiple::<Value>(&text) {
             Ok(docs) => {
                 for (i, doc) in docs.into_iter().enumerate() {
-                    let p = if i == 0 { place.clone() } else { format!("{place}#{}", i + 1) };
+                    let p = if i == 0 {
+                        place.clone()
+                    } else {
+                        format!("{place}#{}", i + 1)
+                    };
                     add(&p, doc, &mut out);
                 }
             }
-            Err(e) => out.problems.push(Problem { place, message: format!("not YAML: {e}") }),
+            Err(e) => out.problems.push(Problem {
+                place,
+                message: format!("not YAML: {e}"),
+            }),
         }
     }
     out
@@ -152,14 +215,24 @@ fn applied_view(v: &Value) -> Value {
         }
     }
     let m = v.get("metadata").cloned().unwrap_or_default();
-    out.insert("labels".into(), m.get("labels").cloned().unwrap_or(Value::Null));
-    out.insert("annotations".into(), m.get("annotations").cloned().unwrap_or(Value::Null));
+    out.insert(
+        "labels".into(),
+        m.get("labels").cloned().unwrap_or(Value::Null),
+    );
+    out.insert(
+        "annotations".into(),
+        m.get("annotations").cloned().unwrap_or(Value::Null),
+    );
     Value::Object(out)
 }
 
 /// Makes the store hold the folder's objects (Secrets excepted: the local store reads them
 /// from the folder directly). Returns the objects that changed.
-pub async fn apply(store: &dyn ObjectStore, m: &Manifests, previous: &BTreeSet<ObjRef>) -> Result<(BTreeSet<ObjRef>, Vec<ObjRef>), StoreError> {
+pub async fn apply(
+    store: &dyn ObjectStore,
+    m: &Manifests,
+    previous: &BTreeSet<ObjRef>,
+) -> Result<(BTreeSet<ObjRef>, Vec<ObjRef>), StoreError> {
     let mut seen = BTreeSet::new();
     let mut changed = Vec::new();
     let mut by_ref: BTreeMap<ObjRef, &Doc> = BTreeMap::new();
@@ -173,7 +246,8 @@ pub async fn apply(store: &dyn ObjectStore, m: &Manifests, previous: &BTreeSet<O
     }
     for (r, d) in by_ref {
         let mut want = d.value.clone();
-        want["metadata"]["annotations"][SOURCE_ANNOTATION] = Value::String(d.place.split('#').next().unwrap_or_default().to_string());
+        want["metadata"]["annotations"][SOURCE_ANNOTATION] =
+            Value::String(d.place.split('#').next().unwrap_or_default().to_string());
         if let Value::Object(o) = &mut want {
             o.remove("status");
         }
@@ -211,11 +285,19 @@ pub async fn apply(store: &dyn ObjectStore, m: &Manifests, previous: &BTreeSet<O
 }
 
 /// Objects in the store that came from manifests (to know what a removed file takes with it).
-pub async fn applied_objects(store: &dyn ObjectStore, kinds: &[Kind]) -> Result<BTreeSet<ObjRef>, StoreError> {
+pub async fn applied_objects(
+    store: &dyn ObjectStore,
+    kinds: &[Kind],
+) -> Result<BTreeSet<ObjRef>, StoreError> {
     let mut out = BTreeSet::new();
     for k in kinds {
         for v in store.list_raw(k, None).await? {
-            if v.pointer(&format!("/metadata/annotations/{}", SOURCE_ANNOTATION.replace('/', "~1"))).is_some() {
+            if v.pointer(&format!(
+                "/metadata/annotations/{}",
+                SOURCE_ANNOTATION.replace('/', "~1")
+            ))
+            .is_some()
+            {
                 if let Some(r) = ObjRef::of_value(&v) {
                     out.insert(r);
                 }

@@ -12,7 +12,9 @@ use stash::api::backup_configuration::backup_invoker_phase;
 use stash::api::common::set_condition;
 use stash::api::conditions::{reasons, types};
 use stash::api::validate::{check_repository_usage, validate};
-use stash::api::{BackupConfiguration, BackupConfigurationStatus, Repository, StashObject, INVOKER_FINALIZER};
+use stash::api::{
+    BackupConfiguration, BackupConfigurationStatus, Repository, StashObject, INVOKER_FINALIZER,
+};
 
 use super::{condition, name_of, namespace_of, owner_ref};
 use crate::context::Ctx;
@@ -41,8 +43,18 @@ pub fn offshoot_labels(kind: &str, name: &str) -> std::collections::BTreeMap<Str
 /// namespace, that namespace is part of it.
 pub fn cronjob_name(bc: &BackupConfiguration) -> String {
     let own = namespace_of(bc);
-    let target_ns = bc.spec.template.target.as_ref().map(|t| t.target_ref().namespace_or(&own).to_string()).unwrap_or(own.clone());
-    let base = if target_ns != own { format!("stash-trigger-{target_ns}-{}", name_of(bc)) } else { format!("stash-trigger-{}", name_of(bc)) };
+    let target_ns = bc
+        .spec
+        .template
+        .target
+        .as_ref()
+        .map(|t| t.target_ref().namespace_or(&own).to_string())
+        .unwrap_or(own.clone());
+    let base = if target_ns != own {
+        format!("stash-trigger-{target_ns}-{}", name_of(bc))
+    } else {
+        format!("stash-trigger-{}", name_of(bc))
+    };
     base.replace('.', "-")
 }
 
@@ -103,9 +115,20 @@ pub async fn reconcile(bc: &BackupConfiguration, ctx: &Ctx) -> Result<Next> {
             .await?;
         return Ok(Next::Wait);
     }
-    if !bc.metadata.finalizers.iter().flatten().any(|f| f == INVOKER_FINALIZER) {
+    if !bc
+        .metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .any(|f| f == INVOKER_FINALIZER)
+    {
         ctx.store
-            .update::<BackupConfiguration, _>(&ns, &name, |b| b.metadata.finalizers.get_or_insert_with(Vec::new).push(INVOKER_FINALIZER.into()))
+            .update::<BackupConfiguration, _>(&ns, &name, |b| {
+                b.metadata
+                    .finalizers
+                    .get_or_insert_with(Vec::new)
+                    .push(INVOKER_FINALIZER.into())
+            })
             .await?;
     }
 
@@ -114,40 +137,100 @@ pub async fn reconcile(bc: &BackupConfiguration, ctx: &Ctx) -> Result<Next> {
     // The Repository and its Secret.
     let repo_ref = bc.spec.repository.clone().unwrap_or_default();
     let repo_ns = repo_ref.namespace_or(&ns).to_string();
-    let repo = ctx.store.get::<Repository>(&repo_ns, &repo_ref.name).await?;
+    let repo = ctx
+        .store
+        .get::<Repository>(&repo_ns, &repo_ref.name)
+        .await?;
     match &repo {
-        Some(_) => conds.push(condition(types::REPOSITORY_FOUND, true, reasons::REPOSITORY_AVAILABLE, format!("Repository {repo_ns}/{} exist.", repo_ref.name), now)),
+        Some(_) => conds.push(condition(
+            types::REPOSITORY_FOUND,
+            true,
+            reasons::REPOSITORY_AVAILABLE,
+            format!("Repository {repo_ns}/{} exist.", repo_ref.name),
+            now,
+        )),
         None => {
             waiting = true;
-            let msg = format!("Repository {repo_ns}/{} does not exist: create it (spec.repository names it)", repo_ref.name);
-            conds.push(condition(types::REPOSITORY_FOUND, false, reasons::REPOSITORY_NOT_AVAILABLE, msg, now));
+            let msg = format!(
+                "Repository {repo_ns}/{} does not exist: create it (spec.repository names it)",
+                repo_ref.name
+            );
+            conds.push(condition(
+                types::REPOSITORY_FOUND,
+                false,
+                reasons::REPOSITORY_NOT_AVAILABLE,
+                msg,
+                now,
+            ));
         }
     }
     if let Some(r) = &repo {
-        let secret = r.spec.backend.as_ref().and_then(|b| b.storage_secret_name.clone()).unwrap_or_default();
+        let secret = r
+            .spec
+            .backend
+            .as_ref()
+            .and_then(|b| b.storage_secret_name.clone())
+            .unwrap_or_default();
         if ctx.store.get::<Secret>(&repo_ns, &secret).await?.is_some() {
-            conds.push(condition(types::BACKEND_SECRET_FOUND, true, reasons::BACKEND_SECRET_AVAILABLE, format!("Backend Secret {repo_ns}/{secret} exist."), now));
+            conds.push(condition(
+                types::BACKEND_SECRET_FOUND,
+                true,
+                reasons::BACKEND_SECRET_AVAILABLE,
+                format!("Backend Secret {repo_ns}/{secret} exist."),
+                now,
+            ));
         } else {
             waiting = true;
             let msg = format!("Backend Secret {repo_ns}/{secret} does not exist: create it (Repository {repo_ns}/{} spec.backend.storageSecretName names it)", repo_ref.name);
-            conds.push(condition(types::BACKEND_SECRET_FOUND, false, reasons::BACKEND_SECRET_NOT_AVAILABLE, msg, now));
+            conds.push(condition(
+                types::BACKEND_SECRET_FOUND,
+                false,
+                reasons::BACKEND_SECRET_NOT_AVAILABLE,
+                msg,
+                now,
+            ));
         }
     }
     // The target.
-    if let Some(t) = bc.spec.template.target.as_ref().and_then(|t| t.r#ref.as_ref()) {
+    if let Some(t) = bc
+        .spec
+        .template
+        .target
+        .as_ref()
+        .and_then(|t| t.r#ref.as_ref())
+    {
         let tns = t.namespace_or(&ns).to_string();
         let (kind, tname) = (t.kind().to_string(), t.name().to_string());
         if target_exists(ctx, t, &tns).await? {
-            conds.push(condition(types::BACKUP_TARGET_FOUND, true, reasons::TARGET_AVAILABLE, format!("Backup target {kind} {tns}/{tname} found."), now));
+            conds.push(condition(
+                types::BACKUP_TARGET_FOUND,
+                true,
+                reasons::TARGET_AVAILABLE,
+                format!("Backup target {kind} {tns}/{tname} found."),
+                now,
+            ));
         } else {
             waiting = true;
             let msg = format!("Backup target {kind} {tns}/{tname} does not exist: create it (spec.target.ref names it)");
-            conds.push(condition(types::BACKUP_TARGET_FOUND, false, reasons::TARGET_NOT_AVAILABLE, msg, now));
+            conds.push(condition(
+                types::BACKUP_TARGET_FOUND,
+                false,
+                reasons::TARGET_NOT_AVAILABLE,
+                msg,
+                now,
+            ));
         }
     }
     // Admission rules.
-    let mut problems: Vec<String> = validate(&StashObject::BackupConfiguration(Box::new(bc.clone()))).iter().map(|p| p.to_string()).collect();
-    if let Some(p) = repo.as_ref().and_then(|r| check_repository_usage(r, &ns, &Default::default())) {
+    let mut problems: Vec<String> =
+        validate(&StashObject::BackupConfiguration(Box::new(bc.clone())))
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+    if let Some(p) = repo
+        .as_ref()
+        .and_then(|r| check_repository_usage(r, &ns, &Default::default()))
+    {
         problems.push(p.to_string());
     }
     if let Some(s) = bc.spec.schedule.as_deref().filter(|s| !s.is_empty()) {
@@ -156,21 +239,47 @@ pub async fn reconcile(bc: &BackupConfiguration, ctx: &Ctx) -> Result<Next> {
         }
     }
     if problems.is_empty() {
-        conds.push(condition(types::VALIDATION_PASSED, true, reasons::RESOURCE_VALIDATION_PASSED, "Successfully validated.", now));
+        conds.push(condition(
+            types::VALIDATION_PASSED,
+            true,
+            reasons::RESOURCE_VALIDATION_PASSED,
+            "Successfully validated.",
+            now,
+        ));
     } else {
-        conds.push(condition(types::VALIDATION_PASSED, false, reasons::RESOURCE_VALIDATION_FAILED, problems.join("; "), now));
+        conds.push(condition(
+            types::VALIDATION_PASSED,
+            false,
+            reasons::RESOURCE_VALIDATION_FAILED,
+            problems.join("; "),
+            now,
+        ));
     }
     // The trigger.
     match ensure_cronjob(ctx, bc).await? {
-        Ok(()) => conds.push(condition(types::CRON_JOB_CREATED, true, reasons::CRON_JOB_CREATION_SUCCEEDED, "Successfully created backup triggering CronJob.", now)),
-        Err(e) => conds.push(condition(types::CRON_JOB_CREATED, false, reasons::CRON_JOB_CREATION_FAILED, format!("Failed to create backup triggering CronJob. Reason: {e}"), now)),
+        Ok(()) => conds.push(condition(
+            types::CRON_JOB_CREATED,
+            true,
+            reasons::CRON_JOB_CREATION_SUCCEEDED,
+            "Successfully created backup triggering CronJob.",
+            now,
+        )),
+        Err(e) => conds.push(condition(
+            types::CRON_JOB_CREATED,
+            false,
+            reasons::CRON_JOB_CREATION_FAILED,
+            format!("Failed to create backup triggering CronJob. Reason: {e}"),
+            now,
+        )),
     }
 
     let generation = bc.metadata.generation;
     let driver = bc.spec.driver();
     ctx.store
         .update_status::<BackupConfiguration, _>(&ns, &name, |b| {
-            let st = b.status.get_or_insert_with(BackupConfigurationStatus::default);
+            let st = b
+                .status
+                .get_or_insert_with(BackupConfigurationStatus::default);
             let list = st.conditions.get_or_insert_with(Vec::new);
             for c in &conds {
                 set_condition(list, c.clone());
@@ -179,5 +288,9 @@ pub async fn reconcile(bc: &BackupConfiguration, ctx: &Ctx) -> Result<Next> {
             st.observed_generation = generation;
         })
         .await?;
-    Ok(if waiting { Next::secs(RECHECK_SECS) } else { Next::Wait })
+    Ok(if waiting {
+        Next::secs(RECHECK_SECS)
+    } else {
+        Next::Wait
+    })
 }

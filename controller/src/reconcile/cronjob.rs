@@ -17,7 +17,10 @@ use crate::store::{StoreError, StoreExt};
 
 pub async fn reconcile(cj: &CronJob, ctx: &Ctx) -> Result<Next> {
     let labels = cj.metadata.labels.clone().unwrap_or_default();
-    let (Some(kind), Some(invoker)) = (labels.get("stash.appscode.com/invoker-type"), labels.get("stash.appscode.com/invoker-name")) else {
+    let (Some(kind), Some(invoker)) = (
+        labels.get("stash.appscode.com/invoker-type"),
+        labels.get("stash.appscode.com/invoker-name"),
+    ) else {
         return Ok(Next::Wait);
     };
     let spec = cj.spec.clone().unwrap_or_default();
@@ -25,9 +28,16 @@ pub async fn reconcile(cj: &CronJob, ctx: &Ctx) -> Result<Next> {
         return Ok(Next::Wait);
     }
     // An invalid schedule is reported on the invoker (ValidationPassed).
-    let Ok(schedule) = Schedule::parse(&spec.schedule) else { return Ok(Next::Wait) };
+    let Ok(schedule) = Schedule::parse(&spec.schedule) else {
+        return Ok(Next::Wait);
+    };
     let now = ctx.clock.now();
-    let last = cj.status.as_ref().and_then(|s| s.last_schedule_time.clone()).or(cj.metadata.creation_timestamp.clone()).map_or(now, |t| crate::reconcile::from_time(&t));
+    let last = cj
+        .status
+        .as_ref()
+        .and_then(|s| s.last_schedule_time.clone())
+        .or(cj.metadata.creation_timestamp.clone())
+        .map_or(now, |t| crate::reconcile::from_time(&t));
     let due = schedule.due(last, now);
     if let Some(tick) = due.missed {
         let ns = namespace_of(cj);
@@ -44,7 +54,9 @@ pub async fn reconcile(cj: &CronJob, ctx: &Ctx) -> Result<Next> {
         let name = cj.metadata.name.clone().unwrap_or_default();
         ctx.store
             .update_status::<CronJob, _>(&ns, &name, |c| {
-                c.status.get_or_insert_with(CronJobStatus::default).last_schedule_time = Some(crate::reconcile::to_time(tick));
+                c.status
+                    .get_or_insert_with(CronJobStatus::default)
+                    .last_schedule_time = Some(crate::reconcile::to_time(tick));
             })
             .await?;
     }

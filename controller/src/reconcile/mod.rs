@@ -18,16 +18,28 @@ pub mod cronjob;
 
 /// chrono's time as the API's `Time` (k8s-openapi keeps a jiff timestamp).
 pub fn to_time(t: DateTime<Utc>) -> Time {
-    Time(k8s_openapi::jiff::Timestamp::from_nanosecond(i128::from(t.timestamp_nanos_opt().unwrap_or_default())).unwrap_or_default())
+    Time(
+        k8s_openapi::jiff::Timestamp::from_nanosecond(i128::from(
+            t.timestamp_nanos_opt().unwrap_or_default(),
+        ))
+        .unwrap_or_default(),
+    )
 }
 
 /// The API's `Time` as chrono's.
 pub fn from_time(t: &Time) -> DateTime<Utc> {
-    DateTime::from_timestamp(t.0.as_second(), t.0.subsec_nanosecond().max(0) as u32).unwrap_or_default()
+    DateTime::from_timestamp(t.0.as_second(), t.0.subsec_nanosecond().max(0) as u32)
+        .unwrap_or_default()
 }
 
 /// A condition as Stash writes it.
-pub fn condition(type_: &str, ok: bool, reason: &str, message: impl Into<String>, now: DateTime<Utc>) -> Condition {
+pub fn condition(
+    type_: &str,
+    ok: bool,
+    reason: &str,
+    message: impl Into<String>,
+    now: DateTime<Utc>,
+) -> Condition {
     Condition {
         type_: type_.into(),
         status: if ok { "True" } else { "False" }.into(),

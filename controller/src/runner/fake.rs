@@ -20,13 +20,20 @@ impl FakeRunner {
 
     /// The jobs started so far, in name order.
     pub fn started(&self) -> Vec<JobSpec> {
-        self.jobs.lock().expect("fake runner").values().map(|(j, _)| j.clone()).collect()
+        self.jobs
+            .lock()
+            .expect("fake runner")
+            .values()
+            .map(|(j, _)| j.clone())
+            .collect()
     }
 
     /// Ends a job the way the test says.
     pub fn finish(&self, job: &str, state: JobState) {
         let mut jobs = self.jobs.lock().expect("fake runner");
-        let entry = jobs.get_mut(job).unwrap_or_else(|| panic!("no job {job} was started"));
+        let entry = jobs
+            .get_mut(job)
+            .unwrap_or_else(|| panic!("no job {job} was started"));
         entry.1 = state;
     }
 
@@ -39,18 +46,29 @@ impl FakeRunner {
 #[async_trait]
 impl StepRunner for FakeRunner {
     async fn start(&self, job: JobSpec) -> Result<(), RunnerError> {
-        self.jobs.lock().expect("fake runner").entry(job.name.clone()).or_insert((job, JobState::Running));
+        self.jobs
+            .lock()
+            .expect("fake runner")
+            .entry(job.name.clone())
+            .or_insert((job, JobState::Running));
         Ok(())
     }
 
     fn state(&self, job: &str) -> Option<JobState> {
-        self.jobs.lock().expect("fake runner").get(job).map(|(_, s)| s.clone())
+        self.jobs
+            .lock()
+            .expect("fake runner")
+            .get(job)
+            .map(|(_, s)| s.clone())
     }
 
     async fn cancel(&self, job: &str) {
         if let Some(e) = self.jobs.lock().expect("fake runner").get_mut(job) {
             if e.1 == JobState::Running {
-                e.1 = JobState::Failed { step: "cancelled".into(), message: "cancelled".into() };
+                e.1 = JobState::Failed {
+                    step: "cancelled".into(),
+                    message: "cancelled".into(),
+                };
             }
         }
     }

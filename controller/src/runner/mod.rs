@@ -71,7 +71,10 @@ pub enum JobState {
     Running,
     Succeeded,
     /// `step` failed (or was killed); `message` says how, with the end of its output.
-    Failed { step: String, message: String },
+    Failed {
+        step: String,
+        message: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -118,11 +121,23 @@ mod tests {
 
     #[test]
     fn pod_paths_map_onto_the_scratch_folder() {
-        let m = vec![("/stash-tmp".to_string(), PathBuf::from("/var/lib/stash/jobs/j1"))];
-        assert_eq!(map_paths("--output-dir=/stash-tmp/output", &m), "--output-dir=/var/lib/stash/jobs/j1/output");
-        assert_eq!(map_paths("--scratch-dir=/stash-tmp", &m), "--scratch-dir=/var/lib/stash/jobs/j1");
+        let m = vec![(
+            "/stash-tmp".to_string(),
+            PathBuf::from("/var/lib/stash/jobs/j1"),
+        )];
+        assert_eq!(
+            map_paths("--output-dir=/stash-tmp/output", &m),
+            "--output-dir=/var/lib/stash/jobs/j1/output"
+        );
+        assert_eq!(
+            map_paths("--scratch-dir=/stash-tmp", &m),
+            "--scratch-dir=/var/lib/stash/jobs/j1"
+        );
         assert_eq!(map_paths("/stash-tmp/x", &m), "/var/lib/stash/jobs/j1/x");
-        assert_eq!(map_paths("--path=/stash-tmpfoo", &m), "--path=/stash-tmpfoo");
+        assert_eq!(
+            map_paths("--path=/stash-tmpfoo", &m),
+            "--path=/stash-tmpfoo"
+        );
         assert_eq!(map_paths("--args=", &m), "--args=");
     }
 }

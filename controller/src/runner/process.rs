@@ -25,7 +25,12 @@ const TAIL_LINES: usize = 6;
 /// Environment variables of the controller that must not leak into steps: a step gets its
 /// repository and password from the Repository and its Secret, never from whoever started
 /// `stash run`.
-const SCRUBBED_ENV: &[&str] = &["RESTIC_REPOSITORY", "RESTIC_PASSWORD", "RESTIC_PASSWORD_FILE", "RESTIC_PASSWORD_COMMAND"];
+const SCRUBBED_ENV: &[&str] = &[
+    "RESTIC_REPOSITORY",
+    "RESTIC_PASSWORD",
+    "RESTIC_PASSWORD_FILE",
+    "RESTIC_PASSWORD_COMMAND",
+];
 
 struct Entry {
     state: JobState,
@@ -42,15 +47,29 @@ pub struct ProcessRunner {
 
 impl std::fmt::Debug for ProcessRunner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ProcessRunner").field("exe", &self.exe).field("logs", &self.logs).finish_non_exhaustive()
+        f.debug_struct("ProcessRunner")
+            .field("exe", &self.exe)
+            .field("logs", &self.logs)
+            .finish_non_exhaustive()
     }
 }
 
 impl ProcessRunner {
     /// Runs steps with `exe` (this binary), adding `env` to each (e.g. where the state and the
     /// manifests are), logging under `logs`, and sending each finished job's owner on `done`.
-    pub fn new(exe: PathBuf, env: BTreeMap<String, String>, logs: PathBuf, done: mpsc::UnboundedSender<ObjRef>) -> ProcessRunner {
-        ProcessRunner { exe, env, logs, jobs: Arc::default(), done }
+    pub fn new(
+        exe: PathBuf,
+        env: BTreeMap<String, String>,
+        logs: PathBuf,
+        done: mpsc::UnboundedSender<ObjRef>,
+    ) -> ProcessRunner {
+        ProcessRunner {
+            exe,
+            env,
+            logs,
+            jobs: Arc::default(),
+            done,
+        }
     }
 
     /// Where a job's output goes.
@@ -71,15 +90,28 @@ enum Ended {
     TimedOut,
 }
 
-async fn run_step(exe: &Path, step: &Step, job: &JobSpec, env: &BTreeMap<String, String>, log: &Path, cancel: &Notify, deadline: Option<Instant>) -> std::io::Result<Ended> {
-    let out = std::fs::OpenOptions::new().create(true).append(true).open(log)?;
+async fn run_step(
+    exe: &Path,
+    step: &Step,
+    job: &JobSpec,
+    env: &BTreeMap<String, String>,
+    log: &Path,
+    cancel: &Notify,
+    deadline: Option<Instant>,
+) -> std::io::Result<Ended> {
+    let out = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)?;
     let mut cmd = Command::new(exe);
     cmd.args(step.args.iter().map(|a| map_paths(a, &job.mounts)));
     for k in SCRUBBED_ENV {
         cmd.env_remove(k);
     }
     cmd.envs(env).envs(&job.env);
-    cmd.stdin(Stdio::null()).stdout(out.try_clone()?).stderr(out);
+    cmd.stdin(Stdio::null())
+        .stdout(out.try_clone()?)
+        .stderr(out);
     cmd.kill_on_drop(true);
     #[cfg(target_os = "linux")]
     // SAFETY: prctl is async-signal-safe and touches only the child's own attributes.
@@ -109,23 +141,44 @@ async fn run_step(exe: &Path, step: &Step, job: &JobSpec, env: &BTreeMap<String,
     Ok(ended)
 }
 
-async fn run_job(exe: PathBuf, env: BTreeMap<String, String>, job: JobSpec, log: PathBuf, cancel: Arc<Notify>) -> JobState {
+async fn run_job(
+    exe: PathBuf,
+    env: BTreeMap<String, String>,
+    job: JobSpec,
+    log: PathBuf,
+    cancel: Arc<Notify>,
+) -> JobState {
     let deadline = job.timeout.map(|t| Instant::now() + t);
     for (_, dir) in &job.mounts {
         if let Err(e) = std::fs::create_dir_all(dir) {
-            return JobState::Failed { step: "setup".into(), message: format!("creating {}: {e}", dir.display()) };
+            return JobState::Failed {
+                step: "setup".into(),
+                message: format!("creating {}: {e}", dir.display()),
+            };
         }
     }
     for step in &job.steps {
-        let failed = |message: String| JobState::Failed { step: step.name.clone(), message };
+        let failed = |message: String| JobState::Failed {
+            step: step.name.clone(),
+            message,
+        };
         match run_step(&exe, step, &job, &env, &log, &cancel, deadline).await {
             Ok(Ended::Exited(s)) if s.success() => continue,
             Ok(Ended::Exited(s)) => {
-                let how = s.code().map_or_else(|| "was killed by a signal".to_string(), |c| format!("exited with code {c}"));
-                return failed(format!("step {} {how}: {}", step.name, tail(&log, TAIL_LINES)));
+                let how = s.code().map_or_else(
+                    || "was killed by a signal".to_string(),
+                    |c| format!("exited with code {c}"),
+                );
+                return failed(format!(
+                    "step {} {how}: {}",
+                    step.name,
+                    tail(&log, TAIL_LINES)
+                ));
             }
             Ok(Ended::Cancelled) => return failed(format!("step {} was stopped", step.name)),
-            Ok(Ended::TimedOut) => return failed(format!("step {} was stopped at the deadline", step.name)),
+            Ok(Ended::TimedOut) => {
+                return failed(format!("step {} was stopped at the deadline", step.name))
+            }
             Err(e) => return failed(format!("step {} could not run: {e}", step.name)),
         }
     }
@@ -141,17 +194,34 @@ impl StepRunner for ProcessRunner {
             if jobs.contains_key(&job.name) {
                 return Ok(());
             }
-            jobs.insert(job.name.clone(), Entry { state: JobState::Running, cancel: cancel.clone() });
+            jobs.insert(
+                job.name.clone(),
+                Entry {
+                    state: JobState::Running,
+                    cancel: cancel.clone(),
+                },
+            );
         }
-        std::fs::create_dir_all(&self.logs).map_err(|source| RunnerError::Start { job: job.name.clone(), source })?;
-        let (exe, env, log, jobs, done) = (self.exe.clone(), self.env.clone(), self.log_file(&job.name), self.jobs.clone(), self.done.clone());
+        std::fs::create_dir_all(&self.logs).map_err(|source| RunnerError::Start {
+            job: job.name.clone(),
+            source,
+        })?;
+        let (exe, env, log, jobs, done) = (
+            self.exe.clone(),
+            self.env.clone(),
+            self.log_file(&job.name),
+            self.jobs.clone(),
+            self.done.clone(),
+        );
         tracing::info!(job = %job.name, owner = %job.owner, steps = job.steps.len(), "starting job");
         tokio::spawn(async move {
             let name = job.name.clone();
             let owner = job.owner.clone();
             let state = run_job(exe, env, job, log, cancel).await;
             match &state {
-                JobState::Failed { message, .. } => tracing::warn!(job = %name, "job failed: {message}"),
+                JobState::Failed { message, .. } => {
+                    tracing::warn!(job = %name, "job failed: {message}")
+                }
                 _ => tracing::info!(job = %name, "job succeeded"),
             }
             if let Some(e) = jobs.lock().expect("runner lock").get_mut(&name) {
@@ -163,11 +233,21 @@ impl StepRunner for ProcessRunner {
     }
 
     fn state(&self, job: &str) -> Option<JobState> {
-        self.jobs.lock().expect("runner lock").get(job).map(|e| e.state.clone())
+        self.jobs
+            .lock()
+            .expect("runner lock")
+            .get(job)
+            .map(|e| e.state.clone())
     }
 
     async fn cancel(&self, job: &str) {
-        let cancel = self.jobs.lock().expect("runner lock").get(job).filter(|e| e.state == JobState::Running).map(|e| e.cancel.clone());
+        let cancel = self
+            .jobs
+            .lock()
+            .expect("runner lock")
+            .get(job)
+            .filter(|e| e.state == JobState::Running)
+            .map(|e| e.cancel.clone());
         if let Some(c) = cancel {
             c.notify_one();
         }

@@ -14,7 +14,9 @@ use k8s_openapi::api::core::v1::Secret;
 use stash::api::common::set_condition;
 use stash::api::conditions::{reasons, types};
 use stash::api::output::format_bytes;
-use stash::api::{BackupConfiguration, BackupSession, Repository as RepositoryObject, RetentionPolicy};
+use stash::api::{
+    BackupConfiguration, BackupSession, Repository as RepositoryObject, RetentionPolicy,
+};
 use stash::engine::check::check;
 use stash::engine::forget::{forget, ForgetOptions};
 use stash::engine::keyfile::KdfParams;
@@ -53,18 +55,35 @@ pub enum ActionError {
 }
 
 /// The session, its BackupConfiguration and Repository.
-async fn objects(store: &dyn ObjectStore, ns: &str, session: &str) -> Result<(BackupSession, BackupConfiguration, RepositoryObject), ActionError> {
-    let s: BackupSession = store.get(ns, session).await?.ok_or_else(|| ActionError::Missing(format!("BackupSession {ns}/{session} not found")))?;
+async fn objects(
+    store: &dyn ObjectStore,
+    ns: &str,
+    session: &str,
+) -> Result<(BackupSession, BackupConfiguration, RepositoryObject), ActionError> {
+    let s: BackupSession = store
+        .get(ns, session)
+        .await?
+        .ok_or_else(|| ActionError::Missing(format!("BackupSession {ns}/{session} not found")))?;
     let inv = s.spec.invoker.clone().unwrap_or_default();
-    let bc: BackupConfiguration = store.get(ns, &inv.name).await?.ok_or_else(|| ActionError::Missing(format!("{} {ns}/{} not found", inv.kind, inv.name)))?;
+    let bc: BackupConfiguration = store
+        .get(ns, &inv.name)
+        .await?
+        .ok_or_else(|| ActionError::Missing(format!("{} {ns}/{} not found", inv.kind, inv.name)))?;
     let r = bc.spec.repository.clone().unwrap_or_default();
     let rns = r.namespace_or(ns).to_string();
-    let repo: RepositoryObject = store.get(&rns, &r.name).await?.ok_or_else(|| ActionError::Missing(format!("Repository {rns}/{} not found", r.name)))?;
+    let repo: RepositoryObject = store
+        .get(&rns, &r.name)
+        .await?
+        .ok_or_else(|| ActionError::Missing(format!("Repository {rns}/{} not found", r.name)))?;
     Ok((s, bc, repo))
 }
 
 /// Opens the Repository object's backend with its storage Secret (`init`: create if missing).
-pub async fn open_repository(store: &dyn ObjectStore, repo: &RepositoryObject, init: bool) -> Result<Arc<Repository>, ActionError> {
+pub async fn open_repository(
+    store: &dyn ObjectStore,
+    repo: &RepositoryObject,
+    init: bool,
+) -> Result<Arc<Repository>, ActionError> {
     let ns = repo.metadata.namespace.clone().unwrap_or_default();
     let name = repo.metadata.name.clone().unwrap_or_default();
     let backend = repo.spec.backend.clone().unwrap_or_default();
@@ -73,15 +92,34 @@ pub async fn open_repository(store: &dyn ObjectStore, repo: &RepositoryObject, i
         .get(&ns, &secret_name)
         .await?
         .ok_or_else(|| ActionError::Missing(format!("storage Secret {ns}/{secret_name} (Repository {ns}/{name} spec.backend.storageSecretName) not found")))?;
-    let mut data: std::collections::BTreeMap<String, Vec<u8>> = secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
-    data.extend(secret.string_data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into_bytes())));
+    let mut data: std::collections::BTreeMap<String, Vec<u8>> = secret
+        .data
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect();
+    data.extend(
+        secret
+            .string_data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.into_bytes())),
+    );
     let secret = StorageSecret::new(data);
     let what = format!("Repository {ns}/{name}");
-    let storage = |source| ActionError::Storage { what: what.clone(), source };
-    let spec: BackendSpec = serde_json::from_value(serde_json::to_value(&backend).unwrap_or_default())
-        .map_err(|e| ActionError::Missing(format!("{what}: spec.backend: {e}")))?;
-    let password = secret.restic_password().map_err(|e| ActionError::Missing(format!("{what}: {e}")))?;
-    let config = spec.config(&secret, LocalAccess::Mounted).map_err(storage)?;
+    let storage = |source| ActionError::Storage {
+        what: what.clone(),
+        source,
+    };
+    let spec: BackendSpec =
+        serde_json::from_value(serde_json::to_value(&backend).unwrap_or_default())
+            .map_err(|e| ActionError::Missing(format!("{what}: spec.backend: {e}")))?;
+    let password = secret
+        .restic_password()
+        .map_err(|e| ActionError::Missing(format!("{what}: {e}")))?;
+    let config = spec
+        .config(&secret, LocalAccess::Mounted)
+        .map_err(storage)?;
     let location = config.location();
     let handle = config.open(init).map_err(storage)?;
     let opts = RepoOptions::default();
@@ -89,9 +127,22 @@ pub async fn open_repository(store: &dyn ObjectStore, repo: &RepositoryObject, i
     match Repository::open(handle.clone(), password.expose(), opts.clone()).await {
         Ok(r) => Ok(Arc::new(r)),
         Err(RepoError::NotARepository { .. }) if init => {
-            match Repository::init(handle.clone(), password.expose(), NEW_REPO_VERSION, KdfParams::default(), opts.clone()).await {
+            match Repository::init(
+                handle.clone(),
+                password.expose(),
+                NEW_REPO_VERSION,
+                KdfParams::default(),
+                opts.clone(),
+            )
+            .await
+            {
                 Ok(r) => Ok(Arc::new(r)),
-                Err(RepoError::AlreadyInitialized { .. }) => Repository::open(handle, password.expose(), opts).await.map(Arc::new).map_err(repo_err(format!("opening {location}"))),
+                Err(RepoError::AlreadyInitialized { .. }) => {
+                    Repository::open(handle, password.expose(), opts)
+                        .await
+                        .map(Arc::new)
+                        .map_err(repo_err(format!("opening {location}")))
+                }
                 Err(e) => Err(repo_err(format!("initialising a repository at {location}"))(e)),
             }
         }
@@ -99,10 +150,19 @@ pub async fn open_repository(store: &dyn ObjectStore, repo: &RepositoryObject, i
     }
 }
 
-async fn set_session_conditions(store: &dyn ObjectStore, ns: &str, session: &str, conds: Vec<stash::api::Condition>) -> Result<(), ActionError> {
+async fn set_session_conditions(
+    store: &dyn ObjectStore,
+    ns: &str,
+    session: &str,
+    conds: Vec<stash::api::Condition>,
+) -> Result<(), ActionError> {
     store
         .update_status::<BackupSession, _>(ns, session, |s| {
-            let list = s.status.get_or_insert_with(Default::default).conditions.get_or_insert_with(Vec::new);
+            let list = s
+                .status
+                .get_or_insert_with(Default::default)
+                .conditions
+                .get_or_insert_with(Vec::new);
             for c in &conds {
                 set_condition(list, c.clone());
             }
@@ -113,16 +173,29 @@ async fn set_session_conditions(store: &dyn ObjectStore, ns: &str, session: &str
 
 /// `init-repository`: records `BackendRepositoryInitialized` either way; an error is returned
 /// too so the step fails visibly.
-pub async fn init_repository(store: &dyn ObjectStore, ns: &str, session: &str) -> Result<(), ActionError> {
+pub async fn init_repository(
+    store: &dyn ObjectStore,
+    ns: &str,
+    session: &str,
+) -> Result<(), ActionError> {
     let (_, _, repo) = objects(store, ns, session).await?;
     let res = open_repository(store, &repo, true).await;
     let cond = match &res {
-        Ok(_) => condition(types::BACKEND_REPOSITORY_INITIALIZED, true, reasons::BACKEND_REPOSITORY_FOUND, "Repository exist in the backend.", Utc::now()),
+        Ok(_) => condition(
+            types::BACKEND_REPOSITORY_INITIALIZED,
+            true,
+            reasons::BACKEND_REPOSITORY_FOUND,
+            "Repository exist in the backend.",
+            Utc::now(),
+        ),
         Err(e) => condition(
             types::BACKEND_REPOSITORY_INITIALIZED,
             false,
             reasons::FAILED_TO_INITIALIZE_BACKEND_REPOSITORY,
-            format!("Failed to initialize backend repository. Reason: {}", error_chain(e)),
+            format!(
+                "Failed to initialize backend repository. Reason: {}",
+                error_chain(e)
+            ),
             Utc::now(),
         ),
     };
@@ -155,7 +228,10 @@ pub fn keep_policy(p: &RetentionPolicy) -> KeepPolicy {
 }
 
 /// Retention, waiting for the exclusive lock; `(kept, removed)`.
-async fn apply_retention(repo: &Arc<Repository>, p: Option<&RetentionPolicy>) -> Result<(usize, usize), RepoError> {
+async fn apply_retention(
+    repo: &Arc<Repository>,
+    p: Option<&RetentionPolicy>,
+) -> Result<(usize, usize), RepoError> {
     let policy = p.map(keep_policy).unwrap_or_default();
     if policy.is_empty() {
         return Ok((repo.snapshots().await?.len(), 0));
@@ -171,7 +247,11 @@ async fn apply_retention(repo: &Arc<Repository>, p: Option<&RetentionPolicy>) ->
     loop {
         match forget(repo, &opts).await {
             Ok(res) => {
-                let kept = if opts.dry_run { repo.snapshots().await?.len() } else { res.kept };
+                let kept = if opts.dry_run {
+                    repo.snapshots().await?.len()
+                } else {
+                    res.kept
+                };
                 return Ok((kept, res.removed.len()));
             }
             Err(RepoError::Locked(l)) if start.elapsed() < LOCK_WAIT => {
@@ -185,14 +265,33 @@ async fn apply_retention(repo: &Arc<Repository>, p: Option<&RetentionPolicy>) ->
 
 /// `post-backup`: retention, check, the Repository's status. Conditions are recorded whatever
 /// happens; the first failure is also returned.
-pub async fn post_backup(store: &dyn ObjectStore, ns: &str, session: &str) -> Result<(), ActionError> {
+pub async fn post_backup(
+    store: &dyn ObjectStore,
+    ns: &str,
+    session: &str,
+) -> Result<(), ActionError> {
     let (s, bc, repo_obj) = objects(store, ns, session).await?;
     let repo = match open_repository(store, &repo_obj, false).await {
         Ok(r) => r,
         Err(e) => {
-            let msg = format!("Failed to apply retention policy. Reason: {}", error_chain(&e));
-            let c1 = condition(types::RETENTION_POLICY_APPLIED, false, reasons::FAILED_TO_APPLY_RETENTION_POLICY, msg, Utc::now());
-            let c2 = condition(types::REPOSITORY_INTEGRITY_VERIFIED, false, reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY, "Repository could not be opened.", Utc::now());
+            let msg = format!(
+                "Failed to apply retention policy. Reason: {}",
+                error_chain(&e)
+            );
+            let c1 = condition(
+                types::RETENTION_POLICY_APPLIED,
+                false,
+                reasons::FAILED_TO_APPLY_RETENTION_POLICY,
+                msg,
+                Utc::now(),
+            );
+            let c2 = condition(
+                types::REPOSITORY_INTEGRITY_VERIFIED,
+                false,
+                reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY,
+                "Repository could not be opened.",
+                Utc::now(),
+            );
             set_session_conditions(store, ns, session, vec![c1, c2]).await?;
             return Err(e);
         }
@@ -201,29 +300,71 @@ pub async fn post_backup(store: &dyn ObjectStore, ns: &str, session: &str) -> Re
     let mut failure = None;
     let counts = match apply_retention(&repo, bc.spec.retention_policy.as_ref()).await {
         Ok(c) => {
-            conds.push(condition(types::RETENTION_POLICY_APPLIED, true, reasons::SUCCESSFULLY_APPLIED_RETENTION_POLICY, "Successfully applied retention policy.", Utc::now()));
+            conds.push(condition(
+                types::RETENTION_POLICY_APPLIED,
+                true,
+                reasons::SUCCESSFULLY_APPLIED_RETENTION_POLICY,
+                "Successfully applied retention policy.",
+                Utc::now(),
+            ));
             Some(c)
         }
         Err(e) => {
-            let msg = format!("Failed to apply retention policy. Reason: {}", error_chain(&e));
-            conds.push(condition(types::RETENTION_POLICY_APPLIED, false, reasons::FAILED_TO_APPLY_RETENTION_POLICY, msg, Utc::now()));
-            failure = Some(ActionError::Repo { what: "applying the retention policy".into(), source: e });
+            let msg = format!(
+                "Failed to apply retention policy. Reason: {}",
+                error_chain(&e)
+            );
+            conds.push(condition(
+                types::RETENTION_POLICY_APPLIED,
+                false,
+                reasons::FAILED_TO_APPLY_RETENTION_POLICY,
+                msg,
+                Utc::now(),
+            ));
+            failure = Some(ActionError::Repo {
+                what: "applying the retention policy".into(),
+                source: e,
+            });
             None
         }
     };
     let integrity = match check(&repo, false).await {
         Ok(report) if report.ok() => {
-            conds.push(condition(types::REPOSITORY_INTEGRITY_VERIFIED, true, reasons::SUCCESSFULLY_VERIFIED_REPOSITORY_INTEGRITY, "Repository integrity verification succeeded.", Utc::now()));
+            conds.push(condition(
+                types::REPOSITORY_INTEGRITY_VERIFIED,
+                true,
+                reasons::SUCCESSFULLY_VERIFIED_REPOSITORY_INTEGRITY,
+                "Repository integrity verification succeeded.",
+                Utc::now(),
+            ));
             true
         }
         Ok(report) => {
-            let msg = format!("Repository integrity verification failed. Reason: {}", report.errors.join("; "));
-            conds.push(condition(types::REPOSITORY_INTEGRITY_VERIFIED, false, reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY, msg, Utc::now()));
+            let msg = format!(
+                "Repository integrity verification failed. Reason: {}",
+                report.errors.join("; ")
+            );
+            conds.push(condition(
+                types::REPOSITORY_INTEGRITY_VERIFIED,
+                false,
+                reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY,
+                msg,
+                Utc::now(),
+            ));
             false
         }
         Err(e) => {
-            let msg = format!("Repository integrity verification failed. Reason: {}", error_chain(&e));
-            conds.push(condition(types::REPOSITORY_INTEGRITY_VERIFIED, false, reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY, msg, Utc::now()));
+            let msg = format!(
+                "Repository integrity verification failed. Reason: {}",
+                error_chain(&e)
+            );
+            conds.push(condition(
+                types::REPOSITORY_INTEGRITY_VERIFIED,
+                false,
+                reasons::FAILED_TO_VERIFY_REPOSITORY_INTEGRITY,
+                msg,
+                Utc::now(),
+            ));
             false
         }
     };
@@ -231,8 +372,15 @@ pub async fn post_backup(store: &dyn ObjectStore, ns: &str, session: &str) -> Re
         Ok(packs) => Some(format_bytes(packs.iter().map(|p| p.size).sum())),
         Err(_) => None,
     };
-    let (rns, rname) = (repo_obj.metadata.namespace.clone().unwrap_or_default(), repo_obj.metadata.name.clone().unwrap_or_default());
-    let created = s.metadata.creation_timestamp.clone().unwrap_or(crate::reconcile::to_time(Utc::now()));
+    let (rns, rname) = (
+        repo_obj.metadata.namespace.clone().unwrap_or_default(),
+        repo_obj.metadata.name.clone().unwrap_or_default(),
+    );
+    let created = s
+        .metadata
+        .creation_timestamp
+        .clone()
+        .unwrap_or(crate::reconcile::to_time(Utc::now()));
     store
         .update_status::<RepositoryObject, _>(&rns, &rname, |r| {
             let st = r.status.get_or_insert_with(Default::default);

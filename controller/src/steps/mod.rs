@@ -18,7 +18,14 @@ pub const STATE_ENV: &str = "STASH_STATE";
 pub const MANIFESTS_ENV: &str = "STASH_MANIFESTS";
 
 /// The store a step process writes to: local mode's, when `stash run` said where it is.
-pub async fn open_local_store(state: Option<PathBuf>, manifests: &[PathBuf]) -> Result<Option<Arc<LocalStore>>, StoreError> {
-    let Some(state) = state.filter(|s| !s.as_os_str().is_empty()) else { return Ok(None) };
-    Ok(Some(Arc::new(LocalStore::open(&state, manifests.to_vec(), Arc::new(SystemClock)).await?)))
+pub async fn open_local_store(
+    state: Option<PathBuf>,
+    manifests: &[PathBuf],
+) -> Result<Option<Arc<LocalStore>>, StoreError> {
+    let Some(state) = state.filter(|s| !s.as_os_str().is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(Arc::new(
+        LocalStore::open(&state, manifests.to_vec(), Arc::new(SystemClock)).await?,
+    )))
 }

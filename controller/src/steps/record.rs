@@ -20,17 +20,30 @@ fn same_target(a: Option<&TargetRef>, b: Option<&TargetRef>) -> bool {
 }
 
 /// Records `out` for `target` in BackupSession `namespace/session`.
-pub async fn record_backup(store: &dyn ObjectStore, namespace: &str, session: &str, target: Option<TargetRef>, out: &BackupOutput) -> Result<(), StoreError> {
+pub async fn record_backup(
+    store: &dyn ObjectStore,
+    namespace: &str,
+    session: &str,
+    target: Option<TargetRef>,
+    out: &BackupOutput,
+) -> Result<(), StoreError> {
     let target = target.or_else(|| out.target_status.r#ref.clone());
     let hosts = out.target_status.stats.clone().unwrap_or_default();
     let updated = store
         .update_status::<BackupSession, _>(namespace, session, |s| {
             let st = s.status.get_or_insert_with(Default::default);
             let targets = st.targets.get_or_insert_with(Vec::new);
-            let i = match targets.iter().position(|t| same_target(t.r#ref.as_ref(), target.as_ref())) {
+            let i = match targets
+                .iter()
+                .position(|t| same_target(t.r#ref.as_ref(), target.as_ref()))
+            {
                 Some(i) => i,
                 None => {
-                    targets.push(BackupTargetStatus { r#ref: target.clone(), total_hosts: Some(hosts.len() as i32), ..Default::default() });
+                    targets.push(BackupTargetStatus {
+                        r#ref: target.clone(),
+                        total_hosts: Some(hosts.len() as i32),
+                        ..Default::default()
+                    });
                     targets.len() - 1
                 }
             };
@@ -45,19 +58,35 @@ pub async fn record_backup(store: &dyn ObjectStore, namespace: &str, session: &s
             t.phase = Some(backup_target_phase(t));
         })
         .await?;
-    let Some(s) = updated else { return Err(StoreError::NotFound(crate::store::ObjRef::of::<BackupSession>(namespace, session))) };
-    let (kind, name) = target.as_ref().map(|t| (t.kind().to_string(), t.name().to_string())).unwrap_or_default();
+    let Some(s) = updated else {
+        return Err(StoreError::NotFound(crate::store::ObjRef::of::<
+            BackupSession,
+        >(namespace, session)));
+    };
+    let (kind, name) = target
+        .as_ref()
+        .map(|t| (t.kind().to_string(), t.name().to_string()))
+        .unwrap_or_default();
     for h in &hosts {
         let host = h.hostname.clone().unwrap_or_default();
         let (type_, reason, msg) = match (h.phase, &h.error) {
-            (Some(HostBackupPhase::Succeeded), _) => (EventType::Normal, "Host Backup Succeeded", format!("backup succeeded for host {host:?} of {kind:?}/{name:?}.")),
+            (Some(HostBackupPhase::Succeeded), _) => (
+                EventType::Normal,
+                "Host Backup Succeeded",
+                format!("backup succeeded for host {host:?} of {kind:?}/{name:?}."),
+            ),
             (_, e) => (
                 EventType::Warning,
                 "Host Backup Failed",
-                format!("backup failed for host {host:?} of {kind:?}/{name:?}. Reason: {}", e.clone().unwrap_or_else(|| "unknown".into())),
+                format!(
+                    "backup failed for host {host:?} of {kind:?}/{name:?}. Reason: {}",
+                    e.clone().unwrap_or_else(|| "unknown".into())
+                ),
             ),
         };
-        store.event(&s, type_, SOURCE, reason, msg, Utc::now()).await?;
+        store
+            .event(&s, type_, SOURCE, reason, msg, Utc::now())
+            .await?;
     }
     Ok(())
 }

@@ -23,7 +23,10 @@ pub struct LocalStore {
 
 impl std::fmt::Debug for LocalStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStore").field("db", &self.db).field("manifests", &self.manifests).finish_non_exhaustive()
+        f.debug_struct("LocalStore")
+            .field("db", &self.db)
+            .field("manifests", &self.manifests)
+            .finish_non_exhaustive()
     }
 }
 
@@ -32,8 +35,16 @@ fn is_secret(kind: &Kind) -> bool {
 }
 
 impl LocalStore {
-    pub async fn open(state: &std::path::Path, manifests: Vec<PathBuf>, clock: Arc<dyn Clock>) -> Result<LocalStore, StoreError> {
-        let store = LocalStore { db: SqliteStore::open(state, clock).await?, manifests, secrets: RwLock::default() };
+    pub async fn open(
+        state: &std::path::Path,
+        manifests: Vec<PathBuf>,
+        clock: Arc<dyn Clock>,
+    ) -> Result<LocalStore, StoreError> {
+        let store = LocalStore {
+            db: SqliteStore::open(state, clock).await?,
+            manifests,
+            secrets: RwLock::default(),
+        };
         store.reload_secrets();
         Ok(store)
     }
@@ -46,7 +57,11 @@ impl LocalStore {
             .filter(|d| Kind::of_value(&d.value).is_some_and(|k| is_secret(&k)))
             .filter_map(|d| {
                 let r = ObjRef::of_value(&d.value)?;
-                let ns = if r.namespace.is_empty() { crate::local::manifests::DEFAULT_NAMESPACE.to_string() } else { r.namespace };
+                let ns = if r.namespace.is_empty() {
+                    crate::local::manifests::DEFAULT_NAMESPACE.to_string()
+                } else {
+                    r.namespace
+                };
                 let mut v = d.value;
                 v["metadata"]["namespace"] = Value::String(ns.clone());
                 Some(((ns, r.name), v))
@@ -56,7 +71,10 @@ impl LocalStore {
     }
 
     fn read_only(what: &str) -> StoreError {
-        StoreError::Invalid { what: what.into(), message: "Secrets are read from the manifests folder: edit the file there".into() }
+        StoreError::Invalid {
+            what: what.into(),
+            message: "Secrets are read from the manifests folder: edit the file there".into(),
+        }
     }
 }
 
@@ -68,15 +86,28 @@ impl ObjectStore for LocalStore {
 
     async fn get_raw(&self, obj: &ObjRef) -> Result<Option<Value>, StoreError> {
         if is_secret(&obj.kind) {
-            return Ok(self.secrets.read().expect("secrets lock").get(&(obj.namespace.clone(), obj.name.clone())).cloned());
+            return Ok(self
+                .secrets
+                .read()
+                .expect("secrets lock")
+                .get(&(obj.namespace.clone(), obj.name.clone()))
+                .cloned());
         }
         self.db.get_raw(obj).await
     }
 
-    async fn list_raw(&self, kind: &Kind, namespace: Option<&str>) -> Result<Vec<Value>, StoreError> {
+    async fn list_raw(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+    ) -> Result<Vec<Value>, StoreError> {
         if is_secret(kind) {
             let s = self.secrets.read().expect("secrets lock");
-            return Ok(s.iter().filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns)).map(|(_, v)| v.clone()).collect());
+            return Ok(s
+                .iter()
+                .filter(|((ns, _), _)| namespace.is_none_or(|n| n == ns))
+                .map(|(_, v)| v.clone())
+                .collect());
         }
         self.db.list_raw(kind, namespace).await
     }
@@ -95,8 +126,15 @@ impl ObjectStore for LocalStore {
         self.db.replace_raw(obj).await
     }
 
-    async fn replace_status_raw(&self, obj: &ObjRef, resource_version: Option<&str>, status: Value) -> Result<Value, StoreError> {
-        self.db.replace_status_raw(obj, resource_version, status).await
+    async fn replace_status_raw(
+        &self,
+        obj: &ObjRef,
+        resource_version: Option<&str>,
+        status: Value,
+    ) -> Result<Value, StoreError> {
+        self.db
+            .replace_status_raw(obj, resource_version, status)
+            .await
     }
 
     async fn delete_raw(&self, obj: &ObjRef) -> Result<Deleted, StoreError> {

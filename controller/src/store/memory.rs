@@ -34,7 +34,11 @@ impl std::fmt::Debug for MemoryStore {
 
 impl MemoryStore {
     pub fn new(clock: Arc<dyn Clock>) -> MemoryStore {
-        MemoryStore { state: Mutex::new(State::default()), clock, feed: broadcast::channel(1024).0 }
+        MemoryStore {
+            state: Mutex::new(State::default()),
+            clock,
+            feed: broadcast::channel(1024).0,
+        }
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -62,10 +66,19 @@ impl ObjectStore for MemoryStore {
         Ok(self.lock().objects.get(obj).cloned())
     }
 
-    async fn list_raw(&self, kind: &Kind, namespace: Option<&str>) -> Result<Vec<Value>, StoreError> {
+    async fn list_raw(
+        &self,
+        kind: &Kind,
+        namespace: Option<&str>,
+    ) -> Result<Vec<Value>, StoreError> {
         let st = self.lock();
         let hit = |r: &ObjRef| &r.kind == kind && namespace.is_none_or(|ns| r.namespace == ns);
-        Ok(st.objects.iter().filter(|(r, _)| hit(r)).map(|(_, v)| v.clone()).collect())
+        Ok(st
+            .objects
+            .iter()
+            .filter(|(r, _)| hit(r))
+            .map(|(_, v)| v.clone())
+            .collect())
     }
 
     async fn create_raw(&self, obj: Value) -> Result<Value, StoreError> {
@@ -81,9 +94,16 @@ impl ObjectStore for MemoryStore {
     }
 
     async fn replace_raw(&self, obj: Value) -> Result<Value, StoreError> {
-        let r = ObjRef::of_value(&obj).ok_or_else(|| StoreError::Invalid { what: "replace".into(), message: "no kind or name".into() })?;
+        let r = ObjRef::of_value(&obj).ok_or_else(|| StoreError::Invalid {
+            what: "replace".into(),
+            message: "no kind or name".into(),
+        })?;
         let mut st = self.lock();
-        let stored = st.objects.get(&r).cloned().ok_or_else(|| StoreError::NotFound(r.clone()))?;
+        let stored = st
+            .objects
+            .get(&r)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(r.clone()))?;
         st.version += 1;
         let version = st.version;
         match rules::replace(&r, &stored, obj, version)? {
@@ -100,9 +120,18 @@ impl ObjectStore for MemoryStore {
         }
     }
 
-    async fn replace_status_raw(&self, obj: &ObjRef, resource_version: Option<&str>, status: Value) -> Result<Value, StoreError> {
+    async fn replace_status_raw(
+        &self,
+        obj: &ObjRef,
+        resource_version: Option<&str>,
+        status: Value,
+    ) -> Result<Value, StoreError> {
         let mut st = self.lock();
-        let stored = st.objects.get(obj).cloned().ok_or_else(|| StoreError::NotFound(obj.clone()))?;
+        let stored = st
+            .objects
+            .get(obj)
+            .cloned()
+            .ok_or_else(|| StoreError::NotFound(obj.clone()))?;
         st.version += 1;
         let v = rules::replace_status(obj, &stored, resource_version, status, st.version)?;
         st.objects.insert(obj.clone(), v.clone());
@@ -112,7 +141,9 @@ impl ObjectStore for MemoryStore {
 
     async fn delete_raw(&self, obj: &ObjRef) -> Result<Deleted, StoreError> {
         let mut st = self.lock();
-        let Some(stored) = st.objects.get(obj).cloned() else { return Ok(Deleted::Absent) };
+        let Some(stored) = st.objects.get(obj).cloned() else {
+            return Ok(Deleted::Absent);
+        };
         if stored.pointer("/metadata/deletionTimestamp").is_some() {
             return Ok(Deleted::Marked);
         }
@@ -133,13 +164,20 @@ impl ObjectStore for MemoryStore {
 
     async fn record_event(&self, event: Event) -> Result<(), StoreError> {
         let mut st = self.lock();
-        st.writes.push(format!("event {} {}", event.object, event.reason));
+        st.writes
+            .push(format!("event {} {}", event.object, event.reason));
         st.events.push(event);
         Ok(())
     }
 
     async fn events(&self, obj: &ObjRef) -> Result<Vec<Event>, StoreError> {
-        Ok(self.lock().events.iter().filter(|e| &e.object == obj).cloned().collect())
+        Ok(self
+            .lock()
+            .events
+            .iter()
+            .filter(|e| &e.object == obj)
+            .cloned()
+            .collect())
     }
 
     fn changes(&self) -> broadcast::Receiver<ObjRef> {
@@ -169,17 +207,50 @@ mod tests {
         let store = MemoryStore::new(Arc::new(ManualClock::at("2026-11-30T10:00:00Z")));
         let mut feed = store.changes();
         store.create(&session("pg-1")).await.unwrap();
-        assert_eq!(feed.recv().await.unwrap().to_string(), "BackupSession demo/pg-1");
+        assert_eq!(
+            feed.recv().await.unwrap().to_string(),
+            "BackupSession demo/pg-1"
+        );
         let got: BackupSession = store.get("demo", "pg-1").await.unwrap().unwrap();
-        assert_eq!(got.metadata.creation_timestamp.unwrap().0.to_string(), "2026-11-30T10:00:00Z");
-        let set_running = |s: &mut BackupSession| s.status.get_or_insert_with(Default::default).phase = Some(BackupSessionPhase::Running);
-        store.update_status::<BackupSession, _>("demo", "pg-1", set_running).await.unwrap();
+        assert_eq!(
+            got.metadata.creation_timestamp.unwrap().0.to_string(),
+            "2026-11-30T10:00:00Z"
+        );
+        let set_running = |s: &mut BackupSession| {
+            s.status.get_or_insert_with(Default::default).phase = Some(BackupSessionPhase::Running)
+        };
+        store
+            .update_status::<BackupSession, _>("demo", "pg-1", set_running)
+            .await
+            .unwrap();
         // The same change again writes nothing.
-        store.update_status::<BackupSession, _>("demo", "pg-1", set_running).await.unwrap();
-        assert_eq!(store.take_writes(), vec!["create BackupSession demo/pg-1", "status BackupSession demo/pg-1"]);
-        let listed: Vec<BackupSession> = store.list(Some("demo"), &Selector::labels([("stash.appscode.com/invoker-name", "pg")])).await.unwrap();
+        store
+            .update_status::<BackupSession, _>("demo", "pg-1", set_running)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.take_writes(),
+            vec![
+                "create BackupSession demo/pg-1",
+                "status BackupSession demo/pg-1"
+            ]
+        );
+        let listed: Vec<BackupSession> = store
+            .list(
+                Some("demo"),
+                &Selector::labels([("stash.appscode.com/invoker-name", "pg")]),
+            )
+            .await
+            .unwrap();
         assert_eq!(listed.len(), 1);
-        assert!(store.list::<BackupSession>(None, &Selector::labels([("x", "y")])).await.unwrap().is_empty());
-        assert!(matches!(store.create(&session("pg-1")).await, Err(StoreError::AlreadyExists(_))));
+        assert!(store
+            .list::<BackupSession>(None, &Selector::labels([("x", "y")]))
+            .await
+            .unwrap()
+            .is_empty());
+        assert!(matches!(
+            store.create(&session("pg-1")).await,
+            Err(StoreError::AlreadyExists(_))
+        ));
     }
 }

@@ -20,18 +20,24 @@ pub fn labels(obj: &Value) -> BTreeMap<String, String> {
 }
 
 pub fn resource_version(obj: &Value) -> Option<String> {
-    obj.pointer("/metadata/resourceVersion").and_then(Value::as_str).map(String::from)
+    obj.pointer("/metadata/resourceVersion")
+        .and_then(Value::as_str)
+        .map(String::from)
 }
 
 fn finalizers(obj: &Value) -> usize {
-    obj.pointer("/metadata/finalizers").and_then(Value::as_array).map_or(0, Vec::len)
+    obj.pointer("/metadata/finalizers")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len)
 }
 
 fn meta_mut(obj: &mut Value) -> &mut serde_json::Map<String, Value> {
     if !obj.get("metadata").is_some_and(Value::is_object) {
         obj["metadata"] = json!({});
     }
-    obj["metadata"].as_object_mut().expect("metadata is an object")
+    obj["metadata"]
+        .as_object_mut()
+        .expect("metadata is an object")
 }
 
 /// RFC 3339 with seconds, as the API server writes timestamps.
@@ -45,7 +51,11 @@ pub fn random_suffix(n: usize) -> String {
     let mut out = String::with_capacity(n);
     while out.len() < n {
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         let mut x = h.finish();
         while x > 0 && out.len() < n {
             out.push(ALPHABET[(x % ALPHABET.len() as u64) as usize] as char);
@@ -56,22 +66,47 @@ pub fn random_suffix(n: usize) -> String {
 }
 
 fn uid() -> String {
-    let s = format!("{}{}{}{}", random_suffix(8), random_suffix(8), random_suffix(8), random_suffix(8));
-    format!("{}-{}-{}-{}-{}", &s[..8], &s[8..12], &s[12..16], &s[16..20], &s[20..32])
+    let s = format!(
+        "{}{}{}{}",
+        random_suffix(8),
+        random_suffix(8),
+        random_suffix(8),
+        random_suffix(8)
+    );
+    format!(
+        "{}-{}-{}-{}-{}",
+        &s[..8],
+        &s[8..12],
+        &s[12..16],
+        &s[16..20],
+        &s[20..32]
+    )
 }
 
 /// A new object as it is stored: name from `generateName` if needed, uid, creation time,
 /// generation 1, resource version `rv`. Errors if it has no kind or no name.
 pub fn create(mut obj: Value, now: DateTime<Utc>, rv: u64) -> Result<(ObjRef, Value), StoreError> {
-    let invalid = |m: &str| StoreError::Invalid { what: "create".into(), message: m.into() };
+    let invalid = |m: &str| StoreError::Invalid {
+        what: "create".into(),
+        message: m.into(),
+    };
     if !obj.is_object() {
         return Err(invalid("not a JSON object"));
     }
     let meta = meta_mut(&mut obj);
-    let has_name = meta.get("name").and_then(Value::as_str).is_some_and(|n| !n.is_empty());
+    let has_name = meta
+        .get("name")
+        .and_then(Value::as_str)
+        .is_some_and(|n| !n.is_empty());
     if !has_name {
-        let Some(prefix) = meta.get("generateName").and_then(Value::as_str).filter(|g| !g.is_empty()) else {
-            return Err(invalid("metadata.name or metadata.generateName is required"));
+        let Some(prefix) = meta
+            .get("generateName")
+            .and_then(Value::as_str)
+            .filter(|g| !g.is_empty())
+        else {
+            return Err(invalid(
+                "metadata.name or metadata.generateName is required",
+            ));
         };
         let name = format!("{prefix}{}", random_suffix(5));
         meta.insert("name".into(), Value::String(name));
@@ -87,14 +122,21 @@ pub fn create(mut obj: Value, now: DateTime<Utc>, rv: u64) -> Result<(ObjRef, Va
 
 fn check_version(r: &ObjRef, stored: &Value, given: Option<&str>) -> Result<(), StoreError> {
     match given {
-        Some(v) if Some(v) != resource_version(stored).as_deref() => Err(StoreError::Conflict(r.clone())),
+        Some(v) if Some(v) != resource_version(stored).as_deref() => {
+            Err(StoreError::Conflict(r.clone()))
+        }
         _ => Ok(()),
     }
 }
 
 /// What a replace leaves: the object to store, or `None` when it is to be removed (the last
 /// finalizer of an object marked for deletion went away).
-pub fn replace(r: &ObjRef, stored: &Value, mut new: Value, rv: u64) -> Result<Option<Value>, StoreError> {
+pub fn replace(
+    r: &ObjRef,
+    stored: &Value,
+    mut new: Value,
+    rv: u64,
+) -> Result<Option<Value>, StoreError> {
     check_version(r, stored, resource_version(&new).as_deref())?;
     // Status is not written here; identity and deletion are the store's.
     match stored.get("status") {
@@ -107,9 +149,19 @@ pub fn replace(r: &ObjRef, stored: &Value, mut new: Value, rv: u64) -> Result<Op
     }
     let old_meta = stored.get("metadata").cloned().unwrap_or(json!({}));
     let spec_changed = stored.get("spec") != new.get("spec");
-    let generation = old_meta.get("generation").and_then(Value::as_i64).unwrap_or(1) + i64::from(spec_changed);
+    let generation = old_meta
+        .get("generation")
+        .and_then(Value::as_i64)
+        .unwrap_or(1)
+        + i64::from(spec_changed);
     let meta = meta_mut(&mut new);
-    for k in ["uid", "creationTimestamp", "deletionTimestamp", "name", "namespace"] {
+    for k in [
+        "uid",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "name",
+        "namespace",
+    ] {
         match old_meta.get(k) {
             Some(v) => meta.insert(k.into(), v.clone()),
             None => meta.remove(k),
@@ -118,11 +170,21 @@ pub fn replace(r: &ObjRef, stored: &Value, mut new: Value, rv: u64) -> Result<Op
     meta.insert("generation".into(), json!(generation));
     meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
     let marked = old_meta.get("deletionTimestamp").is_some();
-    Ok(if marked && finalizers(&new) == 0 { None } else { Some(new) })
+    Ok(if marked && finalizers(&new) == 0 {
+        None
+    } else {
+        Some(new)
+    })
 }
 
 /// The stored object with its status replaced.
-pub fn replace_status(r: &ObjRef, stored: &Value, given_version: Option<&str>, status: Value, rv: u64) -> Result<Value, StoreError> {
+pub fn replace_status(
+    r: &ObjRef,
+    stored: &Value,
+    given_version: Option<&str>,
+    status: Value,
+    rv: u64,
+) -> Result<Value, StoreError> {
     check_version(r, stored, given_version)?;
     let mut new = stored.clone();
     if status.is_null() {
@@ -172,8 +234,14 @@ mod tests {
         let mut g = bs("");
         g["metadata"]["generateName"] = json!("pg-backup-");
         let (r, _) = create(g, now(), 8).unwrap();
-        assert!(r.name.starts_with("pg-backup-") && r.name.len() == "pg-backup-".len() + 5, "{}", r.name);
-        let e = create(json!({"kind": "X", "metadata": {}}), now(), 9).unwrap_err().to_string();
+        assert!(
+            r.name.starts_with("pg-backup-") && r.name.len() == "pg-backup-".len() + 5,
+            "{}",
+            r.name
+        );
+        let e = create(json!({"kind": "X", "metadata": {}}), now(), 9)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("metadata.name"), "{e}");
     }
 
@@ -193,8 +261,14 @@ mod tests {
         assert_eq!(v["metadata"]["generation"], 2);
         stored = v;
         // A stale version conflicts.
-        assert!(matches!(replace(&r, &stored, new, 5), Err(StoreError::Conflict(_))));
-        assert!(matches!(replace_status(&r, &stored, Some("1"), json!({}), 5), Err(StoreError::Conflict(_))));
+        assert!(matches!(
+            replace(&r, &stored, new, 5),
+            Err(StoreError::Conflict(_))
+        ));
+        assert!(matches!(
+            replace_status(&r, &stored, Some("1"), json!({}), 5),
+            Err(StoreError::Conflict(_))
+        ));
     }
 
     #[test]
@@ -206,14 +280,20 @@ mod tests {
         let (d, marked) = delete(&with, now(), 2);
         assert_eq!(d, Deleted::Marked);
         let marked = marked.unwrap();
-        assert_eq!(marked["metadata"]["deletionTimestamp"], "2026-11-30T10:00:00Z");
+        assert_eq!(
+            marked["metadata"]["deletionTimestamp"],
+            "2026-11-30T10:00:00Z"
+        );
         // Removing the finalizer removes the object.
         let mut released = marked.clone();
         released["metadata"]["finalizers"] = json!([]);
         assert!(replace(&r, &marked, released, 3).unwrap().is_none());
         // Keeping it keeps the mark, whatever the writer sent.
         let mut kept = marked.clone();
-        kept["metadata"].as_object_mut().unwrap().remove("deletionTimestamp");
+        kept["metadata"]
+            .as_object_mut()
+            .unwrap()
+            .remove("deletionTimestamp");
         let v = replace(&r, &marked, kept, 3).unwrap().unwrap();
         assert!(v["metadata"]["deletionTimestamp"].is_string());
     }

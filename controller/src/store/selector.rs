@@ -15,8 +15,14 @@ impl Selector {
 
     /// Objects carrying every one of these labels.
     pub fn labels<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Selector {
-        let m: BTreeMap<String, String> = pairs.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Selector(LabelSelector { match_labels: Some(m), ..Default::default() })
+        let m: BTreeMap<String, String> = pairs
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Selector(LabelSelector {
+            match_labels: Some(m),
+            ..Default::default()
+        })
     }
 
     /// kubectl's `-l` syntax: `a=b,c!=d,e,!f` (`==` too). An empty string selects everything.
@@ -39,8 +45,14 @@ impl Selector {
                 exprs.push(req(part, "Exists", None));
             }
         }
-        if labels.keys().chain(exprs.iter().map(|e| &e.key)).any(|k| k.is_empty()) {
-            return Err(format!("invalid label selector {s:?}: every term needs a key (a=b, a!=b, a or !a)"));
+        if labels
+            .keys()
+            .chain(exprs.iter().map(|e| &e.key))
+            .any(|k| k.is_empty())
+        {
+            return Err(format!(
+                "invalid label selector {s:?}: every term needs a key (a=b, a!=b, a or !a)"
+            ));
         }
         Ok(Selector(LabelSelector {
             match_labels: (!labels.is_empty()).then_some(labels),
@@ -58,13 +70,19 @@ mod tests {
     use super::*;
 
     fn l(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        kv.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn kubectl_syntax() {
         let s = Selector::parse("repository=r, hostname==host-0").unwrap();
-        assert!(s.matches(&l(&[("repository", "r"), ("hostname", "host-0"), ("x", "y")])));
+        assert!(s.matches(&l(&[
+            ("repository", "r"),
+            ("hostname", "host-0"),
+            ("x", "y")
+        ])));
         assert!(!s.matches(&l(&[("repository", "r"), ("hostname", "host-1")])));
         let s = Selector::parse("app!=db,tier,!legacy").unwrap();
         assert!(s.matches(&l(&[("tier", "1")])));

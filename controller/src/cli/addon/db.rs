@@ -27,8 +27,7 @@ pub async fn connection(
         let (_, resolved) = app_connection(store, ns, name)
             .await
             .with_context(|| format!("looking up --appbinding={name} (namespace {ns})"))?;
-        let conn = DbConnection::from_appbinding(&resolved)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let conn = DbConnection::from_appbinding(&resolved).map_err(|e| anyhow::anyhow!("{e}"))?;
         (conn, Some(appbinding_ref(name, ns)))
     } else if let Some(host) = &db.host {
         let conn = DbConnection {
@@ -75,7 +74,12 @@ pub async fn backup(
         ticker.stop();
         let out = out.map_err(|e| anyhow!(stash_addons::chain(&e)))?;
         // One file per snapshot: the dump.
-        let files = FileStats { total_files: Some(1), new_files: Some(1), modified_files: Some(0), unmodified_files: Some(0) };
+        let files = FileStats {
+            total_files: Some(1),
+            new_files: Some(1),
+            modified_files: Some(0),
+            unmodified_files: Some(0),
+        };
         report.snapshot(&out.snapshot, &out.stats, files, out.duration);
         report.repository = retention::apply_unless_controlled(&repo, &f.retention).await?;
         Ok(())

@@ -84,7 +84,9 @@ pub struct InvokerFlags {
 
 impl InvokerFlags {
     pub fn host(&self) -> String {
-        nonempty(&self.hostname).unwrap_or(stash::engine::snapshot::DEFAULT_HOST).to_string()
+        nonempty(&self.hostname)
+            .unwrap_or(stash::engine::snapshot::DEFAULT_HOST)
+            .to_string()
     }
     pub fn output_file(&self) -> Option<PathBuf> {
         nonempty(&self.output_dir).map(|d| PathBuf::from(d).join(stash::api::output::OUTPUT_FILE))
@@ -152,7 +154,9 @@ pub struct RestoreFlags {
 
 impl RestoreFlags {
     pub fn source_host(&self) -> String {
-        nonempty(&self.source_hostname).map(String::from).unwrap_or_else(|| self.invoker.host())
+        nonempty(&self.source_hostname)
+            .map(String::from)
+            .unwrap_or_else(|| self.invoker.host())
     }
 }
 
@@ -174,7 +178,12 @@ pub struct DbFlags {
     #[arg(long, default_value = "", hide_default_value = true)]
     pub user: String,
     /// Extra arguments for the dump/restore tool (Stash's `args`)
-    #[arg(long, default_value = "", hide_default_value = true, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
     pub args: String,
     /// How long to wait for the database: seconds, or 30s, 5m, 1h
     #[arg(long, default_value = "300", value_parser = parse_duration)]
@@ -188,14 +197,20 @@ pub fn nonempty(s: &str) -> Option<&str> {
 
 /// Comma-separated list, empty items dropped.
 pub fn list(s: &str) -> Vec<String> {
-    s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect()
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(String::from)
+        .collect()
 }
 
 /// A count; empty means 0 (a variable the catalog substituted with nothing).
 fn count(s: &str) -> Result<i64, String> {
     match nonempty(s) {
         None => Ok(0),
-        Some(v) => v.parse().map_err(|_| format!("{s:?} is not a whole number")),
+        Some(v) => v
+            .parse()
+            .map_err(|_| format!("{s:?} is not a whole number")),
     }
 }
 
@@ -203,7 +218,9 @@ fn count(s: &str) -> Result<i64, String> {
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     let (num, unit) = s.split_at(s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len()));
-    let n: u64 = num.parse().map_err(|_| format!("invalid duration {s:?}: use seconds, or e.g. 30s, 5m"))?;
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("invalid duration {s:?}: use seconds, or e.g. 30s, 5m"))?;
     match unit {
         "" | "s" => Ok(Duration::from_secs(n)),
         "m" => Ok(Duration::from_secs(n * 60)),

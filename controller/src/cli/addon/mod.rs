@@ -122,7 +122,12 @@ pub struct MysqlBackupArgs {
     pub db: DbFlags,
     /// Several dumps into one stream: `$args=<args of dump 1> $args=<args of dump 2> …`
     /// (each part is a dump's whole argument list; --args is not added to them)
-    #[arg(long, default_value = "", hide_default_value = true, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
     pub multi_dump_args: String,
 }
 
@@ -203,9 +208,17 @@ pub struct RedisRestoreArgs {
     pub snapshot: SnapshotFlag,
 }
 
-fn postgres(mut conn: DbConnection, db: &DbFlags, pg: &PgFlags, backup_cmd: Option<&str>) -> anyhow::Result<Box<dyn Addon>> {
+fn postgres(
+    mut conn: DbConnection,
+    db: &DbFlags,
+    pg: &PgFlags,
+    backup_cmd: Option<&str>,
+) -> anyhow::Result<Box<dyn Addon>> {
     // Stash: with a client certificate the login user is --user, else postgres.
-    let has_cert = conn.tls.as_ref().is_some_and(|t| t.client_cert_pem.is_some());
+    let has_cert = conn
+        .tls
+        .as_ref()
+        .is_some_and(|t| t.client_cert_pem.is_some());
     if conn.user.is_none() && has_cert {
         conn.user = Some("postgres".into());
     }
@@ -220,7 +233,13 @@ fn postgres(mut conn: DbConnection, db: &DbFlags, pg: &PgFlags, backup_cmd: Opti
         c => bail!("invalid --backup-cmd {c:?} (the backupCMD param): use pg_dumpall or pg_dump"),
     };
     let args = split_args(&db.args)?;
-    let opts = PostgresOptions { mode, backup_cmd, args, jobs: pg.max_concurrency.max(1), ..Default::default() };
+    let opts = PostgresOptions {
+        mode,
+        backup_cmd,
+        args,
+        jobs: pg.max_concurrency.max(1),
+        ..Default::default()
+    };
     Ok(Box::new(Postgres::new(conn, opts)))
 }
 
@@ -230,7 +249,9 @@ fn multi_dump_args(s: &str) -> anyhow::Result<Vec<Vec<String>>> {
     for (i, part) in s.split("$args=").enumerate() {
         if i == 0 {
             if nonempty(part).is_some() {
-                bail!("--multi-dump-args (the multiDumpArgs param) must start with $args=, got {s:?}");
+                bail!(
+                    "--multi-dump-args (the multiDumpArgs param) must start with $args=, got {s:?}"
+                );
             }
             continue;
         }
@@ -239,7 +260,12 @@ fn multi_dump_args(s: &str) -> anyhow::Result<Vec<Vec<String>>> {
     Ok(runs)
 }
 
-fn mysql(conn: DbConnection, flavor: Flavor, db: &DbFlags, multi: &str) -> anyhow::Result<Box<dyn Addon>> {
+fn mysql(
+    conn: DbConnection,
+    flavor: Flavor,
+    db: &DbFlags,
+    multi: &str,
+) -> anyhow::Result<Box<dyn Addon>> {
     let args = split_args(&db.args)?;
     let opts = MysqlOptions {
         flavor,
@@ -250,10 +276,17 @@ fn mysql(conn: DbConnection, flavor: Flavor, db: &DbFlags, multi: &str) -> anyho
     Ok(Box::new(Mysql::new(conn, opts)))
 }
 
-fn mongo(conn: DbConnection, db: &DbFlags, m: &MongoFlags, restore: bool) -> anyhow::Result<Box<dyn Addon>> {
+fn mongo(
+    conn: DbConnection,
+    db: &DbFlags,
+    m: &MongoFlags,
+    restore: bool,
+) -> anyhow::Result<Box<dyn Addon>> {
     let args = split_args(&db.args)?;
     let mut opts = MongoOptions::from_args(&args, restore)?;
-    let in_args = args.iter().any(|a| a.starts_with("--authenticationDatabase"));
+    let in_args = args
+        .iter()
+        .any(|a| a.starts_with("--authenticationDatabase"));
     if let (Some(auth), false) = (nonempty(&m.authentication_database), in_args) {
         opts.auth_db = auth.to_string();
     }
@@ -261,37 +294,77 @@ fn mongo(conn: DbConnection, db: &DbFlags, m: &MongoFlags, restore: bool) -> any
 }
 
 fn redis(conn: DbConnection, db: &DbFlags) -> anyhow::Result<Box<dyn Addon>> {
-    Ok(Box::new(Redis::new(conn, RedisOptions::from_args(&split_args(&db.args)?)?)))
+    Ok(Box::new(Redis::new(
+        conn,
+        RedisOptions::from_args(&split_args(&db.args)?)?,
+    )))
 }
 
 pub async fn run(g: &GlobalArgs, cmd: AddonCmd) -> anyhow::Result<()> {
     match cmd {
         AddonCmd::Postgres(PostgresCmd::Backup(a)) => {
-            db::backup(g, "PostgreSQL", &a.common, &a.db, |c| postgres(c, &a.db, &a.pg, Some(a.backup_cmd.as_str()))).await
+            db::backup(g, "PostgreSQL", &a.common, &a.db, |c| {
+                postgres(c, &a.db, &a.pg, Some(a.backup_cmd.as_str()))
+            })
+            .await
         }
         AddonCmd::Postgres(PostgresCmd::Restore(a)) => {
-            db::restore(g, "PostgreSQL", &a.common, &a.db, &a.snapshot.snapshot, |c| postgres(c, &a.db, &a.pg, None)).await
+            db::restore(
+                g,
+                "PostgreSQL",
+                &a.common,
+                &a.db,
+                &a.snapshot.snapshot,
+                |c| postgres(c, &a.db, &a.pg, None),
+            )
+            .await
         }
         AddonCmd::Mysql(cmd) => mysql_cmd(g, "MySQL", Flavor::MySql, cmd).await,
         AddonCmd::Mariadb(cmd) => mysql_cmd(g, "MariaDB", Flavor::MariaDb, cmd).await,
         AddonCmd::Mongodb(MongoCmd::Backup(a)) => {
-            db::backup(g, "MongoDB", &a.common, &a.db, |c| mongo(c, &a.db, &a.mongo, false)).await
+            db::backup(g, "MongoDB", &a.common, &a.db, |c| {
+                mongo(c, &a.db, &a.mongo, false)
+            })
+            .await
         }
         AddonCmd::Mongodb(MongoCmd::Restore(a)) => {
-            db::restore(g, "MongoDB", &a.common, &a.db, &a.snapshot.snapshot, |c| mongo(c, &a.db, &a.mongo, true)).await
+            db::restore(g, "MongoDB", &a.common, &a.db, &a.snapshot.snapshot, |c| {
+                mongo(c, &a.db, &a.mongo, true)
+            })
+            .await
         }
-        AddonCmd::Redis(RedisCmd::Backup(a)) => db::backup(g, "Redis", &a.common, &a.db, |c| redis(c, &a.db)).await,
+        AddonCmd::Redis(RedisCmd::Backup(a)) => {
+            db::backup(g, "Redis", &a.common, &a.db, |c| redis(c, &a.db)).await
+        }
         AddonCmd::Redis(RedisCmd::Restore(a)) => {
-            db::restore(g, "Redis", &a.common, &a.db, &a.snapshot.snapshot, |c| redis(c, &a.db)).await
+            db::restore(g, "Redis", &a.common, &a.db, &a.snapshot.snapshot, |c| {
+                redis(c, &a.db)
+            })
+            .await
         }
         AddonCmd::Volume(cmd) => volume::run(g, cmd).await,
     }
 }
 
-async fn mysql_cmd(g: &GlobalArgs, what: &str, flavor: Flavor, cmd: MysqlCmd) -> anyhow::Result<()> {
+async fn mysql_cmd(
+    g: &GlobalArgs,
+    what: &str,
+    flavor: Flavor,
+    cmd: MysqlCmd,
+) -> anyhow::Result<()> {
     match cmd {
-        MysqlCmd::Backup(a) => db::backup(g, what, &a.common, &a.db, |c| mysql(c, flavor, &a.db, &a.multi_dump_args)).await,
-        MysqlCmd::Restore(a) => db::restore(g, what, &a.common, &a.db, &a.snapshot.snapshot, |c| mysql(c, flavor, &a.db, "")).await,
+        MysqlCmd::Backup(a) => {
+            db::backup(g, what, &a.common, &a.db, |c| {
+                mysql(c, flavor, &a.db, &a.multi_dump_args)
+            })
+            .await
+        }
+        MysqlCmd::Restore(a) => {
+            db::restore(g, what, &a.common, &a.db, &a.snapshot.snapshot, |c| {
+                mysql(c, flavor, &a.db, "")
+            })
+            .await
+        }
     }
 }
 
@@ -301,9 +374,21 @@ mod tests {
 
     #[test]
     fn multi_dump_args_split_like_stashs() {
-        let runs = multi_dump_args("$args=--no-data --databases a  $args=--no-create-info --databases 'b c'").unwrap();
-        assert_eq!(runs, vec![vec!["--no-data", "--databases", "a"], vec!["--no-create-info", "--databases", "b c"]]);
+        let runs = multi_dump_args(
+            "$args=--no-data --databases a  $args=--no-create-info --databases 'b c'",
+        )
+        .unwrap();
+        assert_eq!(
+            runs,
+            vec![
+                vec!["--no-data", "--databases", "a"],
+                vec!["--no-create-info", "--databases", "b c"]
+            ]
+        );
         assert!(multi_dump_args("").unwrap().is_empty());
-        assert!(multi_dump_args("--databases a").unwrap_err().to_string().contains("must start with $args="));
+        assert!(multi_dump_args("--databases a")
+            .unwrap_err()
+            .to_string()
+            .contains("must start with $args="));
     }
 }

@@ -16,7 +16,9 @@ impl Objects {
         if f.manifests.is_empty() {
             return Ok(Objects { store: None });
         }
-        Ok(Objects { store: Some(ManifestDir::load(&f.manifests)?) })
+        Ok(Objects {
+            store: Some(ManifestDir::load(&f.manifests)?),
+        })
     }
 
     /// The store, for the flag that needs it.

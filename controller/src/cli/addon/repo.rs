@@ -13,7 +13,9 @@ use std::sync::Arc;
 use anyhow::{anyhow, bail, Context};
 use stash::engine::keyfile::KdfParams;
 use stash::engine::{RepoError, Repository};
-use stash::storage::backends::{AzureSpec, B2Spec, GcsSpec, LocalSpec, RestSpec, S3Spec, SwiftSpec};
+use stash::storage::backends::{
+    AzureSpec, B2Spec, GcsSpec, LocalSpec, RestSpec, S3Spec, SwiftSpec,
+};
 use stash::storage::{BackendSpec, LocalAccess};
 
 use super::flags::{nonempty, RepoFlags, SourceFlags};
@@ -31,7 +33,13 @@ pub fn backend_spec(f: &RepoFlags) -> anyhow::Result<BackendSpec> {
             .map(String::from)
             .ok_or_else(|| anyhow!("--provider={provider} needs --{flag}: {what}"))
     };
-    let bucket = || need("bucket", &f.bucket, "the bucket or container (the Repository's spec.backend)");
+    let bucket = || {
+        need(
+            "bucket",
+            &f.bucket,
+            "the bucket or container (the Repository's spec.backend)",
+        )
+    };
     let prefix = nonempty(&f.path).unwrap_or_default().to_string();
     let connections = f.max_connections.max(0);
     let mut spec = BackendSpec::default();
@@ -45,7 +53,10 @@ pub fn backend_spec(f: &RepoFlags) -> anyhow::Result<BackendSpec> {
                     "--provider=local needs --path: the repository folder (the Repository's spec.backend.local.mountPath)"
                 ),
             };
-            spec.local = Some(LocalSpec { mount_path: dir, ..Default::default() });
+            spec.local = Some(LocalSpec {
+                mount_path: dir,
+                ..Default::default()
+            });
         }
         "s3" => {
             spec.s3 = Some(S3Spec {
@@ -56,18 +67,53 @@ pub fn backend_spec(f: &RepoFlags) -> anyhow::Result<BackendSpec> {
                 insecure_tls: f.insecure_tls,
             })
         }
-        "gcs" => spec.gcs = Some(GcsSpec { bucket: bucket()?, prefix, max_connections: connections }),
-        "azure" => spec.azure = Some(AzureSpec { container: bucket()?, prefix, max_connections: connections }),
-        "b2" => spec.b2 = Some(B2Spec { bucket: bucket()?, prefix, max_connections: connections }),
-        "swift" => spec.swift = Some(SwiftSpec { container: bucket()?, prefix }),
-        "rest" => spec.rest = Some(RestSpec { url: need("endpoint", &f.endpoint, "the REST server's URL")? }),
-        other => bail!("invalid --provider {other:?}: use local, s3, gcs, azure, swift, b2 or rest"),
+        "gcs" => {
+            spec.gcs = Some(GcsSpec {
+                bucket: bucket()?,
+                prefix,
+                max_connections: connections,
+            })
+        }
+        "azure" => {
+            spec.azure = Some(AzureSpec {
+                container: bucket()?,
+                prefix,
+                max_connections: connections,
+            })
+        }
+        "b2" => {
+            spec.b2 = Some(B2Spec {
+                bucket: bucket()?,
+                prefix,
+                max_connections: connections,
+            })
+        }
+        "swift" => {
+            spec.swift = Some(SwiftSpec {
+                container: bucket()?,
+                prefix,
+            })
+        }
+        "rest" => {
+            spec.rest = Some(RestSpec {
+                url: need("endpoint", &f.endpoint, "the REST server's URL")?,
+            })
+        }
+        other => {
+            bail!("invalid --provider {other:?}: use local, s3, gcs, azure, swift, b2 or rest")
+        }
     }
     Ok(spec)
 }
 
 /// Opens (with `init`: creates if missing) the repository the flags name.
-pub async fn open(g: &GlobalArgs, f: &RepoFlags, source: &SourceFlags, objects: &Objects, init: bool) -> anyhow::Result<Arc<Repository>> {
+pub async fn open(
+    g: &GlobalArgs,
+    f: &RepoFlags,
+    source: &SourceFlags,
+    objects: &Objects,
+    init: bool,
+) -> anyhow::Result<Arc<Repository>> {
     if nonempty(&f.provider).is_none() {
         if g.repo.is_some() {
             return g.open().await;
@@ -83,25 +129,51 @@ pub async fn open(g: &GlobalArgs, f: &RepoFlags, source: &SourceFlags, objects: 
     };
     let ns = nonempty(&f.storage_secret_namespace).unwrap_or(source.namespace());
     let what = format!("storage Secret {ns}/{secret_name} (--storage-secret-name)");
-    let secret = objects.get("--storage-secret-name")?.secret(ns, secret_name).await.with_context(|| what.clone())?.into_storage_secret();
-    let password = secret.restic_password().with_context(|| format!("{what}: add the repository password under RESTIC_PASSWORD"))?;
-    let config = spec.config(&secret, LocalAccess::Mounted).with_context(|| format!("the repository of --provider={}", f.provider))?;
+    let secret = objects
+        .get("--storage-secret-name")?
+        .secret(ns, secret_name)
+        .await
+        .with_context(|| what.clone())?
+        .into_storage_secret();
+    let password = secret
+        .restic_password()
+        .with_context(|| format!("{what}: add the repository password under RESTIC_PASSWORD"))?;
+    let config = spec
+        .config(&secret, LocalAccess::Mounted)
+        .with_context(|| format!("the repository of --provider={}", f.provider))?;
     let mut opts = g.options()?;
     let connections = usize::try_from(f.max_connections).unwrap_or(0);
-    if let Some(n) = Some(connections).filter(|n| *n > 0).or(spec.max_connections()) {
+    if let Some(n) = Some(connections)
+        .filter(|n| *n > 0)
+        .or(spec.max_connections())
+    {
         opts.connections = n;
     }
     let location = config.location();
-    let backend = config.open(init).with_context(|| format!("the repository of --provider={}", f.provider))?;
+    let backend = config
+        .open(init)
+        .with_context(|| format!("the repository of --provider={}", f.provider))?;
     match Repository::open(backend.clone(), password.expose(), opts.clone()).await {
         Ok(r) => Ok(Arc::new(r)),
         Err(RepoError::NotARepository { .. }) if init => {
             tracing::info!(%location, "no repository there yet: initialising it");
-            match Repository::init(backend.clone(), password.expose(), NEW_REPO_VERSION, KdfParams::default(), opts.clone()).await {
+            match Repository::init(
+                backend.clone(),
+                password.expose(),
+                NEW_REPO_VERSION,
+                KdfParams::default(),
+                opts.clone(),
+            )
+            .await
+            {
                 Ok(r) => Ok(Arc::new(r)),
                 // Another step initialised it at the same moment: use theirs.
-                Err(RepoError::AlreadyInitialized { .. }) => Ok(Arc::new(Repository::open(backend, password.expose(), opts).await?)),
-                Err(e) => Err(e).with_context(|| format!("initialising a repository at {location}")),
+                Err(RepoError::AlreadyInitialized { .. }) => Ok(Arc::new(
+                    Repository::open(backend, password.expose(), opts).await?,
+                )),
+                Err(e) => {
+                    Err(e).with_context(|| format!("initialising a repository at {location}"))
+                }
             }
         }
         Err(e) => Err(e).with_context(|| format!("opening the repository at {location}")),
@@ -134,21 +206,50 @@ mod tests {
         assert_eq!(s.local.unwrap().mount_path, "/safe/data");
         let s = backend_spec(&flags("local", "/mnt", "repo", "")).unwrap();
         assert_eq!(s.local.unwrap().mount_path, "/mnt/repo");
-        let s = backend_spec(&flags("s3", "b", "demo/pg", "http://127.0.0.1:9000")).unwrap().s3.unwrap();
-        assert_eq!((s.endpoint.as_str(), s.bucket.as_str(), s.prefix.as_str()), ("http://127.0.0.1:9000", "b", "demo/pg"));
-        assert_eq!(backend_spec(&flags("gcs", "b", "p", "")).unwrap().max_connections(), Some(3));
-        assert_eq!(backend_spec(&flags("rest", "", "", "http://rest:8000/r")).unwrap().rest.unwrap().url, "http://rest:8000/r");
+        let s = backend_spec(&flags("s3", "b", "demo/pg", "http://127.0.0.1:9000"))
+            .unwrap()
+            .s3
+            .unwrap();
+        assert_eq!(
+            (s.endpoint.as_str(), s.bucket.as_str(), s.prefix.as_str()),
+            ("http://127.0.0.1:9000", "b", "demo/pg")
+        );
+        assert_eq!(
+            backend_spec(&flags("gcs", "b", "p", ""))
+                .unwrap()
+                .max_connections(),
+            Some(3)
+        );
+        assert_eq!(
+            backend_spec(&flags("rest", "", "", "http://rest:8000/r"))
+                .unwrap()
+                .rest
+                .unwrap()
+                .url,
+            "http://rest:8000/r"
+        );
     }
 
     #[test]
     fn missing_pieces_name_the_flag() {
-        let e = backend_spec(&flags("s3", "", "p", "")).unwrap_err().to_string();
+        let e = backend_spec(&flags("s3", "", "p", ""))
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("--provider=s3 needs --bucket"), "{e}");
-        let e = backend_spec(&flags("local", "", "", "")).unwrap_err().to_string();
-        assert!(e.contains("--provider=local needs --path") && e.contains("mountPath"), "{e}");
-        let e = backend_spec(&flags("rest", "", "", "")).unwrap_err().to_string();
+        let e = backend_spec(&flags("local", "", "", ""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("--provider=local needs --path") && e.contains("mountPath"),
+            "{e}"
+        );
+        let e = backend_spec(&flags("rest", "", "", ""))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("needs --endpoint"), "{e}");
-        let e = backend_spec(&flags("ftp", "b", "", "")).unwrap_err().to_string();
+        let e = backend_spec(&flags("ftp", "b", "", ""))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("invalid --provider \"ftp\""), "{e}");
     }
 }

@@ -9,8 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use stash::api::backup_session::{BackupTargetStatus, FileStats, HostBackupPhase, HostBackupStats, SnapshotStats};
-use stash::api::output::{format_bytes, format_seconds, go_duration, BackupOutput, RepositoryStats, RestoreOutput};
+use stash::api::backup_session::{
+    BackupTargetStatus, FileStats, HostBackupPhase, HostBackupStats, SnapshotStats,
+};
+use stash::api::output::{
+    format_bytes, format_seconds, go_duration, BackupOutput, RepositoryStats, RestoreOutput,
+};
 use stash::api::restore_batch::RestoreMemberStatus;
 use stash::api::restore_session::{HostRestorePhase, HostRestoreStats};
 use stash::api::TargetRef;
@@ -37,7 +41,10 @@ fn write_json<T: serde::Serialize>(file: &Path, value: &T) -> anyhow::Result<()>
             std::fs::create_dir_all(dir)?;
         }
         let tmp = file.with_extension("json.tmp");
-        std::fs::write(&tmp, serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?)?;
+        std::fs::write(
+            &tmp,
+            serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?,
+        )?;
         std::fs::rename(&tmp, file)
     };
     write().with_context(|| format!("writing {} (--output-dir)", file.display()))
@@ -84,7 +91,13 @@ impl BackupReport {
     }
 
     /// Records the snapshot a backup wrote.
-    pub fn snapshot(&mut self, snap: &SnapshotEntry, stats: &BackupStats, files: FileStats, took: Duration) {
+    pub fn snapshot(
+        &mut self,
+        snap: &SnapshotEntry,
+        stats: &BackupStats,
+        files: FileStats,
+        took: Duration,
+    ) {
         let paths = &snap.snapshot.paths;
         self.snapshots.push(SnapshotStats {
             name: Some(snap.id.short()),
@@ -103,7 +116,11 @@ impl BackupReport {
     }
 
     pub fn output(&self, error: Option<String>) -> BackupOutput {
-        let phase = if error.is_some() { HostBackupPhase::Failed } else { HostBackupPhase::Succeeded };
+        let phase = if error.is_some() {
+            HostBackupPhase::Failed
+        } else {
+            HostBackupPhase::Succeeded
+        };
         let host = HostBackupStats {
             hostname: Some(self.host.clone()),
             phase: Some(phase),
@@ -112,7 +129,11 @@ impl BackupReport {
             error,
         };
         BackupOutput {
-            target_status: BackupTargetStatus { r#ref: self.target.clone(), stats: Some(vec![host]), ..Default::default() },
+            target_status: BackupTargetStatus {
+                r#ref: self.target.clone(),
+                stats: Some(vec![host]),
+                ..Default::default()
+            },
             repository_stats: self.repository.clone(),
         }
     }
@@ -126,9 +147,16 @@ impl BackupReport {
             if let Some(s) = self.summary.as_ref().filter(|_| g.json) {
                 println!("{s}");
             } else if !g.json {
-                let id = self.snapshots.first().and_then(|s| s.name.clone()).unwrap_or_default();
+                let id = self
+                    .snapshots
+                    .first()
+                    .and_then(|s| s.name.clone())
+                    .unwrap_or_default();
                 let secs = self.start.elapsed().as_secs_f64();
-                println!("{what} backed up into snapshot {id} (host {}) in {secs:.1}s", self.host);
+                println!(
+                    "{what} backed up into snapshot {id} (host {}) in {secs:.1}s",
+                    self.host
+                );
             }
         }
         end("backup", &self.host, self.file.as_deref(), res)
@@ -145,11 +173,21 @@ pub struct RestoreReport {
 
 impl RestoreReport {
     pub fn new(inv: &InvokerFlags) -> RestoreReport {
-        RestoreReport { host: inv.host(), start: Instant::now(), file: inv.output_file(), target: None, snapshot: None }
+        RestoreReport {
+            host: inv.host(),
+            start: Instant::now(),
+            file: inv.output_file(),
+            target: None,
+            snapshot: None,
+        }
     }
 
     pub fn output(&self, error: Option<String>) -> RestoreOutput {
-        let phase = if error.is_some() { HostRestorePhase::Failed } else { HostRestorePhase::Succeeded };
+        let phase = if error.is_some() {
+            HostRestorePhase::Failed
+        } else {
+            HostRestorePhase::Succeeded
+        };
         let host = HostRestoreStats {
             hostname: Some(self.host.clone()),
             phase: Some(phase),
@@ -179,7 +217,11 @@ impl RestoreReport {
                     serde_json::json!({"message_type": "summary", "snapshot_id": id, "hostname": self.host, "duration_seconds": secs})
                 );
             } else {
-                println!("{what} restored from snapshot {} (host {}) in {secs:.1}s", id.get(..8).unwrap_or(&id), self.host);
+                println!(
+                    "{what} restored from snapshot {} (host {}) in {secs:.1}s",
+                    id.get(..8).unwrap_or(&id),
+                    self.host
+                );
             }
         }
         end("restore", &self.host, self.file.as_deref(), res)

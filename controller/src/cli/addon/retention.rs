@@ -31,7 +31,10 @@ pub fn policy(f: &RetentionFlags) -> KeepPolicy {
 /// Run by hand, the step applies the policy itself. Under the controller (`stash run` sets
 /// the state folder) the session applies it once, after every target, as Stash's post-backup
 /// action does (`stash session-action post-backup`), so the step leaves it alone.
-pub async fn apply_unless_controlled(repo: &Arc<Repository>, f: &RetentionFlags) -> anyhow::Result<Option<RepositoryStats>> {
+pub async fn apply_unless_controlled(
+    repo: &Arc<Repository>,
+    f: &RetentionFlags,
+) -> anyhow::Result<Option<RepositoryStats>> {
     if std::env::var_os(crate::steps::STATE_ENV).is_some_and(|s| !s.is_empty()) {
         return Ok(None);
     }
@@ -51,13 +54,23 @@ pub async fn apply(repo: &Arc<Repository>, f: &RetentionFlags) -> anyhow::Result
             prune: f.retention_prune.then(PruneOptions::default),
             ..Default::default()
         };
-        let res = forget(repo, &opts).await.context("applying the retention policy (--retention-*)")?;
+        let res = forget(repo, &opts)
+            .await
+            .context("applying the retention policy (--retention-*)")?;
         if let Some(p) = &res.prune {
-            tracing::info!(packs_deleted = p.packs_deleted, bytes_freed = p.bytes_freed, "pruned");
+            tracing::info!(
+                packs_deleted = p.packs_deleted,
+                bytes_freed = p.bytes_freed,
+                "pruned"
+            );
         }
         (res.kept, res.removed.len())
     };
-    let packs = repo.backend().list(FileType::Pack).await.context("listing packs for the repository size")?;
+    let packs = repo
+        .backend()
+        .list(FileType::Pack)
+        .await
+        .context("listing packs for the repository size")?;
     Ok(RepositoryStats {
         integrity: None,
         size: Some(format_bytes(packs.iter().map(|p| p.size).sum())),

@@ -46,7 +46,11 @@ impl TargetFlags {
             api_version: (kind == "PersistentVolumeClaim").then(|| "v1".to_string()),
             kind: Some(kind.to_string()),
             name: Some(name.to_string()),
-            namespace: Some(nonempty(&self.target_namespace).unwrap_or(namespace).to_string()),
+            namespace: Some(
+                nonempty(&self.target_namespace)
+                    .unwrap_or(namespace)
+                    .to_string(),
+            ),
         })
     }
 }
@@ -64,7 +68,12 @@ pub struct VolumeBackupArgs {
     #[arg(long, default_value = "", hide_default_value = true)]
     pub exclude: String,
     /// restic arguments of the target (`target.args`): not supported, ignored with a warning
-    #[arg(long, default_value = "", hide_default_value = true, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
     pub args: String,
 }
 
@@ -87,7 +96,12 @@ pub struct VolumeRestoreArgs {
     #[arg(long, default_value = "", hide_default_value = true)]
     pub exclude: String,
     /// restic arguments of the target: not supported, ignored with a warning
-    #[arg(long, default_value = "", hide_default_value = true, allow_hyphen_values = true)]
+    #[arg(
+        long,
+        default_value = "",
+        hide_default_value = true,
+        allow_hyphen_values = true
+    )]
     pub args: String,
     /// Folder the snapshot's absolute paths are recreated under (Stash: /)
     #[arg(long, default_value = "/")]
@@ -96,7 +110,10 @@ pub struct VolumeRestoreArgs {
 
 fn warn_args(args: &str) {
     if let Some(a) = nonempty(args) {
-        tracing::warn!(args = a, "--args (the target's restic arguments) are not supported and were ignored");
+        tracing::warn!(
+            args = a,
+            "--args (the target's restic arguments) are not supported and were ignored"
+        );
     }
 }
 

@@ -14,11 +14,20 @@ pub fn new_session(bc: &BackupConfiguration, tick: Option<i64>) -> BackupSession
     let invoker = name_of(bc);
     let mut labels = bc.metadata.labels.clone().unwrap_or_default();
     labels.extend(offshoot_labels("BackupConfiguration", &invoker));
-    if let Some(t) = bc.spec.template.target.as_ref().and_then(|t| t.r#ref.as_ref()) {
+    if let Some(t) = bc
+        .spec
+        .template
+        .target
+        .as_ref()
+        .and_then(|t| t.r#ref.as_ref())
+    {
         let ns = bc.metadata.namespace.clone().unwrap_or_default();
         labels.insert("stash.appscode.com/target-kind".into(), t.kind().into());
         labels.insert("stash.appscode.com/target-name".into(), t.name().into());
-        labels.insert("stash.appscode.com/target-namespace".into(), t.namespace_or(&ns).into());
+        labels.insert(
+            "stash.appscode.com/target-namespace".into(),
+            t.namespace_or(&ns).into(),
+        );
     }
     let retry_left = match (tick, &bc.spec.retry_config) {
         (Some(_), Some(r)) => r.max_retry(),
@@ -34,7 +43,11 @@ pub fn new_session(bc: &BackupConfiguration, tick: Option<i64>) -> BackupSession
             ..Default::default()
         },
         spec: BackupSessionSpec {
-            invoker: Some(BackupInvokerRef { api_group: Some(STASH_GROUP.into()), kind: "BackupConfiguration".into(), name: invoker }),
+            invoker: Some(BackupInvokerRef {
+                api_group: Some(STASH_GROUP.into()),
+                kind: "BackupConfiguration".into(),
+                name: invoker,
+            }),
             retry_left: Some(retry_left),
         },
         status: None,

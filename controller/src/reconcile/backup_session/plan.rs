@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use stash::api::resolve::variables::{addon_task, backup_variables, BackupInputs};
 use stash::api::resolve::resolve_task;
+use stash::api::resolve::variables::{addon_task, backup_variables, BackupInputs};
 use stash::api::{AppBinding, BackupConfiguration, BackupSession, Function, Repository, Task};
 
 use super::super::{name_of, namespace_of};
@@ -33,22 +33,53 @@ pub async fn catalog(ctx: &Ctx, task: &str) -> Result<(Option<Task>, BTreeMap<St
 }
 
 /// A job whose pod paths land in a scratch folder of its own.
-pub fn job(ctx: &Ctx, name: String, owner: ObjRef, steps: Vec<Step>, timeout: Option<std::time::Duration>) -> JobSpec {
+pub fn job(
+    ctx: &Ctx,
+    name: String,
+    owner: ObjRef,
+    steps: Vec<Step>,
+    timeout: Option<std::time::Duration>,
+) -> JobSpec {
     let scratch: PathBuf = ctx.settings.scratch_root.join(&name);
-    JobSpec { name, owner, steps, env: BTreeMap::new(), mounts: vec![(POD_SCRATCH.to_string(), scratch)], timeout }
+    JobSpec {
+        name,
+        owner,
+        steps,
+        env: BTreeMap::new(),
+        mounts: vec![(POD_SCRATCH.to_string(), scratch)],
+        timeout,
+    }
 }
 
 /// The job of target `index` of `session`, or the message saying why there is none.
-pub async fn backup_job(ctx: &Ctx, session: &BackupSession, bc: &BackupConfiguration, repo: &Repository, index: usize, timeout: Option<std::time::Duration>) -> Result<Result<JobSpec, String>> {
+pub async fn backup_job(
+    ctx: &Ctx,
+    session: &BackupSession,
+    bc: &BackupConfiguration,
+    repo: &Repository,
+    index: usize,
+    timeout: Option<std::time::Duration>,
+) -> Result<Result<JobSpec, String>> {
     let ns = namespace_of(session);
     let template = &bc.spec.template;
-    let target_ref = template.target.as_ref().map(|t| t.target_ref()).unwrap_or_default();
+    let target_ref = template
+        .target
+        .as_ref()
+        .map(|t| t.target_ref())
+        .unwrap_or_default();
     let appbinding = if target_ref.kind() == "AppBinding" {
-        ctx.store.get::<AppBinding>(target_ref.namespace_or(&ns), target_ref.name()).await?
+        ctx.store
+            .get::<AppBinding>(target_ref.namespace_or(&ns), target_ref.name())
+            .await?
     } else {
         None
     };
-    let (task_name, params) = addon_task(template.task.as_ref(), &target_ref, appbinding.as_ref(), false);
+    let (task_name, params) = addon_task(
+        template.task.as_ref(),
+        &target_ref,
+        appbinding.as_ref(),
+        false,
+    );
     if task_name.is_empty() {
         return Ok(Err(format!(
             "no Task to run for {} {}: set spec.task.name (e.g. postgres-backup-14.0, pvc-backup)",
@@ -78,7 +109,10 @@ pub async fn backup_job(ctx: &Ctx, session: &BackupSession, bc: &BackupConfigura
     let steps = resolved
         .steps
         .iter()
-        .map(|s| Step { name: s.container.name.clone(), args: s.container.args.clone().unwrap_or_default() })
+        .map(|s| Step {
+            name: s.container.name.clone(),
+            args: s.container.args.clone().unwrap_or_default(),
+        })
         .collect();
     let name = format!("stash-backup-{}-{index}", name_of(session)).replace('.', "-");
     Ok(Ok(job(ctx, name, ObjRef::to(session), steps, timeout)))
