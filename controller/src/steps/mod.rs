@@ -17,6 +17,19 @@ pub const STATE_ENV: &str = "STASH_STATE";
 /// Environment variable naming the manifests folder(s) (`:`-separated).
 pub const MANIFESTS_ENV: &str = "STASH_MANIFESTS";
 
+/// Local mode's state folder when none is given: `$XDG_STATE_HOME/stash`, else
+/// `~/.local/state/stash` (one per user, as a kubeconfig names one cluster), else `.stash-state`.
+pub fn default_state_dir() -> PathBuf {
+    let from = |var: &str| std::env::var_os(var).filter(|v| !v.is_empty()).map(PathBuf::from);
+    if let Some(x) = from("XDG_STATE_HOME") {
+        return x.join("stash");
+    }
+    match from("HOME") {
+        Some(h) => h.join(".local/state/stash"),
+        None => PathBuf::from(".stash-state"),
+    }
+}
+
 /// The store a step process writes to: local mode's, when `stash run` said where it is.
 pub async fn open_local_store(
     state: Option<PathBuf>,
