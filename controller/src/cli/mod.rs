@@ -5,6 +5,7 @@ mod maintenance;
 mod progress;
 mod repo_args;
 mod restore;
+mod run;
 mod session_action;
 mod snapshots;
 mod update_status;
@@ -63,6 +64,8 @@ pub enum Command {
     UpdateStatus(update_status::UpdateStatusArgs),
     /// A BackupSession's own actions (run by the controller as steps)
     SessionAction(session_action::SessionActionArgs),
+    /// Local mode: run Stash's controller over a folder of manifests on this machine
+    Run(run::RunArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -83,6 +86,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Addon(a) => addon::run(g, a).await,
         Command::UpdateStatus(a) => update_status::run(g, a).await,
         Command::SessionAction(a) => session_action::run(a).await,
+        Command::Run(a) => run::run(a).await,
     }
 }
 

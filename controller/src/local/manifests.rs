@@ -226,15 +226,29 @@ fn applied_view(v: &Value) -> Value {
     Value::Object(out)
 }
 
+/// What [`apply`] did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// The folder's objects now in the store.
+    pub seen: BTreeSet<ObjRef>,
+    /// Those created, updated or deleted.
+    pub changed: Vec<ObjRef>,
+    /// Objects the store refused (the others were applied).
+    pub problems: Vec<Problem>,
+}
+
 /// Makes the store hold the folder's objects (Secrets excepted: the local store reads them
-/// from the folder directly). Returns the objects that changed.
+/// from the folder directly). `previous` is what the folder held before, so that what left it
+/// is deleted. An object the store refuses is a problem of its own; only a failing store
+/// stops the rest.
 pub async fn apply(
     store: &dyn ObjectStore,
     m: &Manifests,
     previous: &BTreeSet<ObjRef>,
-) -> Result<(BTreeSet<ObjRef>, Vec<ObjRef>), StoreError> {
+) -> Result<Applied, StoreError> {
     let mut seen = BTreeSet::new();
     let mut changed = Vec::new();
+    let mut problems = Vec::new();
     let mut by_ref: BTreeMap<ObjRef, &Doc> = BTreeMap::new();
     for d in &m.objects {
         if let Some(r) = ObjRef::of_value(&d.value) {
@@ -252,11 +266,8 @@ pub async fn apply(
             o.remove("status");
         }
         seen.insert(r.clone());
-        match store.get_raw(&r).await? {
-            None => {
-                store.create_raw(want).await?;
-                changed.push(r);
-            }
+        let written = match store.get_raw(&r).await? {
+            None => store.create_raw(want).await.map(Some),
             Some(stored) if applied_view(&stored) != applied_view(&want) => {
                 let mut new = stored.clone();
                 for (k, x) in want.as_object().into_iter().flatten() {
@@ -271,17 +282,46 @@ pub async fn apply(
                 if let (Value::Object(n), Some(w)) = (&mut new, want.as_object()) {
                     n.retain(|k, _| k == "metadata" || k == "status" || w.contains_key(k));
                 }
-                store.replace_raw(new).await?;
-                changed.push(r);
+                store.replace_raw(new).await.map(Some)
             }
-            Some(_) => {}
+            Some(_) => Ok(None),
+        };
+        match written {
+            Ok(Some(_)) => changed.push(r),
+            Ok(None) => {}
+            Err(e) if e.is_retryable() => return Err(e),
+            Err(e) => problems.push(Problem {
+                place: d.place.clone(),
+                message: format!("{} {}/{}: {e}", r.kind.kind, r.namespace, r.name),
+            }),
         }
     }
     for gone in previous.difference(&seen) {
         store.delete_raw(gone).await?;
         changed.push(gone.clone());
     }
-    Ok((seen, changed))
+    Ok(Applied {
+        seen,
+        changed,
+        problems,
+    })
+}
+
+/// What the folder looks like (each file's path, size and modification time): when this is
+/// unchanged the folder need not be read again.
+pub fn fingerprint(roots: &[PathBuf]) -> Vec<(PathBuf, u64, Option<std::time::SystemTime>)> {
+    let (mut list, mut problems) = (Vec::new(), Vec::new());
+    for r in roots {
+        files(r, &mut list, &mut problems);
+    }
+    list.into_iter()
+        .map(|p| {
+            let meta = std::fs::metadata(&p).ok();
+            let len = meta.as_ref().map_or(0, |m| m.len());
+            let modified = meta.and_then(|m| m.modified().ok());
+            (p, len, modified)
+        })
+        .collect()
 }
 
 /// Objects in the store that came from manifests (to know what a removed file takes with it).
@@ -305,4 +345,88 @@ pub async fn applied_objects(
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::MemoryStore;
+
+    fn folder(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            std::fs::write(dir.path().join(name), text).unwrap();
+        }
+        dir
+    }
+
+    const REPO: &str = "apiVersion: stash.appscode.com/v1alpha1
+kind: Repository
+metadata: {name: repo}
+spec:
+  backend:
+    local: {mountPath: /tmp/r, hostPath: {path: /tmp/r}}
+    storageSecretName: s
+";
+
+    #[tokio::test]
+    async fn broken_documents_are_problems_and_the_rest_is_applied() {
+        let dir = folder(&[
+            ("a.yaml", REPO),
+            ("b.yaml", "kind: [unclosed"),
+            (
+                "c.yaml",
+                "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: bc}\nspec: {paused: maybe}\n",
+            ),
+            ("d.yaml", "apiVersion: stash.appscode.com/v1beta1\nkind: Nonsense\nmetadata: {name: n}\n"),
+        ]);
+        let m = read_manifests(&[dir.path().to_path_buf()]);
+        let text: Vec<String> = m.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(m.problems.len(), 3, "{text:#?}");
+        assert!(text[0].contains("b.yaml") && text[0].contains("not YAML"), "{text:#?}");
+        assert!(
+            text[1].contains("c.yaml")
+                && text[1].contains("BackupConfiguration default/bc")
+                && text[1].contains("spec.paused"),
+            "{text:#?}"
+        );
+        assert!(text[2].contains("d.yaml") && text[2].contains("Nonsense"), "{text:#?}");
+        assert_eq!(m.objects.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn apply_creates_updates_deletes_and_then_writes_nothing() {
+        let store = MemoryStore::new(Arc::new(ManualClock::at("2026-11-30T10:00:00Z")));
+        let dir = folder(&[("a.yaml", REPO)]);
+        let roots = [dir.path().to_path_buf()];
+        let first = apply(&store, &read_manifests(&roots), &BTreeSet::new())
+            .await
+            .unwrap();
+        assert_eq!(first.changed.len(), 1);
+        assert!(first.problems.is_empty());
+        store.take_writes();
+        let again = apply(&store, &read_manifests(&roots), &first.seen)
+            .await
+            .unwrap();
+        assert!(again.changed.is_empty());
+        assert!(store.take_writes().is_empty(), "a second apply writes nothing");
+
+        std::fs::write(dir.path().join("a.yaml"), REPO.replace("/tmp/r", "/tmp/q")).unwrap();
+        let edited = apply(&store, &read_manifests(&roots), &again.seen)
+            .await
+            .unwrap();
+        assert_eq!(edited.changed.len(), 1);
+        let stored = store.get_raw(&first.changed[0]).await.unwrap().unwrap();
+        assert_eq!(stored["spec"]["backend"]["local"]["mountPath"], "/tmp/q");
+
+        std::fs::remove_file(dir.path().join("a.yaml")).unwrap();
+        let removed = apply(&store, &read_manifests(&roots), &edited.seen)
+            .await
+            .unwrap();
+        assert_eq!(removed.changed.len(), 1);
+        assert!(store.get_raw(&first.changed[0]).await.unwrap().is_none());
+    }
 }

@@ -97,6 +97,26 @@ impl SqliteStore {
         })
     }
 
+    /// Every kind that has objects in the store.
+    pub async fn kinds(&self) -> Result<Vec<Kind>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT json_extract(body, '$.apiVersion'), json_extract(body, '$.kind') FROM objects",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db_err("listing kinds"))?;
+        Ok(rows
+            .iter()
+            .filter_map(|r| {
+                let v = serde_json::json!({
+                    "apiVersion": r.get::<Option<String>, _>(0),
+                    "kind": r.get::<Option<String>, _>(1),
+                });
+                Kind::of_value(&v)
+            })
+            .collect())
+    }
+
     /// The id of the newest change: where a poller starts.
     pub async fn last_change(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COALESCE(MAX(id), 0) FROM changes")

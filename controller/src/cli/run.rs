@@ -1,0 +1,75 @@
+//! `stash run --manifests DIR [--state DIR] [--once]`: local mode ([`crate::local::run`]).
+use std::path::PathBuf;
+
+use anyhow::bail;
+use clap::Args;
+
+use crate::local::run::{run as run_loop, Options};
+use crate::steps::{default_state_dir, MANIFESTS_ENV, STATE_ENV};
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Folder(s) of manifests to apply and watch (what you would `kubectl apply -f DIR -R`)
+    #[arg(long = "manifests", env = MANIFESTS_ENV, value_delimiter = ':', required = true)]
+    pub manifests: Vec<PathBuf>,
+    /// State folder: objects, status and events (SQLite), step logs, scratch space
+    /// [default: $XDG_STATE_HOME/stash or ~/.local/state/stash]
+    #[arg(long, env = STATE_ENV)]
+    pub state: Option<PathBuf>,
+    /// Run what is due or pending (a first backup of each BackupConfiguration that never
+    /// ran, then pending RestoreSessions), then exit: 0 only if all of it succeeded
+    #[arg(long)]
+    pub once: bool,
+}
+
+pub async fn run(a: RunArgs) -> anyhow::Result<()> {
+    let state = a.state.unwrap_or_else(default_state_dir);
+    let opts = Options {
+        manifests: a.manifests,
+        state: state.clone(),
+        once: a.once,
+    };
+    eprintln!(
+        "stash run: manifests {}, state {}",
+        opts.manifests
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+        state.display()
+    );
+    let summary = run_loop(opts, shutdown_signal()).await?;
+    if !a.once {
+        return Ok(());
+    }
+    if summary.sessions.is_empty() && summary.failures.is_empty() {
+        println!("nothing was due");
+    }
+    if !summary.failures.is_empty() {
+        for f in &summary.failures {
+            eprintln!("failed: {f}");
+        }
+        bail!(
+            "{} of what was due did not succeed (step logs: {})",
+            summary.failures.len(),
+            state.join("logs").display()
+        );
+    }
+    Ok(())
+}
+
+/// SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

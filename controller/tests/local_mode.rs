@@ -1,0 +1,491 @@
+//! Local mode end to end: `stash run` over a folder of manifests, against the machine's
+//! PostgreSQL, with a local-folder repository. Judges: the objects' status and events in the
+//! state store (read here through the library, as `stash get` reads them), the real `restic`,
+//! and `pg_dump` of the source and the restored database. Tests are named after the
+//! acceptance checks of the spec (§9) they prove.
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use stash_controller::clock::SystemClock;
+use stash_controller::store::{Kind, ObjRef, ObjectStore, SqliteStore};
+use stash_integration::pgcluster::Pg;
+use stash_integration::restic::{restic, PASSWORD};
+
+fn unique(prefix: &str) -> String {
+    static N: AtomicU32 = AtomicU32::new(0);
+    format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+}
+
+/// A database on the shared PostgreSQL, dropped at the end.
+struct PgDb(String);
+
+impl PgDb {
+    fn create(prefix: &str) -> PgDb {
+        let name = unique(prefix);
+        Pg::shared().psql("postgres", &format!("CREATE DATABASE {name}"));
+        PgDb(name)
+    }
+
+    fn url(&self) -> String {
+        format!("postgresql://127.0.0.1:5432/{}?sslmode=disable", self.0)
+    }
+
+    /// `pg_dump` without the per-run `\restrict` token lines.
+    fn dump(&self) -> String {
+        let dump = Pg::shared().pg_dump(&self.0);
+        dump.lines()
+            .filter(|l| !l.starts_with("\\restrict ") && !l.starts_with("\\unrestrict "))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        let _ = Command::new("psql")
+            .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c"])
+            .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0))
+            .output();
+    }
+}
+
+/// A manifests folder (namespace `demo`, a local Repository `repo` and its Secret), a state
+/// folder, and the repository's folder.
+struct Local {
+    _tmp: tempfile::TempDir,
+    manifests: PathBuf,
+    state: PathBuf,
+    repo: PathBuf,
+}
+
+impl Local {
+    fn new() -> Local {
+        Local::with_repo_secret(&format!("RESTIC_PASSWORD: {PASSWORD}"))
+    }
+
+    fn with_repo_secret(string_data: &str) -> Local {
+        let tmp = tempfile::tempdir().unwrap();
+        let (manifests, state, repo) = (tmp.path().join("manifests"), tmp.path().join("state"), tmp.path().join("repo"));
+        std::fs::create_dir_all(&manifests).unwrap();
+        let l = Local { _tmp: tmp, manifests, state, repo };
+        l.write("repository.yaml", &l.repository_yaml(string_data));
+        l
+    }
+
+    fn repository_yaml(&self, string_data: &str) -> String {
+        format!(
+            "apiVersion: stash.appscode.com/v1alpha1\nkind: Repository\nmetadata: {{name: repo, namespace: demo}}\n\
+             spec:\n  backend:\n    storageSecretName: repo-secret\n    local:\n      mountPath: {r}\n      hostPath: {{path: {r}}}\n\
+             ---\napiVersion: v1\nkind: Secret\nmetadata: {{name: repo-secret, namespace: demo}}\nstringData:\n  {string_data}\n",
+            r = self.repo.display()
+        )
+    }
+
+    fn write(&self, name: &str, yaml: &str) {
+        std::fs::write(self.manifests.join(name), yaml).unwrap();
+    }
+
+    /// An AppBinding `name` for PostgreSQL database `db`, with its Secret.
+    fn pg_appbinding(&self, name: &str, db: &PgDb) {
+        self.write(
+            &format!("{name}.yaml"),
+            &format!(
+                "apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding\nmetadata: {{name: {name}, namespace: demo}}\n\
+                 spec:\n  type: kubedb.com/postgres\n  clientConfig:\n    url: {}\n  secret:\n    name: {name}-auth\n---\n\
+                 apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}-auth, namespace: demo}}\nstringData:\n  username: postgres\n  password: \"\"\n",
+                db.url()
+            ),
+        );
+    }
+
+    fn stash(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_stash"));
+        c.args(args)
+            .env("STASH_STATE", &self.state)
+            .env("STASH_MANIFESTS", &self.manifests)
+            .env_remove("RESTIC_REPOSITORY")
+            .env_remove("RESTIC_PASSWORD");
+        c
+    }
+
+    fn run_once(&self) -> Output {
+        self.stash(&["run", "--once"]).output().unwrap()
+    }
+
+    /// `stash run` in the background.
+    fn start(&self) -> Running {
+        let log = std::fs::File::create(self._tmp.path().join("run.log")).unwrap();
+        let child = self
+            .stash(&["run"])
+            .stdout(Stdio::from(log.try_clone().unwrap()))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap();
+        Running(child)
+    }
+
+    fn run_log(&self) -> String {
+        std::fs::read_to_string(self._tmp.path().join("run.log")).unwrap_or_default()
+    }
+
+    /// Runs `f` on the state store, in a runtime of its own.
+    fn with_store<T>(&self, f: impl AsyncFnOnce(&SqliteStore) -> T) -> T {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let store = SqliteStore::open(&self.state, Arc::new(SystemClock)).await.unwrap();
+            f(&store).await
+        })
+    }
+
+    /// An object as the store holds it.
+    fn get(&self, kind: &str, name: &str) -> Option<Value> {
+        let (group, version) = match kind {
+            "Repository" => ("stash.appscode.com", "v1alpha1"),
+            "CronJob" => ("batch", "v1"),
+            _ => ("stash.appscode.com", "v1beta1"),
+        };
+        let r = ObjRef::new(Kind { group: group.into(), version: version.into(), kind: kind.into() }, "demo", name);
+        self.with_store(async |s| s.get_raw(&r).await.unwrap())
+    }
+
+    fn list(&self, kind: &str) -> Vec<Value> {
+        let k = Kind { group: "stash.appscode.com".into(), version: "v1beta1".into(), kind: kind.into() };
+        self.with_store(async |s| s.list_raw(&k, Some("demo")).await.unwrap())
+    }
+
+    fn events(&self, kind: &str, name: &str) -> Vec<String> {
+        let r = ObjRef::new(Kind { group: "stash.appscode.com".into(), version: "v1beta1".into(), kind: kind.into() }, "demo", name);
+        let events = self.with_store(async |s| s.events(&r).await.unwrap());
+        events.iter().map(|e| format!("{:?} {}: {}", e.type_, e.reason, e.message)).collect()
+    }
+
+    /// Waits (up to `secs`) for `f` to hold, showing the run's log if it never does.
+    fn wait_for(&self, what: &str, secs: u64, mut f: impl FnMut() -> bool) {
+        let end = Instant::now() + Duration::from_secs(secs);
+        while Instant::now() < end {
+            if f() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        panic!("timed out waiting for {what}\n--- stash run:\n{}", self.run_log());
+    }
+
+    fn restic_snapshots(&self) -> Vec<Value> {
+        serde_json::from_slice::<Value>(&restic(&self.repo, &["snapshots", "--json"]).stdout).unwrap().as_array().unwrap().clone()
+    }
+}
+
+/// A `stash run` child, killed when dropped.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn text(v: &Value, pointer: &str) -> String {
+    v.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+/// The condition `ty` of a status (or a target's), as `True`/`False` and its message.
+fn condition(conditions: &Value, ty: &str) -> Option<(String, String)> {
+    conditions.as_array()?.iter().find(|c| c["type"] == ty).map(|c| (text(c, "/status"), text(c, "/message")))
+}
+
+fn pg_backup(schedule: &str, keep_last: u32, history: u32) -> String {
+    format!(
+        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {{name: pg-backup, namespace: demo}}\n\
+         spec:\n  schedule: '{schedule}'\n  task:\n    name: postgres-backup-14.0\n    params:\n    - {{name: backupCMD, value: pg_dump}}\n\
+         \x20 repository: {{name: repo}}\n\
+         \x20 target:\n    ref: {{apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: pg-src}}\n\
+         \x20 retentionPolicy: {{name: keep, keepLast: {keep_last}, prune: true}}\n\
+         \x20 backupHistoryLimit: {history}\n"
+    )
+}
+
+const PG_RESTORE: &str = "apiVersion: stash.appscode.com/v1beta1\nkind: RestoreSession\nmetadata: {name: pg-restore, namespace: demo}\n\
+spec:\n  task:\n    name: postgres-restore-14.0\n  repository: {name: repo}\n\
+  target:\n    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: pg-dst}\n    rules:\n    - snapshots: [latest]\n";
+
+fn fill(db: &PgDb) {
+    Pg::shared().psql(
+        &db.0,
+        "CREATE TABLE t (id serial PRIMARY KEY, name text NOT NULL, note text, amount numeric(10,2));
+         INSERT INTO t (name, note, amount) SELECT 'row ' || g, CASE WHEN g % 3 = 0 THEN NULL ELSE 'naïve café ' || g END, g * 1.5 FROM generate_series(1, 3000) g;
+         CREATE VIEW v AS SELECT name FROM t WHERE amount > 100;",
+    );
+}
+
+fn assert_ok(out: &Output) {
+    assert!(
+        out.status.success(),
+        "stash run --once failed\n--- stdout:\n{}\n--- stderr:\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Checks 7, 15 and 23: the first session initialises the repository, backs the AppBinding's
+/// database up as `/dumpfile.sql` of `host-0`, runs retention and the integrity check once and
+/// fills in the Repository's status; the RestoreSession waits for it and restores into an
+/// empty database that then dumps identically.
+#[test]
+fn check_07_15_23_postgres_backup_then_restore_in_local_mode() {
+    let l = Local::new();
+    let (src, dst) = (PgDb::create("stash_lm_src"), PgDb::create("stash_lm_dst"));
+    fill(&src);
+    l.pg_appbinding("pg-src", &src);
+    l.pg_appbinding("pg-dst", &dst);
+    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
+    l.write("restore.yaml", PG_RESTORE);
+    let out = l.run_once();
+    assert_ok(&out);
+
+    let bc = l.get("BackupConfiguration", "pg-backup").unwrap();
+    assert_eq!(text(&bc, "/status/phase"), "Ready", "{bc:#}");
+    let cj = l.get("CronJob", "stash-trigger-pg-backup").unwrap();
+    assert_eq!(text(&cj, "/spec/schedule"), "0 3 * * *");
+
+    let sessions = l.list("BackupSession");
+    assert_eq!(sessions.len(), 1, "{sessions:#?}");
+    let s = &sessions[0];
+    let name = text(s, "/metadata/name");
+    assert_eq!(text(s, "/status/phase"), "Succeeded", "{s:#}");
+    let st = &s["status"];
+    for ty in ["BackendRepositoryInitialized", "RetentionPolicyApplied", "RepositoryIntegrityVerified", "RepositoryMetricsPushed"] {
+        assert_eq!(condition(&st["conditions"], ty).map(|c| c.0), Some("True".into()), "{ty}: {st:#}");
+    }
+    let host = &st["targets"][0]["stats"][0];
+    assert_eq!(text(host, "/hostname"), "host-0", "{st:#}");
+    assert_eq!(text(host, "/phase"), "Succeeded", "{st:#}");
+    assert!(!text(st, "/sessionDuration").is_empty(), "{st:#}");
+    let events = l.events("BackupSession", &name);
+    assert!(events.iter().any(|e| e.contains("Host Backup Succeeded")), "{events:#?}");
+
+    let snaps = l.restic_snapshots();
+    assert_eq!(snaps.len(), 1, "{snaps:#?}");
+    assert_eq!(snaps[0]["hostname"], "host-0");
+    assert_eq!(snaps[0]["paths"], serde_json::json!(["/dumpfile.sql"]));
+    restic(&l.repo, &["check", "--read-data"]);
+
+    let repo = l.get("Repository", "repo").unwrap();
+    assert_eq!(repo["status"]["integrity"], true, "{repo:#}");
+    assert_eq!(repo["status"]["snapshotCount"], 1, "{repo:#}");
+    assert!(!text(&repo, "/status/totalSize").is_empty(), "{repo:#}");
+    assert_eq!(text(&repo, "/status/lastBackupTime"), text(s, "/metadata/creationTimestamp"), "{repo:#}");
+
+    let rs = l.get("RestoreSession", "pg-restore").unwrap();
+    assert_eq!(text(&rs, "/status/phase"), "Succeeded", "{rs:#}");
+    assert_eq!(src.dump(), dst.dump(), "the restored database differs from the source");
+
+    // A second run finds nothing due: no new session, no second init.
+    let again = l.run_once();
+    assert_ok(&again);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("nothing was due"));
+    assert_eq!(l.list("BackupSession").len(), 1);
+}
+
+/// Check 1: a storage Secret without RESTIC_PASSWORD fails the host with Stash's message, and
+/// `--once` exits non-zero naming the session.
+#[test]
+fn check_01_storage_secret_without_restic_password_fails_the_host() {
+    let l = Local::with_repo_secret("OTHER_KEY: x");
+    let src = PgDb::create("stash_lm_nopw");
+    l.pg_appbinding("pg-src", &src);
+    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
+    let out = l.run_once();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("BackupSession demo/pg-backup-"), "{stderr}");
+    let s = &l.list("BackupSession")[0];
+    assert_eq!(text(s, "/status/phase"), "Failed", "{s:#}");
+    let whole = s.to_string();
+    assert!(whole.contains("storage Secret missing RESTIC_PASSWORD key"), "{s:#}");
+}
+
+/// Check 2: a BackupConfiguration whose Repository does not exist is NotReady with
+/// `RepositoryFound=False`; adding the Repository file makes it Ready with no restart.
+#[test]
+fn check_02_missing_repository_then_ready_without_user_action() {
+    let l = Local::new();
+    let repo_file = l.manifests.join("repository.yaml");
+    let repo_yaml = std::fs::read_to_string(&repo_file).unwrap();
+    std::fs::remove_file(&repo_file).unwrap();
+    let src = PgDb::create("stash_lm_norepo");
+    l.pg_appbinding("pg-src", &src);
+    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
+    let _run = l.start();
+    let not_ready = || l.get("BackupConfiguration", "pg-backup").is_some_and(|bc| text(&bc, "/status/phase") == "NotReady");
+    l.wait_for("NotReady", 60, not_ready);
+    let bc = l.get("BackupConfiguration", "pg-backup").unwrap();
+    let (status, message) = condition(&bc["status"]["conditions"], "RepositoryFound").unwrap();
+    assert_eq!(status, "False");
+    assert!(message.contains("repo"), "{message}");
+    std::fs::write(&repo_file, repo_yaml).unwrap();
+    let ready = || l.get("BackupConfiguration", "pg-backup").is_some_and(|bc| text(&bc, "/status/phase") == "Ready");
+    l.wait_for("Ready after the Repository appeared", 60, ready);
+}
+
+/// The examples run as they are, against this machine's servers.
+#[test]
+fn example_postgres_runs_once() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/postgres");
+    let tmp = tempfile::tempdir().unwrap();
+    let pg = Pg::shared();
+    for db in ["stash_demo", "stash_demo_restored"] {
+        pg.psql("postgres", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        pg.psql("postgres", &format!("CREATE DATABASE {db}"));
+    }
+    let src = PgDb("stash_demo".into());
+    let dst = PgDb("stash_demo_restored".into());
+    fill(&src);
+    let _ = std::fs::remove_dir_all("/tmp/stash-examples/postgres");
+    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
+        .args(["run", "--once", "--manifests"])
+        .arg(&root)
+        .arg("--state")
+        .arg(tmp.path())
+        .env_remove("STASH_MANIFESTS")
+        .env_remove("STASH_STATE")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    assert_eq!(src.dump(), dst.dump());
+}
+
+/// Checks 11 and 16 through a real schedule: a BackupConfiguration firing every minute runs
+/// three sessions; `keepLast: 2` leaves two snapshots (restic agrees), `backupHistoryLimit: 2`
+/// two sessions, and the Repository says so with its integrity verified.
+#[test]
+fn check_11_16_every_minute_three_sessions_keep_two() {
+    let l = Local::new();
+    let src = PgDb::create("stash_lm_sched");
+    fill(&src);
+    l.pg_appbinding("pg-src", &src);
+    l.write("backup.yaml", &pg_backup("* * * * *", 2, 2));
+    let _run = l.start();
+    let succeeded = || l.list("BackupSession").iter().filter(|s| text(s, "/status/phase") == "Succeeded").count();
+    let mut seen = std::collections::BTreeSet::new();
+    l.wait_for("three successful sessions", 240, || {
+        for s in l.list("BackupSession") {
+            if text(&s, "/status/phase") == "Succeeded" {
+                seen.insert(text(&s, "/metadata/name"));
+            }
+        }
+        seen.len() >= 3
+    });
+    drop(_run);
+    let sessions = l.list("BackupSession");
+    assert_eq!(sessions.len(), 2, "history limit 2: {sessions:#?}");
+    assert_eq!(succeeded(), 2);
+    let repo = l.get("Repository", "repo").unwrap();
+    assert_eq!(repo["status"]["snapshotCount"], 2, "{repo:#}");
+    assert_eq!(repo["status"]["integrity"], true, "{repo:#}");
+    assert_eq!(repo["status"]["snapshotsRemovedOnLastCleanup"], 1, "{repo:#}");
+    assert_eq!(l.restic_snapshots().len(), 2);
+    restic(&l.repo, &["check"]);
+}
+
+/// `stash run` killed with SIGKILL while a session runs, then started again: that session ends
+/// Failed with a reason that says why (or completes), the repository passes `restic check`,
+/// and the next scheduled session succeeds.
+#[test]
+fn killed_run_resumes_or_fails_the_session_and_the_next_one_succeeds() {
+    let l = Local::new();
+    let src = PgDb::create("stash_lm_kill");
+    fill(&src);
+    // Enough rows that the dump takes a moment.
+    Pg::shared().psql(&src.0, "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g;");
+    l.pg_appbinding("pg-src", &src);
+    l.write("backup.yaml", &pg_backup("* * * * *", 5, 5));
+    let mut run = l.start();
+    let running = || l.list("BackupSession").iter().find(|s| text(s, "/status/phase") == "Running").map(|s| text(s, "/metadata/name"));
+    let mut killed = None;
+    l.wait_for("a Running session", 150, || {
+        killed = running();
+        killed.is_some()
+    });
+    let killed = killed.unwrap();
+    // SIGKILL: no chance to clean up.
+    run.0.kill().unwrap();
+    run.0.wait().unwrap();
+    let _run = l.start();
+    let ended = || l.get("BackupSession", &killed).is_some_and(|s| matches!(text(&s, "/status/phase").as_str(), "Failed" | "Succeeded"));
+    l.wait_for("the killed session to end", 60, ended);
+    let s = l.get("BackupSession", &killed).unwrap();
+    if text(&s, "/status/phase") == "Failed" {
+        assert!(s.to_string().contains("stash was stopped while it ran"), "{s:#}");
+    }
+    let next_ok = || l.list("BackupSession").iter().any(|s| text(s, "/metadata/name") != killed && text(s, "/status/phase") == "Succeeded");
+    l.wait_for("the next session to succeed", 150, next_ok);
+    restic(&l.repo, &["check"]);
+}
+
+/// A bad manifest (not YAML, an invalid field) is reported with its file, kind, name and field;
+/// the rest of the folder runs; fixing the file recovers it without a restart.
+#[test]
+fn bad_manifests_are_reported_and_fixing_them_recovers_without_restart() {
+    let l = Local::new();
+    let src = PgDb::create("stash_lm_bad");
+    l.pg_appbinding("pg-src", &src);
+    l.write("good.yaml", &pg_backup("0 3 * * *", 5, 3));
+    l.write("broken.yaml", "kind: [unclosed");
+    let bad = pg_backup("0 3 * * *", 5, 3).replace("name: pg-backup", "name: pg-bad").replace("backupHistoryLimit: 3", "backupHistoryLimit: many");
+    l.write("bad.yaml", &bad);
+    let _run = l.start();
+    let ready = |name: &str| l.get("BackupConfiguration", name).is_some_and(|bc| text(&bc, "/status/phase") == "Ready");
+    l.wait_for("the good BackupConfiguration Ready", 60, || ready("pg-backup"));
+    l.wait_for("the problems reported", 30, || {
+        let log = l.run_log();
+        log.contains("broken.yaml") && log.contains("bad.yaml") && log.contains("BackupConfiguration demo/pg-bad") && log.contains("backupHistoryLimit")
+    });
+    assert!(l.get("BackupConfiguration", "pg-bad").is_none());
+    l.write("bad.yaml", &bad.replace("backupHistoryLimit: many", "backupHistoryLimit: 2"));
+    l.wait_for("the fixed BackupConfiguration Ready", 60, || ready("pg-bad"));
+    assert!(l.run_log().contains("manifest fixed"), "{}", l.run_log());
+}
+
+/// No password appears in any log, status, event or the state folder: the repository's and the
+/// database's passwords are grepped for everywhere `stash run` writes.
+#[test]
+fn secrets_appear_in_no_log_status_or_event() {
+    const REPO_PW: &str = "repo-pw-7f3a9c1e";
+    const DB_PW: &str = "db-pw-b52d0e88";
+    let l = Local::with_repo_secret(&format!("RESTIC_PASSWORD: {REPO_PW}"));
+    let src = PgDb::create("stash_lm_secret");
+    fill(&src);
+    l.pg_appbinding("pg-src", &src);
+    let ab = std::fs::read_to_string(l.manifests.join("pg-src.yaml")).unwrap();
+    l.write("pg-src.yaml", &ab.replace("password: \"\"", &format!("password: {DB_PW}")));
+    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
+    let out = l.run_once();
+    assert_ok(&out);
+    let mut seen = vec![String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned()];
+    for entry in walk(&l.state) {
+        seen.push(String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned());
+    }
+    assert!(seen.len() > 3, "the state folder holds the store and step logs");
+    for (i, text) in seen.iter().enumerate() {
+        assert!(!text.contains(REPO_PW) && !text.contains(DB_PW), "a password leaked into output {i}");
+    }
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
