@@ -381,7 +381,7 @@ spec:
                 "c.yaml",
                 "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: bc}\nspec: {paused: maybe}\n",
             ),
-            ("d.yaml", "apiVersion: stash.appscode.com/v1beta1\nkind: Nonsense\nmetadata: {name: n}\n"),
+            ("d.yaml", "apiVersion: stash.appscode.com/v1beta1\nkind: Nonsense\nmetadata: {name: odd}\n"),
         ]);
         let m = read_manifests(&[dir.path().to_path_buf()]);
         let text: Vec<String> = m.problems.iter().map(|p| p.to_string()).collect();
