@@ -10,12 +10,14 @@
 //!
 //! The reconcilers ([`reconcile`]) take a [`context::Ctx`] holding those three and never name
 //! Kubernetes or SQLite. [`local`] is `stash run`: manifests in, reconcilers driven by a work
-//! queue. [`cli`] is clap only. The root `stash` crate (API types, engine, storage) knows none
-//! of this.
+//! queue. [`hooks`] runs the users' backup and restore hooks (for the step commands in
+//! [`steps`]). [`cli`] is clap only. The root `stash` crate (API types, engine, storage) knows
+//! none of this.
 pub mod cli;
 pub mod clock;
 pub mod context;
 pub mod error;
+pub mod hooks;
 pub mod local;
 pub mod next;
 pub mod reconcile;

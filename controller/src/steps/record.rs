@@ -11,7 +11,9 @@ use crate::store::{EventType, ObjectStore, StoreError, StoreExt};
 
 const SOURCE: &str = "Status Updater";
 
-fn same_target(a: Option<&TargetRef>, b: Option<&TargetRef>) -> bool {
+/// Whether two target references name the same target (by kind and name, as Stash's
+/// `TargetMatched`).
+pub fn same_target(a: Option<&TargetRef>, b: Option<&TargetRef>) -> bool {
     match (a, b) {
         (Some(a), Some(b)) => a.kind() == b.kind() && a.name() == b.name(),
         (None, None) => true,

@@ -129,13 +129,21 @@ pub async fn after_final(
         BackupSessionPhase::Skipped => (EventType::Normal, "BackupSession Skipped"),
         _ => (EventType::Warning, "BackupSession Failed"),
     };
+    // The session's own conditions first, then its targets' (a failed hook, a disruption).
+    let target_conditions = st
+        .targets
+        .iter()
+        .flatten()
+        .flat_map(|t| t.conditions.iter().flatten());
     let why = st
         .conditions
         .iter()
         .flatten()
+        .chain(target_conditions)
         .find(|c| {
             (c.type_ == types::BACKUP_SKIPPED && c.is_true())
                 || (c.type_ == types::DEADLINE_EXCEEDED && c.is_true())
+                || (c.type_ == types::BACKUP_DISRUPTED && c.is_true())
                 || c.is_false()
         })
         .and_then(|c| c.message.clone());

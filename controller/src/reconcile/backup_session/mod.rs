@@ -4,17 +4,22 @@
 //! 1. final → retry if the invoker asks for one ([`finish::retry`]);
 //! 2. deadline: store `sessionDeadline`, and past it `DeadlineExceeded` (jobs are stopped);
 //! 3. skip: the invoker is not Ready, or another of its sessions runs → `BackupSkipped`;
-//! 4. pre-backup action: the repository is initialised once (`BackendRepositoryInitialized`),
+//! 4. pre-backup hooks, a job each, before anything else ([`hooks`]); a failed one fails its
+//!    target, which then takes no backup;
+//! 5. pre-backup action: the repository is initialised once (`BackendRepositoryInitialized`),
 //!    by a job of its own;
-//! 5. targets: each gets its job (the resolved Task), `totalHosts` and its actions;
-//! 6. fold: the hosts' results arrive through the store (written by the Task's
+//! 6. targets: each gets its job (the resolved Task), `totalHosts` and its actions;
+//! 7. fold: the hosts' results arrive through the store (written by the Task's
 //!    `update-status`); a job that ended without reporting marks its target disrupted;
-//! 7. post-backup actions, once, after every target: retention, integrity check, the
+//! 8. post-backup actions, once, after every target: retention, integrity check, the
 //!    Repository's status — a job of their own;
-//! 8. finish: history cleanup, metrics, the final phase, duration and events.
+//! 9. post-backup hooks, per target, after its backup ended and the actions are settled,
+//!    as their execution policy says;
+//! 10. finish: history cleanup, metrics, the final phase, duration and events.
 //!
 //! Each pass computes the new status from the old one plus the facts (job states, the clock)
-//! and writes it once; a pass over an unchanged world writes nothing.
+//! and writes what it changed once, merged into the stored status so that a step's
+//! concurrent write is kept; a pass over an unchanged world writes nothing.
 use chrono::{DateTime, Utc};
 use stash::api::backup_session::{
     backup_session_phase, backup_target_phase, BackupTargetStatus, TargetPhase,
@@ -29,14 +34,17 @@ use stash::api::{
 use super::{condition, name_of, namespace_of};
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::hooks::HookType;
 use crate::next::Next;
 use crate::runner::{JobState, Step};
 use crate::store::{ObjRef, Selector, StoreExt};
 
 mod finish;
+pub mod hooks;
 mod new;
 pub mod plan;
 
+pub use hooks::hook_job_name;
 pub use new::new_session;
 
 /// How often a running session is looked at even without a change (deadlines, lost jobs).
@@ -129,7 +137,7 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
         Some(bc) => next = advance(session, bc, &mut st, ctx, now).await?,
     }
     // Without an invoker the session ends Skipped: its condition is already set.
-    if let Some(bc) = bc.as_ref().filter(|_| session_completed(&st)) {
+    if let Some(bc) = bc.as_ref().filter(|bc| session_completed(&st, bc)) {
         next = finish::finish(session, bc, &mut st, ctx, now).await?;
     }
     for t in st.targets.iter_mut().flatten() {
@@ -147,9 +155,10 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
         ));
     }
     if st != old {
-        let new = st.clone();
         ctx.store
-            .update_status::<BackupSession, _>(&ns, &name, move |s| s.status = Some(new.clone()))
+            .update_status::<BackupSession, _>(&ns, &name, |s| {
+                merge_status(s.status.get_or_insert_with(Default::default), &old, &st)
+            })
             .await?;
     }
     if st.phase.is_some_and(BackupSessionPhase::is_final) {
@@ -159,14 +168,109 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
     Ok(next)
 }
 
-/// Every target done, or nothing will run any more (skipped, a global hook failed, the
-/// deadline passed).
-fn session_completed(st: &BackupSessionStatus) -> bool {
+/// Applies what a pass changed (`old` → `new`) to the stored status `cur`: fields it changed
+/// are set, conditions it changed are upserted by type, targets by reference — the way Stash
+/// merges status updates — so results a step wrote meanwhile are kept.
+fn merge_status(
+    cur: &mut BackupSessionStatus,
+    old: &BackupSessionStatus,
+    new: &BackupSessionStatus,
+) {
+    fn field<T: Clone + PartialEq>(cur: &mut T, old: &T, new: &T) {
+        if old != new {
+            *cur = new.clone();
+        }
+    }
+    fn conditions(
+        cur: &mut Option<Vec<Condition>>,
+        old: Option<&[Condition]>,
+        new: Option<&[Condition]>,
+    ) {
+        for c in new.unwrap_or_default() {
+            if find_condition(old, &c.type_) != Some(c) {
+                set_condition(cur.get_or_insert_with(Vec::new), c.clone());
+            }
+        }
+    }
+    field(&mut cur.phase, &old.phase, &new.phase);
+    field(
+        &mut cur.session_duration,
+        &old.session_duration,
+        &new.session_duration,
+    );
+    field(
+        &mut cur.session_deadline,
+        &old.session_deadline,
+        &new.session_deadline,
+    );
+    field(&mut cur.retried, &old.retried, &new.retried);
+    field(&mut cur.next_retry, &old.next_retry, &new.next_retry);
+    conditions(
+        &mut cur.conditions,
+        old.conditions.as_deref(),
+        new.conditions.as_deref(),
+    );
+    let same = |a: &BackupTargetStatus, b: &BackupTargetStatus| {
+        crate::steps::record::same_target(a.r#ref.as_ref(), b.r#ref.as_ref())
+    };
+    for n in new.targets.iter().flatten() {
+        let o = old
+            .targets
+            .iter()
+            .flatten()
+            .find(|o| same(o, n))
+            .cloned()
+            .unwrap_or_default();
+        let targets = cur.targets.get_or_insert_with(Vec::new);
+        let c = match targets.iter().position(|c| same(c, n)) {
+            Some(i) => &mut targets[i],
+            None => {
+                targets.push(BackupTargetStatus {
+                    r#ref: n.r#ref.clone(),
+                    ..Default::default()
+                });
+                targets.last_mut().expect("just pushed")
+            }
+        };
+        field(&mut c.total_hosts, &o.total_hosts, &n.total_hosts);
+        field(&mut c.stats, &o.stats, &n.stats);
+        field(
+            &mut c.pre_backup_actions,
+            &o.pre_backup_actions,
+            &n.pre_backup_actions,
+        );
+        field(
+            &mut c.post_backup_actions,
+            &o.post_backup_actions,
+            &n.post_backup_actions,
+        );
+        conditions(
+            &mut c.conditions,
+            o.conditions.as_deref(),
+            n.conditions.as_deref(),
+        );
+        c.phase = Some(backup_target_phase(c));
+    }
+}
+
+/// Every target done and what follows it settled, or nothing will run any more (skipped, a
+/// global hook failed, the deadline passed).
+fn session_completed(st: &BackupSessionStatus, bc: &BackupConfiguration) -> bool {
     if has(st, types::BACKUP_SKIPPED) == Some(true)
         || has(st, types::DEADLINE_EXCEEDED) == Some(true)
     {
         return true;
     }
+    actions_settled(st)
+        && !st
+            .targets
+            .iter()
+            .flatten()
+            .any(|t| hooks::post_hook_pending(t, bc))
+}
+
+/// Every target done, and the post-backup actions done or not to be run.
+fn actions_settled(st: &BackupSessionStatus) -> bool {
     let targets = st.targets.as_deref().unwrap_or_default();
     let done = |t: &BackupTargetStatus| {
         matches!(
@@ -187,7 +291,18 @@ fn session_completed(st: &BackupSessionStatus) -> bool {
             && has(st, types::REPOSITORY_INTEGRITY_VERIFIED).is_some()
 }
 
-/// Steps 2–7.
+/// Creates the target entries (a BackupConfiguration has one).
+fn ensure_targets(st: &mut BackupSessionStatus, bc: &BackupConfiguration) {
+    let targets = st.targets.get_or_insert_with(Vec::new);
+    if targets.is_empty() {
+        targets.push(BackupTargetStatus {
+            r#ref: bc.spec.template.target.as_ref().map(|t| t.target_ref()),
+            ..Default::default()
+        });
+    }
+}
+
+/// Steps 2–9.
 async fn advance(
     session: &BackupSession,
     bc: &BackupConfiguration,
@@ -282,6 +397,28 @@ async fn advance(
         }
     }
 
+    let remaining = st
+        .session_deadline
+        .as_ref()
+        .and_then(|d| (crate::reconcile::from_time(d) - now).to_std().ok());
+
+    // 4. Pre-backup hooks, before the repository is touched.
+    ensure_targets(st, bc);
+    if hooks::pre_backup(session, bc, st, ctx, now, remaining).await? {
+        return Ok(Next::secs(POLL_SECS));
+    }
+    let pre_failed = |t: &BackupTargetStatus| {
+        find_condition(
+            t.conditions.as_deref(),
+            types::PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED,
+        )
+        .is_some_and(Condition::is_false)
+    };
+    if st.targets.iter().flatten().all(pre_failed) {
+        // Every pre-backup hook failed: nothing is backed up.
+        return Ok(Next::Wait);
+    }
+
     let repo_ref = bc.spec.repository.clone().unwrap_or_default();
     let Some(repo) = ctx
         .store
@@ -291,12 +428,8 @@ async fn advance(
         // The invoker was Ready a moment ago; wait for it to notice.
         return Ok(Next::secs(POLL_SECS));
     };
-    let remaining = st
-        .session_deadline
-        .as_ref()
-        .and_then(|d| (crate::reconcile::from_time(d) - now).to_std().ok());
 
-    // 4. The repository, once.
+    // 5. The repository, once.
     match has(st, types::BACKEND_REPOSITORY_INITIALIZED) {
         None => {
             let job_name = init_job_name(&name);
@@ -332,19 +465,12 @@ async fn advance(
     }
     let repo_failed = has(st, types::BACKEND_REPOSITORY_INITIALIZED) == Some(false);
 
-    // 5. Targets (a BackupConfiguration has one).
-    let target_ref = bc.spec.template.target.as_ref().map(|t| t.target_ref());
+    // 6. Targets (a BackupConfiguration has one), once their pre-backup hook passed.
     let targets = st.targets.get_or_insert_with(Vec::new);
-    if targets.is_empty() {
-        targets.push(BackupTargetStatus {
-            r#ref: target_ref,
-            ..Default::default()
-        });
-    }
     let count = targets.len();
     for (i, t) in targets.iter_mut().enumerate() {
-        if t.total_hosts.is_some()
-            || find_condition(t.conditions.as_deref(), types::BACKUP_EXECUTOR_ENSURED).is_some()
+        if find_condition(t.conditions.as_deref(), types::BACKUP_EXECUTOR_ENSURED).is_some()
+            || !hooks::pre_hook_passed(t, bc)
         {
             continue;
         }
@@ -406,9 +532,9 @@ async fn advance(
         }
     }
 
-    // 6. Jobs that ended without their results.
+    // 7. Jobs that ended without their results.
     for (i, t) in st.targets.iter_mut().flatten().enumerate() {
-        if t.total_hosts.is_none() || backup_target_phase(t) != TargetPhase::Running {
+        if !hooks::executor_ensured(t) || backup_target_phase(t) != TargetPhase::Running {
             continue;
         }
         let job_name = format!("stash-backup-{name}-{i}").replace('.', "-");
@@ -437,7 +563,7 @@ async fn advance(
         );
     }
 
-    // 7. Post-backup actions, once, when every target succeeded.
+    // 8. Post-backup actions, once, when every target succeeded.
     let targets = st.targets.as_deref().unwrap_or_default();
     let all_ok = !targets.is_empty()
         && targets
@@ -488,14 +614,17 @@ async fn advance(
             Some(_) => {}
         }
     }
-    Ok(if session_completed(st) {
+
+    // 9. Post-backup hooks.
+    hooks::post_backup(session, bc, st, ctx, now, remaining).await?;
+    Ok(if session_completed(st, bc) {
         Next::Wait
     } else {
         Next::secs(POLL_SECS)
     })
 }
 
-/// The command line of a session's own action (`init-repository`, `post-backup`).
+/// The command line of a session's own action (`init-repository`, `post-backup`, the hooks).
 fn action_args(action: &str, ns: &str, session: &str) -> Vec<String> {
     vec![
         "session-action".into(),
@@ -511,6 +640,9 @@ fn session_jobs(name: &str, st: &BackupSessionStatus) -> Vec<String> {
     let mut jobs: Vec<String> = (0..n)
         .map(|i| format!("stash-backup-{name}-{i}").replace('.', "-"))
         .collect();
+    jobs.extend((0..n).flat_map(|i| {
+        [HookType::PreBackup, HookType::PostBackup].map(|h| hook_job_name(h, name, i))
+    }));
     jobs.push(init_job_name(name));
     jobs.push(post_job_name(name));
     jobs

@@ -281,3 +281,380 @@ fn go_durations() {
     assert_eq!(parse_go_duration("5"), None);
     assert_eq!(parse_go_duration("x"), None);
 }
+
+// Hooks (spec §3.10, checks 19–21). The hook steps run for real against the in-memory store
+// (`sh` commands on this machine); the fake runner only says how their jobs ended.
+
+impl World {
+    async fn set_hooks(&self, yaml: &str) {
+        let hooks: stash::api::hooks::BackupHooks = serde_saphyr::from_str(yaml).unwrap();
+        self.store
+            .update::<BackupConfiguration, _>("demo", "pg-backup", |bc| {
+                bc.spec.template.hooks = Some(hooks.clone())
+            })
+            .await
+            .unwrap();
+    }
+    /// A Ready configuration and a new session of it (`retry_left` retries left).
+    async fn new_session(&self, retry_left: i32) -> String {
+        super::super::backup_configuration::reconcile(&self.bc().await, &self.ctx)
+            .await
+            .unwrap();
+        let mut s = new_session(&self.bc().await, Some(self.clock.now().timestamp()));
+        s.spec.retry_left = Some(retry_left);
+        self.store.create(&s).await.unwrap();
+        name_of(&s)
+    }
+    fn jobs(&self) -> Vec<String> {
+        self.runner.started().into_iter().map(|j| j.name).collect()
+    }
+    /// Runs a hook job's step here, as the process runner would, and ends its job the way
+    /// the step ended.
+    async fn run_hook_step(&self, name: &str, hook: HookType) {
+        let job = hook_job_name(hook, name, 0);
+        assert_eq!(self.runner.state(&job), Some(JobState::Running), "{job}");
+        let res = crate::steps::hooks::backup_hook(
+            self.store.as_ref(),
+            "demo",
+            name,
+            hook,
+            &crate::hooks::ExecOptions::default(),
+        )
+        .await;
+        let state = match res {
+            Ok(()) => JobState::Succeeded,
+            Err(e) => JobState::Failed {
+                step: "hook".into(),
+                message: e.to_string(),
+            },
+        };
+        self.runner.finish(&job, state);
+    }
+    /// From a new session to its target's job having ended, its host `ok` or not.
+    async fn back_up(&self, name: &str, ok: bool) {
+        self.reconcile_session(name).await;
+        self.runner
+            .finish(&init_job_name(name), JobState::Succeeded);
+        self.step_sets(name, types::BACKEND_REPOSITORY_INITIALIZED)
+            .await;
+        self.reconcile_session(name).await;
+        let job = format!("stash-backup-{name}-0");
+        assert_eq!(self.runner.state(&job), Some(JobState::Running));
+        let phase = if ok { "Succeeded" } else { "Failed" };
+        let out: BackupOutput = serde_json::from_value(serde_json::json!({"targetStatus": {"stats": [{"hostname": "host-0", "phase": phase, "error": (!ok).then_some("dump failed")}]}})).unwrap();
+        let s = self.session(name).await;
+        let target = s.status.unwrap().targets.unwrap()[0].r#ref.clone();
+        crate::steps::record::record_backup(self.store.as_ref(), "demo", name, target, &out)
+            .await
+            .unwrap();
+        self.runner.finish(&job, JobState::Succeeded);
+        if ok {
+            // The post-backup actions' job.
+            self.reconcile_session(name).await;
+            self.runner
+                .finish(&post_job_name(name), JobState::Succeeded);
+            self.step_sets(name, types::RETENTION_POLICY_APPLIED).await;
+            self.step_sets(name, types::REPOSITORY_INTEGRITY_VERIFIED)
+                .await;
+        }
+    }
+    async fn target_condition(&self, name: &str, ty: &str) -> Option<stash::api::Condition> {
+        let s = self.session(name).await;
+        let t = s.status?.targets?.into_iter().next()?;
+        find_condition(t.conditions.as_deref(), ty).cloned()
+    }
+    async fn phase(&self, name: &str) -> Option<BackupSessionPhase> {
+        self.session(name).await.status.and_then(|s| s.phase)
+    }
+}
+
+#[tokio::test]
+async fn a_failed_pre_backup_hook_takes_no_backup_and_fails_the_session() {
+    // Check 19.
+    let w = world().await;
+    w.set_hooks("{preBackup: {exec: {command: [sh, -c, 'echo not ready; exit 1']}}, postBackup: {exec: {command: ['true']}}}").await;
+    let name = w.new_session(0).await;
+
+    // The pre-backup hook is the first job; the session runs while it does.
+    w.reconcile_session(&name).await;
+    let pre = hook_job_name(HookType::PreBackup, &name, 0);
+    assert_eq!(w.jobs(), vec![pre.clone()]);
+    assert_eq!(
+        w.runner.started()[0].steps[0].args[..2],
+        ["session-action".to_string(), "pre-backup-hook".to_string()]
+    );
+    assert_eq!(w.phase(&name).await, Some(BackupSessionPhase::Running));
+    w.store.take_writes();
+    assert_eq!(w.reconcile_session(&name).await, Next::secs(5));
+    assert_eq!(
+        w.store.take_writes(),
+        Vec::<String>::new(),
+        "waiting writes nothing"
+    );
+
+    w.run_hook_step(&name, HookType::PreBackup).await;
+    w.reconcile_session(&name).await;
+    let c = w
+        .target_condition(&name, types::PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED)
+        .await
+        .unwrap();
+    assert!(c.is_false(), "{c:?}");
+    assert_eq!(c.reason.as_deref(), Some("FailedToExecutePreBackupHook"));
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Failed to execute preBackup hook. Reason: \"sh\" exited with code 1: not ready")
+    );
+    let st = w.session(&name).await.status.unwrap();
+    assert_eq!(st.phase, Some(BackupSessionPhase::Failed), "{st:?}");
+    assert!(
+        st.targets.as_ref().unwrap()[0].stats.is_none(),
+        "no snapshot"
+    );
+    assert_eq!(
+        w.jobs(),
+        vec![pre],
+        "no repository job, no backup job, no post-backup hook"
+    );
+    let events = w
+        .store
+        .events(&ObjRef::of::<BackupSession>("demo", &name))
+        .await
+        .unwrap();
+    let failed = events
+        .iter()
+        .find(|e| e.reason == "BackupSession Failed")
+        .unwrap();
+    assert!(
+        failed.message.contains("Failed to execute preBackup hook"),
+        "{failed:?}"
+    );
+    w.store.take_writes();
+    w.reconcile_session(&name).await;
+    assert_eq!(w.store.take_writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_passing_pre_backup_hook_lets_the_backup_start() {
+    let w = world().await;
+    w.set_hooks("{preBackup: {exec: {command: ['true']}}}")
+        .await;
+    let name = w.new_session(0).await;
+    w.reconcile_session(&name).await;
+    w.run_hook_step(&name, HookType::PreBackup).await;
+    w.reconcile_session(&name).await;
+    let c = w
+        .target_condition(&name, types::PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Successfully executed preBackup hook.")
+    );
+    // Then the repository, then the target's job.
+    assert!(w.jobs().contains(&init_job_name(&name)), "{:?}", w.jobs());
+    w.back_up(&name, true).await;
+    w.reconcile_session(&name).await;
+    assert_eq!(w.phase(&name).await, Some(BackupSessionPhase::Succeeded));
+}
+
+#[tokio::test]
+async fn on_failure_post_hook_is_skipped_after_a_successful_backup() {
+    // Check 20.
+    let w = world().await;
+    w.set_hooks("{postBackup: {exec: {command: [sh, -c, 'exit 1']}, executionPolicy: OnFailure}}")
+        .await;
+    let name = w.new_session(0).await;
+    w.back_up(&name, true).await;
+    w.store.take_writes();
+    w.reconcile_session(&name).await;
+    let c = w
+        .target_condition(&name, types::POST_BACKUP_HOOK_EXECUTION_SUCCEEDED)
+        .await
+        .unwrap();
+    assert!(c.is_true());
+    assert_eq!(
+        c.reason.as_deref(),
+        Some("SuccessfullyExecutedPostBackupHook")
+    );
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Skipping executing postBackup. Reason: executionPolicy is \"OnFailure\" but phase is \"Succeeded\".")
+    );
+    assert!(
+        !w.jobs()
+            .contains(&hook_job_name(HookType::PostBackup, &name, 0)),
+        "the hook is not executed"
+    );
+    assert_eq!(w.phase(&name).await, Some(BackupSessionPhase::Succeeded));
+    w.store.take_writes();
+    w.reconcile_session(&name).await;
+    assert_eq!(w.store.take_writes(), Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn the_post_hook_runs_before_the_session_ends_and_its_failure_fails_it() {
+    let w = world().await;
+    w.set_hooks("{postBackup: {exec: {command: [sh, -c, 'echo {{ .Status.Phase }}; exit 2']}}}")
+        .await;
+    let name = w.new_session(0).await;
+    w.back_up(&name, true).await;
+    w.reconcile_session(&name).await;
+    let post = hook_job_name(HookType::PostBackup, &name, 0);
+    assert!(w.jobs().contains(&post), "{:?}", w.jobs());
+    assert_eq!(
+        w.phase(&name).await,
+        Some(BackupSessionPhase::Running),
+        "not final before its post-backup hook"
+    );
+    w.store.take_writes();
+    w.reconcile_session(&name).await;
+    assert_eq!(w.store.take_writes(), Vec::<String>::new());
+
+    w.run_hook_step(&name, HookType::PostBackup).await;
+    w.reconcile_session(&name).await;
+    let c = w
+        .target_condition(&name, types::POST_BACKUP_HOOK_EXECUTION_SUCCEEDED)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Failed to execute postBackup hook. Reason: \"sh\" exited with code 2: Succeeded")
+    );
+    assert_eq!(w.phase(&name).await, Some(BackupSessionPhase::Failed));
+}
+
+#[tokio::test]
+async fn a_hook_job_that_dies_without_recording_fails_the_hook() {
+    let w = world().await;
+    w.set_hooks("{preBackup: {exec: {command: ['true']}}}")
+        .await;
+    let name = w.new_session(0).await;
+    w.reconcile_session(&name).await;
+    w.runner.finish(
+        &hook_job_name(HookType::PreBackup, &name, 0),
+        JobState::Failed {
+            step: "pre-backup-hook".into(),
+            message: "step pre-backup-hook was stopped".into(),
+        },
+    );
+    w.reconcile_session(&name).await;
+    let c = w
+        .target_condition(&name, types::PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Failed to execute preBackup hook. Reason: step pre-backup-hook was stopped")
+    );
+    assert_eq!(w.phase(&name).await, Some(BackupSessionPhase::Failed));
+}
+
+#[tokio::test]
+async fn on_final_retry_failure_runs_only_when_no_retry_is_left() {
+    // Check 21.
+    let w = world().await;
+    w.set_hooks("{postBackup: {exec: {command: ['true']}, executionPolicy: OnFinalRetryFailure}}")
+        .await;
+    w.store
+        .update::<BackupConfiguration, _>("demo", "pg-backup", |bc| {
+            bc.spec.retry_config =
+                Some(serde_json::from_value(serde_json::json!({"maxRetry": 1})).unwrap())
+        })
+        .await
+        .unwrap();
+    let first = w.new_session(1).await;
+    w.back_up(&first, false).await;
+    w.reconcile_session(&first).await;
+    let c = w
+        .target_condition(&first, types::POST_BACKUP_HOOK_EXECUTION_SUCCEEDED)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Skipping executing postBackup. Reason: executionPolicy is \"OnFinalRetryFailure\" but phase is \"Failed\".")
+    );
+    assert!(!w
+        .jobs()
+        .contains(&hook_job_name(HookType::PostBackup, &first, 0)));
+    assert_eq!(w.phase(&first).await, Some(BackupSessionPhase::Failed));
+
+    // The retry (no retry left after it) runs the hook.
+    w.clock.advance(chrono::Duration::seconds(60));
+    w.reconcile_session(&first).await;
+    w.reconcile_session(&first).await;
+    let sessions = w
+        .store
+        .list::<BackupSession>(Some("demo"), &Selector::all())
+        .await
+        .unwrap();
+    let retry = sessions.iter().find(|s| name_of(*s) != first).unwrap();
+    assert_eq!(retry.spec.retry_left, Some(0));
+    let second = name_of(retry);
+    w.back_up(&second, false).await;
+    w.reconcile_session(&second).await;
+    assert!(w
+        .jobs()
+        .contains(&hook_job_name(HookType::PostBackup, &second, 0)));
+    w.run_hook_step(&second, HookType::PostBackup).await;
+    w.reconcile_session(&second).await;
+    let c = w
+        .target_condition(&second, types::POST_BACKUP_HOOK_EXECUTION_SUCCEEDED)
+        .await
+        .unwrap();
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Successfully executed postBackup hook.")
+    );
+    assert_eq!(w.phase(&second).await, Some(BackupSessionPhase::Failed));
+}
+
+#[test]
+fn a_pass_keeps_what_a_step_wrote_meanwhile() {
+    let cond = |ty: &str| {
+        condition(
+            ty,
+            true,
+            "Test",
+            "x",
+            "2026-11-30T10:00:00Z".parse().unwrap(),
+        )
+    };
+    let target = stash::api::TargetRef {
+        kind: Some("AppBinding".into()),
+        name: Some("pg".into()),
+        ..Default::default()
+    };
+    let old = BackupSessionStatus {
+        targets: Some(vec![BackupTargetStatus {
+            r#ref: Some(target.clone()),
+            ..Default::default()
+        }]),
+        ..Default::default()
+    };
+    // The pass adds a session condition and the target's executor.
+    let mut new = old.clone();
+    new.phase = Some(BackupSessionPhase::Running);
+    set(&mut new, cond(types::BACKEND_REPOSITORY_INITIALIZED));
+    new.targets.as_mut().unwrap()[0].conditions = Some(vec![cond(types::BACKUP_EXECUTOR_ENSURED)]);
+    // Meanwhile a step recorded its hook on the target.
+    let mut cur = old.clone();
+    cur.targets.as_mut().unwrap()[0].conditions =
+        Some(vec![cond(types::PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED)]);
+    merge_status(&mut cur, &old, &new);
+    assert_eq!(cur.phase, Some(BackupSessionPhase::Running));
+    assert!(has(&cur, types::BACKEND_REPOSITORY_INITIALIZED).is_some());
+    let t = &cur.targets.as_ref().unwrap()[0];
+    let types_: Vec<&str> = t
+        .conditions
+        .iter()
+        .flatten()
+        .map(|c| c.type_.as_str())
+        .collect();
+    assert_eq!(
+        types_,
+        vec![
+            types::PRE_BACKUP_HOOK_EXECUTION_SUCCEEDED,
+            types::BACKUP_EXECUTOR_ENSURED
+        ]
+    );
+}
