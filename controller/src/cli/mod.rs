@@ -1,6 +1,12 @@
-//! Command-line interface: subcommands named and flagged like restic's.
+//! Command-line interface: the repository commands named and flagged like restic's; the
+//! commands over local mode's objects (`get`, `describe`, `trigger`, `pause`, `resume`) like
+//! kubectl's and `kubectl stash`'s.
 mod addon;
 mod backup;
+mod control;
+mod describe;
+mod get;
+mod kubectl;
 mod maintenance;
 mod progress;
 mod repo_args;
@@ -66,6 +72,16 @@ pub enum Command {
     SessionAction(session_action::SessionActionArgs),
     /// Local mode: run Stash's controller over a folder of manifests on this machine
     Run(run::RunArgs),
+    /// Display local mode's objects as kubectl does (repo, bc, bs, restore, …)
+    Get(get::GetArgs),
+    /// Show an object in detail: fields, conditions, hosts, events
+    Describe(describe::DescribeArgs),
+    /// Start a backup of a BackupConfiguration now (a new BackupSession)
+    Trigger(control::TriggerArgs),
+    /// Pause a BackupConfiguration's schedule (spec.paused)
+    Pause(control::PauseArgs),
+    /// Resume a paused BackupConfiguration's schedule
+    Resume(control::PauseArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -87,6 +103,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::UpdateStatus(a) => update_status::run(g, a).await,
         Command::SessionAction(a) => session_action::run(a).await,
         Command::Run(a) => run::run(a).await,
+        Command::Get(a) => get::run(g, a).await,
+        Command::Describe(a) => describe::run(a).await,
+        Command::Trigger(a) => control::trigger(a).await,
+        Command::Pause(a) => control::pause(a, true).await,
+        Command::Resume(a) => control::pause(a, false).await,
     }
 }
 
@@ -115,7 +136,9 @@ pub fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
-            if code != BROKEN_PIPE {
+            if let Some(k) = e.downcast_ref::<kubectl::KubectlError>() {
+                eprintln!("{k}");
+            } else if code != BROKEN_PIPE {
                 eprintln!("Fatal: {e:#}");
             }
             std::process::ExitCode::from(code)

@@ -1,0 +1,198 @@
+//! `stash trigger`, `stash pause`, `stash resume`: `kubectl stash`'s controls over local mode's
+//! state folder. A running `stash run` sees the write through the state store's change feed
+//! and acts on it as an operator would on the API server's watch.
+//!
+//! - `trigger NAME` creates a BackupSession for the BackupConfiguration NAME, as `kubectl stash
+//!   trigger` does (`generateName: NAME-`, the invoker's labels, owned by it, no retries) and
+//!   prints the session's name. A paused configuration can be triggered: pausing stops the
+//!   schedule only (Stash issue #997).
+//! - `pause NAME` / `resume NAME` set and clear `spec.paused` of a BackupConfiguration (or of
+//!   a BackupBatch, named `backupbatch/NAME`); the reconciler suspends or resumes the trigger
+//!   CronJob.
+//!
+//! Local mode keeps the manifests folder authoritative for spec, as `kubectl apply` keeps a
+//! cluster: when `stash run` applies the folder (at its start, and when a file in it changes),
+//! an object whose stored spec differs from its file's is set back to the file's, so a pause
+//! made here lasts until then. To pause for good, write `paused: true` in the file.
+use anyhow::bail;
+use clap::Args;
+use serde_json::Value;
+use stash::api::BackupConfiguration;
+
+use super::kubectl::{split_type_name, KubectlError, NamespaceArg, Resource, StateArgs};
+use crate::reconcile::backup_session::new_session;
+use crate::store::{ObjRef, ObjectStore, StoreError, StoreExt};
+
+#[derive(Args, Debug)]
+pub struct TriggerArgs {
+    /// The BackupConfiguration: NAME or backupconfiguration/NAME
+    pub name: String,
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct PauseArgs {
+    /// A BackupConfiguration's NAME, or TYPE/NAME: backupconfiguration/NAME (bc/NAME) or
+    /// backupbatch/NAME
+    pub name: String,
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub state: StateArgs,
+}
+
+/// The kind and name of `[TYPE/]NAME`, where TYPE must be one of `allowed` (the first one when
+/// no TYPE is given).
+fn target(arg: &str, verb: &str, allowed: &[&str]) -> Result<(Resource, String), KubectlError> {
+    let (typed, name) = split_type_name(arg);
+    let res = match typed {
+        None => Resource::find(allowed[0]),
+        Some(t) => Resource::find(t),
+    };
+    let Some(res) = res else {
+        return Err(KubectlError::usage(format!(
+            "the server doesn't have a resource type \"{}\"",
+            typed.unwrap_or_default()
+        )));
+    };
+    if !allowed.contains(&res.kind.kind.as_str()) {
+        return Err(KubectlError::usage(format!(
+            "{verb} takes a {}, not a {}",
+            allowed.join(" or a "),
+            res.kind.kind
+        )));
+    }
+    if name.is_empty() {
+        return Err(KubectlError::usage(format!("{verb}: a name is required")));
+    }
+    Ok((res, name.to_string()))
+}
+
+pub async fn trigger(a: TriggerArgs) -> anyhow::Result<()> {
+    let (res, name) = target(&a.name, "trigger", &["BackupConfiguration"])?;
+    let ns = a.ns.namespace.as_str();
+    let store = a.state.open(Vec::new()).await?;
+    let Some(bc) = store.get::<BackupConfiguration>(ns, &name).await? else {
+        return Err(KubectlError::not_found(&res, &[&name]).into());
+    };
+    if bc.metadata.deletion_timestamp.is_some() {
+        bail!("BackupConfiguration {ns}/{name} is being deleted: no new session is started for it");
+    }
+    let session = store.create(&new_session(&bc, None)).await?;
+    println!(
+        "backupsession.stash.appscode.com/{} created",
+        session.metadata.name.unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// How many times a pause re-reads after someone else wrote the object in between.
+const CONFLICT_RETRIES: usize = 8;
+
+/// Sets `spec.paused` of the stored object, touching nothing else (as `kubectl patch` would).
+/// `Ok(None)` when there is no such object; else whether it changed.
+pub async fn set_paused(
+    store: &dyn ObjectStore,
+    r: &ObjRef,
+    paused: bool,
+) -> Result<Option<bool>, StoreError> {
+    for _ in 0..CONFLICT_RETRIES {
+        let Some(mut obj) = store.get_raw(r).await? else {
+            return Ok(None);
+        };
+        if obj.pointer("/spec/paused").and_then(Value::as_bool) == Some(paused) {
+            return Ok(Some(false));
+        }
+        if !obj.get("spec").is_some_and(Value::is_object) {
+            obj["spec"] = Value::Object(Default::default());
+        }
+        obj["spec"]["paused"] = Value::Bool(paused);
+        match store.replace_raw(obj).await {
+            Ok(_) => return Ok(Some(true)),
+            Err(StoreError::Conflict(_)) => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(StoreError::Conflict(r.clone()))
+}
+
+pub async fn pause(a: PauseArgs, paused: bool) -> anyhow::Result<()> {
+    let verb = if paused { "pause" } else { "resume" };
+    let (res, name) = target(&a.name, verb, &["BackupConfiguration", "BackupBatch"])?;
+    let store = a.state.open(Vec::new()).await?;
+    let r = ObjRef::new(res.kind.clone(), &a.ns.namespace, &name);
+    if set_paused(&store, &r, paused).await?.is_none() {
+        return Err(KubectlError::not_found(&res, &[&name]).into());
+    }
+    println!(
+        "{}/{name} {}",
+        res.group_singular(),
+        if paused { "paused" } else { "resumed" }
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::clock::ManualClock;
+    use crate::store::MemoryStore;
+
+    #[test]
+    fn targets_by_name_or_type_and_name() {
+        let ok = |arg: &str| {
+            let (r, n) = target(arg, "pause", &["BackupConfiguration", "BackupBatch"]).unwrap();
+            (r.kind.kind, n)
+        };
+        assert_eq!(
+            ok("nightly"),
+            ("BackupConfiguration".into(), "nightly".into())
+        );
+        assert_eq!(
+            ok("bc/nightly"),
+            ("BackupConfiguration".into(), "nightly".into())
+        );
+        assert_eq!(ok("backupbatch/all"), ("BackupBatch".into(), "all".into()));
+        let err = |arg: &str| {
+            target(arg, "trigger", &["BackupConfiguration"])
+                .unwrap_err()
+                .to_string()
+        };
+        assert_eq!(
+            err("backupbatch/all"),
+            "error: trigger takes a BackupConfiguration, not a BackupBatch"
+        );
+        assert_eq!(
+            err("widget/x"),
+            "error: the server doesn't have a resource type \"widget\""
+        );
+        assert_eq!(err("bc/"), "error: trigger: a name is required");
+    }
+
+    #[tokio::test]
+    async fn pause_touches_only_spec_paused() {
+        let store = MemoryStore::new(Arc::new(ManualClock::at("2026-03-01T12:00:00Z")));
+        let bc = json!({
+            "apiVersion": "stash.appscode.com/v1beta1", "kind": "BackupConfiguration",
+            "metadata": {"name": "nightly", "namespace": "demo"},
+            "spec": {"schedule": "*/5 * * * *", "someFieldWeDoNotModel": {"kept": true}},
+        });
+        store.create_raw(bc).await.unwrap();
+        let r = ObjRef::new(Resource::find("bc").unwrap().kind, "demo", "nightly");
+        assert_eq!(set_paused(&store, &r, true).await.unwrap(), Some(true));
+        assert_eq!(set_paused(&store, &r, true).await.unwrap(), Some(false));
+        let v = store.get_raw(&r).await.unwrap().unwrap();
+        assert_eq!(v["spec"]["paused"], true);
+        assert_eq!(v["spec"]["someFieldWeDoNotModel"]["kept"], true);
+        assert_eq!(set_paused(&store, &r, false).await.unwrap(), Some(true));
+        let missing = ObjRef::new(r.kind.clone(), "demo", "other");
+        assert_eq!(set_paused(&store, &missing, true).await.unwrap(), None);
+    }
+}
