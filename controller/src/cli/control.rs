@@ -10,10 +10,9 @@
 //!   a BackupBatch, named `backupbatch/NAME`); the reconciler suspends or resumes the trigger
 //!   CronJob.
 //!
-//! Local mode keeps the manifests folder authoritative for spec, as `kubectl apply` keeps a
-//! cluster: when `stash run` applies the folder (at its start, and when a file in it changes),
-//! an object whose stored spec differs from its file's is set back to the file's, so a pause
-//! made here lasts until then. To pause for good, write `paused: true` in the file.
+//! `stash run` applies the manifests folder as `kubectl apply` does (a three-way merge against
+//! the last-applied manifest, [`crate::local::manifests`]): a pause made here lasts until a
+//! manifest itself sets `paused`, as it would in a cluster.
 use anyhow::bail;
 use clap::Args;
 use serde_json::Value;

@@ -205,25 +205,48 @@ pub fn read_manifests(roots: &[PathBuf]) -> Manifests {
     out
 }
 
-/// The parts of an object that a manifest owns: everything but status and the server's
-/// metadata.
-fn applied_view(v: &Value) -> Value {
-    let mut out = serde_json::Map::new();
-    for (k, x) in v.as_object().into_iter().flatten() {
-        if k != "status" && k != "metadata" {
-            out.insert(k.clone(), x.clone());
+/// Where an object keeps the manifest it was last applied from, as `kubectl apply` keeps it.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// `kubectl apply`'s three-way merge, on JSON: fields the manifest sets take its values, fields
+/// the previous manifest set and this one no longer does are removed, and fields no manifest
+/// ever set (status, the server's metadata, `spec.paused` set by `stash pause`) are kept.
+/// Objects merge field by field; anything else (lists included) is replaced whole.
+fn three_way(stored: &Value, last: &Value, want: &Value) -> Value {
+    let (Value::Object(s), Value::Object(w)) = (stored, want) else {
+        return want.clone();
+    };
+    let mut out = s.clone();
+    if let Value::Object(l) = last {
+        for k in l.keys().filter(|k| !w.contains_key(*k)) {
+            out.remove(k);
         }
     }
-    let m = v.get("metadata").cloned().unwrap_or_default();
-    out.insert(
-        "labels".into(),
-        m.get("labels").cloned().unwrap_or(Value::Null),
-    );
-    out.insert(
-        "annotations".into(),
-        m.get("annotations").cloned().unwrap_or(Value::Null),
-    );
+    for (k, wv) in w {
+        let sv = s.get(k).unwrap_or(&Value::Null);
+        let lv = last.get(k).unwrap_or(&Value::Null);
+        out.insert(k.clone(), three_way(sv, lv, wv));
+    }
     Value::Object(out)
+}
+
+/// The manifest an object was last applied from (`Null` if none).
+fn last_applied(stored: &Value) -> Value {
+    stored
+        .pointer(&format!(
+            "/metadata/annotations/{}",
+            LAST_APPLIED.replace('/', "~1")
+        ))
+        .and_then(Value::as_str)
+        .and_then(|t| serde_json::from_str(t).ok())
+        .unwrap_or(Value::Null)
+}
+
+/// `want` carrying itself as its last-applied configuration.
+fn with_last_applied(want: &Value) -> Value {
+    let mut v = want.clone();
+    v["metadata"]["annotations"][LAST_APPLIED] = Value::String(want.to_string());
+    v
 }
 
 /// What [`apply`] did.
@@ -267,24 +290,16 @@ pub async fn apply(
         }
         seen.insert(r.clone());
         let written = match store.get_raw(&r).await? {
-            None => store.create_raw(want).await.map(Some),
-            Some(stored) if applied_view(&stored) != applied_view(&want) => {
-                let mut new = stored.clone();
-                for (k, x) in want.as_object().into_iter().flatten() {
-                    if k != "metadata" {
-                        new[k] = x.clone();
-                    }
+            None => store.create_raw(with_last_applied(&want)).await.map(Some),
+            Some(stored) => {
+                let last = last_applied(&stored);
+                if last == want {
+                    Ok(None)
+                } else {
+                    let merged = three_way(&stored, &last, &with_last_applied(&want));
+                    store.replace_raw(merged).await.map(Some)
                 }
-                for k in ["labels", "annotations"] {
-                    new["metadata"][k] = want["metadata"].get(k).cloned().unwrap_or(Value::Null);
-                }
-                // Fields the new manifest dropped go too.
-                if let (Value::Object(n), Some(w)) = (&mut new, want.as_object()) {
-                    n.retain(|k, _| k == "metadata" || k == "status" || w.contains_key(k));
-                }
-                store.replace_raw(new).await.map(Some)
             }
-            Some(_) => Ok(None),
         };
         match written {
             Ok(Some(_)) => changed.push(r),
@@ -428,5 +443,38 @@ spec:
             .unwrap();
         assert_eq!(removed.changed.len(), 1);
         assert!(store.get_raw(&first.changed[0]).await.unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn apply_merges_three_ways_and_keeps_what_no_manifest_set() {
+        let store = MemoryStore::new(Arc::new(ManualClock::at("2026-11-30T10:00:00Z")));
+        let bc = "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: bc}\nspec:\n  schedule: '@daily'\n  repository: {name: r}\n  timeOut: 1h\n";
+        let dir = folder(&[("bc.yaml", bc)]);
+        let roots = [dir.path().to_path_buf()];
+        let first = apply(&store, &read_manifests(&roots), &BTreeSet::new())
+            .await
+            .unwrap();
+        let r = first.changed[0].clone();
+        // `stash pause` sets a field no manifest set.
+        let mut v = store.get_raw(&r).await.unwrap().unwrap();
+        v["spec"]["paused"] = Value::Bool(true);
+        store.replace_raw(v).await.unwrap();
+        let same = apply(&store, &read_manifests(&roots), &first.seen)
+            .await
+            .unwrap();
+        assert!(same.changed.is_empty(), "an unchanged file is not applied again");
+        // The file changes elsewhere (schedule) and drops timeOut: paused stays, timeOut goes.
+        std::fs::write(
+            dir.path().join("bc.yaml"),
+            bc.replace("'@daily'", "'@hourly'").replace("  timeOut: 1h\n", ""),
+        )
+        .unwrap();
+        apply(&store, &read_manifests(&roots), &same.seen)
+            .await
+            .unwrap();
+        let v = store.get_raw(&r).await.unwrap().unwrap();
+        assert_eq!(v["spec"]["schedule"], "@hourly");
+        assert_eq!(v["spec"]["paused"], true);
+        assert!(v["spec"].get("timeOut").is_none(), "{v:#}");
     }
 }
