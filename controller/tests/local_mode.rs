@@ -468,6 +468,19 @@ fn secrets_appear_in_no_log_status_or_event() {
     let out = l.run_once();
     assert_ok(&out);
     let mut seen = vec![String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned()];
+    let session = text(&l.list("BackupSession")[0], "/metadata/name");
+    for args in [
+        vec!["describe", "backupsession", session.as_str(), "-n", "demo"],
+        vec!["describe", "repository", "repo", "-n", "demo"],
+        vec!["describe", "secret", "repo-secret", "-n", "demo"],
+        vec!["describe", "secret", "pg-src-auth", "-n", "demo"],
+        vec!["get", "backupsession", "-n", "demo", "-o", "yaml"],
+    ] {
+        let out = l.stash(&args).output().unwrap();
+        assert!(out.status.success(), "stash {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        seen.push(String::from_utf8_lossy(&out.stdout).into_owned());
+    }
+    assert!(seen.iter().any(|s| s.contains("Host Backup Succeeded")), "describe shows the events");
     for entry in walk(&l.state) {
         seen.push(String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned());
     }
@@ -488,4 +501,46 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         }
     }
     out
+}
+
+/// Check 4, and `stash get` from a second process while `stash run` works: a paused
+/// configuration's CronJob is suspended, `stash trigger` still makes a session, and
+/// `stash get backupsession NAME -o json` shows it Running, then Succeeded.
+#[test]
+fn check_04_paused_schedule_manual_session_runs_and_get_shows_it_live() {
+    let l = Local::new();
+    let src = PgDb::create("stash_lm_pause");
+    fill(&src);
+    Pg::shared().psql(&src.0, "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 300000) g;");
+    l.pg_appbinding("pg-src", &src);
+    l.write("backup.yaml", &pg_backup("* * * * *", 5, 3).replace("spec:\n", "spec:\n  paused: true\n"));
+    let _run = l.start();
+    l.wait_for("Ready", 60, || l.get("BackupConfiguration", "pg-backup").is_some_and(|bc| text(&bc, "/status/phase") == "Ready"));
+    let cj = l.get("CronJob", "stash-trigger-pg-backup").unwrap();
+    assert_eq!(cj["spec"]["suspend"], true, "{cj:#}");
+
+    let out = l.stash(&["trigger", "pg-backup", "-n", "demo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+    let name = printed.trim().trim_start_matches("backupsession.stash.appscode.com/").trim_end_matches(" created").to_string();
+    assert!(name.starts_with("pg-backup-"), "{printed}");
+
+    let mut phases = Vec::new();
+    l.wait_for("the session to end", 120, || {
+        let out = l.stash(&["get", "backupsession", &name, "-n", "demo", "-o", "json"]).output().unwrap();
+        if !out.status.success() {
+            return false;
+        }
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(text(&v, "/kind"), "BackupSession");
+        let phase = text(&v, "/status/phase");
+        if phases.last() != Some(&phase) {
+            phases.push(phase.clone());
+        }
+        matches!(phase.as_str(), "Succeeded" | "Failed")
+    });
+    assert!(phases.contains(&"Running".to_string()), "{phases:?}");
+    assert_eq!(phases.last().map(String::as_str), Some("Succeeded"), "{phases:?}");
+    // The schedule stayed suspended: the manual session is the only one.
+    assert_eq!(l.list("BackupSession").len(), 1);
 }
