@@ -544,3 +544,37 @@ fn check_04_paused_schedule_manual_session_runs_and_get_shows_it_live() {
     // The schedule stayed suspended: the manual session is the only one.
     assert_eq!(l.list("BackupSession").len(), 1);
 }
+
+fn mariadb(db: &str, q: &str) -> String {
+    let out = Command::new("mariadb").args(["-h", "127.0.0.1", "-u", "root", "-N", "-B", db, "-e", q]).output().unwrap();
+    assert!(out.status.success(), "mariadb {q}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn example_mariadb_runs_once() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/mariadb");
+    let tmp = tempfile::tempdir().unwrap();
+    for db in ["stash_demo", "stash_demo_restored"] {
+        mariadb("mysql", &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"));
+    }
+    mariadb(
+        "stash_demo",
+        "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(190) NOT NULL UNIQUE, balance DECIMAL(12,2) NOT NULL) ENGINE=InnoDB;
+         INSERT INTO customers (email, balance) SELECT CONCAT('user', seq, '@example.com'), seq * 0.25 FROM seq_1_to_3000;",
+    );
+    let _ = std::fs::remove_dir_all("/tmp/stash-examples/mariadb");
+    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
+        .args(["run", "--once", "--manifests"])
+        .arg(&root)
+        .arg("--state")
+        .arg(tmp.path())
+        .env_remove("STASH_MANIFESTS")
+        .env_remove("STASH_STATE")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let checksum = |db: &str| mariadb(db, "CHECKSUM TABLE customers").split_whitespace().last().unwrap().to_string();
+    assert_eq!(checksum("stash_demo"), checksum("stash_demo_restored"));
+    mariadb("mysql", "DROP DATABASE stash_demo; DROP DATABASE stash_demo_restored");
+}
