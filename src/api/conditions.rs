@@ -36,6 +36,10 @@ pub mod types {
     pub const POST_RESTORE_HOOK_EXECUTION_SUCCEEDED: &str = "PostRestoreHookExecutionSucceeded";
     pub const GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED: &str = "GlobalPreRestoreHookSucceeded";
     pub const GLOBAL_POST_RESTORE_HOOK_SUCCEEDED: &str = "GlobalPostRestoreHookSucceeded";
+    /// Ours, the restore twin of `BackupDisrupted`: the restore job ended (or vanished)
+    /// without reporting its hosts. Stash has no such type; a status written by Stash simply
+    /// never carries it.
+    pub const RESTORE_DISRUPTED: &str = "RestoreDisrupted";
 }
 
 /// Condition reasons.

@@ -15,6 +15,7 @@ use super::common::{
     Condition, EmptyDirSettings, ObjectReference, Snapshotter, TargetRef, TaskRef,
 };
 use super::hooks::RestoreHooks;
+use super::restore_batch::RestoreTargetPhase;
 use super::runtime::{PersistentVolumeClaimTemplate, RuntimeSettings};
 
 /// The per-target part of a restore invoker.
@@ -234,4 +235,237 @@ pub struct HostRestoreStats {
     pub duration: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+}
+
+impl RestorePhase {
+    /// Succeeded, Failed or Unknown: nothing more happens to the session. (Invalid is not
+    /// final: fixing the spec makes the session valid again.)
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            RestorePhase::Succeeded | RestorePhase::Failed | RestorePhase::Unknown
+        )
+    }
+}
+
+/// The phase of a restore target (a RestoreSession's one target, or a RestoreBatch member),
+/// as Stash's `calculateRestoreTargetPhase`: Failed when its executor or a hook failed (or,
+/// ours, its job was disrupted, as `BackupDisrupted` for a backup target); Pending until it
+/// knows its hosts or while the target is missing; once every host reported, Unknown if any
+/// host is Unknown, Failed if any failed, else Succeeded; Running in between.
+pub fn restore_target_phase(
+    conditions: Option<&[Condition]>,
+    total_hosts: Option<i32>,
+    stats: Option<&[HostRestoreStats]>,
+) -> RestoreTargetPhase {
+    use super::conditions::types::*;
+    let is = |ty: &str, status: &str| {
+        super::common::find_condition(conditions, ty).is_some_and(|c| c.status == status)
+    };
+    if is(RESTORE_EXECUTOR_ENSURED, "False")
+        || is(PRE_RESTORE_HOOK_EXECUTION_SUCCEEDED, "False")
+        || is(POST_RESTORE_HOOK_EXECUTION_SUCCEEDED, "False")
+        || is(RESTORE_DISRUPTED, "True")
+    {
+        return RestoreTargetPhase::Failed;
+    }
+    let Some(total) = total_hosts else {
+        return RestoreTargetPhase::Pending;
+    };
+    if conditions.unwrap_or_default().is_empty() || is(RESTORE_TARGET_FOUND, "False") {
+        return RestoreTargetPhase::Pending;
+    }
+    let stats = stats.unwrap_or_default();
+    let count = |p: HostRestorePhase| stats.iter().filter(|h| h.phase == Some(p)).count();
+    let (succeeded, failed, unknown) = (
+        count(HostRestorePhase::Succeeded),
+        count(HostRestorePhase::Failed),
+        count(HostRestorePhase::Unknown),
+    );
+    if (succeeded + failed + unknown) as i64 >= i64::from(total) {
+        return if unknown > 0 {
+            RestoreTargetPhase::Unknown
+        } else if failed > 0 {
+            RestoreTargetPhase::Failed
+        } else {
+            RestoreTargetPhase::Succeeded
+        };
+    }
+    RestoreTargetPhase::Running
+}
+
+/// A RestoreSession's phase (§1.5 of the spec, Stash's `calculateRestoreSessionPhase`):
+/// pushing metrics is the last step, so a session is never final before `MetricsPushed`.
+///
+/// One deliberate change of order: `ValidationPassed=False` is checked before the Pending
+/// rules, so an invalid session shows `Invalid` rather than `Pending` forever (Stash rejects
+/// invalid sessions at admission and so never meets that case).
+pub fn restore_session_phase(s: &RestoreSessionStatus) -> RestorePhase {
+    use super::conditions::types::*;
+    let conds = s.conditions.as_deref();
+    let is = |ty: &str, status: &str| {
+        super::common::find_condition(conds, ty).is_some_and(|c| c.status == status)
+    };
+    if is(METRICS_PUSHED, "False") {
+        return RestorePhase::Failed;
+    }
+    let pushed = is(METRICS_PUSHED, "True");
+    if pushed && is(DEADLINE_EXCEEDED, "True") {
+        return RestorePhase::Failed;
+    }
+    if is(VALIDATION_PASSED, "False") {
+        return RestorePhase::Invalid;
+    }
+    if conds.unwrap_or_default().is_empty()
+        || is(REPOSITORY_FOUND, "False")
+        || is(BACKEND_SECRET_FOUND, "False")
+        || is(RESTORE_TARGET_FOUND, "False")
+    {
+        return RestorePhase::Pending;
+    }
+    let target = restore_target_phase(conds, s.total_hosts, s.stats.as_deref());
+    match target {
+        RestoreTargetPhase::Pending => RestorePhase::Pending,
+        RestoreTargetPhase::Running => RestorePhase::Running,
+        _ if !pushed => RestorePhase::Running,
+        RestoreTargetPhase::Succeeded => RestorePhase::Succeeded,
+        RestoreTargetPhase::Failed => RestorePhase::Failed,
+        RestoreTargetPhase::Unknown => RestorePhase::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::types::*;
+
+    fn cond(ty: &str, status: &str) -> Condition {
+        Condition {
+            type_: ty.into(),
+            status: status.into(),
+            ..Default::default()
+        }
+    }
+
+    fn host(name: &str, phase: HostRestorePhase) -> HostRestoreStats {
+        HostRestoreStats {
+            hostname: Some(name.into()),
+            phase: Some(phase),
+            ..Default::default()
+        }
+    }
+
+    fn status(
+        total: Option<i32>,
+        hosts: &[HostRestorePhase],
+        conds: &[(&str, &str)],
+    ) -> RestoreSessionStatus {
+        RestoreSessionStatus {
+            total_hosts: total,
+            stats: (!hosts.is_empty()).then(|| {
+                hosts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, p)| host(&format!("host-{i}"), *p))
+                    .collect()
+            }),
+            conditions: Some(conds.iter().map(|(t, s)| cond(t, s)).collect()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn session_phases_in_stashs_order() {
+        use HostRestorePhase::{Failed as HF, Running as HR, Succeeded as HS, Unknown as HU};
+        use RestorePhase as P;
+        let found = (REPOSITORY_FOUND, "True");
+        let ensured = (RESTORE_EXECUTOR_ENSURED, "True");
+        let pushed = (METRICS_PUSHED, "True");
+        let cases: &[(Option<i32>, &[HostRestorePhase], &[(&str, &str)], P)] = &[
+            (None, &[], &[], P::Pending),
+            (None, &[], &[found], P::Pending),
+            (None, &[], &[(REPOSITORY_FOUND, "False")], P::Pending),
+            (
+                None,
+                &[],
+                &[found, (BACKEND_SECRET_FOUND, "False")],
+                P::Pending,
+            ),
+            (
+                Some(1),
+                &[],
+                &[found, (RESTORE_TARGET_FOUND, "False")],
+                P::Pending,
+            ),
+            (Some(1), &[], &[found, ensured], P::Running),
+            (Some(1), &[HR], &[found, ensured], P::Running),
+            (Some(2), &[HS], &[found, ensured], P::Running),
+            // Every host reported: still Running until the metrics are in.
+            (Some(1), &[HS], &[found, ensured], P::Running),
+            (Some(1), &[HS], &[found, ensured, pushed], P::Succeeded),
+            (Some(2), &[HS, HF], &[found, ensured, pushed], P::Failed),
+            (Some(2), &[HF, HU], &[found, ensured, pushed], P::Unknown),
+            (
+                None,
+                &[],
+                &[found, (RESTORE_EXECUTOR_ENSURED, "False"), pushed],
+                P::Failed,
+            ),
+            (
+                Some(1),
+                &[],
+                &[found, ensured, (RESTORE_DISRUPTED, "True"), pushed],
+                P::Failed,
+            ),
+            (
+                Some(1),
+                &[],
+                &[found, ensured, (RESTORE_DISRUPTED, "True")],
+                P::Running,
+            ),
+            (
+                Some(1),
+                &[],
+                &[found, (DEADLINE_EXCEEDED, "True")],
+                P::Running,
+            ),
+            (
+                None,
+                &[],
+                &[
+                    (REPOSITORY_FOUND, "False"),
+                    (DEADLINE_EXCEEDED, "True"),
+                    pushed,
+                ],
+                P::Failed,
+            ),
+            (
+                Some(1),
+                &[HS],
+                &[found, (METRICS_PUSHED, "False")],
+                P::Failed,
+            ),
+            (
+                None,
+                &[],
+                &[found, (VALIDATION_PASSED, "False")],
+                P::Invalid,
+            ),
+        ];
+        for (total, hosts, conds, want) in cases {
+            assert_eq!(
+                restore_session_phase(&status(*total, hosts, conds)),
+                *want,
+                "{total:?} {hosts:?} {conds:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn final_phases() {
+        assert!(RestorePhase::Succeeded.is_final());
+        assert!(RestorePhase::Unknown.is_final());
+        assert!(!RestorePhase::Invalid.is_final());
+        assert!(!RestorePhase::Running.is_final());
+    }
 }

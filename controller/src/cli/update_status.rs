@@ -2,10 +2,12 @@
 //! the catalog's `update-status` Function and reads the `output.json` the step before it wrote.
 //!
 //! Stash's update-status writes the hosts' results into the BackupSession/RestoreSession, runs
-//! the post-backup actions and pushes metrics. Recording needs the controller's state store,
-//! which comes with the controller; until then this step reports the results (stdout, or JSON
-//! with `--json`) and exits 1 when a host failed, so the failure the step before recorded (and
-//! exited 0 for) is not lost. Retention already ran in the backup step (see docs/addons.md).
+//! the post-backup actions and pushes metrics. Here, given local mode's state folder
+//! (`--state`, set by `stash run`), the results are written into the session named by
+//! `--backupsession` or `--restoresession` ([`crate::steps::record`]). Either way this step
+//! reports the results (stdout, or JSON with `--json`) and exits 1 when a host failed, so the
+//! failure the step before recorded (and exited 0 for) is not lost. Retention already ran in
+//! the backup step (see docs/addons.md).
 use anyhow::{bail, Context};
 use clap::Args;
 use stash::api::output::{BackupOutput, RestoreOutput};
@@ -91,6 +93,16 @@ fn restore_hosts(o: &RestoreOutput) -> Vec<HostResult> {
         .collect()
 }
 
+/// The target the `--target-*` flags name, if any.
+fn target_of(a: &UpdateStatusArgs) -> Option<stash::api::TargetRef> {
+    nonempty(&a.target.target_name).map(|name| stash::api::TargetRef {
+        api_version: None,
+        kind: nonempty(&a.target.target_kind).map(String::from),
+        name: Some(name.to_string()),
+        namespace: nonempty(&a.target.target_namespace).map(String::from),
+    })
+}
+
 pub async fn run(g: &GlobalArgs, a: UpdateStatusArgs) -> anyhow::Result<()> {
     let Some(file) = a.invoker.output_file() else {
         bail!("--output-dir is empty: update-status reads the output.json that the Task's previous step wrote there");
@@ -102,22 +114,32 @@ pub async fn run(g: &GlobalArgs, a: UpdateStatusArgs) -> anyhow::Result<()> {
     let (json, hosts) = if restore {
         let o: RestoreOutput = serde_json::from_slice(&text)
             .with_context(|| format!("{}: not a restore output", file.display()))?;
+        if let (Some(store), Some(session)) = (&store, nonempty(&a.restoresession)) {
+            crate::steps::record::record_restore(
+                store.as_ref(),
+                a.source.namespace(),
+                session,
+                target_of(&a),
+                &o,
+            )
+            .await
+            .with_context(|| {
+                format!(
+                    "writing the results into RestoreSession {}/{session}",
+                    a.source.namespace()
+                )
+            })?;
+        }
         (serde_json::to_value(&o)?, restore_hosts(&o))
     } else {
         let o: BackupOutput = serde_json::from_slice(&text)
             .with_context(|| format!("{}: not a backup output", file.display()))?;
         if let (Some(store), Some(session)) = (&store, nonempty(&a.backupsession)) {
-            let target = nonempty(&a.target.target_name).map(|name| stash::api::TargetRef {
-                api_version: None,
-                kind: nonempty(&a.target.target_kind).map(String::from),
-                name: Some(name.to_string()),
-                namespace: nonempty(&a.target.target_namespace).map(String::from),
-            });
             crate::steps::record::record_backup(
                 store.as_ref(),
                 a.source.namespace(),
                 session,
-                target,
+                target_of(&a),
                 &o,
             )
             .await

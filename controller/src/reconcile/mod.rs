@@ -5,6 +5,9 @@
 //! - [`backup_configuration`]: conditions, phase, finalizer, the trigger CronJob.
 //! - [`cronjob`]: local mode's CronJob controller: schedules become BackupSessions.
 //! - [`backup_session`]: a session from Pending to its final phase.
+//! - [`restore_session`]: a restore from Pending to its final phase, after any backup into
+//!   the same Repository.
+//! - [`job`]: the catalog and the job a Task becomes, shared by backup and restore sessions.
 //! - [`repository`]: finalizer, references, wipeOut.
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
@@ -15,6 +18,8 @@ use crate::store::Object;
 pub mod backup_configuration;
 pub mod backup_session;
 pub mod cronjob;
+pub mod job;
+pub mod restore_session;
 
 /// chrono's time as the API's `Time` (k8s-openapi keeps a jiff timestamp).
 pub fn to_time(t: DateTime<Utc>) -> Time {

@@ -1,55 +1,18 @@
 //! Turning a session's target into a job: the invoker's Task (or the AppBinding's addon Task)
-//! resolved with Stash's variables against the catalog — the built-in Functions and Tasks,
-//! overridden by any the user applied — into steps. An error here is the user's (an unknown
-//! Task, a Function a Task names that does not exist) and becomes `BackupExecutorEnsured=False`
-//! with its message.
-use std::collections::BTreeMap;
-use std::path::PathBuf;
-
-use stash::api::resolve::resolve_task;
+//! resolved with Stash's variables against the catalog ([`crate::reconcile::job`]) into
+//! steps. An error here is the user's (an unknown Task, a Function a Task names that does not
+//! exist) and becomes `BackupExecutorEnsured=False` with its message.
 use stash::api::resolve::variables::{addon_task, backup_variables, BackupInputs};
-use stash::api::{AppBinding, BackupConfiguration, BackupSession, Function, Repository, Task};
+use stash::api::{AppBinding, BackupConfiguration, BackupSession, Repository};
 
 use super::super::{name_of, namespace_of};
 use crate::context::Ctx;
 use crate::error::Result;
-use crate::runner::{JobSpec, Step};
-use crate::store::{ObjRef, Selector, StoreExt};
+use crate::runner::JobSpec;
+use crate::store::{ObjRef, StoreExt};
 
-/// Where the catalog's Functions keep scratch data inside a pod.
-pub const POD_SCRATCH: &str = "/stash-tmp";
-
-/// The Functions and the Task `name`: the user's if applied, else the built-in ones.
-pub async fn catalog(ctx: &Ctx, task: &str) -> Result<(Option<Task>, BTreeMap<String, Function>)> {
-    let mut functions = ctx.catalog.functions.clone();
-    for f in ctx.store.list::<Function>(None, &Selector::all()).await? {
-        functions.insert(name_of(&f), f);
-    }
-    let task = match ctx.store.get::<Task>("", task).await? {
-        Some(t) => Some(t),
-        None => ctx.catalog.tasks.get(task).cloned(),
-    };
-    Ok((task, functions))
-}
-
-/// A job whose pod paths land in a scratch folder of its own.
-pub fn job(
-    ctx: &Ctx,
-    name: String,
-    owner: ObjRef,
-    steps: Vec<Step>,
-    timeout: Option<std::time::Duration>,
-) -> JobSpec {
-    let scratch: PathBuf = ctx.settings.scratch_root.join(&name);
-    JobSpec {
-        name,
-        owner,
-        steps,
-        env: BTreeMap::new(),
-        mounts: vec![(POD_SCRATCH.to_string(), scratch)],
-        timeout,
-    }
-}
+// Shared with restores; kept reachable here for callers that name them through `plan`.
+pub use super::super::job::{catalog, job, task_steps, POD_SCRATCH};
 
 /// The job of target `index` of `session`, or the message saying why there is none.
 pub async fn backup_job(
@@ -102,18 +65,10 @@ pub async fn backup_job(
         settings: &ctx.settings.operator,
         task_params: &params,
     });
-    let resolved = match resolve_task(&task, &functions, &vars) {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(format!("resolving Task {task_name}: {e}"))),
+    let steps = match task_steps(&task, &functions, &vars) {
+        Ok(s) => s,
+        Err(e) => return Ok(Err(e)),
     };
-    let steps = resolved
-        .steps
-        .iter()
-        .map(|s| Step {
-            name: s.container.name.clone(),
-            args: s.container.args.clone().unwrap_or_default(),
-        })
-        .collect();
     let name = format!("stash-backup-{}-{index}", name_of(session)).replace('.', "-");
     Ok(Ok(job(ctx, name, ObjRef::to(session), steps, timeout)))
 }
