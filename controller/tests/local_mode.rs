@@ -212,7 +212,7 @@ fn pg_backup(schedule: &str, keep_last: u32, history: u32) -> String {
 
 const PG_RESTORE: &str = "apiVersion: stash.appscode.com/v1beta1\nkind: RestoreSession\nmetadata: {name: pg-restore, namespace: demo}\n\
 spec:\n  task:\n    name: postgres-restore-14.0\n  repository: {name: repo}\n\
-  target:\n    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: pg-dst}\n    rules:\n    - snapshots: [latest]\n";
+\x20 target:\n    ref: {apiVersion: appcatalog.appscode.com/v1alpha1, kind: AppBinding, name: pg-dst}\n    rules:\n    - snapshots: [latest]\n";
 
 fn fill(db: &PgDb) {
     Pg::shared().psql(
@@ -259,7 +259,7 @@ fn check_07_15_23_postgres_backup_then_restore_in_local_mode() {
     let name = text(s, "/metadata/name");
     assert_eq!(text(s, "/status/phase"), "Succeeded", "{s:#}");
     let st = &s["status"];
-    for ty in ["BackendRepositoryInitialized", "RetentionPolicyApplied", "RepositoryIntegrityVerified", "RepositoryMetricsPushed"] {
+    for ty in ["BackendRepositoryInitialized", "RetentionPolicyApplied", "RepositoryIntegrityVerified", "MetricsPushed"] {
         assert_eq!(condition(&st["conditions"], ty).map(|c| c.0), Some("True".into()), "{ty}: {st:#}");
     }
     let host = &st["targets"][0]["stats"][0];

@@ -33,7 +33,7 @@ use super::queue::WorkQueue;
 use crate::clock::{Clock, SystemClock};
 use crate::context::{Ctx, Settings};
 use crate::next::Next;
-use crate::reconcile::{backup_configuration, backup_session, cronjob};
+use crate::reconcile::{backup_configuration, backup_session, cronjob, restore_session};
 use crate::runner::ProcessRunner;
 use crate::steps::{MANIFESTS_ENV, STATE_ENV};
 use crate::store::{Kind, LocalStore, ObjRef, Object, ObjectStore, Selector, StoreError, StoreExt};
@@ -205,7 +205,7 @@ fn phase_of(v: &Value) -> String {
 fn is_final(kind: &Kind, phase: &str) -> bool {
     match kind.kind.as_str() {
         "BackupSession" => matches!(phase, "Succeeded" | "Failed" | "Skipped"),
-        "RestoreSession" => matches!(phase, "Succeeded" | "Failed" | "Invalid"),
+        "RestoreSession" => matches!(phase, "Succeeded" | "Failed" | "Unknown"),
         _ => false,
     }
 }
@@ -548,8 +548,8 @@ async fn dispatch(r: &ObjRef, ctx: &Ctx) -> crate::error::Result<Next> {
             return backup_session::reconcile(&o, ctx).await;
         }
     } else if r.is::<RestoreSession>() {
-        if let Some(_o) = load::<RestoreSession>(r, ctx).await? {
-            return Ok(Next::Wait); // RESTORE-STUB
+        if let Some(o) = load::<RestoreSession>(r, ctx).await? {
+            return restore_session::reconcile(&o, ctx).await;
         }
     }
     Ok(Next::Wait)

@@ -166,9 +166,9 @@ pub(super) async fn check_objects(
     Ok(Ok(repo))
 }
 
-/// Step 4: whether a BackupSession into Repository `repo_ns/repo` is in progress: Running, or
-/// Pending once its reconciler has looked at it (it may be initialising the repository). A
-/// session nobody has reconciled yet (no status) does not count.
+/// Step 4: whether a BackupSession into Repository `repo_ns/repo` is in progress: Running,
+/// Pending (it may be initialising the repository), or not yet looked at (no phase: it was
+/// just created, e.g. by a schedule, and will run next).
 pub(super) async fn backup_in_progress(ctx: &Ctx, repo_ns: &str, repo: &str) -> Result<bool> {
     let sessions = ctx
         .store
@@ -177,7 +177,7 @@ pub(super) async fn backup_in_progress(ctx: &Ctx, repo_ns: &str, repo: &str) -> 
     for s in &sessions {
         let active = matches!(
             s.status.as_ref().and_then(|st| st.phase),
-            Some(BackupSessionPhase::Running | BackupSessionPhase::Pending)
+            None | Some(BackupSessionPhase::Running | BackupSessionPhase::Pending)
         );
         let Some(invoker) = s.spec.invoker.as_ref().filter(|_| active) else {
             continue;
