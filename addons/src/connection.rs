@@ -30,7 +30,11 @@ pub struct DbConnection {
 impl DbConnection {
     /// A plaintext connection to `host:port` without credentials.
     pub fn new(host: impl Into<String>, port: u16) -> DbConnection {
-        DbConnection { host: host.into(), port: Some(port), ..Default::default() }
+        DbConnection {
+            host: host.into(),
+            port: Some(port),
+            ..Default::default()
+        }
     }
 
     pub fn port_or(&self, default: u16) -> u16 {
@@ -73,9 +77,21 @@ pub struct TlsConfig {
 impl fmt::Debug for TlsConfig {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("TlsConfig")
-            .field("ca_pem", &self.ca_pem.as_ref().map(|c| format!("<{} bytes>", c.len())))
-            .field("client_cert_pem", &self.client_cert_pem.as_ref().map(|c| format!("<{} bytes>", c.len())))
-            .field("client_key_pem", &self.client_key_pem.as_ref().map(|_| "<redacted>"))
+            .field(
+                "ca_pem",
+                &self.ca_pem.as_ref().map(|c| format!("<{} bytes>", c.len())),
+            )
+            .field(
+                "client_cert_pem",
+                &self
+                    .client_cert_pem
+                    .as_ref()
+                    .map(|c| format!("<{} bytes>", c.len())),
+            )
+            .field(
+                "client_key_pem",
+                &self.client_key_pem.as_ref().map(|_| "<redacted>"),
+            )
             .field("server_name", &self.server_name)
             .field("insecure_skip_verify", &self.insecure_skip_verify)
             .field("skip_hostname_check", &self.skip_hostname_check)
@@ -96,7 +112,10 @@ impl SecretDir {
         let dir = tempfile::Builder::new().prefix("stash-addon-").tempdir()?;
         // tempfile does not promise 0700 (it follows the umask here); secrets need it.
         std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700))?;
-        Ok(SecretDir { dir, written: Default::default() })
+        Ok(SecretDir {
+            dir,
+            written: Default::default(),
+        })
     }
 
     /// Write `contents` to `name` with mode 0600 and return its path. Tools that run one after
@@ -111,11 +130,18 @@ impl SecretDir {
         match written.get(name) {
             Some(d) if *d == digest => return Ok(p),
             Some(_) => {
-                return Err(std::io::Error::new(std::io::ErrorKind::AlreadyExists, format!("{name} was already written with other contents")));
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::AlreadyExists,
+                    format!("{name} was already written with other contents"),
+                ));
             }
             None => {}
         }
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&p)?;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&p)?;
         f.write_all(contents)?;
         f.sync_all()?;
         written.insert(name.to_string(), digest);
@@ -139,7 +165,10 @@ mod tests {
         let c = DbConnection {
             host: "db".into(),
             password: Some("hunter2".into()),
-            tls: Some(TlsConfig { client_key_pem: Some("PRIVATE KEY hunter3".into()), ..Default::default() }),
+            tls: Some(TlsConfig {
+                client_key_pem: Some("PRIVATE KEY hunter3".into()),
+                ..Default::default()
+            }),
             ..Default::default()
         };
         let s = format!("{c:?}");
@@ -153,7 +182,10 @@ mod tests {
         let d = SecretDir::new().unwrap();
         let a = d.write("ca.crt", b"CA").unwrap();
         assert_eq!(d.write("ca.crt", b"CA").unwrap(), a);
-        assert_eq!(d.write("ca.crt", b"other").unwrap_err().kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(
+            d.write("ca.crt", b"other").unwrap_err().kind(),
+            std::io::ErrorKind::AlreadyExists
+        );
         assert_eq!(std::fs::read(&a).unwrap(), b"CA");
     }
 
@@ -161,8 +193,18 @@ mod tests {
     fn secret_files_are_private() {
         let d = SecretDir::new().unwrap();
         let p = d.write("pw", b"x").unwrap();
-        assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
-        assert_eq!(std::fs::metadata(p.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+        assert_eq!(
+            std::fs::metadata(&p).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert_eq!(
+            std::fs::metadata(p.parent().unwrap())
+                .unwrap()
+                .permissions()
+                .mode()
+                & 0o777,
+            0o700
+        );
     }
 }
 
@@ -173,19 +215,22 @@ impl DbConnection {
     /// Every addon logs in with the Secret's `password`: a Secret that lacks it is refused
     /// here, naming the Secret and the fix, rather than becoming a login without a password
     /// (which a server may keep refusing until the wait timeout, or even accept).
-    pub fn from_appbinding(c: &stash::api::resolve::appbinding::Connection) -> Result<DbConnection, crate::AddonError> {
+    pub fn from_appbinding(
+        c: &stash::api::resolve::appbinding::Connection,
+    ) -> Result<DbConnection, crate::AddonError> {
         // An empty password is no password (PostgreSQL, MySQL and Redis all read it so); for
         // Redis it must not become an AUTH with an empty argument.
         let password = c.required_secret_key("password")?.filter(|p| !p.is_empty());
         let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
-        let tls = (c.ca_bundle.is_some() || c.client_cert.is_some() || c.insecure_skip_tls_verify).then(|| TlsConfig {
-            ca_pem: c.ca_bundle.as_ref().map(text),
-            client_cert_pem: c.client_cert.as_ref().map(text),
-            client_key_pem: c.client_key.as_ref().map(text),
-            server_name: c.server_name.clone(),
-            insecure_skip_verify: c.insecure_skip_tls_verify,
-            skip_hostname_check: false,
-        });
+        let tls = (c.ca_bundle.is_some() || c.client_cert.is_some() || c.insecure_skip_tls_verify)
+            .then(|| TlsConfig {
+                ca_pem: c.ca_bundle.as_ref().map(text),
+                client_cert_pem: c.client_cert.as_ref().map(text),
+                client_key_pem: c.client_key.as_ref().map(text),
+                server_name: c.server_name.clone(),
+                insecure_skip_verify: c.insecure_skip_tls_verify,
+                skip_hostname_check: false,
+            });
         let params = c
             .query
             .as_deref()
@@ -202,7 +247,11 @@ impl DbConnection {
             port: (c.port != 0).then_some(c.port),
             user: c.username(),
             password,
-            database: c.path.as_deref().map(|p| p.trim_matches('/').to_string()).filter(|p| !p.is_empty()),
+            database: c
+                .path
+                .as_deref()
+                .map(|p| p.trim_matches('/').to_string())
+                .filter(|p| !p.is_empty()),
             tls,
             params,
         })
@@ -216,7 +265,14 @@ mod appbinding_tests {
 
     #[test]
     fn maps_a_resolved_appbinding() {
-        let mut c = Connection { host: "pg.demo.svc".into(), port: 5432, path: Some("/app".into()), query: Some("sslmode=require&x=1".into()), secret_name: Some("pg-auth".into()), ..Default::default() };
+        let mut c = Connection {
+            host: "pg.demo.svc".into(),
+            port: 5432,
+            path: Some("/app".into()),
+            query: Some("sslmode=require&x=1".into()),
+            secret_name: Some("pg-auth".into()),
+            ..Default::default()
+        };
         c.secret.insert("username".into(), b"postgres".to_vec());
         c.secret.insert("password".into(), b"s3cret".to_vec());
         c.ca_bundle = Some(b"-----BEGIN CERTIFICATE-----".to_vec());
@@ -230,10 +286,20 @@ mod appbinding_tests {
         let tls = d.tls.clone().unwrap();
         assert_eq!(tls.server_name.as_deref(), Some("pg.example"));
         assert!(!format!("{d:?}").contains("s3cret"));
-        let plain = DbConnection::from_appbinding(&Connection { host: "h".into(), ..Default::default() }).unwrap();
-        assert_eq!((plain.port, plain.tls.is_none(), plain.database), (None, true, None));
+        let plain = DbConnection::from_appbinding(&Connection {
+            host: "h".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            (plain.port, plain.tls.is_none(), plain.database),
+            (None, true, None)
+        );
         c.secret.remove("password");
         let e = DbConnection::from_appbinding(&c).unwrap_err().to_string();
-        assert!(e.contains("Secret \"pg-auth\"") && e.contains("no key \"password\""), "{e}");
+        assert!(
+            e.contains("Secret \"pg-auth\"") && e.contains("no key \"password\""),
+            "{e}"
+        );
     }
 }

@@ -11,21 +11,47 @@ pub type BoxError = Box<dyn StdError + Send + Sync>;
 pub enum AddonError {
     /// The database did not answer a readiness probe within `waitTimeout`.
     #[error("{addon} at {target} was not ready within the wait timeout of {}s (last probe: {last})", waited.as_secs())]
-    NotReady { addon: &'static str, target: String, waited: Duration, last: String },
+    NotReady {
+        addon: &'static str,
+        target: String,
+        waited: Duration,
+        last: String,
+    },
     /// The server refused our credentials; waiting will not help.
     #[error("{addon} at {target} rejected the login of user {user:?}: {detail}")]
-    Auth { addon: &'static str, target: String, user: String, detail: String },
+    Auth {
+        addon: &'static str,
+        target: String,
+        user: String,
+        detail: String,
+    },
     /// The TLS handshake failed on a certificate (ours or the server's); waiting will not help.
     #[error("TLS with {addon} at {target} failed: {detail}; {hint}")]
-    Tls { addon: &'static str, target: String, detail: String, hint: String },
+    Tls {
+        addon: &'static str,
+        target: String,
+        detail: String,
+        hint: String,
+    },
     /// Could not connect (yet): refused, unreachable, starting up.
     #[error("connecting to {addon} at {target}")]
-    Connect { addon: &'static str, target: String, source: BoxError },
+    Connect {
+        addon: &'static str,
+        target: String,
+        source: BoxError,
+    },
     /// A client tool (pg_dump, psql, mariadb-dump, …) exited unsuccessfully.
     #[error("{tool} failed ({status}): {stderr}")]
-    ToolFailed { tool: String, status: String, stderr: String },
+    ToolFailed {
+        tool: String,
+        status: String,
+        stderr: String,
+    },
     #[error("starting {tool} (is it installed and on PATH?)")]
-    Spawn { tool: String, source: std::io::Error },
+    Spawn {
+        tool: String,
+        source: std::io::Error,
+    },
     /// A statement or command the database rejected, or a driver failure mid-way.
     #[error("{what}")]
     Db { what: String, source: BoxError },
@@ -33,10 +59,16 @@ pub enum AddonError {
     #[error("the dump stream is malformed: {0}")]
     Format(String),
     #[error("{what}")]
-    Io { what: String, source: std::io::Error },
+    Io {
+        what: String,
+        source: std::io::Error,
+    },
     /// (Boxed: the engine's error is large, and every addon result would carry its size.)
     #[error("{what}")]
-    Repo { what: String, source: Box<RepoError> },
+    Repo {
+        what: String,
+        source: Box<RepoError>,
+    },
     #[error("invalid addon options: {0}")]
     Invalid(String),
     /// The AppBinding (or its Secrets) cannot make a connection; the message names the field
@@ -69,15 +101,24 @@ impl AddonError {
     }
 
     pub fn io(what: impl Into<String>, source: std::io::Error) -> AddonError {
-        AddonError::Io { what: what.into(), source }
+        AddonError::Io {
+            what: what.into(),
+            source,
+        }
     }
 
     pub fn db(what: impl Into<String>, source: impl Into<BoxError>) -> AddonError {
-        AddonError::Db { what: what.into(), source: source.into() }
+        AddonError::Db {
+            what: what.into(),
+            source: source.into(),
+        }
     }
 
     pub fn repo(what: impl Into<String>, source: RepoError) -> AddonError {
-        AddonError::Repo { what: what.into(), source: Box::new(source) }
+        AddonError::Repo {
+            what: what.into(),
+            source: Box::new(source),
+        }
     }
 }
 

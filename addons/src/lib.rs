@@ -26,4 +26,6 @@ pub mod volume;
 pub use addon::{Addon, Capabilities, Ctx, ProbeInfo, Report};
 pub use connection::{DbConnection, SecretDir, TlsConfig};
 pub use error::{chain, AddonError, Result};
-pub use run::{backup, restore, wait_ready, BackupOutcome, BackupRequest, RestoreOutcome, RestoreRequest};
+pub use run::{
+    backup, restore, wait_ready, BackupOutcome, BackupRequest, RestoreOutcome, RestoreRequest,
+};

@@ -36,7 +36,16 @@ pub struct PipeReader {
 /// A pipe holding at most `chunks` chunks.
 pub fn pipe(chunks: usize) -> (PipeWriter, PipeReader) {
     let (tx, rx) = mpsc::channel(chunks.max(1));
-    (PipeWriter { tx: PollSender::new(tx) }, PipeReader { rx, cur: Bytes::new(), done: None })
+    (
+        PipeWriter {
+            tx: PollSender::new(tx),
+        },
+        PipeReader {
+            rx,
+            cur: Bytes::new(),
+            done: None,
+        },
+    )
 }
 
 fn closed() -> io::Error {
@@ -69,13 +78,19 @@ impl PipeWriter {
 }
 
 impl AsyncWrite for PipeWriter {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
         if buf.is_empty() {
             return Poll::Ready(Ok(0));
         }
         ready!(self.tx.poll_reserve(cx)).map_err(|_| closed())?;
         let n = buf.len().min(CHUNK);
-        self.tx.send_item(Msg::Data(Bytes::copy_from_slice(&buf[..n]))).map_err(|_| closed())?;
+        self.tx
+            .send_item(Msg::Data(Bytes::copy_from_slice(&buf[..n])))
+            .map_err(|_| closed())?;
         Poll::Ready(Ok(n))
     }
 
@@ -89,7 +104,11 @@ impl AsyncWrite for PipeWriter {
 }
 
 impl AsyncRead for PipeReader {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, out: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
         loop {
             if !self.cur.is_empty() {
                 let n = self.cur.len().min(out.remaining());
@@ -107,7 +126,11 @@ impl AsyncRead for PipeReader {
                 Some(Msg::Data(b)) => self.cur = b,
                 Some(Msg::End) => self.done = Some(Ok(())),
                 Some(Msg::Fail(why)) => self.done = Some(Err(why)),
-                None => self.done = Some(Err("the producer stopped before the end of the stream".into())),
+                None => {
+                    self.done = Some(Err(
+                        "the producer stopped before the end of the stream".into()
+                    ))
+                }
             }
         }
     }
@@ -141,14 +164,20 @@ mod tests {
 
         let (w, mut r) = pipe(2);
         drop(w);
-        assert!(r.read_to_end(&mut Vec::new()).await.is_err(), "a dropped writer is not an EOF");
+        assert!(
+            r.read_to_end(&mut Vec::new()).await.is_err(),
+            "a dropped writer is not an EOF"
+        );
     }
 
     #[tokio::test]
     async fn writer_sees_a_dropped_reader() {
         let (mut w, r) = pipe(1);
         drop(r);
-        assert_eq!(w.write_all(b"x").await.unwrap_err().kind(), io::ErrorKind::BrokenPipe);
+        assert_eq!(
+            w.write_all(b"x").await.unwrap_err().kind(),
+            io::ErrorKind::BrokenPipe
+        );
         assert!(!w.finish().await);
     }
 }

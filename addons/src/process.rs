@@ -34,19 +34,31 @@ pub struct Tool {
 impl Tool {
     pub fn new(program: &str) -> Tool {
         let mut cmd = Command::new(program);
-        cmd.kill_on_drop(true).stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::piped());
-        Tool { name: program.rsplit('/').next().unwrap_or(program).to_string(), cmd }
+        cmd.kill_on_drop(true)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        Tool {
+            name: program.rsplit('/').next().unwrap_or(program).to_string(),
+            cmd,
+        }
     }
 
     fn spawn(&mut self) -> Result<Child> {
-        self.cmd.spawn().map_err(|e| AddonError::Spawn { tool: self.name.clone(), source: e })
+        self.cmd.spawn().map_err(|e| AddonError::Spawn {
+            tool: self.name.clone(),
+            source: e,
+        })
     }
 
     /// Run to completion and return its stdout (small outputs: probes, queries).
     pub async fn output(mut self) -> Result<String> {
         self.cmd.stdout(Stdio::piped());
         let child = self.spawn()?;
-        let out = child.wait_with_output().await.map_err(|e| AddonError::io(format!("waiting for {}", self.name), e))?;
+        let out = child
+            .wait_with_output()
+            .await
+            .map_err(|e| AddonError::io(format!("waiting for {}", self.name), e))?;
         if !out.status.success() {
             return Err(AddonError::ToolFailed {
                 tool: self.name,
@@ -67,11 +79,16 @@ impl Tool {
         let mut n = 0u64;
         let copied: Result<()> = async {
             loop {
-                let k = out.read(&mut buf).await.map_err(|e| AddonError::io(format!("reading {}'s output", self.name), e))?;
+                let k = out
+                    .read(&mut buf)
+                    .await
+                    .map_err(|e| AddonError::io(format!("reading {}'s output", self.name), e))?;
                 if k == 0 {
                     return Ok(());
                 }
-                sink.write_all(&buf[..k]).await.map_err(|e| AddonError::io(format!("storing {}'s output", self.name), e))?;
+                sink.write_all(&buf[..k])
+                    .await
+                    .map_err(|e| AddonError::io(format!("storing {}'s output", self.name), e))?;
                 n += k as u64;
             }
         }
@@ -144,7 +161,11 @@ impl Tool {
                     if stdin.write_all(&fout).await.is_err() {
                         drop(stdin);
                         self.wait(child, stderr).await?;
-                        return Err(AddonError::ToolFailed { tool: self.name, status: "exited early".into(), stderr: String::new() });
+                        return Err(AddonError::ToolFailed {
+                            tool: self.name,
+                            status: "exited early".into(),
+                            stderr: String::new(),
+                        });
                     }
                 }
                 let _ = stdin.shutdown().await;
@@ -156,10 +177,17 @@ impl Tool {
     }
 
     async fn wait(&self, mut child: Child, stderr: StderrTail) -> Result<()> {
-        let st = child.wait().await.map_err(|e| AddonError::io(format!("waiting for {}", self.name), e))?;
+        let st = child
+            .wait()
+            .await
+            .map_err(|e| AddonError::io(format!("waiting for {}", self.name), e))?;
         let text = stderr.finish().await;
         if !st.success() {
-            return Err(AddonError::ToolFailed { tool: self.name.clone(), status: st.to_string(), stderr: text });
+            return Err(AddonError::ToolFailed {
+                tool: self.name.clone(),
+                status: st.to_string(),
+                stderr: text,
+            });
         }
         if !text.is_empty() {
             tracing::debug!(tool = %self.name, stderr = %text, "tool finished with messages");
@@ -207,7 +235,11 @@ fn collect_stderr(child: &mut Child, name: &str) -> StderrTail {
 }
 
 fn tail(b: &[u8]) -> String {
-    let s = if b.len() > STDERR_TAIL { &b[b.len() - STDERR_TAIL..] } else { b };
+    let s = if b.len() > STDERR_TAIL {
+        &b[b.len() - STDERR_TAIL..]
+    } else {
+        b
+    };
     String::from_utf8_lossy(s).trim().to_string()
 }
 
@@ -223,7 +255,10 @@ mod tests {
     #[tokio::test]
     async fn non_zero_exit_is_an_error_with_stderr() {
         let mut t = Tool::new("sh");
-        t.cmd.args(["-c", "echo partial; echo 'pg_dump: error: connection lost' >&2; exit 1"]);
+        t.cmd.args([
+            "-c",
+            "echo partial; echo 'pg_dump: error: connection lost' >&2; exit 1",
+        ]);
         let mut sink = Vec::new();
         let e = t.stdout_into(&mut sink).await.unwrap_err();
         assert_eq!(sink, b"partial\n");
@@ -236,10 +271,17 @@ mod tests {
         let marker = dir.path().join("committed");
         let mut t = Tool::new("sh");
         // The tool "commits" only if it sees EOF on stdin.
-        t.cmd.args(["-c", &format!("cat >/dev/null && touch {}", marker.display())]);
+        t.cmd.args([
+            "-c",
+            &format!("cat >/dev/null && touch {}", marker.display()),
+        ]);
         struct Broken(u8);
         impl AsyncRead for Broken {
-            fn poll_read(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, b: &mut tokio::io::ReadBuf<'_>) -> std::task::Poll<std::io::Result<()>> {
+            fn poll_read(
+                mut self: std::pin::Pin<&mut Self>,
+                _: &mut std::task::Context<'_>,
+                b: &mut tokio::io::ReadBuf<'_>,
+            ) -> std::task::Poll<std::io::Result<()>> {
                 self.0 += 1;
                 if self.0 > 3 {
                     return std::task::Poll::Ready(Err(std::io::Error::other("pack is corrupt")));
@@ -256,7 +298,10 @@ mod tests {
 
     #[test]
     fn splits_like_a_shell() {
-        assert_eq!(split_args("-d app --exclude-table='a b'").unwrap(), vec!["-d", "app", "--exclude-table=a b"]);
+        assert_eq!(
+            split_args("-d app --exclude-table='a b'").unwrap(),
+            vec!["-d", "app", "--exclude-table=a b"]
+        );
         assert!(split_args("'open").is_err());
     }
 }

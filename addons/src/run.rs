@@ -35,7 +35,11 @@ pub async fn wait_ready(addon: &dyn Addon, timeout: Duration) -> Result<ProbeInf
     let mut delay = Duration::from_millis(250);
     loop {
         let left = timeout.saturating_sub(start.elapsed());
-        let attempt = tokio::time::timeout(left.clamp(Duration::from_millis(100), Duration::from_secs(10)), addon.probe()).await;
+        let attempt = tokio::time::timeout(
+            left.clamp(Duration::from_millis(100), Duration::from_secs(10)),
+            addon.probe(),
+        )
+        .await;
         let last = match attempt {
             Ok(Ok(info)) => return Ok(info),
             Ok(Err(e)) if !e.is_retryable() => return Err(e),
@@ -68,7 +72,11 @@ pub struct BackupRequest {
 
 impl BackupRequest {
     pub fn new(repo: Arc<Repository>) -> BackupRequest {
-        BackupRequest { repo, snapshot: SnapshotOptions::default(), wait_timeout: DEFAULT_WAIT_TIMEOUT }
+        BackupRequest {
+            repo,
+            snapshot: SnapshotOptions::default(),
+            wait_timeout: DEFAULT_WAIT_TIMEOUT,
+        }
     }
 }
 
@@ -90,7 +98,12 @@ pub struct BackupOutcome {
 
 /// Dump the database into a new snapshot holding `/<file_name>`. No snapshot is written unless
 /// the dump ended successfully.
-pub async fn backup(addon: &dyn Addon, req: &BackupRequest, ctx: &Ctx, progress: Arc<Progress>) -> Result<BackupOutcome> {
+pub async fn backup(
+    addon: &dyn Addon,
+    req: &BackupRequest,
+    ctx: &Ctx,
+    progress: Arc<Progress>,
+) -> Result<BackupOutcome> {
     let start = Instant::now();
     let server = wait_ready(addon, req.wait_timeout).await?;
     let caps = addon.capabilities();
@@ -108,7 +121,13 @@ pub async fn backup(addon: &dyn Addon, req: &BackupRequest, ctx: &Ctx, progress:
             }
         }
     };
-    let consume = backup_stream(req.repo.clone(), &mut hashed, caps.file_name, &req.snapshot, progress);
+    let consume = backup_stream(
+        req.repo.clone(),
+        &mut hashed,
+        caps.file_name,
+        &req.snapshot,
+        progress,
+    );
     let ((produced, reader_alive), consumed) = tokio::join!(produce, consume);
     match (produced, consumed) {
         (Ok(report), Ok((snapshot, stats))) => Ok(BackupOutcome {
@@ -139,7 +158,12 @@ pub struct RestoreRequest {
 
 impl RestoreRequest {
     pub fn latest(repo: Arc<Repository>) -> RestoreRequest {
-        RestoreRequest { repo, snapshot: "latest".into(), source_host: DEFAULT_HOST.into(), wait_timeout: DEFAULT_WAIT_TIMEOUT }
+        RestoreRequest {
+            repo,
+            snapshot: "latest".into(),
+            source_host: DEFAULT_HOST.into(),
+            wait_timeout: DEFAULT_WAIT_TIMEOUT,
+        }
     }
 }
 
@@ -154,21 +178,42 @@ pub struct RestoreOutcome {
 }
 
 /// Load `/<file_name>` of the chosen snapshot into the database.
-pub async fn restore(addon: &dyn Addon, req: &RestoreRequest, ctx: &Ctx, progress: Arc<Progress>) -> Result<RestoreOutcome> {
+pub async fn restore(
+    addon: &dyn Addon,
+    req: &RestoreRequest,
+    ctx: &Ctx,
+    progress: Arc<Progress>,
+) -> Result<RestoreOutcome> {
     let start = Instant::now();
     let caps = addon.capabilities();
     let path = format!("/{}", caps.file_name);
-    let snaps = req.repo.snapshots().await.map_err(|e| AddonError::repo("listing snapshots", e))?;
-    let filter = SnapshotFilter { hosts: vec![req.source_host.clone()], paths: vec![path.clone()], tags: vec![] };
+    let snaps = req
+        .repo
+        .snapshots()
+        .await
+        .map_err(|e| AddonError::repo("listing snapshots", e))?;
+    let filter = SnapshotFilter {
+        hosts: vec![req.source_host.clone()],
+        paths: vec![path.clone()],
+        tags: vec![],
+    };
     let snap = select(&snaps, &req.snapshot, &filter)
         .map_err(|e| AddonError::Invalid(format!("choosing the snapshot to restore: {e}")))?
         .clone();
-    req.repo.load_index().await.map_err(|e| AddonError::repo("loading the repository index", e))?;
+    req.repo
+        .load_index()
+        .await
+        .map_err(|e| AddonError::repo("loading the repository index", e))?;
     let node = find_node(&req.repo, &snap.snapshot.tree, &path)
         .await
-        .map_err(|e| AddonError::repo(format!("finding {path} in snapshot {}", snap.id.short()), e))?;
+        .map_err(|e| {
+            AddonError::repo(format!("finding {path} in snapshot {}", snap.id.short()), e)
+        })?;
     if !node.is_file() {
-        return Err(AddonError::Invalid(format!("{path} in snapshot {} is not a file", snap.id.short())));
+        return Err(AddonError::Invalid(format!(
+            "{path} in snapshot {} is not a file",
+            snap.id.short()
+        )));
     }
     let server = wait_ready(addon, req.wait_timeout).await?;
     let content = node.content.clone().unwrap_or_default();
@@ -191,10 +236,17 @@ pub async fn restore(addon: &dyn Addon, req: &RestoreRequest, ctx: &Ctx, progres
     let consume = addon.restore(ctx, &mut hashed);
     let (produced, consumed) = tokio::join!(produce, consume);
     match (produced, consumed) {
-        (Ok(()), Ok(report)) => {
-            Ok(RestoreOutcome { snapshot: snap, server, report, stream: hashed.digest(), duration: start.elapsed() })
-        }
-        (Err(e), _) => Err(AddonError::repo(format!("reading {path} of snapshot {}", snap.id.short()), e)),
+        (Ok(()), Ok(report)) => Ok(RestoreOutcome {
+            snapshot: snap,
+            server,
+            report,
+            stream: hashed.digest(),
+            duration: start.elapsed(),
+        }),
+        (Err(e), _) => Err(AddonError::repo(
+            format!("reading {path} of snapshot {}", snap.id.short()),
+            e,
+        )),
         (Ok(()), Err(e)) => Err(e),
     }
 }
@@ -208,15 +260,26 @@ pub struct Hashing<R> {
 
 impl<R> Hashing<R> {
     pub fn new(inner: R) -> Self {
-        Hashing { inner, hash: Sha256::new(), bytes: 0 }
+        Hashing {
+            inner,
+            hash: Sha256::new(),
+            bytes: 0,
+        }
     }
     pub fn digest(&self) -> StreamDigest {
-        StreamDigest { bytes: self.bytes, sha256: hex::encode(self.hash.clone().finalize()) }
+        StreamDigest {
+            bytes: self.bytes,
+            sha256: hex::encode(self.hash.clone().finalize()),
+        }
     }
 }
 
 impl<R: AsyncRead + Unpin> AsyncRead for Hashing<R> {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let before = buf.filled().len();
         let r = Pin::new(&mut self.inner).poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = &r {

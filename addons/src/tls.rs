@@ -13,7 +13,9 @@ use std::time::Duration;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
-use rustls::{CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme,
+};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -32,12 +34,19 @@ pub fn client_config(tls: &TlsConfig) -> Result<ClientConfig> {
         .with_safe_default_protocol_versions()
         .map_err(|e| bad("protocol versions", e))?;
     let builder = if tls.insecure_skip_verify {
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(NoVerify(provider)))
     } else if tls.skip_hostname_check {
-        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(Arc::new(roots(tls)?), provider)
-            .build()
-            .map_err(|e| bad("CA bundle", e))?;
-        builder.dangerous().with_custom_certificate_verifier(Arc::new(AnyName(verifier)))
+        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+            Arc::new(roots(tls)?),
+            provider,
+        )
+        .build()
+        .map_err(|e| bad("CA bundle", e))?;
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyName(verifier)))
     } else {
         builder.with_root_certificates(roots(tls)?)
     };
@@ -49,10 +58,15 @@ pub fn client_config(tls: &TlsConfig) -> Result<ClientConfig> {
             let key: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut key.as_bytes())
                 .map_err(|e| bad("client key", e))?
                 .ok_or_else(|| bad("client key", "no private key in the PEM"))?;
-            builder.with_client_auth_cert(certs, key).map_err(|e| bad("client certificate", e))
+            builder
+                .with_client_auth_cert(certs, key)
+                .map_err(|e| bad("client certificate", e))
         }
         (None, None) => Ok(builder.with_no_client_auth()),
-        _ => Err(bad("client certificate", "give both the certificate and its key")),
+        _ => Err(bad(
+            "client certificate",
+            "give both the certificate and its key",
+        )),
     }
 }
 
@@ -62,7 +76,9 @@ fn roots(tls: &TlsConfig) -> Result<RootCertStore> {
     match &tls.ca_pem {
         Some(pem) => {
             for c in rustls_pemfile::certs(&mut pem.as_bytes()) {
-                roots.add(c.map_err(|e| bad("CA bundle", e))?).map_err(|e| bad("CA bundle", e))?;
+                roots
+                    .add(c.map_err(|e| bad("CA bundle", e))?)
+                    .map_err(|e| bad("CA bundle", e))?;
             }
             if roots.is_empty() {
                 return Err(bad("CA bundle", "no certificate in the PEM"));
@@ -75,20 +91,42 @@ fn roots(tls: &TlsConfig) -> Result<RootCertStore> {
 
 /// The name the server's certificate must hold: AppBinding `serverName`, else the host.
 pub fn server_name(host: &str, tls: &TlsConfig) -> Result<ServerName<'static>> {
-    let name = tls.server_name.as_deref().filter(|n| !n.is_empty()).unwrap_or(host);
+    let name = tls
+        .server_name
+        .as_deref()
+        .filter(|n| !n.is_empty())
+        .unwrap_or(host);
     ServerName::try_from(name.to_string()).map_err(|e| bad(&format!("server name {name:?}"), e))
 }
 
 /// TCP to `host:port`, then a TLS handshake per `tls`. A refused or timed-out TCP connection
 /// is [`AddonError::Connect`] (retryable); a handshake that rustls rejects is
 /// [`AddonError::Tls`].
-pub async fn connect(addon: &'static str, host: &str, port: u16, tls: &TlsConfig, timeout: Duration) -> Result<TlsStream<TcpStream>> {
+pub async fn connect(
+    addon: &'static str,
+    host: &str,
+    port: u16,
+    tls: &TlsConfig,
+    timeout: Duration,
+) -> Result<TlsStream<TcpStream>> {
     let target = format!("{host}:{port}");
     let connector = tokio_rustls::TlsConnector::from(Arc::new(client_config(tls)?));
     let name = server_name(host, tls)?;
-    let connect = |e: std::io::Error| AddonError::Connect { addon, target: target.clone(), source: Box::new(e) };
-    let timed_out = || connect(std::io::Error::new(std::io::ErrorKind::TimedOut, format!("no connection within {}s", timeout.as_secs())));
-    let tcp = tokio::time::timeout(timeout, TcpStream::connect((host, port))).await.map_err(|_| timed_out())?.map_err(connect)?;
+    let connect = |e: std::io::Error| AddonError::Connect {
+        addon,
+        target: target.clone(),
+        source: Box::new(e),
+    };
+    let timed_out = || {
+        connect(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("no connection within {}s", timeout.as_secs()),
+        ))
+    };
+    let tcp = tokio::time::timeout(timeout, TcpStream::connect((host, port)))
+        .await
+        .map_err(|_| timed_out())?
+        .map_err(connect)?;
     match tokio::time::timeout(timeout, connector.connect(name, tcp)).await {
         Err(_) => Err(timed_out()),
         Ok(Ok(s)) => Ok(s),
@@ -108,11 +146,13 @@ pub fn rustls_cause<'a>(e: &'a (dyn StdError + 'static)) -> Option<&'a rustls::E
         if let Some(r) = err.downcast_ref::<rustls::Error>() {
             return Some(r);
         }
-        let inner: Option<&'a (dyn StdError + 'static)> = if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            io.get_ref().map(|i| i as &(dyn StdError + 'static))
-        } else {
-            err.downcast_ref::<Arc<dyn StdError + Send + Sync>>().map(|a| &**a as &(dyn StdError + 'static))
-        };
+        let inner: Option<&'a (dyn StdError + 'static)> =
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                io.get_ref().map(|i| i as &(dyn StdError + 'static))
+            } else {
+                err.downcast_ref::<Arc<dyn StdError + Send + Sync>>()
+                    .map(|a| &**a as &(dyn StdError + 'static))
+            };
         if let Some(r) = inner.and_then(rustls_cause) {
             return Some(r);
         }
@@ -139,7 +179,12 @@ pub fn tls_failed(addon: &'static str, target: String, e: &rustls::Error) -> Add
         }
         _ => TLS_HINT,
     };
-    AddonError::Tls { addon, target, detail: e.to_string(), hint: hint.to_string() }
+    AddonError::Tls {
+        addon,
+        target,
+        detail: e.to_string(),
+        hint: hint.to_string(),
+    }
 }
 
 /// What to check when a TLS failure says nothing more specific.
@@ -160,10 +205,13 @@ impl ServerCertVerifier for AnyName {
         ocsp: &[u8],
         now: UnixTime,
     ) -> std::result::Result<ServerCertVerified, rustls::Error> {
-        match self.0.verify_server_cert(end_entity, intermediates, name, ocsp, now) {
-            Err(rustls::Error::InvalidCertificate(CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. })) => {
-                Ok(ServerCertVerified::assertion())
-            }
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, name, ocsp, now)
+        {
+            Err(rustls::Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -210,7 +258,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn verify_tls13_signature(
         &self,
@@ -218,7 +271,12 @@ impl ServerCertVerifier for NoVerify {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> std::result::Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
@@ -233,30 +291,59 @@ mod tests {
     fn finds_rustls_errors_inside_io_errors() {
         let inner = rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer);
         let io = std::io::Error::new(std::io::ErrorKind::InvalidData, inner);
-        let wrapped = AddonError::Io { what: "x".into(), source: io };
+        let wrapped = AddonError::Io {
+            what: "x".into(),
+            source: io,
+        };
         let found = rustls_cause(&wrapped).expect("found");
         let e = tls_failed("redis", "h:1".into(), found);
         let text = e.to_string();
-        assert!(text.contains("TLS with redis at h:1 failed") && text.contains("certificate") && text.contains("caBundle"), "{text}");
+        assert!(
+            text.contains("TLS with redis at h:1 failed")
+                && text.contains("certificate")
+                && text.contains("caBundle"),
+            "{text}"
+        );
         assert!(!e.is_retryable());
         // The redis crate keeps io errors as Arc<dyn Error>.
-        let alert = std::io::Error::new(std::io::ErrorKind::InvalidData, rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired));
+        let alert = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired),
+        );
         let arc: Arc<dyn StdError + Send + Sync> = Arc::new(alert);
         let found = rustls_cause(&arc).expect("found through the Arc");
-        assert!(tls_failed("redis", "h:1".into(), found).to_string().contains("spec.tlsSecret"));
+        assert!(tls_failed("redis", "h:1".into(), found)
+            .to_string()
+            .contains("spec.tlsSecret"));
         let plain = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
         assert!(rustls_cause(&plain).is_none());
-        let name = tls_failed("x", "h".into(), &rustls::Error::InvalidCertificate(CertificateError::NotValidForName));
+        let name = tls_failed(
+            "x",
+            "h".into(),
+            &rustls::Error::InvalidCertificate(CertificateError::NotValidForName),
+        );
         assert!(name.to_string().contains("serverName"), "{name}");
     }
 
     #[test]
     fn configs_build_or_explain() {
         assert!(client_config(&TlsConfig::default()).is_ok());
-        assert!(client_config(&TlsConfig { insecure_skip_verify: true, ..Default::default() }).is_ok());
-        let e = client_config(&TlsConfig { ca_pem: Some("not a pem".into()), ..Default::default() }).unwrap_err();
+        assert!(client_config(&TlsConfig {
+            insecure_skip_verify: true,
+            ..Default::default()
+        })
+        .is_ok());
+        let e = client_config(&TlsConfig {
+            ca_pem: Some("not a pem".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("CA bundle"), "{e}");
-        let e = client_config(&TlsConfig { client_cert_pem: Some(String::new()), ..Default::default() }).unwrap_err();
+        let e = client_config(&TlsConfig {
+            client_cert_pem: Some(String::new()),
+            ..Default::default()
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("both"), "{e}");
     }
 }

@@ -10,23 +10,42 @@ use stash_integration::restic::{restic, PASSWORD};
 
 fn stash(repo: &Path, args: &[&str]) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_stash"));
-    c.arg("-r").arg(repo).args(args).env("RESTIC_PASSWORD", PASSWORD).env_remove("RESTIC_REPOSITORY");
+    c.arg("-r")
+        .arg(repo)
+        .args(args)
+        .env("RESTIC_PASSWORD", PASSWORD)
+        .env_remove("RESTIC_REPOSITORY");
     c
 }
 
 fn ok(c: &mut Command) -> Output {
     let out = c.output().unwrap();
-    assert!(out.status.success(), "{c:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{c:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out
 }
 
 fn backup_bytes(repo: &Path, data: &[u8], host: &str) -> Output {
-    let mut child = stash(repo, &["backup", "--stdin", "--stdin-filename", "dumpfile.sql", "--host", host, "--json"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = stash(
+        repo,
+        &[
+            "backup",
+            "--stdin",
+            "--stdin-filename",
+            "dumpfile.sql",
+            "--host",
+            host,
+            "--json",
+        ],
+    )
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     child.stdin.take().unwrap().write_all(data).unwrap();
     child.wait_with_output().unwrap()
 }
@@ -42,14 +61,24 @@ fn exit_codes_and_messages() {
     let out = stash(&repo, &["init"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("already holds a repository"));
-    let out = stash(&repo, &["snapshots"]).env("RESTIC_PASSWORD", "wrong").output().unwrap();
+    let out = stash(&repo, &["snapshots"])
+        .env("RESTIC_PASSWORD", "wrong")
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(12));
     assert!(String::from_utf8_lossy(&out.stderr).starts_with("Fatal: wrong password"));
-    let out = stash(&repo, &["snapshots"]).env_remove("RESTIC_PASSWORD").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("set RESTIC_PASSWORD or pass --password-file"));
+    let out = stash(&repo, &["snapshots"])
+        .env_remove("RESTIC_PASSWORD")
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr)
+        .contains("set RESTIC_PASSWORD or pass --password-file"));
     let pwf = tmp.path().join("pw");
     std::fs::write(&pwf, format!("{PASSWORD}\n")).unwrap();
-    ok(stash(&repo, &["snapshots"]).env_remove("RESTIC_PASSWORD").arg("--password-file").arg(&pwf));
+    ok(stash(&repo, &["snapshots"])
+        .env_remove("RESTIC_PASSWORD")
+        .arg("--password-file")
+        .arg(&pwf));
 }
 
 /// `stash dump … | head`: the reader goes away early. Like restic (killed by SIGPIPE), the
@@ -60,15 +89,26 @@ fn dump_into_a_pipe_closed_early_ends_quietly() {
     let tmp = tempfile::tempdir().unwrap();
     let repo = tmp.path().join("repo");
     ok(&mut stash(&repo, &["init"]));
-    let data: Vec<u8> = (0..24u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    let data: Vec<u8> = (0..24u32 << 20)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
     assert!(backup_bytes(&repo, &data, "host-0").status.success());
-    let mut child = stash(&repo, &["dump", "latest", "/dumpfile.sql"]).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
+    let mut child = stash(&repo, &["dump", "latest", "/dumpfile.sql"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
     let mut head = [0u8; 100];
     std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut head).unwrap();
     assert_eq!(&head[..], &data[..100]);
     drop(child.stdout.take());
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(141), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(141),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
     let full = ok(&mut stash(&repo, &["dump", "latest", "/dumpfile.sql"]));
     assert!(full.stdout == data, "the full dump differs from the data");
@@ -85,8 +125,10 @@ fn json_output_matches_restic_fields() {
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["message_type"], "summary");
     assert_eq!(summary["total_bytes_processed"], 3 << 20);
-    let ours: serde_json::Value = serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
-    let theirs: serde_json::Value = serde_json::from_slice(&restic(&repo, &["snapshots", "--json"]).stdout).unwrap();
+    let ours: serde_json::Value =
+        serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
+    let theirs: serde_json::Value =
+        serde_json::from_slice(&restic(&repo, &["snapshots", "--json"]).stdout).unwrap();
     assert_eq!(ours[0]["id"], summary["snapshot_id"]);
     for k in ["id", "short_id", "tree", "paths", "hostname", "time"] {
         assert_eq!(ours[0][k], theirs[0][k], "field {k}");
@@ -102,12 +144,24 @@ fn killed_backups_leave_a_repository_restic_accepts() {
     ok(&mut stash(&repo, &["init"]));
     let data = stash_integration::data::Rng::new(5).bytes(160 << 20);
     for delay in [30u64, 150, 400, 900, 1600] {
-        let mut child = stash(&repo, &["backup", "--stdin", "--stdin-filename", "dumpfile.sql", "--pack-size", "4", "--compression", "off"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
+        let mut child = stash(
+            &repo,
+            &[
+                "backup",
+                "--stdin",
+                "--stdin-filename",
+                "dumpfile.sql",
+                "--pack-size",
+                "4",
+                "--compression",
+                "off",
+            ],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
         let mut stdin = child.stdin.take().unwrap();
         let d = data.clone();
         let writer = std::thread::spawn(move || {
@@ -122,28 +176,50 @@ fn killed_backups_leave_a_repository_restic_accepts() {
     // The killed processes' locks are left behind, as restic's would be. restic refuses to
     // check until they are gone; `stash unlock` removes them since their PIDs are dead.
     let out = ok(&mut stash(&repo, &["unlock"]));
-    let removed: usize = String::from_utf8_lossy(&out.stdout).split_whitespace().nth(1).unwrap().parse().unwrap();
+    let removed: usize = String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(removed >= 1, "stale locks removed");
     // Whatever else was left behind, restic considers the repository valid.
     restic(&repo, &["check"]);
-    let snaps: serde_json::Value = serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
+    let snaps: serde_json::Value =
+        serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
     // A new backup proceeds (it would also have removed stale locks itself).
     let out = backup_bytes(&repo, &data[..8 << 20], "host-0");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     // Prune removes what the killed backups left; afterwards everything is referenced. A
     // write cut off by the kill stays in tmp/ (planted here too, as the kills may miss one).
     std::fs::write(repo.join("tmp").join("ab12.partial"), vec![7u8; 4096]).unwrap();
     let out = ok(&mut stash(&repo, &["prune", "--json"]));
     let pruned: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(pruned["temp_files_deleted"].as_u64().unwrap() >= 1, "{pruned}");
-    assert_eq!(std::fs::read_dir(repo.join("tmp")).unwrap().count(), 0, "prune leaves no half-written file");
+    assert!(
+        pruned["temp_files_deleted"].as_u64().unwrap() >= 1,
+        "{pruned}"
+    );
+    assert_eq!(
+        std::fs::read_dir(repo.join("tmp")).unwrap().count(),
+        0,
+        "prune leaves no half-written file"
+    );
     let check: serde_json::Value =
-        serde_json::from_slice(&ok(&mut stash(&repo, &["check", "--read-data", "--json"])).stdout).unwrap();
+        serde_json::from_slice(&ok(&mut stash(&repo, &["check", "--read-data", "--json"])).stdout)
+            .unwrap();
     assert_eq!(check["hints"].as_array().unwrap().len(), 0, "{check}");
     assert_eq!(check["errors"].as_array().unwrap().len(), 0, "{check}");
     restic(&repo, &["check", "--read-data"]);
-    let after: serde_json::Value = serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
-    assert_eq!(after.as_array().unwrap().len(), snaps.as_array().unwrap().len() + 1);
+    let after: serde_json::Value =
+        serde_json::from_slice(&ok(&mut stash(&repo, &["snapshots", "--json"])).stdout).unwrap();
+    assert_eq!(
+        after.as_array().unwrap().len(),
+        snaps.as_array().unwrap().len() + 1
+    );
 }
 
 #[test]
@@ -155,7 +231,12 @@ fn validate_prints_every_problem_with_its_path() {
         "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata:\n  name: nightly\n  namespace: demo\nspec:\n  schedule: \"every night\"\n  repository:\n    name: gcs-repo\n  target:\n    ref:\n      apiVersion: apps/v1\n      kind: Deployment\n      name: app\n  retentionPolicy:\n    keepLast: 5\n",
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_stash")).arg("validate").arg("-f").arg(&f).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
+        .arg("validate")
+        .arg("-f")
+        .arg(&f)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     let prefix = format!("{}: BackupConfiguration/nightly: ", f.display());
@@ -166,20 +247,61 @@ fn validate_prints_every_problem_with_its_path() {
     assert!(text.contains("spec.retentionPolicy.name"), "{text}");
     assert!(text.contains("spec.retentionPolicy.prune"), "{text}");
     let good = tmp.path().join("good.yaml");
-    std::fs::write(&good, std::fs::read_to_string(&f).unwrap().replace("every night", "*/5 * * * *").replace("    keepLast: 5\n", "    name: keep-last-5\n    keepLast: 5\n    prune: true\n")).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_stash")).arg("validate").arg("-f").arg(&good).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    std::fs::write(
+        &good,
+        std::fs::read_to_string(&f)
+            .unwrap()
+            .replace("every night", "*/5 * * * *")
+            .replace(
+                "    keepLast: 5\n",
+                "    name: keep-last-5\n    keepLast: 5\n    prune: true\n",
+            ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
+        .arg("validate")
+        .arg("-f")
+        .arg(&good)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 fn psql(db: &str, sql: &str) -> String {
-    let out = Command::new("psql").args(["-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-qAt", "-d", db, "-c", sql]).output().unwrap();
-    assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("psql")
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-U",
+            "postgres",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-qAt",
+            "-d",
+            db,
+            "-c",
+            sql,
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "psql {sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// `pg_dump` of a database without the per-dump random `\restrict` token lines.
 fn pg_dump(db: &str) -> Vec<String> {
-    let out = Command::new("pg_dump").args(["-h", "127.0.0.1", "-U", "postgres", "--no-owner", db]).output().unwrap();
+    let out = Command::new("pg_dump")
+        .args(["-h", "127.0.0.1", "-U", "postgres", "--no-owner", db])
+        .output()
+        .unwrap();
     assert!(out.status.success());
     String::from_utf8_lossy(&out.stdout)
         .lines()
@@ -190,7 +312,12 @@ fn pg_dump(db: &str) -> Vec<String> {
 
 fn assert_same_dump(a: &[String], b: &[String]) {
     if let Some(i) = (0..a.len().max(b.len())).find(|&i| a.get(i) != b.get(i)) {
-        panic!("dumps differ at line {}: {:?} vs {:?}", i + 1, a.get(i), b.get(i));
+        panic!(
+            "dumps differ at line {}: {:?} vs {:?}",
+            i + 1,
+            a.get(i),
+            b.get(i)
+        );
     }
     assert!(a.len() > 50, "a real dump");
 }
@@ -209,7 +336,10 @@ fn appbinding(dir: &Path, name: &str, db: &str) {
 #[test]
 fn addon_postgres_from_appbinding_round_trip() {
     let tmp = tempfile::tempdir().unwrap();
-    let (src, dst) = (format!("stash_cli_src_{}", std::process::id()), format!("stash_cli_dst_{}", std::process::id()));
+    let (src, dst) = (
+        format!("stash_cli_src_{}", std::process::id()),
+        format!("stash_cli_dst_{}", std::process::id()),
+    );
     for db in [&src, &dst] {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
         psql("postgres", &format!("CREATE DATABASE {db}"));
@@ -228,25 +358,65 @@ fn addon_postgres_from_appbinding_round_trip() {
     ok(&mut stash(&repo, &["init"]));
     let by_hand = |args: &[&str]| {
         let mut c = stash(&repo, args);
-        c.arg("--manifests").arg(&manifests).args(["--appbinding-namespace", "demo", "--wait-timeout", "30s"]);
+        c.arg("--manifests").arg(&manifests).args([
+            "--appbinding-namespace",
+            "demo",
+            "--wait-timeout",
+            "30s",
+        ]);
         c
     };
-    let out = ok(&mut by_hand(&["addon", "postgres", "backup", "--backup-cmd", "pg_dump", "--appbinding", "src", "--json"]));
+    let out = ok(&mut by_hand(&[
+        "addon",
+        "postgres",
+        "backup",
+        "--backup-cmd",
+        "pg_dump",
+        "--appbinding",
+        "src",
+        "--json",
+    ]));
     let summary: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(summary["paths"][0], "/dumpfile.sql");
     assert_eq!(summary["hostname"], "host-0");
-    ok(&mut by_hand(&["addon", "postgres", "restore", "--appbinding", "dst"]));
+    ok(&mut by_hand(&[
+        "addon",
+        "postgres",
+        "restore",
+        "--appbinding",
+        "dst",
+    ]));
     assert_same_dump(&pg_dump(&src), &pg_dump(&dst));
-    assert_eq!(psql(&dst, "SELECT count(*) FROM v"), psql(&src, "SELECT count(*) FROM v"));
+    assert_eq!(
+        psql(&dst, "SELECT count(*) FROM v"),
+        psql(&src, "SELECT count(*) FROM v")
+    );
     // Without the Secret the AppBinding names, the error says which one and which field named it.
     std::fs::remove_file(manifests.join("secret.yaml")).unwrap();
-    let out = by_hand(&["addon", "postgres", "backup", "--appbinding", "src"]).output().unwrap();
+    let out = by_hand(&["addon", "postgres", "backup", "--appbinding", "src"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("Secret demo/pg-auth not found") && err.contains("named by spec.secret of AppBinding demo/src"), "{err}");
+    assert!(
+        err.contains("Secret demo/pg-auth not found")
+            && err.contains("named by spec.secret of AppBinding demo/src"),
+        "{err}"
+    );
     // An AppBinding name without a manifests folder: the error says where objects come from.
-    let out = stash(&repo, &["addon", "postgres", "backup", "--appbinding", "src"]).env_remove("STASH_MANIFESTS").output().unwrap();
-    assert!(String::from_utf8_lossy(&out.stderr).contains("pass --manifests DIR (or set STASH_MANIFESTS)"), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = stash(
+        &repo,
+        &["addon", "postgres", "backup", "--appbinding", "src"],
+    )
+    .env_remove("STASH_MANIFESTS")
+    .output()
+    .unwrap();
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("pass --manifests DIR (or set STASH_MANIFESTS)"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     for db in [&src, &dst] {
         psql("postgres", &format!("DROP DATABASE IF EXISTS {db}"));
     }
@@ -273,12 +443,27 @@ fn addon_backup_with_secret_missing_password_key_fails_without_snapshot() {
         std::fs::write(&ab, format!("apiVersion: appcatalog.appscode.com/v1alpha1\nkind: AppBinding\nmetadata:\n  name: {db}\n  namespace: demo\nspec:\n  clientConfig:\n    url: {url}\n  secret:\n    name: {db}-auth\n")).unwrap();
         let secret = manifests.join("secret.yaml");
         std::fs::write(&secret, format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: {db}-auth\n  namespace: demo\nstringData:\n  {data}\n")).unwrap();
-        let out = stash(&repo, &["addon", db, "backup", "--wait-timeout", "10s"]).args(&args).arg("--manifests").arg(&manifests).args(["--appbinding", db, "--appbinding-namespace", "demo"]).output().unwrap();
+        let out = stash(&repo, &["addon", db, "backup", "--wait-timeout", "10s"])
+            .args(&args)
+            .arg("--manifests")
+            .arg(&manifests)
+            .args(["--appbinding", db, "--appbinding-namespace", "demo"])
+            .output()
+            .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(1), "{db}: {err}");
-        assert!(err.contains(&format!("Secret \"{db}-auth\" (spec.secret) has no key \"password\"")) && err.contains(fix), "{db}: {err}");
+        assert!(
+            err.contains(&format!(
+                "Secret \"{db}-auth\" (spec.secret) has no key \"password\""
+            )) && err.contains(fix),
+            "{db}: {err}"
+        );
         assert!(!err.contains("unused"), "a secret value leaked: {err}");
     }
     let out = ok(&mut stash(&repo, &["snapshots", "--json"]));
-    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "[]", "no snapshot may be written");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).trim(),
+        "[]",
+        "no snapshot may be written"
+    );
 }

@@ -17,7 +17,11 @@ use stash_integration::restic::{restic, PASSWORD};
 
 fn unique(prefix: &str) -> String {
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{prefix}_{}_{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// A database on the shared PostgreSQL, dropped at the end.
@@ -47,7 +51,17 @@ impl PgDb {
 impl Drop for PgDb {
     fn drop(&mut self) {
         let _ = Command::new("psql")
-            .args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-c"])
+            .args([
+                "-X",
+                "-q",
+                "-h",
+                "127.0.0.1",
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-c",
+            ])
             .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0))
             .output();
     }
@@ -69,9 +83,18 @@ impl Local {
 
     fn with_repo_secret(string_data: &str) -> Local {
         let tmp = tempfile::tempdir().unwrap();
-        let (manifests, state, repo) = (tmp.path().join("manifests"), tmp.path().join("state"), tmp.path().join("repo"));
+        let (manifests, state, repo) = (
+            tmp.path().join("manifests"),
+            tmp.path().join("state"),
+            tmp.path().join("repo"),
+        );
         std::fs::create_dir_all(&manifests).unwrap();
-        let l = Local { _tmp: tmp, manifests, state, repo };
+        let l = Local {
+            _tmp: tmp,
+            manifests,
+            state,
+            repo,
+        };
         l.write("repository.yaml", &l.repository_yaml(string_data));
         l
     }
@@ -134,9 +157,14 @@ impl Local {
 
     /// Runs `f` on the state store, in a runtime of its own.
     fn with_store<T>(&self, f: impl AsyncFnOnce(&SqliteStore) -> T) -> T {
-        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async {
-            let store = SqliteStore::open(&self.state, Arc::new(SystemClock)).await.unwrap();
+            let store = SqliteStore::open(&self.state, Arc::new(SystemClock))
+                .await
+                .unwrap();
             f(&store).await
         })
     }
@@ -148,19 +176,42 @@ impl Local {
             "CronJob" => ("batch", "v1"),
             _ => ("stash.appscode.com", "v1beta1"),
         };
-        let r = ObjRef::new(Kind { group: group.into(), version: version.into(), kind: kind.into() }, "demo", name);
+        let r = ObjRef::new(
+            Kind {
+                group: group.into(),
+                version: version.into(),
+                kind: kind.into(),
+            },
+            "demo",
+            name,
+        );
         self.with_store(async |s| s.get_raw(&r).await.unwrap())
     }
 
     fn list(&self, kind: &str) -> Vec<Value> {
-        let k = Kind { group: "stash.appscode.com".into(), version: "v1beta1".into(), kind: kind.into() };
+        let k = Kind {
+            group: "stash.appscode.com".into(),
+            version: "v1beta1".into(),
+            kind: kind.into(),
+        };
         self.with_store(async |s| s.list_raw(&k, Some("demo")).await.unwrap())
     }
 
     fn events(&self, kind: &str, name: &str) -> Vec<String> {
-        let r = ObjRef::new(Kind { group: "stash.appscode.com".into(), version: "v1beta1".into(), kind: kind.into() }, "demo", name);
+        let r = ObjRef::new(
+            Kind {
+                group: "stash.appscode.com".into(),
+                version: "v1beta1".into(),
+                kind: kind.into(),
+            },
+            "demo",
+            name,
+        );
         let events = self.with_store(async |s| s.events(&r).await.unwrap());
-        events.iter().map(|e| format!("{:?} {}: {}", e.type_, e.reason, e.message)).collect()
+        events
+            .iter()
+            .map(|e| format!("{:?} {}: {}", e.type_, e.reason, e.message))
+            .collect()
     }
 
     /// Waits (up to `secs`) for `f` to hold, showing the run's log if it never does.
@@ -172,11 +223,18 @@ impl Local {
             }
             std::thread::sleep(Duration::from_millis(300));
         }
-        panic!("timed out waiting for {what}\n--- stash run:\n{}", self.run_log());
+        panic!(
+            "timed out waiting for {what}\n--- stash run:\n{}",
+            self.run_log()
+        );
     }
 
     fn restic_snapshots(&self) -> Vec<Value> {
-        serde_json::from_slice::<Value>(&restic(&self.repo, &["snapshots", "--json"]).stdout).unwrap().as_array().unwrap().clone()
+        serde_json::from_slice::<Value>(&restic(&self.repo, &["snapshots", "--json"]).stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
     }
 }
 
@@ -191,12 +249,19 @@ impl Drop for Running {
 }
 
 fn text(v: &Value, pointer: &str) -> String {
-    v.pointer(pointer).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The condition `ty` of a status (or a target's), as `True`/`False` and its message.
 fn condition(conditions: &Value, ty: &str) -> Option<(String, String)> {
-    conditions.as_array()?.iter().find(|c| c["type"] == ty).map(|c| (text(c, "/status"), text(c, "/message")))
+    conditions
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == ty)
+        .map(|c| (text(c, "/status"), text(c, "/message")))
 }
 
 fn pg_backup(schedule: &str, keep_last: u32, history: u32) -> String {
@@ -259,15 +324,27 @@ fn check_07_15_23_postgres_backup_then_restore_in_local_mode() {
     let name = text(s, "/metadata/name");
     assert_eq!(text(s, "/status/phase"), "Succeeded", "{s:#}");
     let st = &s["status"];
-    for ty in ["BackendRepositoryInitialized", "RetentionPolicyApplied", "RepositoryIntegrityVerified", "MetricsPushed"] {
-        assert_eq!(condition(&st["conditions"], ty).map(|c| c.0), Some("True".into()), "{ty}: {st:#}");
+    for ty in [
+        "BackendRepositoryInitialized",
+        "RetentionPolicyApplied",
+        "RepositoryIntegrityVerified",
+        "MetricsPushed",
+    ] {
+        assert_eq!(
+            condition(&st["conditions"], ty).map(|c| c.0),
+            Some("True".into()),
+            "{ty}: {st:#}"
+        );
     }
     let host = &st["targets"][0]["stats"][0];
     assert_eq!(text(host, "/hostname"), "host-0", "{st:#}");
     assert_eq!(text(host, "/phase"), "Succeeded", "{st:#}");
     assert!(!text(st, "/sessionDuration").is_empty(), "{st:#}");
     let events = l.events("BackupSession", &name);
-    assert!(events.iter().any(|e| e.contains("Host Backup Succeeded")), "{events:#?}");
+    assert!(
+        events.iter().any(|e| e.contains("Host Backup Succeeded")),
+        "{events:#?}"
+    );
 
     let snaps = l.restic_snapshots();
     assert_eq!(snaps.len(), 1, "{snaps:#?}");
@@ -279,11 +356,19 @@ fn check_07_15_23_postgres_backup_then_restore_in_local_mode() {
     assert_eq!(repo["status"]["integrity"], true, "{repo:#}");
     assert_eq!(repo["status"]["snapshotCount"], 1, "{repo:#}");
     assert!(!text(&repo, "/status/totalSize").is_empty(), "{repo:#}");
-    assert_eq!(text(&repo, "/status/lastBackupTime"), text(s, "/metadata/creationTimestamp"), "{repo:#}");
+    assert_eq!(
+        text(&repo, "/status/lastBackupTime"),
+        text(s, "/metadata/creationTimestamp"),
+        "{repo:#}"
+    );
 
     let rs = l.get("RestoreSession", "pg-restore").unwrap();
     assert_eq!(text(&rs, "/status/phase"), "Succeeded", "{rs:#}");
-    assert_eq!(src.dump(), dst.dump(), "the restored database differs from the source");
+    assert_eq!(
+        src.dump(),
+        dst.dump(),
+        "the restored database differs from the source"
+    );
 
     // A second run finds nothing due: no new session, no second init.
     let again = l.run_once();
@@ -307,7 +392,10 @@ fn check_01_storage_secret_without_restic_password_fails_the_host() {
     let s = &l.list("BackupSession")[0];
     assert_eq!(text(s, "/status/phase"), "Failed", "{s:#}");
     let whole = s.to_string();
-    assert!(whole.contains("storage Secret missing RESTIC_PASSWORD key"), "{s:#}");
+    assert!(
+        whole.contains("storage Secret missing RESTIC_PASSWORD key"),
+        "{s:#}"
+    );
 }
 
 /// Check 2: a BackupConfiguration whose Repository does not exist is NotReady with
@@ -322,14 +410,20 @@ fn check_02_missing_repository_then_ready_without_user_action() {
     l.pg_appbinding("pg-src", &src);
     l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
     let _run = l.start();
-    let not_ready = || l.get("BackupConfiguration", "pg-backup").is_some_and(|bc| text(&bc, "/status/phase") == "NotReady");
+    let not_ready = || {
+        l.get("BackupConfiguration", "pg-backup")
+            .is_some_and(|bc| text(&bc, "/status/phase") == "NotReady")
+    };
     l.wait_for("NotReady", 60, not_ready);
     let bc = l.get("BackupConfiguration", "pg-backup").unwrap();
     let (status, message) = condition(&bc["status"]["conditions"], "RepositoryFound").unwrap();
     assert_eq!(status, "False");
     assert!(message.contains("repo"), "{message}");
     std::fs::write(&repo_file, repo_yaml).unwrap();
-    let ready = || l.get("BackupConfiguration", "pg-backup").is_some_and(|bc| text(&bc, "/status/phase") == "Ready");
+    let ready = || {
+        l.get("BackupConfiguration", "pg-backup")
+            .is_some_and(|bc| text(&bc, "/status/phase") == "Ready")
+    };
     l.wait_for("Ready after the Repository appeared", 60, ready);
 }
 
@@ -340,7 +434,10 @@ fn example_postgres_runs_once() {
     let tmp = tempfile::tempdir().unwrap();
     let pg = Pg::shared();
     for db in ["stash_demo", "stash_demo_restored"] {
-        pg.psql("postgres", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        pg.psql(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        );
         pg.psql("postgres", &format!("CREATE DATABASE {db}"));
     }
     let src = PgDb("stash_demo".into());
@@ -371,7 +468,12 @@ fn check_11_16_every_minute_three_sessions_keep_two() {
     l.pg_appbinding("pg-src", &src);
     l.write("backup.yaml", &pg_backup("* * * * *", 2, 2));
     let _run = l.start();
-    let succeeded = || l.list("BackupSession").iter().filter(|s| text(s, "/status/phase") == "Succeeded").count();
+    let succeeded = || {
+        l.list("BackupSession")
+            .iter()
+            .filter(|s| text(s, "/status/phase") == "Succeeded")
+            .count()
+    };
     let mut seen = std::collections::BTreeSet::new();
     l.wait_for("three successful sessions", 240, || {
         for s in l.list("BackupSession") {
@@ -388,7 +490,10 @@ fn check_11_16_every_minute_three_sessions_keep_two() {
     let repo = l.get("Repository", "repo").unwrap();
     assert_eq!(repo["status"]["snapshotCount"], 2, "{repo:#}");
     assert_eq!(repo["status"]["integrity"], true, "{repo:#}");
-    assert_eq!(repo["status"]["snapshotsRemovedOnLastCleanup"], 1, "{repo:#}");
+    assert_eq!(
+        repo["status"]["snapshotsRemovedOnLastCleanup"], 1,
+        "{repo:#}"
+    );
     assert_eq!(l.restic_snapshots().len(), 2);
     restic(&l.repo, &["check"]);
 }
@@ -402,11 +507,19 @@ fn killed_run_resumes_or_fails_the_session_and_the_next_one_succeeds() {
     let src = PgDb::create("stash_lm_kill");
     fill(&src);
     // Enough rows that the dump takes a moment.
-    Pg::shared().psql(&src.0, "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g;");
+    Pg::shared().psql(
+        &src.0,
+        "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 1500000) g;",
+    );
     l.pg_appbinding("pg-src", &src);
     l.write("backup.yaml", &pg_backup("* * * * *", 5, 5));
     let mut run = l.start();
-    let running = || l.list("BackupSession").iter().find(|s| text(s, "/status/phase") == "Running").map(|s| text(s, "/metadata/name"));
+    let running = || {
+        l.list("BackupSession")
+            .iter()
+            .find(|s| text(s, "/status/phase") == "Running")
+            .map(|s| text(s, "/metadata/name"))
+    };
     let mut killed = None;
     l.wait_for("a Running session", 150, || {
         killed = running();
@@ -417,13 +530,23 @@ fn killed_run_resumes_or_fails_the_session_and_the_next_one_succeeds() {
     run.0.kill().unwrap();
     run.0.wait().unwrap();
     let _run = l.start();
-    let ended = || l.get("BackupSession", &killed).is_some_and(|s| matches!(text(&s, "/status/phase").as_str(), "Failed" | "Succeeded"));
+    let ended = || {
+        l.get("BackupSession", &killed)
+            .is_some_and(|s| matches!(text(&s, "/status/phase").as_str(), "Failed" | "Succeeded"))
+    };
     l.wait_for("the killed session to end", 60, ended);
     let s = l.get("BackupSession", &killed).unwrap();
     if text(&s, "/status/phase") == "Failed" {
-        assert!(s.to_string().contains("stash was stopped while it ran"), "{s:#}");
+        assert!(
+            s.to_string().contains("stash was stopped while it ran"),
+            "{s:#}"
+        );
     }
-    let next_ok = || l.list("BackupSession").iter().any(|s| text(s, "/metadata/name") != killed && text(s, "/status/phase") == "Succeeded");
+    let next_ok = || {
+        l.list("BackupSession")
+            .iter()
+            .any(|s| text(s, "/metadata/name") != killed && text(s, "/status/phase") == "Succeeded")
+    };
     l.wait_for("the next session to succeed", 150, next_ok);
     restic(&l.repo, &["check"]);
 }
@@ -437,18 +560,33 @@ fn bad_manifests_are_reported_and_fixing_them_recovers_without_restart() {
     l.pg_appbinding("pg-src", &src);
     l.write("good.yaml", &pg_backup("0 3 * * *", 5, 3));
     l.write("broken.yaml", "kind: [unclosed");
-    let bad = pg_backup("0 3 * * *", 5, 3).replace("name: pg-backup", "name: pg-bad").replace("backupHistoryLimit: 3", "backupHistoryLimit: many");
+    let bad = pg_backup("0 3 * * *", 5, 3)
+        .replace("name: pg-backup", "name: pg-bad")
+        .replace("backupHistoryLimit: 3", "backupHistoryLimit: many");
     l.write("bad.yaml", &bad);
     let _run = l.start();
-    let ready = |name: &str| l.get("BackupConfiguration", name).is_some_and(|bc| text(&bc, "/status/phase") == "Ready");
-    l.wait_for("the good BackupConfiguration Ready", 60, || ready("pg-backup"));
+    let ready = |name: &str| {
+        l.get("BackupConfiguration", name)
+            .is_some_and(|bc| text(&bc, "/status/phase") == "Ready")
+    };
+    l.wait_for("the good BackupConfiguration Ready", 60, || {
+        ready("pg-backup")
+    });
     l.wait_for("the problems reported", 30, || {
         let log = l.run_log();
-        log.contains("broken.yaml") && log.contains("bad.yaml") && log.contains("BackupConfiguration demo/pg-bad") && log.contains("backupHistoryLimit")
+        log.contains("broken.yaml")
+            && log.contains("bad.yaml")
+            && log.contains("BackupConfiguration demo/pg-bad")
+            && log.contains("backupHistoryLimit")
     });
     assert!(l.get("BackupConfiguration", "pg-bad").is_none());
-    l.write("bad.yaml", &bad.replace("backupHistoryLimit: many", "backupHistoryLimit: 2"));
-    l.wait_for("the fixed BackupConfiguration Ready", 60, || ready("pg-bad"));
+    l.write(
+        "bad.yaml",
+        &bad.replace("backupHistoryLimit: many", "backupHistoryLimit: 2"),
+    );
+    l.wait_for("the fixed BackupConfiguration Ready", 60, || {
+        ready("pg-bad")
+    });
     assert!(l.run_log().contains("manifest fixed"), "{}", l.run_log());
 }
 
@@ -463,11 +601,17 @@ fn secrets_appear_in_no_log_status_or_event() {
     fill(&src);
     l.pg_appbinding("pg-src", &src);
     let ab = std::fs::read_to_string(l.manifests.join("pg-src.yaml")).unwrap();
-    l.write("pg-src.yaml", &ab.replace("password: \"\"", &format!("password: {DB_PW}")));
+    l.write(
+        "pg-src.yaml",
+        &ab.replace("password: \"\"", &format!("password: {DB_PW}")),
+    );
     l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
     let out = l.run_once();
     assert_ok(&out);
-    let mut seen = vec![String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned()];
+    let mut seen = vec![
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    ];
     let session = text(&l.list("BackupSession")[0], "/metadata/name");
     for args in [
         vec!["describe", "backupsession", session.as_str(), "-n", "demo"],
@@ -477,16 +621,29 @@ fn secrets_appear_in_no_log_status_or_event() {
         vec!["get", "backupsession", "-n", "demo", "-o", "yaml"],
     ] {
         let out = l.stash(&args).output().unwrap();
-        assert!(out.status.success(), "stash {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "stash {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         seen.push(String::from_utf8_lossy(&out.stdout).into_owned());
     }
-    assert!(seen.iter().any(|s| s.contains("Host Backup Succeeded")), "describe shows the events");
+    assert!(
+        seen.iter().any(|s| s.contains("Host Backup Succeeded")),
+        "describe shows the events"
+    );
     for entry in walk(&l.state) {
         seen.push(String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned());
     }
-    assert!(seen.len() > 3, "the state folder holds the store and step logs");
+    assert!(
+        seen.len() > 3,
+        "the state folder holds the store and step logs"
+    );
     for (i, text) in seen.iter().enumerate() {
-        assert!(!text.contains(REPO_PW) && !text.contains(DB_PW), "a password leaked into output {i}");
+        assert!(
+            !text.contains(REPO_PW) && !text.contains(DB_PW),
+            "a password leaked into output {i}"
+        );
     }
 }
 
@@ -511,23 +668,46 @@ fn check_04_paused_schedule_manual_session_runs_and_get_shows_it_live() {
     let l = Local::new();
     let src = PgDb::create("stash_lm_pause");
     fill(&src);
-    Pg::shared().psql(&src.0, "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 300000) g;");
+    Pg::shared().psql(
+        &src.0,
+        "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 300000) g;",
+    );
     l.pg_appbinding("pg-src", &src);
-    l.write("backup.yaml", &pg_backup("* * * * *", 5, 3).replace("spec:\n", "spec:\n  paused: true\n"));
+    l.write(
+        "backup.yaml",
+        &pg_backup("* * * * *", 5, 3).replace("spec:\n", "spec:\n  paused: true\n"),
+    );
     let _run = l.start();
-    l.wait_for("Ready", 60, || l.get("BackupConfiguration", "pg-backup").is_some_and(|bc| text(&bc, "/status/phase") == "Ready"));
+    l.wait_for("Ready", 60, || {
+        l.get("BackupConfiguration", "pg-backup")
+            .is_some_and(|bc| text(&bc, "/status/phase") == "Ready")
+    });
     let cj = l.get("CronJob", "stash-trigger-pg-backup").unwrap();
     assert_eq!(cj["spec"]["suspend"], true, "{cj:#}");
 
-    let out = l.stash(&["trigger", "pg-backup", "-n", "demo"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = l
+        .stash(&["trigger", "pg-backup", "-n", "demo"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let printed = String::from_utf8_lossy(&out.stdout).into_owned();
-    let name = printed.trim().trim_start_matches("backupsession.stash.appscode.com/").trim_end_matches(" created").to_string();
+    let name = printed
+        .trim()
+        .trim_start_matches("backupsession.stash.appscode.com/")
+        .trim_end_matches(" created")
+        .to_string();
     assert!(name.starts_with("pg-backup-"), "{printed}");
 
     let mut phases = Vec::new();
     l.wait_for("the session to end", 120, || {
-        let out = l.stash(&["get", "backupsession", &name, "-n", "demo", "-o", "json"]).output().unwrap();
+        let out = l
+            .stash(&["get", "backupsession", &name, "-n", "demo", "-o", "json"])
+            .output()
+            .unwrap();
         if !out.status.success() {
             return false;
         }
@@ -540,14 +720,25 @@ fn check_04_paused_schedule_manual_session_runs_and_get_shows_it_live() {
         matches!(phase.as_str(), "Succeeded" | "Failed")
     });
     assert!(phases.contains(&"Running".to_string()), "{phases:?}");
-    assert_eq!(phases.last().map(String::as_str), Some("Succeeded"), "{phases:?}");
+    assert_eq!(
+        phases.last().map(String::as_str),
+        Some("Succeeded"),
+        "{phases:?}"
+    );
     // The schedule stayed suspended: the manual session is the only one.
     assert_eq!(l.list("BackupSession").len(), 1);
 }
 
 fn mariadb(db: &str, q: &str) -> String {
-    let out = Command::new("mariadb").args(["-h", "127.0.0.1", "-u", "root", "-N", "-B", db, "-e", q]).output().unwrap();
-    assert!(out.status.success(), "mariadb {q}: {}", String::from_utf8_lossy(&out.stderr));
+    let out = Command::new("mariadb")
+        .args(["-h", "127.0.0.1", "-u", "root", "-N", "-B", db, "-e", q])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mariadb {q}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
@@ -556,7 +747,10 @@ fn example_mariadb_runs_once() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/mariadb");
     let tmp = tempfile::tempdir().unwrap();
     for db in ["stash_demo", "stash_demo_restored"] {
-        mariadb("mysql", &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"));
+        mariadb(
+            "mysql",
+            &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"),
+        );
     }
     mariadb(
         "stash_demo",
@@ -574,7 +768,16 @@ fn example_mariadb_runs_once() {
         .output()
         .unwrap();
     assert_ok(&out);
-    let checksum = |db: &str| mariadb(db, "CHECKSUM TABLE customers").split_whitespace().last().unwrap().to_string();
+    let checksum = |db: &str| {
+        mariadb(db, "CHECKSUM TABLE customers")
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(checksum("stash_demo"), checksum("stash_demo_restored"));
-    mariadb("mysql", "DROP DATABASE stash_demo; DROP DATABASE stash_demo_restored");
+    mariadb(
+        "mysql",
+        "DROP DATABASE stash_demo; DROP DATABASE stash_demo_restored",
+    );
 }

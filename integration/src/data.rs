@@ -32,8 +32,8 @@ impl Rng {
 }
 
 const WORDS: &[&str] = &[
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo", "lima",
-    "Zürich", "München", "東京", "naïve", "O'Brien", "NULL", "\\N", "café",
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett",
+    "kilo", "lima", "Zürich", "München", "東京", "naïve", "O'Brien", "NULL", "\\N", "café",
 ];
 
 /// Lines like a PostgreSQL dump: COPY blocks of tab-separated rows with ids, names, numbers,
@@ -49,7 +49,14 @@ pub struct SqlDump {
 
 impl SqlDump {
     pub fn new(seed: u64, size: u64) -> SqlDump {
-        SqlDump { rng: Rng::new(seed), remaining: size, row: 0, pending: Vec::new(), pos: 0, hasher: Some(sha2::Sha256::new()) }
+        SqlDump {
+            rng: Rng::new(seed),
+            remaining: size,
+            row: 0,
+            pending: Vec::new(),
+            pos: 0,
+            hasher: Some(sha2::Sha256::new()),
+        }
     }
 
     fn refill(&mut self) {
@@ -77,7 +84,11 @@ impl SqlDump {
                 (r >> 32) % 24,
                 (r >> 36) % 60,
                 (r >> 42) % 60,
-                if r.is_multiple_of(7) { "\\N".to_string() } else { format!("{:x}", self.rng.next()) },
+                if r.is_multiple_of(7) {
+                    "\\N".to_string()
+                } else {
+                    format!("{:x}", self.rng.next())
+                },
             );
             self.pending.extend_from_slice(line.as_bytes());
             self.row += 1;
@@ -107,7 +118,11 @@ impl SqlDump {
 }
 
 impl AsyncRead for SqlDump {
-    fn poll_read(mut self: Pin<&mut Self>, _cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let this = &mut *self;
         if this.remaining == 0 {
             return Poll::Ready(Ok(()));
@@ -115,7 +130,9 @@ impl AsyncRead for SqlDump {
         if this.pos == this.pending.len() {
             this.refill();
         }
-        let n = (this.pending.len() - this.pos).min(buf.remaining()).min(this.remaining as usize);
+        let n = (this.pending.len() - this.pos)
+            .min(buf.remaining())
+            .min(this.remaining as usize);
         let chunk = &this.pending[this.pos..this.pos + n];
         if let Some(h) = this.hasher.as_mut() {
             h.update(chunk);
@@ -139,13 +156,29 @@ pub fn make_tree(root: &Path, seed: u64) {
     w(&root.join("empty.txt"), b"", 0o644);
     w(&root.join("small.txt"), b"hello world\n", 0o600);
     w(&root.join("script.sh"), b"#!/bin/sh\necho hi\n", 0o755);
-    w(&root.join("big/random.bin"), &rng.bytes(9 * 1024 * 1024 + 17), 0o644);
-    w(&root.join("big/dump.sql"), &SqlDump::to_vec(seed, 3 * 1024 * 1024), 0o640);
+    w(
+        &root.join("big/random.bin"),
+        &rng.bytes(9 * 1024 * 1024 + 17),
+        0o644,
+    );
+    w(
+        &root.join("big/dump.sql"),
+        &SqlDump::to_vec(seed, 3 * 1024 * 1024),
+        0o640,
+    );
     for i in 0..40 {
         let n = (rng.next() % 20_000) as usize;
-        w(&root.join(format!("many/d{}/f{i}.dat", i % 5)), &rng.bytes(n), 0o644);
+        w(
+            &root.join(format!("many/d{}/f{i}.dat", i % 5)),
+            &rng.bytes(n),
+            0o644,
+        );
     }
-    w(&root.join("unicodé/東京 file.txt"), "naïve café\n".as_bytes(), 0o644);
+    w(
+        &root.join("unicodé/東京 file.txt"),
+        "naïve café\n".as_bytes(),
+        0o644,
+    );
     std::fs::create_dir_all(root.join("empty-dir")).unwrap();
     std::fs::create_dir_all(root.join("deep/a/b/c/d")).unwrap();
     w(&root.join("deep/a/b/c/d/leaf"), b"leaf", 0o444);

@@ -25,12 +25,23 @@ pub struct Pg {
 impl Pg {
     /// The machine's shared PostgreSQL (trust auth).
     pub fn shared() -> Pg {
-        Pg { host: "127.0.0.1".into(), port: 5432, password: None }
+        Pg {
+            host: "127.0.0.1".into(),
+            port: 5432,
+            password: None,
+        }
     }
 
     fn cmd(&self, tool: &str) -> Command {
         let mut c = Command::new(tool);
-        c.args(["-h", &self.host, "-U", "postgres", "-p", &self.port.to_string()]);
+        c.args([
+            "-h",
+            &self.host,
+            "-U",
+            "postgres",
+            "-p",
+            &self.port.to_string(),
+        ]);
         c.env_remove("PGPASSWORD");
         if let Some(p) = &self.password {
             c.env("PGPASSWORD", p);
@@ -40,15 +51,33 @@ impl Pg {
 
     /// psql -At with ON_ERROR_STOP; panics with stderr on failure.
     pub fn psql(&self, db: &str, sql: &str) -> String {
-        let out = self.cmd("psql").args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql]).output().unwrap();
-        assert!(out.status.success(), "psql {sql}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .cmd("psql")
+            .args(["-X", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-c", sql])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql {sql}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
     /// psql -f FILE (ON_ERROR_STOP).
     pub fn psql_file(&self, db: &str, file: &Path) {
-        let out = self.cmd("psql").args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-f"]).arg(file).output().unwrap();
-        assert!(out.status.success(), "psql -f {}: {}", file.display(), String::from_utf8_lossy(&out.stderr));
+        let out = self
+            .cmd("psql")
+            .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", db, "-f"])
+            .arg(file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "psql -f {}: {}",
+            file.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// `pg_dump` (plain) of a database: the independent judge.
@@ -63,13 +92,21 @@ impl Pg {
 
     fn stdout(&self, tool: &str, args: &[&str]) -> String {
         let out = self.cmd(tool).args(args).output().unwrap();
-        assert!(out.status.success(), "{tool}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{tool}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         normalise(String::from_utf8(out.stdout).unwrap())
     }
 
     /// Spawn `psql -c sql` in the background (e.g. a session holding a lock).
     pub fn spawn_psql(&self, db: &str, sql: &str) -> std::process::Child {
-        self.cmd("psql").args(["-X", "-q", "-d", db, "-c", sql]).stdout(std::process::Stdio::null()).spawn().unwrap()
+        self.cmd("psql")
+            .args(["-X", "-q", "-d", db, "-c", sql])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
     }
 }
 
@@ -79,7 +116,11 @@ fn script() -> PathBuf {
 
 /// A free TCP port on loopback (bind to 0 and release it).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 impl PgCluster {
@@ -95,7 +136,11 @@ impl PgCluster {
 
     /// A cluster whose TCP port takes only TLS with a client certificate (`hostssl …
     /// clientcert=verify-full`), with `certs`' server certificate; plaintext TCP is rejected.
-    pub fn start_tls(name: &str, password: Option<&str>, certs: &crate::tlscerts::TestCerts) -> PgCluster {
+    pub fn start_tls(
+        name: &str,
+        password: Option<&str>,
+        certs: &crate::tlscerts::TestCerts,
+    ) -> PgCluster {
         Self::start_inner(name, password, Some(certs.dir()))
     }
 
@@ -112,19 +157,41 @@ impl PgCluster {
             c.env("PG_TLS_DIR", t);
         }
         let out = c.output().unwrap();
-        assert!(out.status.success(), "pg-cluster.sh start: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        PgCluster { dir, port, password: password.map(String::from), tls: tls_dir.is_some() }
+        assert!(
+            out.status.success(),
+            "pg-cluster.sh start: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        PgCluster {
+            dir,
+            port,
+            password: password.map(String::from),
+            tls: tls_dir.is_some(),
+        }
     }
 
     pub fn pg(&self) -> Pg {
-        let host = if self.tls { self.dir.to_string_lossy().into_owned() } else { "127.0.0.1".into() };
-        Pg { host, port: self.port, password: self.password.clone() }
+        let host = if self.tls {
+            self.dir.to_string_lossy().into_owned()
+        } else {
+            "127.0.0.1".into()
+        };
+        Pg {
+            host,
+            port: self.port,
+            password: self.password.clone(),
+        }
     }
 }
 
 impl Drop for PgCluster {
     fn drop(&mut self) {
-        let _ = Command::new("bash").arg(script()).arg("stop").arg(&self.dir).output();
+        let _ = Command::new("bash")
+            .arg(script())
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
         let _ = std::fs::remove_file(self.dir.with_extension("initdb.log"));
     }
@@ -133,7 +200,13 @@ impl Drop for PgCluster {
 /// `\restrict` keys are random per run (PostgreSQL 15.14+): keep only the keyword.
 fn normalise(s: String) -> String {
     s.lines()
-        .map(|l| if l.starts_with("\\restrict ") || l.starts_with("\\unrestrict ") { l.split(' ').next().unwrap() } else { l })
+        .map(|l| {
+            if l.starts_with("\\restrict ") || l.starts_with("\\unrestrict ") {
+                l.split(' ').next().unwrap()
+            } else {
+                l
+            }
+        })
         .collect::<Vec<_>>()
         .join("\n")
 }

@@ -8,12 +8,19 @@ use crate::pgcluster::free_port;
 use crate::tlscerts::TestCerts;
 
 fn script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("scripts")
+        .join(name)
 }
 
 fn run(mut c: Command, what: &str) {
     let out = c.output().unwrap();
-    assert!(out.status.success(), "{what}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{what}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn server_dir(kind: &str, name: &str) -> PathBuf {
@@ -36,16 +43,29 @@ impl RedisServer {
         let dir = server_dir("redis", name);
         let (port, tls_port) = (free_port(), free_port());
         let mut c = Command::new("bash");
-        c.arg(script("redis-server.sh")).arg("start").arg(&dir).arg(port.to_string()).arg(tls_port.to_string());
-        c.env("TLS_DIR", certs.dir()).env("TLS_AUTH_CLIENTS", auth_clients);
+        c.arg(script("redis-server.sh"))
+            .arg("start")
+            .arg(&dir)
+            .arg(port.to_string())
+            .arg(tls_port.to_string());
+        c.env("TLS_DIR", certs.dir())
+            .env("TLS_AUTH_CLIENTS", auth_clients);
         run(c, "redis-server.sh start");
-        RedisServer { dir, port, tls_port: Some(tls_port) }
+        RedisServer {
+            dir,
+            port,
+            tls_port: Some(tls_port),
+        }
     }
 }
 
 impl Drop for RedisServer {
     fn drop(&mut self) {
-        let _ = Command::new("bash").arg(script("redis-server.sh")).arg("stop").arg(&self.dir).output();
+        let _ = Command::new("bash")
+            .arg(script("redis-server.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
@@ -66,33 +86,59 @@ impl MariaDbServer {
         let port = free_port();
         let (user, password) = ("stash".to_string(), "stash-pw \"q'".to_string());
         let mut c = Command::new("bash");
-        c.arg(script("mariadb-server.sh")).arg("start").arg(&dir).arg(port.to_string());
-        c.env("MARIADB_USER", &user).env("MARIADB_PASSWORD", &password);
+        c.arg(script("mariadb-server.sh"))
+            .arg("start")
+            .arg(&dir)
+            .arg(port.to_string());
+        c.env("MARIADB_USER", &user)
+            .env("MARIADB_PASSWORD", &password);
         if let Some(t) = certs {
             c.env("TLS_DIR", t.dir());
         }
         run(c, "mariadb-server.sh start");
-        MariaDbServer { dir, port, user, password }
+        MariaDbServer {
+            dir,
+            port,
+            user,
+            password,
+        }
     }
 
     /// `mariadb -e` as root over the socket; panics on failure.
     pub fn sql(&self, db: &str, q: &str) -> String {
         let out = Command::new("mariadb")
             .arg("--no-defaults")
-            .arg(format!("--socket={}", self.dir.join("mysqld.sock").display()))
-            .args(["-u", "root", "--batch", "--skip-column-names", "--default-character-set=utf8mb4"])
+            .arg(format!(
+                "--socket={}",
+                self.dir.join("mysqld.sock").display()
+            ))
+            .args([
+                "-u",
+                "root",
+                "--batch",
+                "--skip-column-names",
+                "--default-character-set=utf8mb4",
+            ])
             .arg(format!("--database={db}"))
             .arg(format!("--execute={q}"))
             .output()
             .unwrap();
-        assert!(out.status.success(), "mariadb {q}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "mariadb {q}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 }
 
 impl Drop for MariaDbServer {
     fn drop(&mut self) {
-        let _ = Command::new("bash").arg(script("mariadb-server.sh")).arg("stop").arg(&self.dir).output();
+        let _ = Command::new("bash")
+            .arg(script("mariadb-server.sh"))
+            .arg("stop")
+            .arg(&self.dir)
+            .output();
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

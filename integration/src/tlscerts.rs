@@ -19,10 +19,22 @@ impl TestCerts {
 
     /// A set whose server certificate names only `san` (openssl's subjectAltName syntax).
     pub fn generate_with_san(san: &str) -> TestCerts {
-        let dir = tempfile::Builder::new().prefix("stash-it-tls-").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("stash-it-tls-")
+            .tempdir()
+            .unwrap();
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/tls-certs.sh");
-        let out = Command::new("bash").arg(script).arg(dir.path()).env("SERVER_SAN", san).output().unwrap();
-        assert!(out.status.success(), "tls-certs.sh: {}", String::from_utf8_lossy(&out.stderr));
+        let out = Command::new("bash")
+            .arg(script)
+            .arg(dir.path())
+            .env("SERVER_SAN", san)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "tls-certs.sh: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         TestCerts { dir }
     }
 
@@ -45,7 +57,14 @@ impl TestCerts {
 
     /// A `kubernetes.io/tls` Secret with the client certificate, as `spec.tlsSecret` names it.
     pub fn client_secret(&self, name: &str) -> Secrets {
-        let data = [("tls.crt", self.pem("client.crt")), ("tls.key", self.pem("client.key")), ("ca.crt", self.pem("ca.crt"))];
-        Secrets::from([(name.to_string(), data.into_iter().map(|(k, v)| (k.to_string(), v)).collect())])
+        let data = [
+            ("tls.crt", self.pem("client.crt")),
+            ("tls.key", self.pem("client.key")),
+            ("ca.crt", self.pem("ca.crt")),
+        ];
+        Secrets::from([(
+            name.to_string(),
+            data.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+        )])
     }
 }

@@ -14,7 +14,10 @@ pub fn fingerprint(root: &Path) -> BTreeMap<String, String> {
 }
 
 fn walk(root: &Path, p: &Path, out: &mut BTreeMap<String, String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(p).unwrap().map(|e| e.unwrap().path()).collect();
+    let mut entries: Vec<_> = std::fs::read_dir(p)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     entries.sort();
     for e in entries {
         let md = std::fs::symlink_metadata(&e).unwrap();
@@ -51,7 +54,16 @@ pub fn assert_same(a: &Path, b: &Path) {
             }
         }
         diffs.dedup();
-        panic!("trees differ ({} entries):\n{}", diffs.len(), diffs.iter().take(20).cloned().collect::<Vec<_>>().join("\n"));
+        panic!(
+            "trees differ ({} entries):\n{}",
+            diffs.len(),
+            diffs
+                .iter()
+                .take(20)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
     }
     assert!(!fa.is_empty(), "compared empty trees");
 }

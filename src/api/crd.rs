@@ -151,7 +151,10 @@ mod tests {
     #[test]
     fn crds_pass_kubernetes_validate() {
         let venv = std::env::var("KV_VENV").unwrap_or_else(|_| {
-            format!("{}/.cache/stash/venv-kv", std::env::var("HOME").unwrap_or_else(|_| "/root".into()))
+            format!(
+                "{}/.cache/stash/venv-kv",
+                std::env::var("HOME").unwrap_or_else(|_| "/root".into())
+            )
         });
         let bin = PathBuf::from(venv).join("bin/kubernetes-validate");
         assert!(

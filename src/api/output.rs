@@ -22,7 +22,11 @@ pub struct BackupOutput {
     #[serde(default)]
     pub target_status: BackupTargetStatus,
     /// Set when the step applied the retention policy (see docs/addons.md).
-    #[serde(default, rename = "repository", skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        rename = "repository",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub repository_stats: Option<RepositoryStats>,
 }
 
@@ -49,7 +53,12 @@ pub struct RestoreOutput {
 
 /// Bytes as Stash (and restic's text output) print them.
 pub fn format_bytes(n: u64) -> String {
-    let units = [(1u64 << 40, "TiB"), (1 << 30, "GiB"), (1 << 20, "MiB"), (1 << 10, "KiB")];
+    let units = [
+        (1u64 << 40, "TiB"),
+        (1 << 30, "GiB"),
+        (1 << 20, "MiB"),
+        (1 << 10, "KiB"),
+    ];
     for (size, unit) in units {
         if n > size {
             return format!("{:.3} {unit}", n as f64 / size as f64);
@@ -153,7 +162,10 @@ mod tests {
                 }]),
                 ..Default::default()
             },
-            repository_stats: Some(RepositoryStats { snapshot_count: Some(3), ..Default::default() }),
+            repository_stats: Some(RepositoryStats {
+                snapshot_count: Some(3),
+                ..Default::default()
+            }),
         };
         let v = serde_json::to_value(&out).unwrap();
         assert_eq!(

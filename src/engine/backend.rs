@@ -41,8 +41,13 @@ impl FileType {
         }
     }
 
-    pub const ALL_LISTABLE: [FileType; 5] =
-        [FileType::Key, FileType::Snapshot, FileType::Index, FileType::Pack, FileType::Lock];
+    pub const ALL_LISTABLE: [FileType; 5] = [
+        FileType::Key,
+        FileType::Snapshot,
+        FileType::Index,
+        FileType::Pack,
+        FileType::Lock,
+    ];
 }
 
 impl fmt::Display for FileType {
@@ -105,7 +110,13 @@ pub trait Backend: Send + Sync + fmt::Debug {
     async fn create(&self) -> Result<(), BackendError>;
     async fn list(&self, t: FileType) -> Result<Vec<FileInfo>, BackendError>;
     async fn read(&self, t: FileType, name: &str) -> Result<Bytes, BackendError>;
-    async fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Bytes, BackendError>;
+    async fn read_range(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, BackendError>;
     /// [`Backend::read_range`] into a caller's buffer (replacing its contents), for callers
     /// that reuse buffers (restore). Backends that can read straight into it override this.
     async fn read_range_into(

@@ -17,13 +17,21 @@ pub struct BufferPool {
 
 impl BufferPool {
     pub fn new(max: usize) -> BufferPool {
-        BufferPool { free: Mutex::new(Vec::new()), max, max_capacity: usize::MAX }
+        BufferPool {
+            free: Mutex::new(Vec::new()),
+            max,
+            max_capacity: usize::MAX,
+        }
     }
 
     /// A pool that also frees buffers grown past `max_capacity` bytes, so that an occasional
     /// large item (an 8 MiB chunk among 1 MiB ones) does not keep its memory for good.
     pub fn with_max_capacity(max: usize, max_capacity: usize) -> BufferPool {
-        BufferPool { free: Mutex::new(Vec::new()), max, max_capacity }
+        BufferPool {
+            free: Mutex::new(Vec::new()),
+            max,
+            max_capacity,
+        }
     }
 
     /// A cleared buffer, reused when one is free.
@@ -69,7 +77,12 @@ pub struct BoundedPool {
 
 impl BoundedPool {
     pub fn new(limit: usize) -> BoundedPool {
-        BoundedPool { pool: BufferPool::new(limit), limit: limit.max(1), state: Mutex::new((0, false)), returned: Condvar::new() }
+        BoundedPool {
+            pool: BufferPool::new(limit),
+            limit: limit.max(1),
+            state: Mutex::new((0, false)),
+            returned: Condvar::new(),
+        }
     }
 
     /// A cleared buffer with room for `cap` bytes, once fewer than `limit` are out (at once
@@ -130,7 +143,11 @@ mod tests {
         assert_eq!(p.len(), 2);
         let _ = (p.take(), p.take());
         assert_eq!(p.len(), 0);
-        assert_eq!(p.take().capacity(), 0, "an empty pool gives a new empty buffer");
+        assert_eq!(
+            p.take().capacity(),
+            0,
+            "an empty pool gives a new empty buffer"
+        );
     }
 
     #[test]
@@ -146,10 +163,19 @@ mod tests {
             let c = p2.take_with(64);
             tx.send(c.as_ptr() as usize).unwrap();
         });
-        assert!(rx.recv_timeout(std::time::Duration::from_millis(200)).is_err(), "a third buffer must wait");
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_millis(200))
+                .is_err(),
+            "a third buffer must wait"
+        );
         p.give(Some(a));
-        let got = rx.recv_timeout(std::time::Duration::from_secs(5)).expect("woken by give");
-        assert_eq!(got, ptr as usize, "the returned buffer is the one handed out next");
+        let got = rx
+            .recv_timeout(std::time::Duration::from_secs(5))
+            .expect("woken by give");
+        assert_eq!(
+            got, ptr as usize,
+            "the returned buffer is the one handed out next"
+        );
         waiter.join().unwrap();
     }
 

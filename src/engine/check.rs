@@ -44,12 +44,19 @@ pub async fn check(repo: &Arc<Repository>, read_data: bool) -> Result<CheckRepor
         rep.errors.push(format!("loading index: {e}"));
         return Ok(rep);
     }
-    let on_disk: HashMap<String, u64> =
-        repo.backend().list(FileType::Pack).await?.into_iter().map(|f| (f.name, f.size)).collect();
+    let on_disk: HashMap<String, u64> = repo
+        .backend()
+        .list(FileType::Pack)
+        .await?
+        .into_iter()
+        .map(|f| (f.name, f.size))
+        .collect();
     let indexed: Vec<Id> = repo.index().packs().copied().collect();
     for p in &indexed {
         if !on_disk.contains_key(&p.to_hex()) {
-            rep.errors.push(format!("pack {p}: listed in the index but missing from the repository"));
+            rep.errors.push(format!(
+                "pack {p}: listed in the index but missing from the repository"
+            ));
         }
     }
     for name in on_disk.keys() {
@@ -58,29 +65,43 @@ pub async fn check(repo: &Arc<Repository>, read_data: bool) -> Result<CheckRepor
             Err(_) => continue,
         };
         if !repo.index().has_pack(&id) {
-            rep.hints.push(format!("pack {}: not referenced in any index (run prune to remove it)", id.short()));
+            rep.hints.push(format!(
+                "pack {}: not referenced in any index (run prune to remove it)",
+                id.short()
+            ));
         }
     }
     // Pack headers must agree with the index.
     let mut expected: HashMap<Id, Vec<(BlobType, Id, u32, u32)>> = HashMap::new();
     for ((t, id), loc) in repo.index().iter() {
-        expected.entry(loc.pack).or_default().push((*t, *id, loc.offset, loc.length));
+        expected
+            .entry(loc.pack)
+            .or_default()
+            .push((*t, *id, loc.offset, loc.length));
     }
-    let present: Vec<(Id, u64)> =
-        indexed.iter().filter_map(|p| on_disk.get(&p.to_hex()).map(|s| (*p, *s))).collect();
-    let headers: Vec<(Id, Result<Vec<super::pack::PackedBlob>>)> = futures::stream::iter(present.clone())
-        .map(|(p, size)| async move { (p, repo.read_pack_header(&p, size).await) })
-        .buffer_unordered(8)
-        .collect()
-        .await;
+    let present: Vec<(Id, u64)> = indexed
+        .iter()
+        .filter_map(|p| on_disk.get(&p.to_hex()).map(|s| (*p, *s)))
+        .collect();
+    let headers: Vec<(Id, Result<Vec<super::pack::PackedBlob>>)> =
+        futures::stream::iter(present.clone())
+            .map(|(p, size)| async move { (p, repo.read_pack_header(&p, size).await) })
+            .buffer_unordered(8)
+            .collect()
+            .await;
     for (p, h) in headers {
         rep.packs_checked += 1;
         match h {
             Err(e) => rep.errors.push(format!("pack {p}: {e}")),
             Ok(blobs) => {
                 for (t, id, off, len) in expected.get(&p).map(|v| v.as_slice()).unwrap_or(&[]) {
-                    if !blobs.iter().any(|b| b.blob_type == *t && b.id == *id && b.offset == *off && b.length == *len) {
-                        rep.errors.push(format!("pack {p}: {t} blob {} is in the index but not in the pack header", id.short()));
+                    if !blobs.iter().any(|b| {
+                        b.blob_type == *t && b.id == *id && b.offset == *off && b.length == *len
+                    }) {
+                        rep.errors.push(format!(
+                            "pack {p}: {t} blob {} is in the index but not in the pack header",
+                            id.short()
+                        ));
                     }
                 }
             }
@@ -95,7 +116,9 @@ pub async fn check(repo: &Arc<Repository>, read_data: bool) -> Result<CheckRepor
     rep.errors.extend(tree_errors);
     for id in &reach.data {
         if !repo.has_blob(BlobType::Data, id) {
-            rep.errors.push(format!("data blob {id} is referenced by a snapshot but not in the index"));
+            rep.errors.push(format!(
+                "data blob {id} is referenced by a snapshot but not in the index"
+            ));
         }
     }
     if read_data {
@@ -119,14 +142,20 @@ pub async fn check(repo: &Arc<Repository>, read_data: bool) -> Result<CheckRepor
 
 /// Read a whole pack: its hash must be its name, and every blob must decrypt to its id.
 async fn verify_pack(repo: &Arc<Repository>, p: Id, size: u64) -> std::result::Result<u64, String> {
-    let raw = repo.backend().read(FileType::Pack, &p.to_hex()).await.map_err(|e| e.to_string())?;
+    let raw = repo
+        .backend()
+        .read(FileType::Pack, &p.to_hex())
+        .await
+        .map_err(|e| e.to_string())?;
     if raw.len() as u64 != size {
         return Err(format!("size {} differs from listing {size}", raw.len()));
     }
     let repo2 = repo.clone();
     tokio::task::spawn_blocking(move || {
         if Id::hash(&raw) != p {
-            return Err("content does not match its name (hash mismatch): the pack is corrupt".to_string());
+            return Err(
+                "content does not match its name (hash mismatch): the pack is corrupt".to_string(),
+            );
         }
         let blobs = match super::pack::decode_header(repo2.key(), &raw, raw.len() as u64) {
             Ok(Ok(b)) => b,
@@ -137,7 +166,9 @@ async fn verify_pack(repo: &Arc<Repository>, p: Id, size: u64) -> std::result::R
         for b in blobs {
             let loc = b.location(p);
             let s = &mut raw[b.offset as usize..(b.offset + b.length) as usize];
-            repo2.decode_blob(b.blob_type, &b.id, &loc, s).map_err(|e| e.to_string())?;
+            repo2
+                .decode_blob(b.blob_type, &b.id, &loc, s)
+                .map_err(|e| e.to_string())?;
         }
         Ok(raw.len() as u64)
     })

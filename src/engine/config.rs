@@ -16,7 +16,11 @@ pub struct Config {
 
 impl Config {
     pub fn new(version: u32) -> Config {
-        Config { version, id: Id::random().to_hex(), chunker_polynomial: Pol::random().to_hex() }
+        Config {
+            version,
+            id: Id::random().to_hex(),
+            chunker_polynomial: Pol::random().to_hex(),
+        }
     }
 
     pub fn polynomial(&self) -> Option<Pol> {

@@ -43,7 +43,11 @@ impl Key {
     /// A fresh random master key.
     pub fn random() -> Key {
         let mut rng = rand::thread_rng();
-        let mut k = Key { enc: [0; 32], mac_k: [0; 16], mac_r: [0; 16] };
+        let mut k = Key {
+            enc: [0; 32],
+            mac_k: [0; 16],
+            mac_r: [0; 16],
+        };
         rng.fill_bytes(&mut k.enc);
         rng.fill_bytes(&mut k.mac_k);
         rng.fill_bytes(&mut k.mac_r);
@@ -52,7 +56,11 @@ impl Key {
 
     /// Split 64 bytes from the KDF: encryption key, then MAC `k`, then MAC `r`.
     pub fn from_kdf_output(b: &[u8; 64]) -> Key {
-        let mut k = Key { enc: [0; 32], mac_k: [0; 16], mac_r: [0; 16] };
+        let mut k = Key {
+            enc: [0; 32],
+            mac_k: [0; 16],
+            mac_r: [0; 16],
+        };
         k.enc.copy_from_slice(&b[..32]);
         k.mac_k.copy_from_slice(&b[32..48]);
         k.mac_r.copy_from_slice(&b[48..64]);
@@ -61,12 +69,16 @@ impl Key {
 
     fn mac(&self, nonce: &[u8], ciphertext: &[u8]) -> [u8; 16] {
         let mut s = aes::Block::clone_from_slice(nonce);
-        Aes128::new_from_slice(&self.mac_k).expect("16-byte key").encrypt_block(&mut s);
+        Aes128::new_from_slice(&self.mac_k)
+            .expect("16-byte key")
+            .encrypt_block(&mut s);
         let mut one_time = [0u8; 32];
         one_time[..16].copy_from_slice(&self.mac_r);
         one_time[16..].copy_from_slice(&s);
         // The poly1305 crate clamps r itself, as restic masks it.
-        Poly1305::new(&one_time.into()).compute_unpadded(ciphertext).into()
+        Poly1305::new(&one_time.into())
+            .compute_unpadded(ciphertext)
+            .into()
     }
 
     /// Encrypt `plain` under a fresh random IV.
@@ -128,14 +140,21 @@ impl Key {
     pub(crate) fn to_json(&self) -> MasterKeyJson {
         let b64 = base64::engine::general_purpose::STANDARD;
         MasterKeyJson {
-            mac: MacJson { k: b64.encode(self.mac_k), r: b64.encode(self.mac_r) },
+            mac: MacJson {
+                k: b64.encode(self.mac_k),
+                r: b64.encode(self.mac_r),
+            },
             encrypt: b64.encode(self.enc),
         }
     }
 
     pub(crate) fn from_json(j: &MasterKeyJson) -> Option<Key> {
         let b64 = base64::engine::general_purpose::STANDARD;
-        let mut k = Key { enc: [0; 32], mac_k: [0; 16], mac_r: [0; 16] };
+        let mut k = Key {
+            enc: [0; 32],
+            mac_k: [0; 16],
+            mac_r: [0; 16],
+        };
         k.enc = b64.decode(&j.encrypt).ok()?.try_into().ok()?;
         k.mac_k = b64.decode(&j.mac.k).ok()?.try_into().ok()?;
         k.mac_r = b64.decode(&j.mac.r).ok()?.try_into().ok()?;
@@ -176,7 +195,10 @@ mod tests {
             bad[IV_LEN] ^= 1;
             assert_eq!(k.decrypt(&bad), Err(CryptoError::Mac));
         }
-        assert_eq!(Key::random().decrypt(&k.encrypt(b"x")), Err(CryptoError::Mac));
+        assert_eq!(
+            Key::random().decrypt(&k.encrypt(b"x")),
+            Err(CryptoError::Mac)
+        );
         assert_eq!(k.decrypt(&[0u8; 10]), Err(CryptoError::TooShort(10)));
     }
 
@@ -190,7 +212,11 @@ mod tests {
         assert_eq!(&out[..4], b"kept");
         assert_eq!(k.decrypt(&out[4..first_end]).unwrap(), b"first blob");
         assert_eq!(k.decrypt(&out[first_end..]).unwrap(), b"second");
-        assert_ne!(out[4..4 + IV_LEN], out[first_end..first_end + IV_LEN], "a fresh IV per blob");
+        assert_ne!(
+            out[4..4 + IV_LEN],
+            out[first_end..first_end + IV_LEN],
+            "a fresh IV per blob"
+        );
     }
 
     #[test]
@@ -203,10 +229,15 @@ mod tests {
     fn poly1305_aes_paper_vector() {
         let h = |s: &str| hex::decode(s).unwrap();
         let mut k = Key::random();
-        k.mac_k.copy_from_slice(&h("ec074c835580741701425b623235add6"));
-        k.mac_r.copy_from_slice(&h("851fc40c3467ac0be05cc20404f3f700"));
+        k.mac_k
+            .copy_from_slice(&h("ec074c835580741701425b623235add6"));
+        k.mac_r
+            .copy_from_slice(&h("851fc40c3467ac0be05cc20404f3f700"));
         let nonce = h("fb447350c4e868c52ac3275cf9d4327e");
         let msg = h("f3f6");
-        assert_eq!(hex::encode(k.mac(&nonce, &msg)), "f4c633c3044fc145f84f335cb81953de");
+        assert_eq!(
+            hex::encode(k.mac(&nonce, &msg)),
+            "f4c633c3044fc145f84f335cb81953de"
+        );
     }
 }

@@ -29,7 +29,9 @@ pub fn decompress_append(frame: &[u8], len: usize, out: &mut Vec<u8>) -> std::io
         ctx.decompress_to_buffer(frame, &mut cursor)
     })?;
     if written != len || out.len() != start + len {
-        return Err(std::io::Error::other(format!("decompressed {written} bytes, the index says {len}")));
+        return Err(std::io::Error::other(format!(
+            "decompressed {written} bytes, the index says {len}"
+        )));
     }
     Ok(())
 }
@@ -42,7 +44,10 @@ mod tests {
     fn appends_after_existing_data_and_rejects_wrong_lengths() {
         let a = vec![7u8; 300_000];
         let b: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
-        let (fa, fb) = (zstd::bulk::compress(&a, 3).unwrap(), zstd::bulk::compress(&b, 3).unwrap());
+        let (fa, fb) = (
+            zstd::bulk::compress(&a, 3).unwrap(),
+            zstd::bulk::compress(&b, 3).unwrap(),
+        );
         let mut out = b"head".to_vec();
         decompress_append(&fa, a.len(), &mut out).unwrap();
         decompress_append(&fb, b.len(), &mut out).unwrap();

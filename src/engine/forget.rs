@@ -49,12 +49,17 @@ async fn run(repo: &Arc<Repository>, opts: &ForgetOptions) -> Result<ForgetResul
         })
         .collect();
     let groups = apply(&infos, &opts.policy, opts.group_by);
-    let mut res = ForgetResult { kept: groups.iter().map(|g| g.keep.len()).sum(), ..Default::default() };
+    let mut res = ForgetResult {
+        kept: groups.iter().map(|g| g.keep.len()).sum(),
+        ..Default::default()
+    };
     for g in &groups {
         for id in &g.remove {
             let id: Id = id.parse().expect("ids come from file names");
             if !opts.dry_run {
-                repo.backend().remove(FileType::Snapshot, &id.to_hex()).await?;
+                repo.backend()
+                    .remove(FileType::Snapshot, &id.to_hex())
+                    .await?;
             }
             res.removed.push(id);
         }

@@ -79,7 +79,10 @@ mod tests {
     #[test]
     fn hex_round_trip_and_hash() {
         let id = Id::hash(b"");
-        assert_eq!(id.to_hex(), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(
+            id.to_hex(),
+            "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
         assert_eq!(id.to_hex().parse::<Id>().unwrap(), id);
         assert_eq!(id.short(), "e3b0c442");
         assert!("zz".parse::<Id>().is_err());

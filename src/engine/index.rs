@@ -76,7 +76,8 @@ pub struct BlobLocation {
 
 impl BlobLocation {
     pub fn data_length(&self) -> u32 {
-        self.uncompressed_length.unwrap_or(self.length - super::crypto::OVERHEAD as u32)
+        self.uncompressed_length
+            .unwrap_or(self.length - super::crypto::OVERHEAD as u32)
     }
 }
 
@@ -92,12 +93,14 @@ impl MasterIndex {
     pub fn add_pack(&mut self, p: &IndexPack) {
         self.packs.insert(p.id);
         for b in &p.blobs {
-            self.blobs.entry((b.blob_type, b.id)).or_insert(BlobLocation {
-                pack: p.id,
-                offset: b.offset,
-                length: b.length,
-                uncompressed_length: b.uncompressed_length,
-            });
+            self.blobs
+                .entry((b.blob_type, b.id))
+                .or_insert(BlobLocation {
+                    pack: p.id,
+                    offset: b.offset,
+                    length: b.length,
+                    uncompressed_length: b.uncompressed_length,
+                });
         }
     }
 

@@ -50,7 +50,11 @@ pub struct KdfParams {
 
 impl Default for KdfParams {
     fn default() -> Self {
-        KdfParams { log_n: 15, r: 8, p: 1 }
+        KdfParams {
+            log_n: 15,
+            r: 8,
+            p: 1,
+        }
     }
 }
 
@@ -63,7 +67,11 @@ fn derive(password: &[u8], salt: &[u8], log_n: u8, r: u32, p: u32) -> Result<Key
 
 impl KeyFile {
     /// Wrap `master` under `password`.
-    pub fn create(master: &Key, password: &str, params: KdfParams) -> Result<KeyFile, KeyFileError> {
+    pub fn create(
+        master: &Key,
+        password: &str,
+        params: KdfParams,
+    ) -> Result<KeyFile, KeyFileError> {
         let b64 = base64::engine::general_purpose::STANDARD;
         let mut salt = [0u8; 64];
         rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut salt);
@@ -93,8 +101,16 @@ impl KeyFile {
         let b64 = base64::engine::general_purpose::STANDARD;
         let salt = b64.decode(&self.salt).map_err(|_| KeyFileError::Encoding)?;
         let data = b64.decode(&self.data).map_err(|_| KeyFileError::Encoding)?;
-        let user_key = derive(password.as_bytes(), &salt, self.n.trailing_zeros() as u8, self.r, self.p)?;
-        let plain = user_key.decrypt(&data).map_err(|_| KeyFileError::WrongPassword)?;
+        let user_key = derive(
+            password.as_bytes(),
+            &salt,
+            self.n.trailing_zeros() as u8,
+            self.r,
+            self.p,
+        )?;
+        let plain = user_key
+            .decrypt(&data)
+            .map_err(|_| KeyFileError::WrongPassword)?;
         let json: MasterKeyJson = serde_json::from_slice(&plain)?;
         Key::from_json(&json).ok_or(KeyFileError::Encoding)
     }
@@ -107,7 +123,11 @@ mod tests {
     #[test]
     fn wrap_unwrap() {
         let master = Key::random();
-        let params = KdfParams { log_n: 10, r: 8, p: 1 };
+        let params = KdfParams {
+            log_n: 10,
+            r: 8,
+            p: 1,
+        };
         let kf = KeyFile::create(&master, "secret", params).unwrap();
         let json = serde_json::to_string(&kf).unwrap();
         assert!(json.contains("\"N\":1024"), "{json}");
@@ -116,6 +136,9 @@ mod tests {
         let k = back.open("secret").unwrap();
         let ct = master.encrypt(b"hello");
         assert_eq!(k.decrypt(&ct).unwrap(), b"hello");
-        assert!(matches!(back.open("nope"), Err(KeyFileError::WrongPassword)));
+        assert!(matches!(
+            back.open("nope"),
+            Err(KeyFileError::WrongPassword)
+        ));
     }
 }

@@ -21,8 +21,10 @@ pub async fn list(repo: &Repository) -> Result<Vec<KeyInfo>> {
     let mut out = Vec::new();
     for f in repo.backend().list(FileType::Key).await? {
         let raw = repo.backend().read(FileType::Key, &f.name).await?;
-        let kf: KeyFile = serde_json::from_slice(&raw)
-            .map_err(|e| RepoError::Json { what: format!("key {}", &f.name[..8]), source: e })?;
+        let kf: KeyFile = serde_json::from_slice(&raw).map_err(|e| RepoError::Json {
+            what: format!("key {}", &f.name[..8]),
+            source: e,
+        })?;
         out.push(KeyInfo {
             current: f.name == repo.key_id(),
             id: f.name[..8].to_string(),
@@ -41,10 +43,15 @@ pub async fn add(repo: &Repository, password: &str, kdf: KdfParams) -> Result<Id
     let kf = tokio::task::spawn_blocking(move || KeyFile::create(&master, &pw, kdf))
         .await
         .map_err(|e| RepoError::Other(e.to_string()))?
-        .map_err(|e| RepoError::Key { name: "new".into(), source: e })?;
+        .map_err(|e| RepoError::Key {
+            name: "new".into(),
+            source: e,
+        })?;
     let bytes = serde_json::to_vec(&kf).expect("key file serialises");
     let id = Id::hash(&bytes);
-    repo.backend().write(FileType::Key, &id.to_hex(), Bytes::from(bytes)).await?;
+    repo.backend()
+        .write(FileType::Key, &id.to_hex(), Bytes::from(bytes))
+        .await?;
     Ok(id)
 }
 
@@ -60,13 +67,15 @@ pub async fn remove(repo: &Repository, prefix: &str) -> Result<String> {
         .collect();
     match names.as_slice() {
         [] => Err(RepoError::Other(format!("no key with id {prefix:?}"))),
-        [one] if one == repo.key_id() => {
-            Err(RepoError::Other("refusing to remove the key currently in use; open with another password first".into()))
-        }
+        [one] if one == repo.key_id() => Err(RepoError::Other(
+            "refusing to remove the key currently in use; open with another password first".into(),
+        )),
         [one] => {
             repo.backend().remove(FileType::Key, one).await?;
             Ok(one.clone())
         }
-        _ => Err(RepoError::Other(format!("key id prefix {prefix:?} is ambiguous"))),
+        _ => Err(RepoError::Other(format!(
+            "key id prefix {prefix:?} is ambiguous"
+        ))),
     }
 }

@@ -50,7 +50,10 @@ impl LockFile {
     pub fn stale_reason(&self) -> Option<String> {
         let age = Local::now().signed_duration_since(self.time);
         if age.to_std().map(|a| a > STALE_AFTER).unwrap_or(false) {
-            return Some(format!("older than 30 minutes (created {})", self.time.format("%Y-%m-%d %H:%M:%S")));
+            return Some(format!(
+                "older than 30 minutes (created {})",
+                self.time.format("%Y-%m-%d %H:%M:%S")
+            ));
         }
         if self.hostname == sys::hostname() && !sys::process_alive(self.pid) {
             return Some(format!("its process {} on this host is gone", self.pid));
@@ -80,7 +83,9 @@ impl Lock {
     /// Take a shared (`exclusive = false`) or exclusive lock.
     pub async fn acquire(repo: Arc<Repository>, exclusive: bool) -> Result<Lock> {
         check_conflicts(&repo, exclusive, None).await?;
-        let id = repo.save_json(FileType::Lock, &LockFile::new(exclusive)).await?;
+        let id = repo
+            .save_json(FileType::Lock, &LockFile::new(exclusive))
+            .await?;
         // A racing client may have written its lock at the same time: look again.
         tokio::time::sleep(Duration::from_millis(50)).await;
         if let Err(e) = check_conflicts(&repo, exclusive, Some(id)).await {
@@ -93,7 +98,10 @@ impl Lock {
             loop {
                 tokio::time::sleep(REFRESH_EVERY).await;
                 let mut cur = c2.lock().await;
-                match r2.save_json(FileType::Lock, &LockFile::new(exclusive)).await {
+                match r2
+                    .save_json(FileType::Lock, &LockFile::new(exclusive))
+                    .await
+                {
                     Ok(new) => {
                         let _ = r2.backend().remove(FileType::Lock, &cur.to_hex()).await;
                         *cur = new;
@@ -102,13 +110,22 @@ impl Lock {
                 }
             }
         });
-        Ok(Lock { repo, current, refresher })
+        Ok(Lock {
+            repo,
+            current,
+            refresher,
+        })
     }
 
     pub async fn release(self) {
         self.refresher.abort();
         let id = *self.current.lock().await;
-        if let Err(e) = self.repo.backend().remove(FileType::Lock, &id.to_hex()).await {
+        if let Err(e) = self
+            .repo
+            .backend()
+            .remove(FileType::Lock, &id.to_hex())
+            .await
+        {
             tracing::warn!(error = %e, "removing our lock failed; `stash unlock` will clear it once stale");
         }
     }

@@ -6,7 +6,9 @@
 use super::crypto::{Key, OVERHEAD};
 use super::id::Id;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum BlobType {
     Data,
@@ -47,7 +49,8 @@ impl PackedBlob {
 
     /// Plaintext length of the blob.
     pub fn data_length(&self) -> u32 {
-        self.uncompressed_length.unwrap_or(self.length - OVERHEAD as u32)
+        self.uncompressed_length
+            .unwrap_or(self.length - OVERHEAD as u32)
     }
 }
 
@@ -102,7 +105,11 @@ pub fn tail_guess(size: u64) -> u64 {
 /// Parse the header from the last bytes of a pack. `tail` is the final `tail.len()` bytes of a
 /// pack of `pack_size` bytes. Returns `Err(HeaderLength)`-free `Ok(None)` when the tail is too
 /// short and the caller must read `needed` bytes instead.
-pub fn decode_header(key: &Key, tail: &[u8], pack_size: u64) -> Result<Result<Vec<PackedBlob>, u64>, PackError> {
+pub fn decode_header(
+    key: &Key,
+    tail: &[u8],
+    pack_size: u64,
+) -> Result<Result<Vec<PackedBlob>, u64>, PackError> {
     if pack_size < 4 + OVERHEAD as u64 || tail.len() < 4 {
         return Err(PackError::TooShort(pack_size));
     }
@@ -133,7 +140,12 @@ pub fn decode_header(key: &Key, tail: &[u8], pack_size: u64) -> Result<Result<Ve
         }
         let length = u32::from_le_bytes(plain[pos + 1..pos + 5].try_into().unwrap());
         let (uncompressed_length, id_at) = if compressed {
-            (Some(u32::from_le_bytes(plain[pos + 5..pos + 9].try_into().unwrap())), pos + 9)
+            (
+                Some(u32::from_le_bytes(
+                    plain[pos + 5..pos + 9].try_into().unwrap(),
+                )),
+                pos + 9,
+            )
         } else {
             (None, pos + 5)
         };
@@ -141,7 +153,13 @@ pub fn decode_header(key: &Key, tail: &[u8], pack_size: u64) -> Result<Result<Ve
         if (length as usize) < OVERHEAD {
             return Err(PackError::Malformed(pos));
         }
-        blobs.push(PackedBlob { id, blob_type, offset: offset as u32, length, uncompressed_length });
+        blobs.push(PackedBlob {
+            id,
+            blob_type,
+            offset: offset as u32,
+            length,
+            uncompressed_length,
+        });
         offset += length as u64;
         pos += need;
     }
@@ -160,25 +178,50 @@ mod tests {
     fn header_round_trip() {
         let key = Key::random();
         let blobs = vec![
-            PackedBlob { id: Id::hash(b"a"), blob_type: BlobType::Data, offset: 0, length: 40, uncompressed_length: None },
-            PackedBlob { id: Id::hash(b"b"), blob_type: BlobType::Tree, offset: 40, length: 50, uncompressed_length: Some(100) },
+            PackedBlob {
+                id: Id::hash(b"a"),
+                blob_type: BlobType::Data,
+                offset: 0,
+                length: 40,
+                uncompressed_length: None,
+            },
+            PackedBlob {
+                id: Id::hash(b"b"),
+                blob_type: BlobType::Tree,
+                offset: 40,
+                length: 50,
+                uncompressed_length: Some(100),
+            },
         ];
         let h = encode_header(&key, &blobs);
         let mut pack = vec![0u8; 90];
         pack.extend_from_slice(&h);
-        let got = decode_header(&key, &pack, pack.len() as u64).unwrap().unwrap();
+        let got = decode_header(&key, &pack, pack.len() as u64)
+            .unwrap()
+            .unwrap();
         assert_eq!(got, blobs);
         // Short tail asks for more.
         let tail = &pack[pack.len() - 10..];
-        assert_eq!(decode_header(&key, tail, pack.len() as u64).unwrap().unwrap_err(), h.len() as u64);
+        assert_eq!(
+            decode_header(&key, tail, pack.len() as u64)
+                .unwrap()
+                .unwrap_err(),
+            h.len() as u64
+        );
         // Corruption is caught.
         let mut bad = pack.clone();
         let n = bad.len();
         bad[n - 10] ^= 0xff;
-        assert!(matches!(decode_header(&key, &bad, n as u64), Err(PackError::Decrypt(_))));
+        assert!(matches!(
+            decode_header(&key, &bad, n as u64),
+            Err(PackError::Decrypt(_))
+        ));
         // A pack whose blobs do not add up is rejected.
         let short = pack[10..].to_vec();
         let sl = short.len() as u64;
-        assert!(matches!(decode_header(&key, &short, sl), Err(PackError::Lengths { .. })));
+        assert!(matches!(
+            decode_header(&key, &short, sl),
+            Err(PackError::Lengths { .. })
+        ));
     }
 }

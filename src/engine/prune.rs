@@ -26,7 +26,10 @@ pub struct PruneOptions {
 
 impl Default for PruneOptions {
     fn default() -> Self {
-        PruneOptions { max_unused: 0.05, dry_run: false }
+        PruneOptions {
+            max_unused: 0.05,
+            dry_run: false,
+        }
     }
 }
 
@@ -74,11 +77,22 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
     }
 
     // Per pack: which of its blobs are used. Duplicates across packs: keep the indexed copy.
-    let sizes: HashMap<String, u64> =
-        repo.backend().list(FileType::Pack).await?.into_iter().map(|f| (f.name, f.size)).collect();
+    let sizes: HashMap<String, u64> = repo
+        .backend()
+        .list(FileType::Pack)
+        .await?
+        .into_iter()
+        .map(|f| (f.name, f.size))
+        .collect();
     let mut packs: HashMap<Id, (Vec<PackedBlob>, Vec<PackedBlob>)> = HashMap::new();
     for ((t, id), loc) in repo.index().iter() {
-        let b = PackedBlob { id: *id, blob_type: *t, offset: loc.offset, length: loc.length, uncompressed_length: loc.uncompressed_length };
+        let b = PackedBlob {
+            id: *id,
+            blob_type: *t,
+            offset: loc.offset,
+            length: loc.length,
+            uncompressed_length: loc.uncompressed_length,
+        };
         let e = packs.entry(loc.pack).or_default();
         if used.contains(*t, id) {
             e.0.push(b);
@@ -111,7 +125,11 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         }
     }
     // Repack the emptiest packs first until what stays unused is within the limit.
-    partly.sort_by(|a, b| (b.2 * a.1.max(1)).cmp(&(a.2 * b.1.max(1))).then(a.0.cmp(&b.0)));
+    partly.sort_by(|a, b| {
+        (b.2 * a.1.max(1))
+            .cmp(&(a.2 * b.1.max(1)))
+            .then(a.0.cmp(&b.0))
+    });
     let limit = (opts.max_unused * total as f64) as u64;
     let mut repack: Vec<Id> = Vec::new();
     for (p, _ub, xb) in &partly {
@@ -123,8 +141,15 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
     }
     stats.packs_deleted = delete.len();
     stats.packs_repacked = repack.len();
-    let unindexed: Vec<String> =
-        sizes.keys().filter(|n| n.parse::<Id>().map(|id| !indexed.contains(&id)).unwrap_or(false)).cloned().collect();
+    let unindexed: Vec<String> = sizes
+        .keys()
+        .filter(|n| {
+            n.parse::<Id>()
+                .map(|id| !indexed.contains(&id))
+                .unwrap_or(false)
+        })
+        .cloned()
+        .collect();
     stats.packs_unindexed_deleted = unindexed.len();
     stats.bytes_freed += unindexed.iter().map(|n| sizes[n]).sum::<u64>();
     // Under the exclusive lock no writer runs, so whatever waits in tmp/ was abandoned.
@@ -141,7 +166,12 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         let mut body: Vec<u8> = Vec::new();
         let mut blobs: Vec<PackedBlob> = Vec::new();
         for p in &repack {
-            let keep: Vec<PackedBlob> = packs[p].0.iter().filter(|b| b.blob_type == t).copied().collect();
+            let keep: Vec<PackedBlob> = packs[p]
+                .0
+                .iter()
+                .filter(|b| b.blob_type == t)
+                .copied()
+                .collect();
             if keep.is_empty() {
                 continue;
             }
@@ -155,7 +185,10 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
                 body.append(&mut bytes);
                 blobs.push(PackedBlob { offset, ..b });
                 if body.len() >= repo.opts.pack_size {
-                    new_packs.push(repo.save_pack(std::mem::take(&mut body), std::mem::take(&mut blobs)).await?);
+                    new_packs.push(
+                        repo.save_pack(std::mem::take(&mut body), std::mem::take(&mut blobs))
+                            .await?,
+                    );
                 }
             }
         }
@@ -174,7 +207,13 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
             id: *p,
             blobs: u
                 .iter()
-                .map(|b| IndexBlob { id: b.id, blob_type: b.blob_type, offset: b.offset, length: b.length, uncompressed_length: b.uncompressed_length })
+                .map(|b| IndexBlob {
+                    id: b.id,
+                    blob_type: b.blob_type,
+                    offset: b.offset,
+                    length: b.length,
+                    uncompressed_length: b.uncompressed_length,
+                })
                 .collect(),
         })
         .collect();
@@ -187,7 +226,12 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
     }
     let removals: Vec<String> = gone.iter().map(|p| p.to_hex()).chain(unindexed).collect();
     let results: Vec<Result<()>> = futures::stream::iter(removals)
-        .map(|name| async move { repo.backend().remove(FileType::Pack, &name).await.map_err(RepoError::from) })
+        .map(|name| async move {
+            repo.backend()
+                .remove(FileType::Pack, &name)
+                .await
+                .map_err(RepoError::from)
+        })
         .buffer_unordered(8)
         .collect()
         .await;

@@ -57,13 +57,19 @@ pub struct RepoOptions {
 
 impl Default for RepoOptions {
     fn default() -> Self {
-        RepoOptions { compression: Compression::Auto, pack_size: 16 << 20, connections: 2 }
+        RepoOptions {
+            compression: Compression::Auto,
+            pack_size: 16 << 20,
+            connections: 2,
+        }
     }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
-    #[error("{location} is not a repository: it has no config file (create one with `stash init`)")]
+    #[error(
+        "{location} is not a repository: it has no config file (create one with `stash init`)"
+    )]
     NotARepository { location: String },
     #[error("{location} already holds a repository (it has a config file)")]
     AlreadyInitialized { location: String },
@@ -80,7 +86,10 @@ pub enum RepoError {
     #[error("{what} is corrupt: {detail}")]
     Corrupt { what: String, detail: String },
     #[error("{what} is not valid JSON")]
-    Json { what: String, source: serde_json::Error },
+    Json {
+        what: String,
+        source: serde_json::Error,
+    },
     #[error("{blob_type} blob {id} is not in the index")]
     BlobNotFound { blob_type: BlobType, id: Id },
     #[error(transparent)]
@@ -96,7 +105,10 @@ pub enum RepoError {
 
 impl RepoError {
     pub fn corrupt(what: impl Into<String>, detail: impl std::fmt::Display) -> RepoError {
-        RepoError::Corrupt { what: what.into(), detail: detail.to_string() }
+        RepoError::Corrupt {
+            what: what.into(),
+            detail: detail.to_string(),
+        }
     }
 }
 
@@ -112,9 +124,13 @@ pub struct BlobScratch {
 }
 
 /// The scratch's zstd context for `level`, made on first use.
-fn compressor<'a>(cctx: &'a mut Option<(i32, zstd::bulk::Compressor<'static>)>, level: i32) -> &'a mut zstd::bulk::Compressor<'static> {
+fn compressor<'a>(
+    cctx: &'a mut Option<(i32, zstd::bulk::Compressor<'static>)>,
+    level: i32,
+) -> &'a mut zstd::bulk::Compressor<'static> {
     if cctx.as_ref().map(|(l, _)| *l) != Some(level) {
-        let c = zstd::bulk::Compressor::new(level).expect("zstd accepts its own compression levels");
+        let c =
+            zstd::bulk::Compressor::new(level).expect("zstd accepts its own compression levels");
         *cctx = Some((level, c));
     }
     &mut cctx.as_mut().expect("set just above").1
@@ -139,7 +155,9 @@ pub struct Repository {
 
 impl std::fmt::Debug for Repository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Repository").field("location", &self.backend.location()).finish()
+        f.debug_struct("Repository")
+            .field("location", &self.backend.location())
+            .finish()
     }
 }
 
@@ -163,7 +181,9 @@ impl Repository {
             return Err(RepoError::UnsupportedVersion(version));
         }
         if backend.stat(FileType::Config, "").await?.is_some() {
-            return Err(RepoError::AlreadyInitialized { location: backend.location() });
+            return Err(RepoError::AlreadyInitialized {
+                location: backend.location(),
+            });
         }
         backend.create().await?;
         let key = Key::random();
@@ -172,28 +192,50 @@ impl Repository {
         let kf = tokio::task::spawn_blocking(move || KeyFile::create(&k2, &pw, kdf))
             .await
             .map_err(|e| RepoError::Other(e.to_string()))?
-            .map_err(|e| RepoError::Key { name: "new".into(), source: e })?;
+            .map_err(|e| RepoError::Key {
+                name: "new".into(),
+                source: e,
+            })?;
         let kf_bytes = serde_json::to_vec(&kf).expect("key file serialises");
         let key_id = Id::hash(&kf_bytes).to_hex();
-        backend.write(FileType::Key, &key_id, Bytes::from(kf_bytes)).await?;
+        backend
+            .write(FileType::Key, &key_id, Bytes::from(kf_bytes))
+            .await?;
         let config = Config::new(version);
         let cfg_plain = serde_json::to_vec(&config).expect("config serialises");
-        backend.write(FileType::Config, "", Bytes::from(key.encrypt(&cfg_plain))).await?;
-        Ok(Repository { backend, key, config, key_id, opts, index: RwLock::new(MasterIndex::default()) })
+        backend
+            .write(FileType::Config, "", Bytes::from(key.encrypt(&cfg_plain)))
+            .await?;
+        Ok(Repository {
+            backend,
+            key,
+            config,
+            key_id,
+            opts,
+            index: RwLock::new(MasterIndex::default()),
+        })
     }
 
     /// Open an existing repository with `password` (the index is not loaded yet).
-    pub async fn open(backend: Arc<dyn Backend>, password: &str, mut opts: RepoOptions) -> Result<Repository> {
+    pub async fn open(
+        backend: Arc<dyn Backend>,
+        password: &str,
+        mut opts: RepoOptions,
+    ) -> Result<Repository> {
         let cfg_raw = match backend.read(FileType::Config, "").await {
             Ok(b) => b,
             Err(e) if e.is_not_found() => {
-                return Err(RepoError::NotARepository { location: backend.location() })
+                return Err(RepoError::NotARepository {
+                    location: backend.location(),
+                })
             }
             Err(e) => return Err(e.into()),
         };
         let keys = backend.list(FileType::Key).await?;
         if keys.is_empty() {
-            return Err(RepoError::NoKeys { location: backend.location() });
+            return Err(RepoError::NoKeys {
+                location: backend.location(),
+            });
         }
         let mut found = None;
         for k in keys {
@@ -218,13 +260,18 @@ impl Repository {
                 Err(e) => tracing::warn!(key = %k.name, error = %e, "skipping key file"),
             }
         }
-        let (key, key_id) = found.ok_or_else(|| RepoError::WrongPassword { location: backend.location() })?;
-        let plain = key
-            .decrypt(&cfg_raw)
-            .map_err(|e| RepoError::Decrypt { what: "config".into(), source: e })?;
+        let (key, key_id) = found.ok_or_else(|| RepoError::WrongPassword {
+            location: backend.location(),
+        })?;
+        let plain = key.decrypt(&cfg_raw).map_err(|e| RepoError::Decrypt {
+            what: "config".into(),
+            source: e,
+        })?;
         let json = unpacked::decode(plain).map_err(|e| RepoError::corrupt("config", e))?;
-        let config: Config =
-            serde_json::from_slice(&json).map_err(|e| RepoError::Json { what: "config".into(), source: e })?;
+        let config: Config = serde_json::from_slice(&json).map_err(|e| RepoError::Json {
+            what: "config".into(),
+            source: e,
+        })?;
         if !(1..=LATEST_VERSION).contains(&config.version) {
             return Err(RepoError::UnsupportedVersion(config.version));
         }
@@ -234,7 +281,14 @@ impl Repository {
         if config.version < 2 {
             opts.compression = Compression::Off;
         }
-        Ok(Repository { backend, key, config, key_id, opts, index: RwLock::new(MasterIndex::default()) })
+        Ok(Repository {
+            backend,
+            key,
+            config,
+            key_id,
+            opts,
+            index: RwLock::new(MasterIndex::default()),
+        })
     }
 
     pub fn backend(&self) -> &Arc<dyn Backend> {
@@ -263,15 +317,24 @@ impl Repository {
     pub async fn load_unpacked(&self, t: FileType, name: &str) -> Result<Vec<u8>> {
         let raw = self.backend.read(t, name).await?;
         if t != FileType::Config && Id::hash(&raw).to_hex() != name {
-            return Err(RepoError::corrupt(what(t, name), "content does not match its name (hash mismatch)"));
+            return Err(RepoError::corrupt(
+                what(t, name),
+                "content does not match its name (hash mismatch)",
+            ));
         }
-        let plain = self.key.decrypt(&raw).map_err(|e| RepoError::Decrypt { what: what(t, name), source: e })?;
+        let plain = self.key.decrypt(&raw).map_err(|e| RepoError::Decrypt {
+            what: what(t, name),
+            source: e,
+        })?;
         unpacked::decode(plain).map_err(|e| RepoError::corrupt(what(t, name), e))
     }
 
     pub async fn load_json<T: DeserializeOwned>(&self, t: FileType, name: &str) -> Result<T> {
         let json = self.load_unpacked(t, name).await?;
-        serde_json::from_slice(&json).map_err(|e| RepoError::Json { what: what(t, name), source: e })
+        serde_json::from_slice(&json).map_err(|e| RepoError::Json {
+            what: what(t, name),
+            source: e,
+        })
     }
 
     /// Encode, encrypt and store a JSON file; returns its id.
@@ -280,7 +343,9 @@ impl Repository {
         let plain = unpacked::encode(json, self.config.version >= 2);
         let raw = self.key.encrypt(&plain);
         let id = Id::hash(&raw);
-        self.backend.write(t, &id.to_hex(), Bytes::from(raw)).await?;
+        self.backend
+            .write(t, &id.to_hex(), Bytes::from(raw))
+            .await?;
         Ok(id)
     }
 
@@ -292,7 +357,10 @@ impl Repository {
         let mut out: Vec<SnapshotEntry> = futures::stream::iter(list)
             .map(|f| async move {
                 let s: Snapshot = self.load_json(FileType::Snapshot, &f.name).await?;
-                let id: Id = f.name.parse().map_err(|e| RepoError::Other(format!("{e}")))?;
+                let id: Id = f
+                    .name
+                    .parse()
+                    .map_err(|e| RepoError::Other(format!("{e}")))?;
                 Ok::<_, RepoError>(SnapshotEntry { id, snapshot: s })
             })
             .buffer_unordered(self.opts.connections.max(1) * 2)
@@ -310,7 +378,10 @@ impl Repository {
         let files: Vec<(Id, IndexFile)> = futures::stream::iter(list)
             .map(|f| async move {
                 let idx: IndexFile = self.load_json(FileType::Index, &f.name).await?;
-                let id: Id = f.name.parse().map_err(|e| RepoError::Other(format!("{e}")))?;
+                let id: Id = f
+                    .name
+                    .parse()
+                    .map_err(|e| RepoError::Other(format!("{e}")))?;
                 Ok::<_, RepoError>((id, idx))
             })
             .buffer_unordered(self.opts.connections.max(1) * 2)
@@ -342,19 +413,25 @@ impl Repository {
 
     /// Write one index file listing `packs`.
     pub async fn save_index(&self, packs: Vec<IndexPack>, supersedes: Vec<Id>) -> Result<Id> {
-        self.save_json(FileType::Index, &IndexFile { supersedes, packs }).await
+        self.save_json(FileType::Index, &IndexFile { supersedes, packs })
+            .await
     }
 
     /// Write `packs` as as many index files as needed to keep each well below restic's 8 MiB
     /// guideline. Returns how many files were written.
-    pub async fn save_index_batched(&self, packs: Vec<IndexPack>, supersedes: &[Id]) -> Result<usize> {
+    pub async fn save_index_batched(
+        &self,
+        packs: Vec<IndexPack>,
+        supersedes: &[Id],
+    ) -> Result<usize> {
         const BLOBS_PER_FILE: usize = 30_000;
         let (mut files, mut batch, mut blobs) = (0, Vec::new(), 0);
         for p in packs {
             blobs += p.blobs.len();
             batch.push(p);
             if blobs >= BLOBS_PER_FILE {
-                self.save_index(std::mem::take(&mut batch), supersedes.to_vec()).await?;
+                self.save_index(std::mem::take(&mut batch), supersedes.to_vec())
+                    .await?;
                 files += 1;
                 blobs = 0;
             }
@@ -372,7 +449,12 @@ impl Repository {
     pub fn prepare_blob(&self, blob_type: BlobType, id: Id, data: &[u8]) -> PreparedBlob {
         let mut scratch = BlobScratch::default();
         let uncompressed_length = self.seal_blob(data, &mut scratch);
-        PreparedBlob { id, blob_type, bytes: scratch.sealed, uncompressed_length }
+        PreparedBlob {
+            id,
+            blob_type,
+            bytes: scratch.sealed,
+            uncompressed_length,
+        }
     }
 
     /// Compress (v2, when it helps) and encrypt `data` into `scratch.sealed`, reusing the
@@ -388,7 +470,9 @@ impl Repository {
             sealed.reserve(zstd::zstd_safe::compress_bound(data.len()) + OVERHEAD);
             let mut at_iv_end = std::io::Cursor::new(&mut *sealed);
             at_iv_end.set_position(IV_LEN as u64);
-            let ok = compressor(&mut scratch.cctx, level).compress_to_buffer(data, &mut at_iv_end).is_ok();
+            let ok = compressor(&mut scratch.cctx, level)
+                .compress_to_buffer(data, &mut at_iv_end)
+                .is_ok();
             if ok && sealed.len() - IV_LEN < data.len() {
                 stored_len = Some(data.len() as u32);
             } else {
@@ -403,7 +487,13 @@ impl Repository {
     }
 
     /// Decrypt, decompress and verify one blob's bytes as read from its pack.
-    pub fn decode_blob(&self, blob_type: BlobType, id: &Id, loc: &BlobLocation, raw: &mut [u8]) -> Result<Vec<u8>> {
+    pub fn decode_blob(
+        &self,
+        blob_type: BlobType,
+        id: &Id,
+        loc: &BlobLocation,
+        raw: &mut [u8],
+    ) -> Result<Vec<u8>> {
         let mut out = Vec::new();
         self.decode_blob_append(blob_type, id, loc, raw, &mut out)?;
         Ok(out)
@@ -420,11 +510,26 @@ impl Repository {
         raw: &mut [u8],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let what = || format!("{blob_type} blob {} in pack {}", id.short(), loc.pack.short());
+        let what = || {
+            format!(
+                "{blob_type} blob {} in pack {}",
+                id.short(),
+                loc.pack.short()
+            )
+        };
         if raw.len() != loc.length as usize {
-            return Err(RepoError::corrupt(what(), format!("expected {} bytes, read {}", loc.length, raw.len())));
+            return Err(RepoError::corrupt(
+                what(),
+                format!("expected {} bytes, read {}", loc.length, raw.len()),
+            ));
         }
-        let plain = self.key.decrypt_in_place(raw).map_err(|e| RepoError::Decrypt { what: what(), source: e })?;
+        let plain = self
+            .key
+            .decrypt_in_place(raw)
+            .map_err(|e| RepoError::Decrypt {
+                what: what(),
+                source: e,
+            })?;
         let start = out.len();
         match loc.uncompressed_length {
             Some(n) => {
@@ -444,10 +549,17 @@ impl Repository {
 
     /// Load one blob.
     pub async fn read_blob(&self, blob_type: BlobType, id: &Id) -> Result<Vec<u8>> {
-        let loc = self.lookup(blob_type, id).ok_or(RepoError::BlobNotFound { blob_type, id: *id })?;
+        let loc = self
+            .lookup(blob_type, id)
+            .ok_or(RepoError::BlobNotFound { blob_type, id: *id })?;
         let raw = self
             .backend
-            .read_range(FileType::Pack, &loc.pack.to_hex(), loc.offset as u64, loc.length as u64)
+            .read_range(
+                FileType::Pack,
+                &loc.pack.to_hex(),
+                loc.offset as u64,
+                loc.length as u64,
+            )
             .await?;
         let mut raw = Vec::from(raw);
         self.decode_blob(blob_type, id, &loc, &mut raw)
@@ -470,7 +582,9 @@ impl Repository {
         body.extend_from_slice(&header);
         let id = Id::hash(&body);
         let bytes = Bytes::from(body);
-        self.backend.write(FileType::Pack, &id.to_hex(), bytes.clone()).await?;
+        self.backend
+            .write(FileType::Pack, &id.to_hex(), bytes.clone())
+            .await?;
         let back = bytes.try_into_mut().ok().map(|mut b| {
             b.clear(); // before the conversion, which would otherwise move the contents
             Vec::from(b)
@@ -483,12 +597,18 @@ impl Repository {
         let name = pack_id.to_hex();
         let what = format!("pack {}", pack_id.short());
         let guess = pack::tail_guess(size);
-        let tail = self.backend.read_range(FileType::Pack, &name, size - guess, guess).await?;
+        let tail = self
+            .backend
+            .read_range(FileType::Pack, &name, size - guess, guess)
+            .await?;
         let map = |e: PackError| RepoError::corrupt(what.clone(), e);
         match pack::decode_header(&self.key, &tail, size).map_err(map)? {
             Ok(blobs) => Ok(blobs),
             Err(need) => {
-                let tail = self.backend.read_range(FileType::Pack, &name, size - need, need).await?;
+                let tail = self
+                    .backend
+                    .read_range(FileType::Pack, &name, size - need, need)
+                    .await?;
                 match pack::decode_header(&self.key, &tail, size).map_err(map)? {
                     Ok(blobs) => Ok(blobs),
                     Err(_) => Err(RepoError::corrupt(what, "header length inconsistent")),

@@ -70,7 +70,9 @@ impl SnapshotFilter {
         }
         if !self.tags.is_empty() {
             let ok = self.tags.iter().any(|set| {
-                set.split(',').filter(|t| !t.is_empty()).all(|t| s.tags.iter().any(|st| st == t))
+                set.split(',')
+                    .filter(|t| !t.is_empty())
+                    .all(|t| s.tags.iter().any(|st| st == t))
             });
             if !ok {
                 return false;
@@ -150,20 +152,45 @@ mod tests {
         let snaps: Vec<SnapshotEntry> = [
             snap("host-0", "/dumpfile.sql", "2024-01-01T00:00:00Z", &[]),
             snap("host-1", "/dumpfile.sql", "2024-01-03T00:00:00Z", &["x"]),
-            snap("host-0", "/dumpfile.sql", "2024-01-02T00:00:00Z", &["x", "y"]),
+            snap(
+                "host-0",
+                "/dumpfile.sql",
+                "2024-01-02T00:00:00Z",
+                &["x", "y"],
+            ),
         ]
         .into_iter()
         .enumerate()
-        .map(|(i, s)| SnapshotEntry { id: Id::hash(&[i as u8]), snapshot: s })
+        .map(|(i, s)| SnapshotEntry {
+            id: Id::hash(&[i as u8]),
+            snapshot: s,
+        })
         .collect();
-        let f = SnapshotFilter { hosts: vec!["host-0".into()], ..Default::default() };
+        let f = SnapshotFilter {
+            hosts: vec!["host-0".into()],
+            ..Default::default()
+        };
         assert_eq!(select(&snaps, "latest", &f).unwrap().id, snaps[2].id);
-        let f = SnapshotFilter { tags: vec!["x,y".into()], ..Default::default() };
+        let f = SnapshotFilter {
+            tags: vec!["x,y".into()],
+            ..Default::default()
+        };
         assert_eq!(select(&snaps, "latest", &f).unwrap().id, snaps[2].id);
-        let f = SnapshotFilter { hosts: vec!["nope".into()], ..Default::default() };
-        assert_eq!(select(&snaps, "latest", &f).unwrap_err().to_string(), "no snapshot matched \"latest host=nope\"");
+        let f = SnapshotFilter {
+            hosts: vec!["nope".into()],
+            ..Default::default()
+        };
+        assert_eq!(
+            select(&snaps, "latest", &f).unwrap_err().to_string(),
+            "no snapshot matched \"latest host=nope\""
+        );
         let prefix = &snaps[1].id.to_hex()[..8];
-        assert_eq!(select(&snaps, prefix, &SnapshotFilter::default()).unwrap().id, snaps[1].id);
+        assert_eq!(
+            select(&snaps, prefix, &SnapshotFilter::default())
+                .unwrap()
+                .id,
+            snaps[1].id
+        );
     }
 
     #[test]

@@ -58,13 +58,25 @@ fn walk<'a>(
 
 pub async fn stats(repo: &Arc<Repository>, snaps: &[SnapshotEntry]) -> Result<RepoStats> {
     repo.load_index().await?;
-    let mut st = RepoStats { snapshots_count: snaps.len(), ..Default::default() };
+    let mut st = RepoStats {
+        snapshots_count: snaps.len(),
+        ..Default::default()
+    };
     let mut seen = HashSet::new();
     for s in snaps {
         walk(repo, s.snapshot.tree, &mut st, &mut seen).await?;
     }
-    st.pack_bytes = repo.backend().list(FileType::Pack).await?.iter().map(|f| f.size).sum();
-    st.compression_ratio =
-        if st.total_packed_size > 0 { st.total_uncompressed_size as f64 / st.total_packed_size as f64 } else { 1.0 };
+    st.pack_bytes = repo
+        .backend()
+        .list(FileType::Pack)
+        .await?
+        .iter()
+        .map(|f| f.size)
+        .sum();
+    st.compression_ratio = if st.total_packed_size > 0 {
+        st.total_uncompressed_size as f64 / st.total_packed_size as f64
+    } else {
+        1.0
+    };
     Ok(st)
 }

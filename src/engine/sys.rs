@@ -39,13 +39,21 @@ static GROUPS: Mutex<Option<HashMap<u32, String>>> = Mutex::new(None);
 /// The login name of `uid`, or "" when it has none.
 pub fn user_name(uid: u32) -> String {
     let mut cache = USERS.lock().unwrap();
-    cache.get_or_insert_with(HashMap::new).entry(uid).or_insert_with(|| lookup_user(uid)).clone()
+    cache
+        .get_or_insert_with(HashMap::new)
+        .entry(uid)
+        .or_insert_with(|| lookup_user(uid))
+        .clone()
 }
 
 /// The name of group `gid`, or "" when it has none.
 pub fn group_name(gid: u32) -> String {
     let mut cache = GROUPS.lock().unwrap();
-    cache.get_or_insert_with(HashMap::new).entry(gid).or_insert_with(|| lookup_group(gid)).clone()
+    cache
+        .get_or_insert_with(HashMap::new)
+        .entry(gid)
+        .or_insert_with(|| lookup_group(gid))
+        .clone()
 }
 
 fn lookup_user(uid: u32) -> String {
@@ -58,7 +66,9 @@ fn lookup_user(uid: u32) -> String {
         return String::new();
     }
     // SAFETY: on success pw_name points into buf, NUL-terminated.
-    unsafe { CStr::from_ptr(pwd.pw_name) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(pwd.pw_name) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn lookup_group(gid: u32) -> String {
@@ -71,7 +81,9 @@ fn lookup_group(gid: u32) -> String {
         return String::new();
     }
     // SAFETY: on success gr_name points into buf, NUL-terminated.
-    unsafe { CStr::from_ptr(grp.gr_name) }.to_string_lossy().into_owned()
+    unsafe { CStr::from_ptr(grp.gr_name) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// Whether a process with `pid` exists on this host (signal 0 probe, as restic does).

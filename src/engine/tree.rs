@@ -190,7 +190,10 @@ mod tests {
         let mut tree = Tree { nodes: vec![n, d] };
         let s = String::from_utf8(tree.to_blob()).unwrap();
         assert!(s.ends_with("}]}\n"));
-        assert!(s.starts_with(r#"{"nodes":[{"name":"d","type":"dir","mode":2147484141"#), "{s}");
+        assert!(
+            s.starts_with(r#"{"nodes":[{"name":"d","type":"dir","mode":2147484141"#),
+            "{s}"
+        );
         assert!(s.contains(r#""content":null"#));
         let back = Tree::from_blob(s.as_bytes()).unwrap();
         assert_eq!(back, tree);
@@ -206,9 +209,18 @@ mod tests {
 
     #[test]
     fn go_modes() {
-        assert_eq!(gomode::from_unix(libc::S_IFDIR | 0o755), gomode::DIR | 0o755);
-        assert_eq!(gomode::from_unix(libc::S_IFLNK | 0o777), gomode::SYMLINK | 0o777);
-        assert_eq!(gomode::from_unix(libc::S_IFREG | 0o4755), gomode::SETUID | 0o755);
+        assert_eq!(
+            gomode::from_unix(libc::S_IFDIR | 0o755),
+            gomode::DIR | 0o755
+        );
+        assert_eq!(
+            gomode::from_unix(libc::S_IFLNK | 0o777),
+            gomode::SYMLINK | 0o777
+        );
+        assert_eq!(
+            gomode::from_unix(libc::S_IFREG | 0o4755),
+            gomode::SETUID | 0o755
+        );
         assert_eq!(gomode::to_unix_perm(gomode::SETUID | 0o755), 0o4755);
     }
 }

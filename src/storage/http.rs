@@ -26,7 +26,13 @@ impl std::fmt::Debug for TlsOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TlsOptions")
             .field("insecure", &self.insecure)
-            .field("ca_cert_pem", &self.ca_cert_pem.as_ref().map(|c| format!("{} bytes", c.len())))
+            .field(
+                "ca_cert_pem",
+                &self
+                    .ca_cert_pem
+                    .as_ref()
+                    .map(|c| format!("{} bytes", c.len())),
+            )
             .finish()
     }
 }
@@ -58,14 +64,18 @@ pub fn client(tls: &TlsOptions) -> Result<reqwest::Client, StorageError> {
         b = b.tls_danger_accept_invalid_certs(true);
     }
     if let Some(pem) = &tls.ca_cert_pem {
-        let certs = reqwest::Certificate::from_pem_bundle(pem)
-            .map_err(|e| StorageError::Tls(format!("CA_CERT_DATA is not a PEM certificate bundle: {e}")))?;
+        let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            StorageError::Tls(format!("CA_CERT_DATA is not a PEM certificate bundle: {e}"))
+        })?;
         if certs.is_empty() {
-            return Err(StorageError::Tls("CA_CERT_DATA holds no PEM certificate".into()));
+            return Err(StorageError::Tls(
+                "CA_CERT_DATA holds no PEM certificate".into(),
+            ));
         }
         b = b.tls_certs_merge(certs);
     }
-    b.build().map_err(|e| StorageError::Tls(format!("building the HTTPS client: {e}")))
+    b.build()
+        .map_err(|e| StorageError::Tls(format!("building the HTTPS client: {e}")))
 }
 
 /// The retry policy as an OpenDAL layer: it retries errors OpenDAL marks temporary (5xx,
@@ -83,10 +93,13 @@ pub fn retry_layer() -> RetryLayer {
 /// Layer order, inside out: timeout, concurrency limit, retry — a retry waits without holding
 /// a connection slot, and a hung request times out into a retry.
 pub fn finish(op: Operator, client: reqwest::Client, max_connections: Option<usize>) -> Operator {
-    let ctx = OperationContext::new().with_http_transport(HttpTransporter::new(ReqwestTransport::new(client)));
-    let mut op = op
-        .with_context(ctx)
-        .layer(TimeoutLayer::new().with_timeout(Duration::from_secs(120)).with_io_timeout(Duration::from_secs(60)));
+    let ctx = OperationContext::new()
+        .with_http_transport(HttpTransporter::new(ReqwestTransport::new(client)));
+    let mut op = op.with_context(ctx).layer(
+        TimeoutLayer::new()
+            .with_timeout(Duration::from_secs(120))
+            .with_io_timeout(Duration::from_secs(60)),
+    );
     if let Some(n) = max_connections.filter(|n| *n > 0) {
         op = op.layer(ConcurrentLimitLayer::new(n));
     }
@@ -114,14 +127,25 @@ mod tests {
         for attempt in 0..12 {
             let d = backoff(attempt);
             let window = (500u64 << attempt).min(16_000);
-            assert!(d.as_millis() as u64 >= window / 2 && d.as_millis() as u64 <= window, "{attempt}: {d:?}");
+            assert!(
+                d.as_millis() as u64 >= window / 2 && d.as_millis() as u64 <= window,
+                "{attempt}: {d:?}"
+            );
         }
     }
 
     #[test]
     fn bad_ca_is_a_clear_error() {
-        let e = client(&TlsOptions { insecure: false, ca_cert_pem: Some(b"not a pem".to_vec()) }).unwrap_err();
+        let e = client(&TlsOptions {
+            insecure: false,
+            ca_cert_pem: Some(b"not a pem".to_vec()),
+        })
+        .unwrap_err();
         assert!(e.to_string().contains("CA_CERT_DATA"), "{e}");
-        assert!(client(&TlsOptions { insecure: true, ca_cert_pem: None }).is_ok());
+        assert!(client(&TlsOptions {
+            insecure: true,
+            ca_cert_pem: None
+        })
+        .is_ok());
     }
 }

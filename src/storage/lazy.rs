@@ -12,7 +12,11 @@ use tokio::sync::OnceCell;
 use super::OpendalBackend;
 use crate::engine::backend::{Backend, BackendError, FileInfo, FileType};
 
-type Init = Box<dyn Fn() -> Pin<Box<dyn Future<Output = Result<OpendalBackend, BackendError>> + Send>> + Send + Sync>;
+type Init = Box<
+    dyn Fn() -> Pin<Box<dyn Future<Output = Result<OpendalBackend, BackendError>> + Send>>
+        + Send
+        + Sync,
+>;
 
 pub struct LazyBackend {
     location: String,
@@ -23,9 +27,16 @@ pub struct LazyBackend {
 impl LazyBackend {
     pub fn new(
         location: String,
-        init: impl Fn() -> Pin<Box<dyn Future<Output = Result<OpendalBackend, BackendError>> + Send>> + Send + Sync + 'static,
+        init: impl Fn() -> Pin<Box<dyn Future<Output = Result<OpendalBackend, BackendError>> + Send>>
+            + Send
+            + Sync
+            + 'static,
     ) -> LazyBackend {
-        LazyBackend { location, init: Box::new(init), cell: OnceCell::new() }
+        LazyBackend {
+            location,
+            init: Box::new(init),
+            cell: OnceCell::new(),
+        }
     }
 
     async fn get(&self) -> Result<&OpendalBackend, BackendError> {
@@ -35,7 +46,10 @@ impl LazyBackend {
 
 impl std::fmt::Debug for LazyBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LazyBackend").field("location", &self.location).field("ready", &self.cell.initialized()).finish()
+        f.debug_struct("LazyBackend")
+            .field("location", &self.location)
+            .field("ready", &self.cell.initialized())
+            .finish()
     }
 }
 
@@ -53,7 +67,13 @@ impl Backend for LazyBackend {
     async fn read(&self, t: FileType, name: &str) -> Result<Bytes, BackendError> {
         self.get().await?.read(t, name).await
     }
-    async fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Bytes, BackendError> {
+    async fn read_range(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, BackendError> {
         self.get().await?.read_range(t, name, offset, len).await
     }
     async fn read_range_into(
@@ -64,7 +84,10 @@ impl Backend for LazyBackend {
         len: u64,
         buf: &mut Vec<u8>,
     ) -> Result<(), BackendError> {
-        self.get().await?.read_range_into(t, name, offset, len, buf).await
+        self.get()
+            .await?
+            .read_range_into(t, name, offset, len, buf)
+            .await
     }
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {
         self.get().await?.write(t, name, data).await

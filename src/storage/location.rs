@@ -16,8 +16,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::backends::{
-    AzureConfig, AzureSpec, B2Config, B2Spec, BackendConfig, GcsConfig, GcsSpec, LocalConfig, RestConfig, RestSpec, S3Config,
-    S3Spec, StorageError, SwiftConfig, SwiftSpec,
+    AzureConfig, AzureSpec, B2Config, B2Spec, BackendConfig, GcsConfig, GcsSpec, LocalConfig,
+    RestConfig, RestSpec, S3Config, S3Spec, StorageError, SwiftConfig, SwiftSpec,
 };
 use super::secret::EnvCredentials;
 use crate::engine::backend::Backend;
@@ -73,7 +73,10 @@ fn strip_userinfo(url: &str) -> String {
     match url.split_once("://") {
         Some((scheme, rest)) => {
             let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-            let host = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+            let host = authority
+                .rsplit_once('@')
+                .map(|(_, h)| h)
+                .unwrap_or(authority);
             format!("{scheme}://{host}{path}")
         }
         None => url.to_string(),
@@ -84,7 +87,10 @@ fn strip_userinfo(url: &str) -> String {
 fn bucket_and_prefix(loc: &str, rest: &str) -> Result<(String, String), LocationError> {
     let (bucket, prefix) = rest.split_once(':').unwrap_or((rest, ""));
     if bucket.is_empty() {
-        return Err(LocationError::Malformed { location: loc.to_string(), reason: "no bucket or container: use scheme:name:/prefix".into() });
+        return Err(LocationError::Malformed {
+            location: loc.to_string(),
+            reason: "no bucket or container: use scheme:name:/prefix".into(),
+        });
     }
     Ok((bucket.to_string(), prefix.trim_matches('/').to_string()))
 }
@@ -102,7 +108,12 @@ impl Location {
             // s3:http(s)://host[:port]/bucket[/prefix] or s3:host/bucket[/prefix] (https).
             let (scheme, rest) = match rest.split_once("://") {
                 Some((sch @ ("http" | "https"), r)) => (format!("{sch}://"), r),
-                Some(_) => return Err(LocationError::Malformed { location: s.into(), reason: "the endpoint must be http:// or https://".into() }),
+                Some(_) => {
+                    return Err(LocationError::Malformed {
+                        location: s.into(),
+                        reason: "the endpoint must be http:// or https://".into(),
+                    })
+                }
                 None => (String::new(), rest),
             };
             let mut parts = rest.splitn(3, '/');
@@ -110,7 +121,10 @@ impl Location {
             let bucket = parts.next().unwrap_or("");
             let prefix = parts.next().unwrap_or("").trim_matches('/');
             if host.is_empty() || bucket.is_empty() {
-                return Err(LocationError::Malformed { location: s.into(), reason: "use s3:host/bucket/prefix or s3:http://host:port/bucket/prefix".into() });
+                return Err(LocationError::Malformed {
+                    location: s.into(),
+                    reason: "use s3:host/bucket/prefix or s3:http://host:port/bucket/prefix".into(),
+                });
             }
             return Ok(Location::S3(S3Spec {
                 endpoint: format!("{scheme}{host}"),
@@ -122,15 +136,27 @@ impl Location {
         }
         if let Some(rest) = s.strip_prefix("gs:") {
             let (bucket, prefix) = bucket_and_prefix(s, rest)?;
-            return Ok(Location::Gcs(GcsSpec { bucket, prefix, max_connections: 0 }));
+            return Ok(Location::Gcs(GcsSpec {
+                bucket,
+                prefix,
+                max_connections: 0,
+            }));
         }
         if let Some(rest) = s.strip_prefix("azure:") {
             let (container, prefix) = bucket_and_prefix(s, rest)?;
-            return Ok(Location::Azure(AzureSpec { container, prefix, max_connections: 0 }));
+            return Ok(Location::Azure(AzureSpec {
+                container,
+                prefix,
+                max_connections: 0,
+            }));
         }
         if let Some(rest) = s.strip_prefix("b2:") {
             let (bucket, prefix) = bucket_and_prefix(s, rest)?;
-            return Ok(Location::B2(B2Spec { bucket, prefix, max_connections: 0 }));
+            return Ok(Location::B2(B2Spec {
+                bucket,
+                prefix,
+                max_connections: 0,
+            }));
         }
         if let Some(rest) = s.strip_prefix("swift:") {
             let (container, prefix) = bucket_and_prefix(s, rest)?;
@@ -138,7 +164,10 @@ impl Location {
         }
         if let Some(rest) = s.strip_prefix("rest:") {
             if !(rest.starts_with("http://") || rest.starts_with("https://")) {
-                return Err(LocationError::Malformed { location: format!("rest:{}", strip_userinfo(rest)), reason: "use rest:http(s)://host:port/path".into() });
+                return Err(LocationError::Malformed {
+                    location: format!("rest:{}", strip_userinfo(rest)),
+                    reason: "use rest:http(s)://host:port/path".into(),
+                });
             }
             return Ok(Location::Rest(RestUrl(rest.to_string())));
         }
@@ -175,7 +204,9 @@ impl Location {
             Location::Azure(s) => BackendConfig::Azure(AzureConfig::new(s, env)?),
             Location::B2(s) => BackendConfig::B2(B2Config::new(s, env)?),
             Location::Swift(s) => BackendConfig::Swift(SwiftConfig::new(s, env)?),
-            Location::Rest(u) => BackendConfig::Rest(RestConfig::new(&RestSpec { url: u.0.clone() }, env)?),
+            Location::Rest(u) => {
+                BackendConfig::Rest(RestConfig::new(&RestSpec { url: u.0.clone() }, env)?)
+            }
         })
     }
 }
@@ -192,7 +223,11 @@ pub fn create_location(loc: &Location) -> Result<Arc<dyn Backend>, LocationError
 }
 
 /// [`open_location`] with credentials from `env` instead of the process environment.
-pub fn open_location_with(loc: &Location, env: &EnvCredentials<'_>, create: bool) -> Result<Arc<dyn Backend>, LocationError> {
+pub fn open_location_with(
+    loc: &Location,
+    env: &EnvCredentials<'_>,
+    create: bool,
+) -> Result<Arc<dyn Backend>, LocationError> {
     Ok(loc.config(env)?.open(create)?)
 }
 
@@ -202,9 +237,18 @@ mod tests {
 
     #[test]
     fn parses_local_forms() {
-        assert_eq!(Location::parse("/srv/repo").unwrap(), Location::Local("/srv/repo".into()));
-        assert_eq!(Location::parse("local:/srv/repo").unwrap(), Location::Local("/srv/repo".into()));
-        assert_eq!(Location::parse("rel/repo").unwrap(), Location::Local("rel/repo".into()));
+        assert_eq!(
+            Location::parse("/srv/repo").unwrap(),
+            Location::Local("/srv/repo".into())
+        );
+        assert_eq!(
+            Location::parse("local:/srv/repo").unwrap(),
+            Location::Local("/srv/repo".into())
+        );
+        assert_eq!(
+            Location::parse("rel/repo").unwrap(),
+            Location::Local("rel/repo".into())
+        );
         assert!(matches!(Location::parse(""), Err(LocationError::Empty)));
         let e = Location::parse("ftp:host/x").unwrap_err().to_string();
         assert!(e.contains("unsupported scheme \"ftp\""), "{e}");
@@ -213,8 +257,14 @@ mod tests {
     #[test]
     fn parses_restics_object_store_strings() {
         let cases = [
-            ("s3:http://127.0.0.1:9000/bucket/some/prefix", "s3:http://127.0.0.1:9000/bucket/some/prefix"),
-            ("s3:s3.amazonaws.com/bucket/prefix", "s3:s3.amazonaws.com/bucket/prefix"),
+            (
+                "s3:http://127.0.0.1:9000/bucket/some/prefix",
+                "s3:http://127.0.0.1:9000/bucket/some/prefix",
+            ),
+            (
+                "s3:s3.amazonaws.com/bucket/prefix",
+                "s3:s3.amazonaws.com/bucket/prefix",
+            ),
             ("s3:https://minio.example/bucket", "s3:minio.example/bucket"),
             ("gs:bucket:/prefix", "gs:bucket:/prefix"),
             ("gs:bucket:/", "gs:bucket:/"),
@@ -222,7 +272,10 @@ mod tests {
             ("azure:container:/prefix", "azure:container:/prefix"),
             ("b2:bucket:/prefix", "b2:bucket:/prefix"),
             ("swift:container:/prefix", "swift:container:/prefix"),
-            ("rest:http://user:secretpass@host:8000/path", "rest:http://host:8000/path"),
+            (
+                "rest:http://user:secretpass@host:8000/path",
+                "rest:http://host:8000/path",
+            ),
             ("rest:https://host/", "rest:https://host/"),
         ];
         for (input, shown) in cases {
@@ -231,10 +284,26 @@ mod tests {
         }
         assert_eq!(
             Location::parse("s3:http://127.0.0.1:9000/bucket/a/b").unwrap(),
-            Location::S3(S3Spec { endpoint: "http://127.0.0.1:9000".into(), bucket: "bucket".into(), prefix: "a/b".into(), region: None, insecure_tls: false })
+            Location::S3(S3Spec {
+                endpoint: "http://127.0.0.1:9000".into(),
+                bucket: "bucket".into(),
+                prefix: "a/b".into(),
+                region: None,
+                insecure_tls: false
+            })
         );
-        assert!(!format!("{:?}", Location::parse("rest:http://user:secretpass@host:8000/path").unwrap()).contains("secretpass"));
-        for bad in ["s3:", "s3:http://host", "s3:ftp://h/b", "gs::/x", "rest:host:8000"] {
+        assert!(!format!(
+            "{:?}",
+            Location::parse("rest:http://user:secretpass@host:8000/path").unwrap()
+        )
+        .contains("secretpass"));
+        for bad in [
+            "s3:",
+            "s3:http://host",
+            "s3:ftp://h/b",
+            "gs::/x",
+            "rest:host:8000",
+        ] {
             assert!(Location::parse(bad).is_err(), "{bad}");
         }
     }
@@ -247,11 +316,28 @@ mod tests {
             "AWS_DEFAULT_REGION" => Some("eu-central-1".into()),
             _ => None,
         });
-        let BackendConfig::S3(c) = Location::parse("s3:http://127.0.0.1:1/b/p").unwrap().config(&env).unwrap() else { panic!() };
-        assert_eq!((c.region.as_str(), c.access_key_id.unwrap().expose()), ("eu-central-1", "AKIAENVKEY"));
-        let e = Location::parse("azure:c:/p").unwrap().config(&env).unwrap_err().to_string();
+        let BackendConfig::S3(c) = Location::parse("s3:http://127.0.0.1:1/b/p")
+            .unwrap()
+            .config(&env)
+            .unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (c.region.as_str(), c.access_key_id.unwrap().expose()),
+            ("eu-central-1", "AKIAENVKEY")
+        );
+        let e = Location::parse("azure:c:/p")
+            .unwrap()
+            .config(&env)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "environment variable AZURE_ACCOUNT_NAME is not set");
-        let e = Location::parse("b2:c:/p").unwrap().config(&env).unwrap_err().to_string();
+        let e = Location::parse("b2:c:/p")
+            .unwrap()
+            .config(&env)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "environment variable B2_ACCOUNT_ID is not set");
     }
 }

@@ -23,13 +23,21 @@ pub struct OpendalBackend {
 
 impl std::fmt::Debug for OpendalBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("OpendalBackend").field("location", &self.location).finish()
+        f.debug_struct("OpendalBackend")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
 impl OpendalBackend {
     pub fn new(op: Operator, location: String, is_fs: bool) -> Self {
-        OpendalBackend { op, location, is_fs, local_root: None, redactor: Redactor::default() }
+        OpendalBackend {
+            op,
+            location,
+            is_fs,
+            local_root: None,
+            redactor: Redactor::default(),
+        }
     }
 
     /// Serve ranged reads of a local repository with `pread` into the caller's buffer.
@@ -56,7 +64,9 @@ impl OpendalBackend {
         path: &str,
         f: impl FnOnce() -> std::io::Result<T> + Send + 'static,
     ) -> Result<T, BackendError> {
-        let res = tokio::task::spawn_blocking(f).await.unwrap_or_else(|e| Err(std::io::Error::other(e)));
+        let res = tokio::task::spawn_blocking(f)
+            .await
+            .unwrap_or_else(|e| Err(std::io::Error::other(e)));
         res.map_err(|e| BackendError {
             kind: ErrorKind::Other,
             op,
@@ -74,7 +84,10 @@ impl OpendalBackend {
             _ if e.is_temporary() => ErrorKind::Temporary,
             _ => {
                 let msg = format!("{e:#}").to_lowercase();
-                if msg.contains("no space left") || msg.contains("quota") || msg.contains("storage full") {
+                if msg.contains("no space left")
+                    || msg.contains("quota")
+                    || msg.contains("storage full")
+                {
                     ErrorKind::StorageFull
                 } else {
                     ErrorKind::Other
@@ -93,7 +106,13 @@ impl OpendalBackend {
             _ => e.to_string(),
         };
         let message = self.redactor.redact(&message);
-        BackendError { kind, op, path: path.to_string(), location: self.location.clone(), message }
+        BackendError {
+            kind,
+            op,
+            path: path.to_string(),
+            location: self.location.clone(),
+            message,
+        }
     }
 }
 
@@ -107,13 +126,18 @@ impl Backend for OpendalBackend {
         if !self.is_fs {
             return Ok(());
         }
-        let mut dirs: Vec<String> =
-            ["keys/", "snapshots/", "index/", "locks/", "data/"].iter().map(|s| s.to_string()).collect();
+        let mut dirs: Vec<String> = ["keys/", "snapshots/", "index/", "locks/", "data/"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         for i in 0..=255u8 {
             dirs.push(format!("data/{i:02x}/"));
         }
         for d in dirs {
-            self.op.create_dir(&d).await.map_err(|e| self.err("creating", &d, e))?;
+            self.op
+                .create_dir(&d)
+                .await
+                .map_err(|e| self.err("creating", &d, e))?;
         }
         Ok(())
     }
@@ -136,21 +160,39 @@ impl Backend for OpendalBackend {
                 continue;
             }
             let size = match e.metadata().content_length() {
-                0 => self.op.stat(e.path()).await.map(|m| m.content_length()).unwrap_or(0),
+                0 => self
+                    .op
+                    .stat(e.path())
+                    .await
+                    .map(|m| m.content_length())
+                    .unwrap_or(0),
                 n => n,
             };
-            out.push(FileInfo { name: name.to_string(), size });
+            out.push(FileInfo {
+                name: name.to_string(),
+                size,
+            });
         }
         Ok(out)
     }
 
     async fn read(&self, t: FileType, name: &str) -> Result<Bytes, BackendError> {
         let p = t.path(name);
-        let buf = self.op.read(&p).await.map_err(|e| self.err("reading", &p, e))?;
+        let buf = self
+            .op
+            .read(&p)
+            .await
+            .map_err(|e| self.err("reading", &p, e))?;
         Ok(buf.to_bytes())
     }
 
-    async fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Bytes, BackendError> {
+    async fn read_range(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, BackendError> {
         let p = t.path(name);
         let buf = self
             .op
@@ -164,7 +206,10 @@ impl Backend for OpendalBackend {
                 op: "reading",
                 path: p,
                 location: self.location.clone(),
-                message: format!("short read: wanted {len} bytes at offset {offset}, got {}", buf.len()),
+                message: format!(
+                    "short read: wanted {len} bytes at offset {offset}, got {}",
+                    buf.len()
+                ),
             });
         }
         Ok(buf.to_bytes())
@@ -209,26 +254,45 @@ impl Backend for OpendalBackend {
         res.map_err(|e| {
             let (kind, message) = match e.kind() {
                 std::io::ErrorKind::NotFound => (ErrorKind::NotFound, "not found".to_string()),
-                std::io::ErrorKind::PermissionDenied => (ErrorKind::PermissionDenied, e.to_string()),
-                std::io::ErrorKind::UnexpectedEof => {
-                    (ErrorKind::Other, format!("short read: wanted {len} bytes at offset {offset}"))
+                std::io::ErrorKind::PermissionDenied => {
+                    (ErrorKind::PermissionDenied, e.to_string())
                 }
+                std::io::ErrorKind::UnexpectedEof => (
+                    ErrorKind::Other,
+                    format!("short read: wanted {len} bytes at offset {offset}"),
+                ),
                 _ => (ErrorKind::Other, e.to_string()),
             };
-            BackendError { kind, op: "reading", path: rel, location: self.location.clone(), message }
+            BackendError {
+                kind,
+                op: "reading",
+                path: rel,
+                location: self.location.clone(),
+                message,
+            }
         })
     }
 
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {
         let p = t.path(name);
-        self.op.write(&p, data).await.map_err(|e| self.err("writing", &p, e))?;
+        self.op
+            .write(&p, data)
+            .await
+            .map_err(|e| self.err("writing", &p, e))?;
         // OpenDAL syncs the file before renaming it into place, but not the folder that now
         // names it: until that is synced too, a crash can lose the new entry, and a backup
         // reported done would reference a pack that is gone. restic's local backend syncs
         // the folder as well.
         if let Some(root) = &self.local_root {
-            let dir = root.join(&p).parent().map(|d| d.to_path_buf()).unwrap_or_else(|| root.clone());
-            self.blocking_fs("syncing the folder of", &p, move || std::fs::File::open(&dir)?.sync_all()).await?;
+            let dir = root
+                .join(&p)
+                .parent()
+                .map(|d| d.to_path_buf())
+                .unwrap_or_else(|| root.clone());
+            self.blocking_fs("syncing the folder of", &p, move || {
+                std::fs::File::open(&dir)?.sync_all()
+            })
+            .await?;
         }
         Ok(())
     }

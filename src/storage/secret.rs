@@ -52,7 +52,10 @@ pub trait Credentials {
     fn require(&self, key: &'static str) -> Result<Sensitive, MissingKey> {
         match self.get(key) {
             Some(v) if !v.expose().is_empty() => Ok(v),
-            _ => Err(MissingKey { key, origin: self.origin() }),
+            _ => Err(MissingKey {
+                key,
+                origin: self.origin(),
+            }),
         }
     }
 
@@ -73,7 +76,9 @@ impl fmt::Display for MissingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.origin {
             CredentialOrigin::Secret => write!(f, "storage Secret missing {} key", self.key),
-            CredentialOrigin::Environment => write!(f, "environment variable {} is not set", self.key),
+            CredentialOrigin::Environment => {
+                write!(f, "environment variable {} is not set", self.key)
+            }
         }
     }
 }
@@ -88,8 +93,15 @@ impl StorageSecret {
     }
 
     /// From `Secret.stringData`-like pairs.
-    pub fn from_strings<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> StorageSecret {
-        StorageSecret(pairs.into_iter().map(|(k, v)| (k.into(), v.into().into_bytes())).collect())
+    pub fn from_strings<K: Into<String>, V: Into<String>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> StorageSecret {
+        StorageSecret(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into().into_bytes()))
+                .collect(),
+        )
     }
 
     /// The repository password (`RESTIC_PASSWORD`, always required).
@@ -99,7 +111,10 @@ impl StorageSecret {
 
     /// The private CA bundle (`CA_CERT_DATA`, PEM), if any.
     pub fn ca_cert_data(&self) -> Option<Vec<u8>> {
-        self.0.get("CA_CERT_DATA").filter(|v| !v.is_empty()).cloned()
+        self.0
+            .get("CA_CERT_DATA")
+            .filter(|v| !v.is_empty())
+            .cloned()
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &str> {
@@ -110,13 +125,17 @@ impl StorageSecret {
 impl fmt::Debug for StorageSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // The key names help debugging; the values never show.
-        f.debug_struct("StorageSecret").field("keys", &self.0.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("StorageSecret")
+            .field("keys", &self.0.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
 impl Credentials for StorageSecret {
     fn get(&self, key: &str) -> Option<Sensitive> {
-        self.0.get(key).map(|v| Sensitive(String::from_utf8_lossy(v).into_owned()))
+        self.0
+            .get(key)
+            .map(|v| Sensitive(String::from_utf8_lossy(v).into_owned()))
     }
     fn origin(&self) -> CredentialOrigin {
         CredentialOrigin::Secret
@@ -132,13 +151,17 @@ pub struct EnvCredentials<'a> {
 impl EnvCredentials<'static> {
     /// The real process environment.
     pub fn process() -> EnvCredentials<'static> {
-        EnvCredentials { lookup: Box::new(|k| std::env::var(k).ok()) }
+        EnvCredentials {
+            lookup: Box::new(|k| std::env::var(k).ok()),
+        }
     }
 }
 
 impl<'a> EnvCredentials<'a> {
     pub fn from_fn(lookup: impl Fn(&str) -> Option<String> + 'a) -> EnvCredentials<'a> {
-        EnvCredentials { lookup: Box::new(lookup) }
+        EnvCredentials {
+            lookup: Box::new(lookup),
+        }
     }
 
     /// Look up a variable that is not a credential (region, endpoint overrides).
@@ -166,7 +189,9 @@ impl Credentials for EnvCredentials<'_> {
             "REST_SERVER_USERNAME" => direct.or_else(|| self.var("RESTIC_REST_USERNAME")),
             "REST_SERVER_PASSWORD" => direct.or_else(|| self.var("RESTIC_REST_PASSWORD")),
             // restic's --cacert file, as RESTIC_CACERT.
-            "CA_CERT_DATA" => direct.or_else(|| std::fs::read_to_string(self.var("RESTIC_CACERT")?).ok()),
+            "CA_CERT_DATA" => {
+                direct.or_else(|| std::fs::read_to_string(self.var("RESTIC_CACERT")?).ok())
+            }
             _ => direct,
         };
         v.map(Sensitive)
@@ -183,7 +208,11 @@ pub struct Redactor(Vec<String>);
 impl Redactor {
     pub fn new<'a>(values: impl IntoIterator<Item = &'a Sensitive>) -> Redactor {
         // Very short values would blank out ordinary words; a real key is never that short.
-        let mut v: Vec<String> = values.into_iter().map(|s| s.0.clone()).filter(|s| s.len() >= 4).collect();
+        let mut v: Vec<String> = values
+            .into_iter()
+            .map(|s| s.0.clone())
+            .filter(|s| s.len() >= 4)
+            .collect();
         // Longest first, so a secret that contains another is replaced whole.
         v.sort_by_key(|s| std::cmp::Reverse(s.len()));
         Redactor(v)
@@ -220,18 +249,37 @@ mod tests {
     #[test]
     fn missing_key_text_is_stashs() {
         let s = StorageSecret::from_strings([("AWS_ACCESS_KEY_ID", "AKIA")]);
-        assert_eq!(s.restic_password().unwrap_err().to_string(), "storage Secret missing RESTIC_PASSWORD key");
-        assert_eq!(s.require("B2_ACCOUNT_KEY").unwrap_err().to_string(), "storage Secret missing B2_ACCOUNT_KEY key");
+        assert_eq!(
+            s.restic_password().unwrap_err().to_string(),
+            "storage Secret missing RESTIC_PASSWORD key"
+        );
+        assert_eq!(
+            s.require("B2_ACCOUNT_KEY").unwrap_err().to_string(),
+            "storage Secret missing B2_ACCOUNT_KEY key"
+        );
         let empty = StorageSecret::from_strings([("B2_ACCOUNT_KEY", "")]);
-        assert_eq!(empty.require("B2_ACCOUNT_KEY").unwrap_err().to_string(), "storage Secret missing B2_ACCOUNT_KEY key");
+        assert_eq!(
+            empty.require("B2_ACCOUNT_KEY").unwrap_err().to_string(),
+            "storage Secret missing B2_ACCOUNT_KEY key"
+        );
         let env = EnvCredentials::from_fn(|_| None);
-        assert_eq!(env.require("AZURE_ACCOUNT_KEY").unwrap_err().to_string(), "environment variable AZURE_ACCOUNT_KEY is not set");
+        assert_eq!(
+            env.require("AZURE_ACCOUNT_KEY").unwrap_err().to_string(),
+            "environment variable AZURE_ACCOUNT_KEY is not set"
+        );
     }
 
     #[test]
     fn debug_never_shows_values() {
-        let s = StorageSecret::from_strings([("RESTIC_PASSWORD", "hunter2-very-secret"), ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI")]);
-        let d = format!("{s:?} {:?} {}", s.get("RESTIC_PASSWORD").unwrap(), s.get("AWS_SECRET_ACCESS_KEY").unwrap());
+        let s = StorageSecret::from_strings([
+            ("RESTIC_PASSWORD", "hunter2-very-secret"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI"),
+        ]);
+        let d = format!(
+            "{s:?} {:?} {}",
+            s.get("RESTIC_PASSWORD").unwrap(),
+            s.get("AWS_SECRET_ACCESS_KEY").unwrap()
+        );
         assert!(!d.contains("hunter2") && !d.contains("wJalr"), "{d}");
         assert!(d.contains("RESTIC_PASSWORD") && d.contains("***"), "{d}");
     }
@@ -248,9 +296,15 @@ mod tests {
             "RESTIC_REST_PASSWORD" => Some("s3cret-pw".into()),
             _ => None,
         });
-        assert_eq!(env.get("GOOGLE_SERVICE_ACCOUNT_JSON_KEY").unwrap().expose(), "{\"type\":\"service_account\"}");
+        assert_eq!(
+            env.get("GOOGLE_SERVICE_ACCOUNT_JSON_KEY").unwrap().expose(),
+            "{\"type\":\"service_account\"}"
+        );
         assert_eq!(env.get("REST_SERVER_USERNAME").unwrap().expose(), "alice");
-        assert_eq!(env.get("REST_SERVER_PASSWORD").unwrap().expose(), "s3cret-pw");
+        assert_eq!(
+            env.get("REST_SERVER_PASSWORD").unwrap().expose(),
+            "s3cret-pw"
+        );
         assert!(env.get("AWS_ACCESS_KEY_ID").is_none());
     }
 
@@ -260,6 +314,9 @@ mod tests {
         let b = Sensitive::new("topsecret");
         let short = Sensitive::new("ab");
         let r = Redactor::new([&b, &a, &short]);
-        assert_eq!(r.redact("x topsecretvalue y topsecret z ab"), "x *** y *** z ab");
+        assert_eq!(
+            r.redact("x topsecretvalue y topsecret z ab"),
+            "x *** y *** z ab"
+        );
     }
 }

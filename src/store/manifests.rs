@@ -45,7 +45,10 @@ pub struct ManifestDir {
 impl fmt::Debug for ManifestDir {
     // Entries hold Secret data: show where they came from and how many, nothing else.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ManifestDir").field("roots", &self.roots).field("objects", &self.objects.len()).finish()
+        f.debug_struct("ManifestDir")
+            .field("roots", &self.roots)
+            .field("objects", &self.objects.len())
+            .finish()
     }
 }
 
@@ -57,7 +60,10 @@ fn group_of(api_version: &str) -> &str {
 }
 
 fn read_err(path: &Path, source: std::io::Error) -> StoreError {
-    StoreError::Read { path: path.display().to_string(), source }
+    StoreError::Read {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// Files below `root` in name order; `root` itself when it is a file.
@@ -74,13 +80,19 @@ fn manifest_files(root: &Path, out: &mut Vec<PathBuf>) -> Result<(), StoreError>
         .map_err(|e| read_err(root, e))?;
     entries.sort();
     for p in entries {
-        let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         if name.starts_with('.') {
             continue;
         }
         if p.is_dir() {
             manifest_files(&p, out)?;
-        } else if matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml" | "json")) {
+        } else if matches!(
+            p.extension().and_then(|e| e.to_str()),
+            Some("yaml" | "yml" | "json")
+        ) {
             out.push(p);
         }
     }
@@ -94,13 +106,23 @@ impl ManifestDir {
         for p in paths {
             manifest_files(p.as_ref(), &mut files)?;
         }
-        let mut dir = ManifestDir { roots: paths.iter().map(|p| p.as_ref().to_path_buf()).collect(), objects: BTreeMap::new() };
+        let mut dir = ManifestDir {
+            roots: paths.iter().map(|p| p.as_ref().to_path_buf()).collect(),
+            objects: BTreeMap::new(),
+        };
         for file in files {
             let text = std::fs::read_to_string(&file).map_err(|e| read_err(&file, e))?;
-            let docs: Vec<Value> = serde_saphyr::from_multiple(&text)
-                .map_err(|e| StoreError::Yaml { path: file.display().to_string(), message: e.to_string() })?;
+            let docs: Vec<Value> =
+                serde_saphyr::from_multiple(&text).map_err(|e| StoreError::Yaml {
+                    path: file.display().to_string(),
+                    message: e.to_string(),
+                })?;
             for (i, doc) in docs.into_iter().enumerate() {
-                let place = if i == 0 { file.display().to_string() } else { format!("{}#{}", file.display(), i + 1) };
+                let place = if i == 0 {
+                    file.display().to_string()
+                } else {
+                    format!("{}#{}", file.display(), i + 1)
+                };
                 dir.add(&place, doc);
             }
         }
@@ -108,7 +130,12 @@ impl ManifestDir {
     }
 
     fn add(&mut self, place: &str, value: Value) {
-        let text = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+        let text = |v: &Value, k: &str| {
+            v.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let kind = text(&value, "kind");
         if kind == "List" {
             if let Some(Value::Array(items)) = value.get("items") {
@@ -124,20 +151,43 @@ impl ManifestDir {
             // Not a Kubernetes object (a kustomization, a values file): not ours to judge.
             return;
         }
-        let namespace = Some(text(&meta, "namespace")).filter(|n| !n.is_empty()).unwrap_or_else(|| DEFAULT_NAMESPACE.into());
-        let key = Key { group: group_of(&text(&value, "apiVersion")).to_string(), kind, namespace, name };
-        self.objects.entry(key).or_default().push(Entry { place: place.to_string(), value });
+        let namespace = Some(text(&meta, "namespace"))
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| DEFAULT_NAMESPACE.into());
+        let key = Key {
+            group: group_of(&text(&value, "apiVersion")).to_string(),
+            kind,
+            namespace,
+            name,
+        };
+        self.objects.entry(key).or_default().push(Entry {
+            place: place.to_string(),
+            value,
+        });
     }
 
     /// The one manifest of this object, or why there is none.
-    fn find(&self, group: &str, kind: &'static str, namespace: &str, name: &str) -> Result<&Entry, StoreError> {
-        let key = Key { group: group.into(), kind: kind.into(), namespace: namespace.into(), name: name.into() };
+    fn find(
+        &self,
+        group: &str,
+        kind: &'static str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<&Entry, StoreError> {
+        let key = Key {
+            group: group.into(),
+            kind: kind.into(),
+            namespace: namespace.into(),
+            name: name.into(),
+        };
         let object = ObjectRef::new(kind, namespace, name);
         match self.objects.get(&key).map(Vec::as_slice) {
             Some([one]) => Ok(one),
-            Some([first, second, ..]) => {
-                Err(StoreError::Duplicate { object, first: first.place.clone(), second: second.place.clone() })
-            }
+            Some([first, second, ..]) => Err(StoreError::Duplicate {
+                object,
+                first: first.place.clone(),
+                second: second.place.clone(),
+            }),
             _ => Err(StoreError::NotFound {
                 object,
                 origin: self.origin(),
@@ -149,34 +199,81 @@ impl ManifestDir {
     /// What to do, and what is there instead: same name in other namespaces, or the objects
     /// of that kind in the namespace.
     fn not_found_hint(&self, group: &str, kind: &str, namespace: &str, name: &str) -> String {
-        let same_kind: Vec<&Key> = self.objects.keys().filter(|k| k.group == group && k.kind == kind).collect();
-        let elsewhere: Vec<&str> = same_kind.iter().filter(|k| k.name == name).map(|k| k.namespace.as_str()).collect();
+        let same_kind: Vec<&Key> = self
+            .objects
+            .keys()
+            .filter(|k| k.group == group && k.kind == kind)
+            .collect();
+        let elsewhere: Vec<&str> = same_kind
+            .iter()
+            .filter(|k| k.name == name)
+            .map(|k| k.namespace.as_str())
+            .collect();
         let mut hint = ": add its manifest there, or correct the name".to_string();
         if !elsewhere.is_empty() {
-            hint.push_str(&format!(" or namespace (one of that name is in namespace {})", elsewhere.join(", ")));
+            hint.push_str(&format!(
+                " or namespace (one of that name is in namespace {})",
+                elsewhere.join(", ")
+            ));
             return hint;
         }
-        let here: Vec<String> = same_kind.iter().filter(|k| k.namespace == namespace).map(|k| k.name.clone()).collect();
+        let here: Vec<String> = same_kind
+            .iter()
+            .filter(|k| k.namespace == namespace)
+            .map(|k| k.name.clone())
+            .collect();
         if here.is_empty() {
             hint.push_str(&format!(" (there is no {kind} in namespace {namespace})"));
         } else {
             let shown: Vec<&str> = here.iter().take(8).map(String::as_str).collect();
-            let more = if here.len() > shown.len() { ", …" } else { "" };
-            hint.push_str(&format!(" ({kind}s in namespace {namespace}: {}{more})", shown.join(", ")));
+            let more = if here.len() > shown.len() {
+                ", …"
+            } else {
+                ""
+            };
+            hint.push_str(&format!(
+                " ({kind}s in namespace {namespace}: {}{more})",
+                shown.join(", ")
+            ));
         }
         hint
     }
 
-    fn invalid(kind: &'static str, namespace: &str, name: &str, entry: &Entry, path: String, message: String) -> StoreError {
+    fn invalid(
+        kind: &'static str,
+        namespace: &str,
+        name: &str,
+        entry: &Entry,
+        path: String,
+        message: String,
+    ) -> StoreError {
         let object = ObjectRef::new(kind, namespace, name);
-        StoreError::Invalid(Box::new(InvalidObject { object, origin: entry.place.clone(), path, message }))
+        StoreError::Invalid(Box::new(InvalidObject {
+            object,
+            origin: entry.place.clone(),
+            path,
+            message,
+        }))
     }
 
-    fn stash_object(&self, group: &str, kind: &'static str, namespace: &str, name: &str) -> Result<StashObject, StoreError> {
+    fn stash_object(
+        &self,
+        group: &str,
+        kind: &'static str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<StashObject, StoreError> {
         let entry = self.find(group, kind, namespace, name)?;
         match StashObject::from_value(&entry.value) {
             Ok(Some(obj)) => Ok(obj),
-            Ok(None) => Err(Self::invalid(kind, namespace, name, entry, "apiVersion".into(), "not a Stash API group".into())),
+            Ok(None) => Err(Self::invalid(
+                kind,
+                namespace,
+                name,
+                entry,
+                "apiVersion".into(),
+                "not a Stash API group".into(),
+            )),
             Err(ObjectError::UnknownKind { api_version, .. }) => Err(Self::invalid(
                 kind,
                 namespace,
@@ -185,7 +282,9 @@ impl ManifestDir {
                 "apiVersion".into(),
                 format!("{kind} is not served at {api_version:?}"),
             )),
-            Err(ObjectError::Field { path, message }) => Err(Self::invalid(kind, namespace, name, entry, path, message)),
+            Err(ObjectError::Field { path, message }) => {
+                Err(Self::invalid(kind, namespace, name, entry, path, message))
+            }
         }
     }
 }
@@ -213,11 +312,30 @@ impl ObjectStore for ManifestDir {
 
     async fn secret(&self, namespace: &str, name: &str) -> Result<SecretObject, StoreError> {
         let entry = self.find("", "Secret", namespace, name)?;
-        let secret: Secret = serde_path_to_error::deserialize(&entry.value)
-            .map_err(|e| Self::invalid("Secret", namespace, name, entry, e.path().to_string(), e.into_inner().to_string()))?;
+        let secret: Secret = serde_path_to_error::deserialize(&entry.value).map_err(|e| {
+            Self::invalid(
+                "Secret",
+                namespace,
+                name,
+                entry,
+                e.path().to_string(),
+                e.into_inner().to_string(),
+            )
+        })?;
         // The API server folds stringData into data, stringData winning.
-        let mut data: BTreeMap<String, Vec<u8>> = secret.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
-        data.extend(secret.string_data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.into_bytes())));
+        let mut data: BTreeMap<String, Vec<u8>> = secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, v.0))
+            .collect();
+        data.extend(
+            secret
+                .string_data
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(k, v)| (k, v.into_bytes())),
+        );
         Ok(SecretObject::new(data))
     }
 }

@@ -34,7 +34,11 @@ pub struct ObjectRef {
 
 impl ObjectRef {
     pub fn new(kind: &'static str, namespace: &str, name: &str) -> ObjectRef {
-        ObjectRef { kind, namespace: namespace.to_string(), name: name.to_string() }
+        ObjectRef {
+            kind,
+            namespace: namespace.to_string(),
+            name: name.to_string(),
+        }
     }
 }
 
@@ -61,12 +65,20 @@ pub struct InvalidObject {
 pub enum StoreError {
     /// No such object. `hint` says what to do and what the store holds instead.
     #[error("{object} not found in {origin}{hint}")]
-    NotFound { object: ObjectRef, origin: String, hint: String },
+    NotFound {
+        object: ObjectRef,
+        origin: String,
+        hint: String,
+    },
     #[error(transparent)]
     Invalid(Box<InvalidObject>),
     /// Two manifests define the same object; the store will not guess which one is meant.
     #[error("{object} is defined twice, in {first} and in {second}: keep one")]
-    Duplicate { object: ObjectRef, first: String, second: String },
+    Duplicate {
+        object: ObjectRef,
+        first: String,
+        second: String,
+    },
     #[error("reading {path}")]
     Read {
         path: String,
@@ -117,7 +129,9 @@ impl SecretObject {
 
 impl fmt::Debug for SecretObject {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SecretObject").field("keys", &self.data.keys().collect::<Vec<_>>()).finish()
+        f.debug_struct("SecretObject")
+            .field("keys", &self.data.keys().collect::<Vec<_>>())
+            .finish()
     }
 }
 
@@ -140,7 +154,10 @@ fn secret_refs(ab: &AppBinding) -> Vec<(String, String)> {
     }
     for (i, t) in spec.secret_transforms.iter().flatten().enumerate() {
         if let Some(r) = t.add_keys_from.as_ref().and_then(|a| a.secret_ref.as_ref()) {
-            refs.push((format!("spec.secretTransforms[{i}].addKeysFrom.secretRef"), r.name.clone()));
+            refs.push((
+                format!("spec.secretTransforms[{i}].addKeysFrom.secretRef"),
+                r.name.clone(),
+            ));
         }
     }
     if let Some(s) = &spec.tls_secret {
@@ -151,7 +168,11 @@ fn secret_refs(ab: &AppBinding) -> Vec<(String, String)> {
 
 /// Looks up AppBinding `namespace/name` and every Secret it names (same namespace), and
 /// resolves them into a [`Connection`], as Stash's addons do with the API server.
-pub async fn app_connection(store: &dyn ObjectStore, namespace: &str, name: &str) -> Result<(AppBinding, Connection), StoreError> {
+pub async fn app_connection(
+    store: &dyn ObjectStore,
+    namespace: &str,
+    name: &str,
+) -> Result<(AppBinding, Connection), StoreError> {
     let ab = store.app_binding(namespace, name).await?;
     let mut secrets: BTreeMap<String, SecretData> = BTreeMap::new();
     for (field, secret) in secret_refs(&ab) {
@@ -161,16 +182,26 @@ pub async fn app_connection(store: &dyn ObjectStore, namespace: &str, name: &str
         let data = match store.secret(namespace, &secret).await {
             Ok(s) => s.into_data(),
             // Say which field of the AppBinding pointed at the missing Secret.
-            Err(StoreError::NotFound { object, origin, hint }) => {
+            Err(StoreError::NotFound {
+                object,
+                origin,
+                hint,
+            }) => {
                 let hint = format!("{hint} (named by {field} of AppBinding {namespace}/{name})");
-                return Err(StoreError::NotFound { object, origin, hint });
+                return Err(StoreError::NotFound {
+                    object,
+                    origin,
+                    hint,
+                });
             }
             Err(e) => return Err(e),
         };
         secrets.insert(secret, data);
     }
-    let conn = resolve_appbinding(&ab, &secrets)
-        .map_err(|source| StoreError::Resolve { object: ObjectRef::new("AppBinding", namespace, name), source: Box::new(source) })?;
+    let conn = resolve_appbinding(&ab, &secrets).map_err(|source| StoreError::Resolve {
+        object: ObjectRef::new("AppBinding", namespace, name),
+        source: Box::new(source),
+    })?;
     Ok((ab, conn))
 }
 

@@ -64,7 +64,11 @@ fn dir(files: &[(&str, &str)]) -> (tempfile::TempDir, ManifestDir) {
 
 #[tokio::test]
 async fn reads_multi_document_files_lists_and_subfolders() {
-    let (_tmp, store) = dir(&[("ab.yaml", AB), ("more/secrets.yml", SECRETS), ("notes.txt", "not yaml: [")]);
+    let (_tmp, store) = dir(&[
+        ("ab.yaml", AB),
+        ("more/secrets.yml", SECRETS),
+        ("notes.txt", "not yaml: ["),
+    ]);
     let ab = store.app_binding("demo", "pg").await.unwrap();
     assert_eq!(ab.spec.secret.unwrap().name, "pg-auth");
     // stringData wins over data, as the API server merges them.
@@ -73,29 +77,56 @@ async fn reads_multi_document_files_lists_and_subfolders() {
     assert_eq!(s.data()["username"], b"postgres");
     // A Repository without a namespace is in `default`.
     let r = store.repository("default", "local-repo").await.unwrap();
-    assert_eq!(r.spec.backend.unwrap().storage_secret_name.as_deref(), Some("repo-secret"));
+    assert_eq!(
+        r.spec.backend.unwrap().storage_secret_name.as_deref(),
+        Some("repo-secret")
+    );
 }
 
 #[tokio::test]
 async fn not_found_names_the_object_the_folder_and_what_is_there() {
     let (tmp, store) = dir(&[("ab.yaml", AB)]);
-    let e = store.app_binding("demo", "pg-typo").await.unwrap_err().to_string();
-    assert!(e.starts_with("AppBinding demo/pg-typo not found in the manifests in "), "{e}");
+    let e = store
+        .app_binding("demo", "pg-typo")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("AppBinding demo/pg-typo not found in the manifests in "),
+        "{e}"
+    );
     assert!(e.contains(&tmp.path().display().to_string()), "{e}");
-    assert!(e.contains("add its manifest there, or correct the name"), "{e}");
+    assert!(
+        e.contains("add its manifest there, or correct the name"),
+        "{e}"
+    );
     assert!(e.contains("AppBindings in namespace demo: pg"), "{e}");
-    let e = store.app_binding("prod", "pg").await.unwrap_err().to_string();
+    let e = store
+        .app_binding("prod", "pg")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("one of that name is in namespace demo"), "{e}");
     let e = store.repository("demo", "r").await.unwrap_err().to_string();
-    assert!(e.contains("there is no Repository in namespace demo"), "{e}");
+    assert!(
+        e.contains("there is no Repository in namespace demo"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
 async fn a_bad_field_is_reported_with_its_path_and_file() {
     let bad = AB.replace("    name: pg-auth\n", "    name: {first: pg}\n");
     let (_tmp, store) = dir(&[("ab.yaml", &bad), ("s.yaml", "apiVersion: v1\nkind: Secret\nmetadata: {name: s, namespace: demo}\ndata: {k: '%%%'}\n")]);
-    let e = store.app_binding("demo", "pg").await.unwrap_err().to_string();
-    assert!(e.contains("AppBinding demo/pg (in ") && e.contains("ab.yaml): field spec.secret.name: "), "{e}");
+    let e = store
+        .app_binding("demo", "pg")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("AppBinding demo/pg (in ") && e.contains("ab.yaml): field spec.secret.name: "),
+        "{e}"
+    );
     let e = store.secret("demo", "s").await.unwrap_err().to_string();
     assert!(e.contains("field data.k"), "{e}");
 }
@@ -103,13 +134,22 @@ async fn a_bad_field_is_reported_with_its_path_and_file() {
 #[tokio::test]
 async fn duplicates_are_refused_and_yaml_errors_name_the_file() {
     let (_tmp, store) = dir(&[("a.yaml", AB), ("b.yaml", AB)]);
-    let e = store.app_binding("demo", "pg").await.unwrap_err().to_string();
-    assert!(e.contains("is defined twice") && e.contains("a.yaml") && e.contains("b.yaml"), "{e}");
+    let e = store
+        .app_binding("demo", "pg")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("is defined twice") && e.contains("a.yaml") && e.contains("b.yaml"),
+        "{e}"
+    );
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("x.yaml"), "kind: [unclosed\n").unwrap();
     let e = ManifestDir::load(&[tmp.path()]).unwrap_err().to_string();
     assert!(e.contains("x.yaml: not YAML"), "{e}");
-    let e = ManifestDir::load(&[tmp.path().join("missing")]).unwrap_err().to_string();
+    let e = ManifestDir::load(&[tmp.path().join("missing")])
+        .unwrap_err()
+        .to_string();
     assert!(e.starts_with("reading ") && e.contains("missing"), "{e}");
 }
 
@@ -121,8 +161,15 @@ async fn app_connection_fetches_every_secret_the_appbinding_names() {
     assert_eq!(conn.password().as_deref(), Some("hunter2-from-stringdata"));
     assert_eq!(conn.secret["extra"], b"x");
     let (_tmp, store) = dir(&[("ab.yaml", AB)]);
-    let e = app_connection(&store, "demo", "pg").await.unwrap_err().to_string();
-    assert!(e.contains("Secret demo/pg-auth not found") && e.contains("named by spec.secret of AppBinding demo/pg"), "{e}");
+    let e = app_connection(&store, "demo", "pg")
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("Secret demo/pg-auth not found")
+            && e.contains("named by spec.secret of AppBinding demo/pg"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
@@ -130,6 +177,9 @@ async fn secrets_never_show_in_debug() {
     let (_tmp, store) = dir(&[("s.yaml", SECRETS)]);
     let s = store.secret("demo", "pg-auth").await.unwrap();
     let shown = format!("{s:?} {store:?} {:?}", s.clone().into_storage_secret());
-    assert!(!shown.contains("hunter2") && !shown.contains("b2xkLXBhc3N3b3Jk"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("b2xkLXBhc3N3b3Jk"),
+        "{shown}"
+    );
     assert!(shown.contains("password"), "{shown}");
 }

@@ -12,18 +12,25 @@ pub async fn read_doc<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<RawDocum
     let mut len = [0u8; 4];
     let mut got = 0;
     while got < 4 {
-        let n = r.read(&mut len[got..]).await.map_err(|e| AddonError::io("reading the dump", e))?;
+        let n = r
+            .read(&mut len[got..])
+            .await
+            .map_err(|e| AddonError::io("reading the dump", e))?;
         if n == 0 {
             if got == 0 {
                 return Ok(None);
             }
-            return Err(AddonError::Format("the stream ends inside a document length".into()));
+            return Err(AddonError::Format(
+                "the stream ends inside a document length".into(),
+            ));
         }
         got += n;
     }
     let size = i32::from_le_bytes(len);
     if size < 5 || size as usize > MAX_DOC {
-        return Err(AddonError::Format(format!("document length {size} is out of range")));
+        return Err(AddonError::Format(format!(
+            "document length {size} is out of range"
+        )));
     }
     let mut buf = vec![0u8; size as usize];
     buf[..4].copy_from_slice(&len);
@@ -34,7 +41,9 @@ pub async fn read_doc<R: AsyncRead + Unpin>(r: &mut R) -> Result<Option<RawDocum
             AddonError::io("reading the dump", e)
         }
     })?;
-    RawDocumentBuf::from_bytes(buf).map(Some).map_err(|e| AddonError::Format(format!("invalid BSON document: {e}")))
+    RawDocumentBuf::from_bytes(buf)
+        .map(Some)
+        .map_err(|e| AddonError::Format(format!("invalid BSON document: {e}")))
 }
 
 /// Serialize a control document.

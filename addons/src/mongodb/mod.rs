@@ -51,7 +51,14 @@ pub struct MongoOptions {
 
 impl Default for MongoOptions {
     fn default() -> Self {
-        MongoOptions { dbs: vec![], collections: vec![], drop: false, restore_db: None, batch_size: 1000, auth_db: "admin".into() }
+        MongoOptions {
+            dbs: vec![],
+            collections: vec![],
+            drop: false,
+            restore_db: None,
+            batch_size: 1000,
+            auth_db: "admin".into(),
+        }
     }
 }
 
@@ -66,7 +73,12 @@ impl MongoOptions {
                 Some((f, v)) => (f, Some(v.to_string())),
                 None => (a.as_str(), None),
             };
-            let mut val = || inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| AddonError::Invalid(format!("mongo arg {flag} needs a value")));
+            let mut val = || {
+                inline
+                    .clone()
+                    .or_else(|| it.next().cloned())
+                    .ok_or_else(|| AddonError::Invalid(format!("mongo arg {flag} needs a value")))
+            };
             match flag {
                 "--db" | "-d" if restore => o.restore_db = Some(val()?),
                 "--db" | "-d" => o.dbs.push(val()?),
@@ -78,7 +90,9 @@ impl MongoOptions {
             }
         }
         if !o.collections.is_empty() && !restore && o.dbs.len() != 1 {
-            return Err(AddonError::Invalid("--collection needs exactly one --db".into()));
+            return Err(AddonError::Invalid(
+                "--collection needs exactly one --db".into(),
+            ));
         }
         Ok(o)
     }
@@ -102,7 +116,10 @@ impl Mongo {
 
     pub(crate) async fn connect(&self) -> Result<Conn> {
         let mut o = ClientOptions::default();
-        o.hosts = vec![ServerAddress::Tcp { host: self.conn.host.clone(), port: Some(self.conn.port_or(DEFAULT_PORT)) }];
+        o.hosts = vec![ServerAddress::Tcp {
+            host: self.conn.host.clone(),
+            port: Some(self.conn.port_or(DEFAULT_PORT)),
+        }];
         o.direct_connection = Some(true);
         o.server_selection_timeout = Some(Duration::from_secs(5));
         o.connect_timeout = Some(Duration::from_secs(5));
@@ -117,14 +134,18 @@ impl Mongo {
         let mut secrets = None;
         if let Some(t) = &self.conn.tls {
             self.check_server_name()?;
-            let dir = SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
+            let dir = SecretDir::new()
+                .map_err(|e| AddonError::io("creating a private temp folder", e))?;
             let io = |e| AddonError::io("writing TLS files", e);
             let mut to = TlsOptions::default();
             if let Some(ca) = &t.ca_pem {
                 to.ca_file_path = Some(dir.write("ca.crt", ca.as_bytes()).map_err(io)?);
             }
             if let (Some(c), Some(k)) = (&t.client_cert_pem, &t.client_key_pem) {
-                to.cert_key_file_path = Some(dir.write("client.pem", format!("{c}\n{k}").as_bytes()).map_err(io)?);
+                to.cert_key_file_path = Some(
+                    dir.write("client.pem", format!("{c}\n{k}").as_bytes())
+                        .map_err(io)?,
+                );
             }
             if t.insecure_skip_verify {
                 to.allow_invalid_certificates = Some(true);
@@ -132,15 +153,23 @@ impl Mongo {
             o.tls = Some(Tls::Enabled(to));
             secrets = Some(dir);
         }
-        let client = Client::with_options(o).map_err(|e| AddonError::Invalid(format!("mongodb connection settings: {e}")))?;
-        Ok(Conn { client, _secrets: secrets })
+        let client = Client::with_options(o)
+            .map_err(|e| AddonError::Invalid(format!("mongodb connection settings: {e}")))?;
+        Ok(Conn {
+            client,
+            _secrets: secrets,
+        })
     }
 
     /// The driver checks the server's certificate against the host it dials and has no
     /// setting for another name, so an AppBinding `serverName` that differs is refused rather
     /// than silently not applied.
     pub(crate) fn check_server_name(&self) -> Result<()> {
-        let name = self.conn.tls.as_ref().and_then(|t| t.server_name.as_deref());
+        let name = self
+            .conn
+            .tls
+            .as_ref()
+            .and_then(|t| t.server_name.as_deref());
         match name.filter(|n| !n.is_empty() && *n != self.conn.host) {
             Some(name) => Err(AddonError::Invalid(format!(
                 "spec.clientConfig.serverName {name:?} cannot be used with MongoDB: its driver checks the server's certificate against the host it dials; put a host name the certificate holds into spec.clientConfig.url (or service.name) instead"
@@ -152,11 +181,21 @@ impl Mongo {
     pub(crate) fn classify(&self, e: mongodb::error::Error, doing: &str) -> AddonError {
         let target = self.conn.target(DEFAULT_PORT);
         match e.kind.as_ref() {
-            mongodb::error::ErrorKind::Authentication { message, .. } => {
-                AddonError::Auth { addon: "mongodb", target, user: self.conn.user.clone().unwrap_or_default(), detail: message.clone() }
-            }
-            mongodb::error::ErrorKind::ServerSelection { .. } | mongodb::error::ErrorKind::Io(_) if doing == "connecting" => {
-                AddonError::Connect { addon: "mongodb", target, source: Box::new(e) }
+            mongodb::error::ErrorKind::Authentication { message, .. } => AddonError::Auth {
+                addon: "mongodb",
+                target,
+                user: self.conn.user.clone().unwrap_or_default(),
+                detail: message.clone(),
+            },
+            mongodb::error::ErrorKind::ServerSelection { .. }
+            | mongodb::error::ErrorKind::Io(_)
+                if doing == "connecting" =>
+            {
+                AddonError::Connect {
+                    addon: "mongodb",
+                    target,
+                    source: Box::new(e),
+                }
             }
             _ => AddonError::db(format!("{doing} (mongodb at {target})"), e),
         }
@@ -166,7 +205,15 @@ impl Mongo {
 #[async_trait]
 impl Addon for Mongo {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { kind: "mongodb", file_name: FILE_NAME, tools: vec![], parallel: false, consistent: false, tls: true, selective: true }
+        Capabilities {
+            kind: "mongodb",
+            file_name: FILE_NAME,
+            tools: vec![],
+            parallel: false,
+            consistent: false,
+            tls: true,
+            selective: true,
+        }
     }
 
     fn target(&self) -> String {
@@ -192,7 +239,10 @@ mod tests {
 
     #[test]
     fn parses_mongodump_args() {
-        let a: Vec<String> = ["--db", "app", "-c", "users", "--batchSize=10"].iter().map(|s| s.to_string()).collect();
+        let a: Vec<String> = ["--db", "app", "-c", "users", "--batchSize=10"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
         let o = MongoOptions::from_args(&a, false).unwrap();
         assert_eq!(o.dbs, vec!["app"]);
         assert_eq!(o.collections, vec!["users"]);

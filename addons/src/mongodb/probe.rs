@@ -17,12 +17,22 @@ pub(super) async fn probe(m: &Mongo) -> Result<ProbeInfo> {
         tls_preflight(m, tls).await?;
     }
     let conn = m.connect().await?;
-    conn.client.database("admin").run_command(doc! {"ping": 1}).await.map_err(|e| m.classify(e, "connecting"))?;
-    Ok(ProbeInfo { server_version: server_version(m, &conn.client).await? })
+    conn.client
+        .database("admin")
+        .run_command(doc! {"ping": 1})
+        .await
+        .map_err(|e| m.classify(e, "connecting"))?;
+    Ok(ProbeInfo {
+        server_version: server_version(m, &conn.client).await?,
+    })
 }
 
 pub(super) async fn server_version(m: &Mongo, c: &mongodb::Client) -> Result<String> {
-    let r = c.database("admin").run_command(doc! {"buildInfo": 1}).await.map_err(|e| m.classify(e, "connecting"))?;
+    let r = c
+        .database("admin")
+        .run_command(doc! {"buildInfo": 1})
+        .await
+        .map_err(|e| m.classify(e, "connecting"))?;
     Ok(r.get_str("version").unwrap_or("unknown").to_string())
 }
 
@@ -39,7 +49,11 @@ async fn tls_preflight(m: &Mongo, tls: &TlsConfig) -> Result<()> {
     let mut s = crate::tls::connect("mongodb", host, port, tls, timeout).await?;
     let failed = |e: std::io::Error| match crate::tls::rustls_cause(&e) {
         Some(r) => crate::tls::tls_failed("mongodb", m.conn.target(DEFAULT_PORT), r),
-        None => AddonError::Connect { addon: "mongodb", target: m.conn.target(DEFAULT_PORT), source: Box::new(e) },
+        None => AddonError::Connect {
+            addon: "mongodb",
+            target: m.conn.target(DEFAULT_PORT),
+            source: Box::new(e),
+        },
     };
     let round_trip = async {
         s.write_all(&hello_message()).await?;
@@ -50,7 +64,10 @@ async fn tls_preflight(m: &Mongo, tls: &TlsConfig) -> Result<()> {
     };
     match tokio::time::timeout(timeout, round_trip).await {
         Ok(r) => r.map_err(failed),
-        Err(_) => Err(failed(std::io::Error::new(std::io::ErrorKind::TimedOut, "no answer to hello over TLS"))),
+        Err(_) => Err(failed(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "no answer to hello over TLS",
+        ))),
     }
 }
 
@@ -76,7 +93,10 @@ mod tests {
     #[test]
     fn hello_is_a_well_formed_op_msg() {
         let m = hello_message();
-        assert_eq!(i32::from_le_bytes(m[0..4].try_into().unwrap()) as usize, m.len());
+        assert_eq!(
+            i32::from_le_bytes(m[0..4].try_into().unwrap()) as usize,
+            m.len()
+        );
         assert_eq!(i32::from_le_bytes(m[12..16].try_into().unwrap()), 2013);
         assert_eq!(m[20], 0, "a body section");
         let d = bson::Document::from_reader(&m[21..]).unwrap();

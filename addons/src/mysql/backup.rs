@@ -7,11 +7,23 @@ use crate::error::{AddonError, Result};
 
 use super::Mysql;
 
-const LOCKING: &[&str] = &["--single-transaction", "--skip-single-transaction", "--lock-all-tables", "-x", "--lock-tables", "-l"];
+const LOCKING: &[&str] = &[
+    "--single-transaction",
+    "--skip-single-transaction",
+    "--lock-all-tables",
+    "-x",
+    "--lock-tables",
+    "-l",
+];
 
 pub(super) async fn backup(m: &Mysql, ctx: &Ctx, sink: Sink<'_>) -> Result<Report> {
-    let secrets = SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
-    let base = m.opts.args.clone().unwrap_or_else(|| m.opts.flavor.default_args());
+    let secrets =
+        SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
+    let base = m
+        .opts
+        .args
+        .clone()
+        .unwrap_or_else(|| m.opts.flavor.default_args());
     let runs: Vec<Vec<String>> = if m.opts.multi_dump_args.is_empty() {
         vec![base]
     } else {

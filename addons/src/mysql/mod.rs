@@ -65,7 +65,13 @@ pub struct MysqlOptions {
 
 impl Default for MysqlOptions {
     fn default() -> Self {
-        MysqlOptions { flavor: Flavor::MariaDb, args: None, multi_dump_args: vec![], single_transaction: true, bin_dir: None }
+        MysqlOptions {
+            flavor: Flavor::MariaDb,
+            args: None,
+            multi_dump_args: vec![],
+            single_transaction: true,
+            bin_dir: None,
+        }
     }
 }
 
@@ -100,11 +106,38 @@ impl Mysql {
         if let Some(tls) = &self.conn.tls {
             cnf.push_str("ssl\n");
             if let Some(ca) = &tls.ca_pem {
-                let _ = writeln!(cnf, "ssl-ca={}", quote(&secrets.write("ca.crt", ca.as_bytes()).map_err(io)?.to_string_lossy()));
+                let _ = writeln!(
+                    cnf,
+                    "ssl-ca={}",
+                    quote(
+                        &secrets
+                            .write("ca.crt", ca.as_bytes())
+                            .map_err(io)?
+                            .to_string_lossy()
+                    )
+                );
             }
             if let (Some(c), Some(k)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-                let _ = writeln!(cnf, "ssl-cert={}", quote(&secrets.write("tls.crt", c.as_bytes()).map_err(io)?.to_string_lossy()));
-                let _ = writeln!(cnf, "ssl-key={}", quote(&secrets.write("tls.key", k.as_bytes()).map_err(io)?.to_string_lossy()));
+                let _ = writeln!(
+                    cnf,
+                    "ssl-cert={}",
+                    quote(
+                        &secrets
+                            .write("tls.crt", c.as_bytes())
+                            .map_err(io)?
+                            .to_string_lossy()
+                    )
+                );
+                let _ = writeln!(
+                    cnf,
+                    "ssl-key={}",
+                    quote(
+                        &secrets
+                            .write("tls.key", k.as_bytes())
+                            .map_err(io)?
+                            .to_string_lossy()
+                    )
+                );
             }
             if !tls.insecure_skip_verify && tls.ca_pem.is_some() {
                 cnf.push_str("ssl-verify-server-cert\n");
@@ -112,8 +145,12 @@ impl Mysql {
         }
         let file = secrets.write("client.cnf", cnf.as_bytes()).map_err(io)?;
         let mut t = Tool::new(&path);
-        t.cmd.env_remove("MYSQL_PWD").env_remove("MYSQL_HOST").env_remove("MYSQL_TCP_PORT");
-        t.cmd.arg(format!("--defaults-extra-file={}", file.display()));
+        t.cmd
+            .env_remove("MYSQL_PWD")
+            .env_remove("MYSQL_HOST")
+            .env_remove("MYSQL_TCP_PORT");
+        t.cmd
+            .arg(format!("--defaults-extra-file={}", file.display()));
         Ok(t)
     }
 

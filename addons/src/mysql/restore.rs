@@ -6,7 +6,8 @@ use crate::error::{AddonError, Result};
 use super::Mysql;
 
 pub(super) async fn restore(m: &Mysql, _ctx: &Ctx, source: Source<'_>) -> Result<Report> {
-    let secrets = SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
+    let secrets =
+        SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
     let mut t = m.tool(m.opts.flavor.client_tool(), &secrets)?;
     if let Some(db) = &m.conn.database {
         t.cmd.arg(format!("--database={db}"));

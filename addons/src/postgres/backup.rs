@@ -6,10 +6,13 @@ use crate::error::{AddonError, Result};
 use super::{BackupCmd, Postgres};
 
 pub(super) async fn backup(pg: &Postgres, _ctx: &Ctx, sink: Sink<'_>) -> Result<Report> {
-    let secrets = SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
+    let secrets =
+        SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
     let cmd = pg.opts.backup_cmd;
     let mut t = pg.tool(cmd.program(), &secrets)?;
-    let names_db = pg.opts.args.iter().any(|a| a.starts_with("--dbname") || a == "-d" || a.starts_with("-l") || a.starts_with("--database"));
+    let names_db = pg.opts.args.iter().any(|a| {
+        a.starts_with("--dbname") || a == "-d" || a.starts_with("-l") || a.starts_with("--database")
+    });
     if let (Some(db), false) = (&pg.conn.database, names_db) {
         match cmd {
             BackupCmd::PgDump => t.cmd.arg(format!("--dbname={db}")),

@@ -46,7 +46,9 @@ impl FromStr for BackupCmd {
         match s {
             "pg_dumpall" | "" => Ok(BackupCmd::PgDumpall),
             "pg_dump" => Ok(BackupCmd::PgDump),
-            other => Err(AddonError::Invalid(format!("backupCMD {other:?}: use pg_dumpall or pg_dump"))),
+            other => Err(AddonError::Invalid(format!(
+                "backupCMD {other:?}: use pg_dumpall or pg_dump"
+            ))),
         }
     }
 }
@@ -121,7 +123,17 @@ impl Postgres {
             None => program.to_string(),
         };
         let mut t = Tool::new(&path);
-        for v in ["PGPASSWORD", "PGPASSFILE", "PGSERVICE", "PGSSLMODE", "PGSSLROOTCERT", "PGSSLCERT", "PGSSLKEY", "PGOPTIONS", "PGHOSTADDR"] {
+        for v in [
+            "PGPASSWORD",
+            "PGPASSFILE",
+            "PGSERVICE",
+            "PGSSLMODE",
+            "PGSSLROOTCERT",
+            "PGSSLCERT",
+            "PGSSLKEY",
+            "PGOPTIONS",
+            "PGHOSTADDR",
+        ] {
             t.cmd.env_remove(v);
         }
         let (host, hostaddr) = self.endpoint()?;
@@ -129,7 +141,8 @@ impl Postgres {
         if let Some(ip) = hostaddr {
             t.cmd.env("PGHOSTADDR", ip.to_string());
         }
-        t.cmd.arg(format!("--port={}", self.conn.port_or(DEFAULT_PORT)));
+        t.cmd
+            .arg(format!("--port={}", self.conn.port_or(DEFAULT_PORT)));
         t.cmd.arg(format!("--username={}", self.user()));
         t.cmd.env("PGAPPNAME", format!("stash-{program}"));
         t.cmd.env("PGCONNECT_TIMEOUT", "10");
@@ -139,11 +152,20 @@ impl Postgres {
         let io = |e| AddonError::io("writing TLS files for the PostgreSQL tools", e);
         if let Some(tls) = &self.conn.tls {
             if let Some(ca) = &tls.ca_pem {
-                t.cmd.env("PGSSLROOTCERT", secrets.write("ca.crt", ca.as_bytes()).map_err(io)?);
+                t.cmd.env(
+                    "PGSSLROOTCERT",
+                    secrets.write("ca.crt", ca.as_bytes()).map_err(io)?,
+                );
             }
             if let (Some(c), Some(k)) = (&tls.client_cert_pem, &tls.client_key_pem) {
-                t.cmd.env("PGSSLCERT", secrets.write("tls.crt", c.as_bytes()).map_err(io)?);
-                t.cmd.env("PGSSLKEY", secrets.write("tls.key", k.as_bytes()).map_err(io)?);
+                t.cmd.env(
+                    "PGSSLCERT",
+                    secrets.write("tls.crt", c.as_bytes()).map_err(io)?,
+                );
+                t.cmd.env(
+                    "PGSSLKEY",
+                    secrets.write("tls.key", k.as_bytes()).map_err(io)?,
+                );
             }
         }
         if let Some(mode) = self.ssl_mode() {
@@ -156,15 +178,32 @@ impl Postgres {
     /// certificate against `host`: an AppBinding `serverName` other than the host becomes the
     /// host, and the address we really connect to goes into `hostaddr` (libpq's own split).
     pub(crate) fn endpoint(&self) -> Result<(String, Option<std::net::IpAddr>)> {
-        let name = self.conn.tls.as_ref().and_then(|t| t.server_name.as_deref()).filter(|n| !n.is_empty() && *n != self.conn.host);
-        let Some(name) = name else { return Ok((self.conn.host.clone(), None)) };
+        let name = self
+            .conn
+            .tls
+            .as_ref()
+            .and_then(|t| t.server_name.as_deref())
+            .filter(|n| !n.is_empty() && *n != self.conn.host);
+        let Some(name) = name else {
+            return Ok((self.conn.host.clone(), None));
+        };
         if let Ok(ip) = self.conn.host.parse() {
             return Ok((name.to_string(), Some(ip)));
         }
         let port = self.conn.port_or(DEFAULT_PORT);
-        let unresolved = |source: std::io::Error| AddonError::Connect { addon: "postgres", target: self.conn.target(DEFAULT_PORT), source: Box::new(source) };
-        let mut addrs = std::net::ToSocketAddrs::to_socket_addrs(&(self.conn.host.as_str(), port)).map_err(unresolved)?;
-        let addr = addrs.next().ok_or_else(|| unresolved(std::io::Error::new(std::io::ErrorKind::NotFound, "the host name has no address")))?;
+        let unresolved = |source: std::io::Error| AddonError::Connect {
+            addon: "postgres",
+            target: self.conn.target(DEFAULT_PORT),
+            source: Box::new(source),
+        };
+        let mut addrs = std::net::ToSocketAddrs::to_socket_addrs(&(self.conn.host.as_str(), port))
+            .map_err(unresolved)?;
+        let addr = addrs.next().ok_or_else(|| {
+            unresolved(std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "the host name has no address",
+            ))
+        })?;
         Ok((name.to_string(), Some(addr.ip())))
     }
 

@@ -152,13 +152,36 @@ pub(super) async fn backup(pg: &Postgres, ctx: &Ctx, sink: Sink<'_>) -> Result<R
 }
 
 async fn send(tx: &mpsc::Sender<Frame>, kind: Kind, stream: u32, payload: Bytes) -> Result<()> {
-    tx.send(Frame { kind, stream, payload })
-        .await
-        .map_err(|_| AddonError::io("writing the dump", std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the stream's reader stopped")))
+    tx.send(Frame {
+        kind,
+        stream,
+        payload,
+    })
+    .await
+    .map_err(|_| {
+        AddonError::io(
+            "writing the dump",
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the stream's reader stopped",
+            ),
+        )
+    })
 }
 
-async fn send_json<T: Serialize>(tx: &mpsc::Sender<Frame>, kind: Kind, stream: u32, v: &T) -> Result<()> {
-    send(tx, kind, stream, Bytes::from(serde_json::to_vec(v).expect("plain data serializes"))).await
+async fn send_json<T: Serialize>(
+    tx: &mpsc::Sender<Frame>,
+    kind: Kind,
+    stream: u32,
+    v: &T,
+) -> Result<()> {
+    send(
+        tx,
+        kind,
+        stream,
+        Bytes::from(serde_json::to_vec(v).expect("plain data serializes")),
+    )
+    .await
 }
 
 const TABLES_SQL: &str = "
@@ -175,7 +198,11 @@ ORDER BY pg_relation_size(c.oid) DESC, 2, 3";
 
 /// A pg_dump pattern matching exactly `schema.table` (quoted parts match literally).
 fn exact_pattern(schema: &str, table: &str) -> String {
-    format!("\"{}\".\"{}\"", schema.replace('"', "\"\""), table.replace('"', "\"\""))
+    format!(
+        "\"{}\".\"{}\"",
+        schema.replace('"', "\"\""),
+        table.replace('"', "\"\"")
+    )
 }
 
 async fn produce(pg: &Postgres, ctx: &Ctx, tx: mpsc::Sender<Frame>) -> Result<Report> {
@@ -184,41 +211,70 @@ async fn produce(pg: &Postgres, ctx: &Ctx, tx: mpsc::Sender<Frame>) -> Result<Re
     coord
         .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .await
-        .map_err(db_err(format!("starting the snapshot transaction on {target}")))?;
+        .map_err(db_err(format!(
+            "starting the snapshot transaction on {target}"
+        )))?;
     let snapshot: String = coord
         .query_one("SELECT pg_export_snapshot()", &[])
         .await
         .map_err(db_err("exporting the snapshot"))?
         .get(0);
-    let server_version: String = coord.query_one("SHOW server_version", &[]).await.map_err(db_err("reading the server version"))?.get(0);
-    let rows = coord.query(TABLES_SQL, &[]).await.map_err(db_err("listing tables"))?;
+    let server_version: String = coord
+        .query_one("SHOW server_version", &[])
+        .await
+        .map_err(db_err("reading the server version"))?
+        .get(0);
+    let rows = coord
+        .query(TABLES_SQL, &[])
+        .await
+        .map_err(db_err("listing tables"))?;
     let mut tables = Vec::new();
     let mut patterns = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let (schema, name): (String, String) = (r.get(1), r.get(2));
         patterns.push(exact_pattern(&schema, &name));
-        tables.push(TableMeta { id: i as u32 + 1, table: r.get(0), columns: r.get(3) });
+        tables.push(TableMeta {
+            id: i as u32 + 1,
+            table: r.get(0),
+            columns: r.get(3),
+        });
     }
     for chunk in tables.chunks(200) {
         let list: Vec<&str> = chunk.iter().map(|t| t.table.as_str()).collect();
         coord
-            .batch_execute(&format!("LOCK TABLE {} IN ACCESS SHARE MODE", list.join(", ")))
+            .batch_execute(&format!(
+                "LOCK TABLE {} IN ACCESS SHARE MODE",
+                list.join(", ")
+            ))
             .await
             .map_err(db_err("locking the tables against concurrent DDL"))?;
     }
     let jobs = pg.opts.jobs.max(1);
-    let meta = Meta { server_version, snapshot: snapshot.clone(), jobs, tables: tables.clone() };
+    let meta = Meta {
+        server_version,
+        snapshot: snapshot.clone(),
+        jobs,
+        tables: tables.clone(),
+    };
     send_json(&tx, Kind::Meta, 0, &meta).await?;
 
-    let secrets = SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
+    let secrets =
+        SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
     let dump = |section: &str| -> Result<crate::process::Tool> {
         let mut t = pg.tool("pg_dump", &secrets)?;
-        t.cmd.arg(format!("--section={section}")).arg(format!("--snapshot={snapshot}"));
-        t.cmd.arg(format!("--dbname={}", pg.conn.database.as_deref().unwrap_or("postgres")));
+        t.cmd
+            .arg(format!("--section={section}"))
+            .arg(format!("--snapshot={snapshot}"));
+        t.cmd.arg(format!(
+            "--dbname={}",
+            pg.conn.database.as_deref().unwrap_or("postgres")
+        ));
         Ok(t)
     };
 
-    dump("pre-data")?.stdout_into(&mut FrameSink::new(&tx, Kind::Pre)).await?;
+    dump("pre-data")?
+        .stdout_into(&mut FrameSink::new(&tx, Kind::Pre))
+        .await?;
 
     let queue = Mutex::new(tables.iter().cloned().collect::<VecDeque<_>>());
     let total_rows = std::sync::atomic::AtomicU64::new(0);
@@ -230,9 +286,14 @@ async fn produce(pg: &Postgres, ctx: &Ctx, tx: mpsc::Sender<Frame>) -> Result<Re
         .await
         .map_err(db_err("joining the exported snapshot"))?;
         loop {
-            let Some(t) = queue.lock().unwrap().pop_front() else { break };
+            let Some(t) = queue.lock().unwrap().pop_front() else {
+                break;
+            };
             let what = || format!("dumping {}", t.table);
-            let stream = c.copy_out(&t.copy("TO STDOUT")).await.map_err(db_err(what()))?;
+            let stream = c
+                .copy_out(&t.copy("TO STDOUT"))
+                .await
+                .map_err(db_err(what()))?;
             futures::pin_mut!(stream);
             let mut buf = BytesMut::with_capacity(COPY_FRAME * 2);
             let mut rows = 0u64;
@@ -247,11 +308,19 @@ async fn produce(pg: &Postgres, ctx: &Ctx, tx: mpsc::Sender<Frame>) -> Result<Re
             if !buf.is_empty() {
                 send(&tx, Kind::Data, t.id, buf.split().freeze()).await?;
             }
-            send_json(&tx, Kind::TableEnd, t.id, &serde_json::json!({ "rows": rows })).await?;
+            send_json(
+                &tx,
+                Kind::TableEnd,
+                t.id,
+                &serde_json::json!({ "rows": rows }),
+            )
+            .await?;
             ctx.add_items(rows);
             total_rows.fetch_add(rows, std::sync::atomic::Ordering::Relaxed);
         }
-        c.batch_execute("COMMIT").await.map_err(db_err("ending a worker transaction"))?;
+        c.batch_execute("COMMIT")
+            .await
+            .map_err(db_err("ending a worker transaction"))?;
         Ok::<(), AddonError>(())
     };
     let rest = async {
@@ -259,15 +328,28 @@ async fn produce(pg: &Postgres, ctx: &Ctx, tx: mpsc::Sender<Frame>) -> Result<Re
         for p in &patterns {
             t.cmd.arg(format!("--exclude-table-data={p}"));
         }
-        t.stdout_into(&mut FrameSink::new(&tx, Kind::SqlData)).await.map(|_| ())
+        t.stdout_into(&mut FrameSink::new(&tx, Kind::SqlData))
+            .await
+            .map(|_| ())
     };
     let workers = futures::future::try_join_all((0..jobs.min(tables.len().max(1))).map(worker));
     futures::try_join!(workers, rest)?;
 
-    dump("post-data")?.stdout_into(&mut FrameSink::new(&tx, Kind::Post)).await?;
-    coord.batch_execute("COMMIT").await.map_err(db_err("ending the snapshot transaction"))?;
+    dump("post-data")?
+        .stdout_into(&mut FrameSink::new(&tx, Kind::Post))
+        .await?;
+    coord
+        .batch_execute("COMMIT")
+        .await
+        .map_err(db_err("ending the snapshot transaction"))?;
     let rows = total_rows.into_inner();
-    send_json(&tx, Kind::End, 0, &serde_json::json!({ "tables": tables.len(), "rows": rows })).await?;
+    send_json(
+        &tx,
+        Kind::End,
+        0,
+        &serde_json::json!({ "tables": tables.len(), "rows": rows }),
+    )
+    .await?;
     let mut rep = Report::default();
     rep.count("tables", tables.len() as u64);
     rep.count("rows", rows);
@@ -282,17 +364,35 @@ struct FrameSink {
 
 impl FrameSink {
     fn new(tx: &mpsc::Sender<Frame>, kind: Kind) -> FrameSink {
-        FrameSink { tx: PollSender::new(tx.clone()), kind }
+        FrameSink {
+            tx: PollSender::new(tx.clone()),
+            kind,
+        }
     }
 }
 
 impl AsyncWrite for FrameSink {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        let broken = || std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the stream's reader stopped");
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let broken = || {
+            std::io::Error::new(
+                std::io::ErrorKind::BrokenPipe,
+                "the stream's reader stopped",
+            )
+        };
         ready!(self.tx.poll_reserve(cx)).map_err(|_| broken())?;
         let n = buf.len().min(MAX_FRAME);
         let kind = self.kind;
-        self.tx.send_item(Frame { kind, stream: 0, payload: Bytes::copy_from_slice(&buf[..n]) }).map_err(|_| broken())?;
+        self.tx
+            .send_item(Frame {
+                kind,
+                stream: 0,
+                payload: Bytes::copy_from_slice(&buf[..n]),
+            })
+            .map_err(|_| broken())?;
         Poll::Ready(Ok(n))
     }
     fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -314,10 +414,15 @@ struct Psql {
 
 impl Psql {
     fn start(pg: &Postgres) -> Result<Psql> {
-        let secrets = SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
+        let secrets =
+            SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
         let mut t = pg.tool("psql", &secrets)?;
-        t.cmd.args(["--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1"]);
-        t.cmd.arg(format!("--dbname={}", pg.conn.database.as_deref().unwrap_or("postgres")));
+        t.cmd
+            .args(["--no-psqlrc", "--quiet", "--set", "ON_ERROR_STOP=1"]);
+        t.cmd.arg(format!(
+            "--dbname={}",
+            pg.conn.database.as_deref().unwrap_or("postgres")
+        ));
         let (w, mut r) = pipe(8);
         let task = tokio::spawn(async move {
             let _keep = secrets;
@@ -344,7 +449,9 @@ impl Psql {
 
     async fn finish(self) -> Result<()> {
         self.w.finish().await;
-        self.task.await.map_err(|e| AddonError::Invalid(format!("psql task: {e}")))??;
+        self.task
+            .await
+            .map_err(|e| AddonError::Invalid(format!("psql task: {e}")))??;
         Ok(())
     }
 }
@@ -357,14 +464,22 @@ enum TableMsg {
 async fn load_table(pg: &Postgres, t: TableMeta, mut rx: mpsc::Receiver<TableMsg>) -> Result<u64> {
     let what = || format!("restoring {}", t.table);
     let c = connect(pg, None).await?;
-    let sink = c.copy_in::<_, Bytes>(&t.copy("FROM STDIN")).await.map_err(db_err(what()))?;
+    let sink = c
+        .copy_in::<_, Bytes>(&t.copy("FROM STDIN"))
+        .await
+        .map_err(db_err(what()))?;
     futures::pin_mut!(sink);
     loop {
         match rx.recv().await {
             Some(TableMsg::Data(b)) => sink.send(b).await.map_err(db_err(what()))?,
             Some(TableMsg::End) => return sink.as_mut().finish().await.map_err(db_err(what())),
             // The stream broke: drop the COPY without finishing it (the server discards it).
-            None => return Err(AddonError::Format(format!("{}: the stream ended inside its data", t.table))),
+            None => {
+                return Err(AddonError::Format(format!(
+                    "{}: the stream ended inside its data",
+                    t.table
+                )))
+            }
         }
     }
 }
@@ -372,9 +487,13 @@ async fn load_table(pg: &Postgres, t: TableMeta, mut rx: mpsc::Receiver<TableMsg
 pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Result<Report> {
     let mut r = BufReader::with_capacity(1 << 20, source);
     let mut magic = [0u8; 10];
-    r.read_exact(&mut magic).await.map_err(|e| AddonError::io("reading the dump", e))?;
+    r.read_exact(&mut magic)
+        .await
+        .map_err(|e| AddonError::io("reading the dump", e))?;
     if &magic != MAGIC {
-        return Err(AddonError::Format("not a stash native PostgreSQL dump (bad magic)".into()));
+        return Err(AddonError::Format(
+            "not a stash native PostgreSQL dump (bad magic)".into(),
+        ));
     }
     let pg = Arc::new(Postgres::new(pg.conn.clone(), pg.opts.clone()));
     let mut meta: Option<Meta> = None;
@@ -391,7 +510,9 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
         match r.read_exact(&mut h).await {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                return Err(AddonError::Format("the dump has no end frame (truncated)".into()))
+                return Err(AddonError::Format(
+                    "the dump has no end frame (truncated)".into(),
+                ))
             }
             Err(e) => return Err(AddonError::io("reading the dump", e)),
         }
@@ -399,10 +520,14 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
         let stream = u32::from_be_bytes(h[1..5].try_into().unwrap());
         let len = u32::from_be_bytes(h[5..9].try_into().unwrap()) as usize;
         if len > MAX_FRAME {
-            return Err(AddonError::Format(format!("frame of {len} bytes is too large")));
+            return Err(AddonError::Format(format!(
+                "frame of {len} bytes is too large"
+            )));
         }
         payload.resize(len, 0);
-        r.read_exact(&mut payload).await.map_err(|e| AddonError::io("reading the dump", e))?;
+        r.read_exact(&mut payload)
+            .await
+            .map_err(|e| AddonError::io("reading the dump", e))?;
         if kind != Kind::Pre && kind != Kind::Meta && !pre_done {
             if let Some(p) = pre.take() {
                 p.finish().await?;
@@ -410,7 +535,12 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
             pre_done = true;
         }
         match kind {
-            Kind::Meta => meta = Some(serde_json::from_slice(&payload).map_err(|e| AddonError::Format(format!("META: {e}")))?),
+            Kind::Meta => {
+                meta = Some(
+                    serde_json::from_slice(&payload)
+                        .map_err(|e| AddonError::Format(format!("META: {e}")))?,
+                )
+            }
             Kind::Pre => {
                 if pre.is_none() {
                     pre = Some(Psql::start(&pg)?);
@@ -421,23 +551,40 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
                 let tx = match open.entry(stream) {
                     std::collections::hash_map::Entry::Occupied(o) => o.into_mut(),
                     std::collections::hash_map::Entry::Vacant(v) => {
-                        let m = meta.as_ref().ok_or_else(|| AddonError::Format("data before META".into()))?;
-                        let t = m.tables.iter().find(|t| t.id == stream).cloned().ok_or_else(|| AddonError::Format(format!("unknown table stream {stream}")))?;
+                        let m = meta
+                            .as_ref()
+                            .ok_or_else(|| AddonError::Format("data before META".into()))?;
+                        let t = m
+                            .tables
+                            .iter()
+                            .find(|t| t.id == stream)
+                            .cloned()
+                            .ok_or_else(|| {
+                                AddonError::Format(format!("unknown table stream {stream}"))
+                            })?;
                         let (tx, rx) = mpsc::channel(8);
                         let pg2 = pg.clone();
                         let name = t.table.clone();
-                        loaders.push((name, tokio::spawn(async move { load_table(&pg2, t, rx).await })));
+                        loaders.push((
+                            name,
+                            tokio::spawn(async move { load_table(&pg2, t, rx).await }),
+                        ));
                         v.insert(tx)
                     }
                 };
-                if tx.send(TableMsg::Data(Bytes::copy_from_slice(&payload))).await.is_err() {
+                if tx
+                    .send(TableMsg::Data(Bytes::copy_from_slice(&payload)))
+                    .await
+                    .is_err()
+                {
                     // The loader failed; its error is reported below.
                     open.remove(&stream);
                     return Err(first_failure(&mut loaders).await);
                 }
             }
             Kind::TableEnd => {
-                let v: serde_json::Value = serde_json::from_slice(&payload).map_err(|e| AddonError::Format(format!("TABLE_END: {e}")))?;
+                let v: serde_json::Value = serde_json::from_slice(&payload)
+                    .map_err(|e| AddonError::Format(format!("TABLE_END: {e}")))?;
                 rows_announced.insert(stream, v["rows"].as_u64().unwrap_or(0));
                 match open.remove(&stream) {
                     Some(tx) => {
@@ -457,11 +604,15 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
             Kind::Post => {
                 if post.is_none() {
                     if !open.is_empty() {
-                        return Err(AddonError::Format("post-data before the end of all tables".into()));
+                        return Err(AddonError::Format(
+                            "post-data before the end of all tables".into(),
+                        ));
                     }
                     let mut loaded = 0u64;
                     for (name, h) in loaders.drain(..) {
-                        let n = h.await.map_err(|e| AddonError::Invalid(format!("loader task: {e}")))??;
+                        let n = h
+                            .await
+                            .map_err(|e| AddonError::Invalid(format!("loader task: {e}")))??;
                         tracing::debug!(table = %name, rows = n, "table restored");
                         loaded += n;
                     }
@@ -473,7 +624,10 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
                 }
                 post.as_mut().unwrap().extend_from_slice(&payload);
             }
-            Kind::End => break serde_json::from_slice(&payload).map_err(|e| AddonError::Format(format!("END: {e}")))?,
+            Kind::End => {
+                break serde_json::from_slice(&payload)
+                    .map_err(|e| AddonError::Format(format!("END: {e}")))?
+            }
         }
     };
     if let Some(p) = pre.take() {
@@ -481,7 +635,9 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
     }
     let mut loaded = 0u64;
     for (_, h) in loaders.drain(..) {
-        loaded += h.await.map_err(|e| AddonError::Invalid(format!("loader task: {e}")))??;
+        loaded += h
+            .await
+            .map_err(|e| AddonError::Invalid(format!("loader task: {e}")))??;
     }
     ctx.add_items(loaded);
     if let Some(s) = sqldata.take() {
@@ -492,7 +648,10 @@ pub(super) async fn restore(pg: &Postgres, ctx: &Ctx, source: Source<'_>) -> Res
     }
     let rows: u64 = rows_announced.values().sum();
     if end["rows"].as_u64() != Some(rows) {
-        return Err(AddonError::Format(format!("the dump announces {} rows but holds {rows}", end["rows"])));
+        return Err(AddonError::Format(format!(
+            "the dump announces {} rows but holds {rows}",
+            end["rows"]
+        )));
     }
     let mut rep = Report::default();
     rep.count("tables", end["tables"].as_u64().unwrap_or(0));
@@ -535,8 +694,18 @@ mod tests {
 
     #[test]
     fn patterns_match_names_literally() {
-        assert_eq!(exact_pattern("shop", "Mixed \"Q\" *"), "\"shop\".\"Mixed \"\"Q\"\" *\"");
-        let t = TableMeta { id: 1, table: "\"a\".\"b\"".into(), columns: vec!["\"x\"".into(), "\"y\"".into()] };
-        assert_eq!(t.copy("TO STDOUT"), "COPY \"a\".\"b\" (\"x\", \"y\") TO STDOUT");
+        assert_eq!(
+            exact_pattern("shop", "Mixed \"Q\" *"),
+            "\"shop\".\"Mixed \"\"Q\"\" *\""
+        );
+        let t = TableMeta {
+            id: 1,
+            table: "\"a\".\"b\"".into(),
+            columns: vec!["\"x\"".into(), "\"y\"".into()],
+        };
+        assert_eq!(
+            t.copy("TO STDOUT"),
+            "COPY \"a\".\"b\" (\"x\", \"y\") TO STDOUT"
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn split(sql: &str) -> PostData {
             // The entry starts at the `--` line just above its header.
             let mut text = String::new();
             if i > 0 && lines[i - 1].trim_end() == "--" {
-                let cur = entries.last_mut().map(|e| &mut e.1).unwrap_or(&mut preamble);
+                let cur = entries
+                    .last_mut()
+                    .map(|e| &mut e.1)
+                    .unwrap_or(&mut preamble);
                 if cur.ends_with("--\n") {
                     cur.truncate(cur.len() - 3);
                     text.push_str("--\n");
@@ -59,7 +62,10 @@ pub fn split(sql: &str) -> PostData {
         }
     }
     let mut out = PostData {
-        session_setup: preamble.split_inclusive('\n').filter(|l| !l.starts_with('\\')).collect(),
+        session_setup: preamble
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with('\\'))
+            .collect(),
         serial: preamble,
         ..Default::default()
     };
@@ -68,8 +74,13 @@ pub fn split(sql: &str) -> PostData {
             Some((name, kind)) if is_parallel(&kind, &text) => {
                 // psql meta-commands after the entry (pg_dump's closing `\unrestrict`) are not
                 // SQL: they stay with psql, in their place.
-                let (meta, sql): (Vec<&str>, Vec<&str>) = text.split_inclusive('\n').partition(|l| l.starts_with('\\'));
-                out.parallel.push(Entry { what: format!("{kind} {name}"), sql: sql.concat() });
+                let (meta, sql): (Vec<&str>, Vec<&str>) = text
+                    .split_inclusive('\n')
+                    .partition(|l| l.starts_with('\\'));
+                out.parallel.push(Entry {
+                    what: format!("{kind} {name}"),
+                    sql: sql.concat(),
+                });
                 out.serial.push_str(&meta.concat());
             }
             _ => out.serial.push_str(&text),
@@ -85,12 +96,19 @@ fn header(line: &str) -> Option<(String, String)> {
     let schema_at = rest.rfind("; Schema: ")?;
     let before = &rest[..schema_at];
     let type_at = before.rfind("; Type: ")?;
-    Some((before[..type_at].to_string(), before[type_at + "; Type: ".len()..].to_string()))
+    Some((
+        before[..type_at].to_string(),
+        before[type_at + "; Type: ".len()..].to_string(),
+    ))
 }
 
 /// Only plain index builds and table constraints that pg_dump writes as such.
 fn is_parallel(kind: &str, text: &str) -> bool {
-    let first = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with("--")).unwrap_or("");
+    let first = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("--"))
+        .unwrap_or("");
     match kind {
         "INDEX" => first.starts_with("CREATE INDEX ") || first.starts_with("CREATE UNIQUE INDEX "),
         "CONSTRAINT" => first.starts_with("ALTER TABLE ") && text.contains(" ADD CONSTRAINT "),
@@ -115,7 +133,9 @@ pub async fn run_parallel(pg: &super::Postgres, post: &PostData, jobs: usize) ->
             if failed.load(std::sync::atomic::Ordering::Relaxed) {
                 return Ok(());
             }
-            let Some(entry) = queue.lock().unwrap().pop_front() else { return Ok(()) };
+            let Some(entry) = queue.lock().unwrap().pop_front() else {
+                return Ok(());
+            };
             if let Err(e) = c.batch_execute(&entry.sql).await {
                 failed.store(true, std::sync::atomic::Ordering::Relaxed);
                 return Err(AddonError::db(format!("restoring {}", entry.what), e));
@@ -187,9 +207,21 @@ CREATE INDEX orders_when_idx ON public.orders USING btree (placed);
     fn indexes_and_table_constraints_go_parallel_the_rest_stays_in_order() {
         let p = split(DUMP);
         let whats: Vec<&str> = p.parallel.iter().map(|e| e.what.as_str()).collect();
-        assert_eq!(whats, ["CONSTRAINT items items_pkey", "INDEX items_name_idx", "INDEX orders_when_idx"]);
-        assert!(p.parallel.iter().all(|e| !e.sql.contains('\\')), "meta-commands are psql's");
-        assert!(p.parallel[0].sql.contains("ADD CONSTRAINT items_pkey PRIMARY KEY (id);"));
+        assert_eq!(
+            whats,
+            [
+                "CONSTRAINT items items_pkey",
+                "INDEX items_name_idx",
+                "INDEX orders_when_idx"
+            ]
+        );
+        assert!(
+            p.parallel.iter().all(|e| !e.sql.contains('\\')),
+            "meta-commands are psql's"
+        );
+        assert!(p.parallel[0]
+            .sql
+            .contains("ADD CONSTRAINT items_pkey PRIMARY KEY (id);"));
         assert!(p.parallel[1].sql.starts_with("--\n-- Name: items_name_idx"));
         assert!(!p.session_setup.contains("\\restrict"));
         assert!(p.session_setup.contains("SET statement_timeout = 0;"));
@@ -207,7 +239,10 @@ CREATE INDEX orders_when_idx ON public.orders USING btree (placed);
 
     #[test]
     fn names_with_separators_and_unknown_shapes_stay_serial() {
-        assert_eq!(header("-- Name: a; Type: b; Type: INDEX; Schema: s; Owner: o\n"), Some(("a; Type: b".into(), "INDEX".into())));
+        assert_eq!(
+            header("-- Name: a; Type: b; Type: INDEX; Schema: s; Owner: o\n"),
+            Some(("a; Type: b".into(), "INDEX".into()))
+        );
         let odd = "--\n-- Name: x; Type: INDEX; Schema: s; Owner: o\n--\n\nALTER INDEX s.x SET (fillfactor=50);\n";
         let p = split(odd);
         assert!(p.parallel.is_empty());

@@ -36,11 +36,13 @@ pub async fn connect(pg: &Postgres, dbname: Option<&str>) -> Result<Client> {
             Some("verify-ca") => tls.skip_hostname_check = true,
             _ => {}
         }
-        cfg.ssl_mode(if mode.as_deref() == Some("prefer") || mode.as_deref() == Some("allow") {
-            tokio_postgres::config::SslMode::Prefer
-        } else {
-            tokio_postgres::config::SslMode::Require
-        });
+        cfg.ssl_mode(
+            if mode.as_deref() == Some("prefer") || mode.as_deref() == Some("allow") {
+                tokio_postgres::config::SslMode::Prefer
+            } else {
+                tokio_postgres::config::SslMode::Require
+            },
+        );
         let rc = crate::tls::client_config(&tls)?;
         let connector = tokio_postgres_rustls::MakeRustlsConnect::new(rc);
         cfg.connect(connector).await.map(|(c, conn)| {
@@ -71,15 +73,30 @@ fn classify(pg: &Postgres, e: tokio_postgres::Error) -> AddonError {
     }
     if let Some(db) = e.as_db_error() {
         let code = db.code();
-        if *code == SqlState::INVALID_PASSWORD || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION {
-            return AddonError::Auth { addon: "postgres", target, user: pg.user().to_string(), detail: db.message().to_string() };
+        if *code == SqlState::INVALID_PASSWORD
+            || *code == SqlState::INVALID_AUTHORIZATION_SPECIFICATION
+        {
+            return AddonError::Auth {
+                addon: "postgres",
+                target,
+                user: pg.user().to_string(),
+                detail: db.message().to_string(),
+            };
         }
         if *code == SqlState::CANNOT_CONNECT_NOW || *code == SqlState::TOO_MANY_CONNECTIONS {
-            return AddonError::Connect { addon: "postgres", target, source: Box::new(e) };
+            return AddonError::Connect {
+                addon: "postgres",
+                target,
+                source: Box::new(e),
+            };
         }
         return AddonError::db(format!("connecting to postgres at {target}"), e);
     }
-    AddonError::Connect { addon: "postgres", target, source: Box::new(e) }
+    AddonError::Connect {
+        addon: "postgres",
+        target,
+        source: Box::new(e),
+    }
 }
 
 pub(super) async fn probe(pg: &Postgres) -> Result<ProbeInfo> {
@@ -87,6 +104,12 @@ pub(super) async fn probe(pg: &Postgres) -> Result<ProbeInfo> {
     let row = c
         .query_one("SHOW server_version", &[])
         .await
-        .map_err(|e| AddonError::Connect { addon: "postgres", target: pg.conn.target(DEFAULT_PORT), source: Box::new(e) })?;
-    Ok(ProbeInfo { server_version: row.get(0) })
+        .map_err(|e| AddonError::Connect {
+            addon: "postgres",
+            target: pg.conn.target(DEFAULT_PORT),
+            source: Box::new(e),
+        })?;
+    Ok(ProbeInfo {
+        server_version: row.get(0),
+    })
 }

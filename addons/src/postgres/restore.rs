@@ -7,18 +7,25 @@ use crate::process::StreamFilter;
 use super::Postgres;
 
 pub(super) async fn restore(pg: &Postgres, _ctx: &Ctx, source: Source<'_>) -> Result<Report> {
-    let secrets = SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
+    let secrets =
+        SecretDir::new().map_err(|e| AddonError::io("creating a private temp folder", e))?;
     let mut t = pg.tool("psql", &secrets)?;
     t.cmd.arg("--no-psqlrc").arg("--quiet");
     if pg.opts.on_error_stop {
         t.cmd.args(["--set", "ON_ERROR_STOP=1"]);
     }
-    let names_db = pg.opts.args.iter().any(|a| a.starts_with("--dbname") || a == "-d");
+    let names_db = pg
+        .opts
+        .args
+        .iter()
+        .any(|a| a.starts_with("--dbname") || a == "-d");
     if let (Some(db), false) = (&pg.conn.database, names_db) {
         t.cmd.arg(format!("--dbname={db}"));
     }
     t.cmd.args(&pg.opts.args);
-    let n = t.stdin_from(source, Some(Box::new(GlobalsFilter::new()))).await?;
+    let n = t
+        .stdin_from(source, Some(Box::new(GlobalsFilter::new())))
+        .await?;
     let mut r = Report::default();
     r.count("bytes", n);
     Ok(r)
@@ -64,7 +71,10 @@ impl Default for GlobalsFilter {
 
 impl GlobalsFilter {
     pub fn new() -> GlobalsFilter {
-        GlobalsFilter { state: State::Sniff, held: Vec::new() }
+        GlobalsFilter {
+            state: State::Sniff,
+            held: Vec::new(),
+        }
     }
 
     fn line(&mut self, line: &[u8], out: &mut Vec<u8>) {
@@ -109,9 +119,15 @@ impl GlobalsFilter {
 /// `CREATE ROLE <ident>;` exactly as pg_dumpall writes it → `<ident>`.
 fn create_role(line: &[u8]) -> Option<&str> {
     let s = std::str::from_utf8(line).ok()?;
-    let rest = s.strip_prefix("CREATE ROLE ")?.trim_end_matches('\n').strip_suffix(';')?;
+    let rest = s
+        .strip_prefix("CREATE ROLE ")?
+        .trim_end_matches('\n')
+        .strip_suffix(';')?;
     let plain = !rest.is_empty() && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
-    let quoted = rest.len() >= 2 && rest.starts_with('"') && rest.ends_with('"') && !rest[1..rest.len() - 1].replace("\"\"", "").contains('"');
+    let quoted = rest.len() >= 2
+        && rest.starts_with('"')
+        && rest.ends_with('"')
+        && !rest[1..rest.len() - 1].replace("\"\"", "").contains('"');
     (plain || quoted).then_some(rest)
 }
 
@@ -148,7 +164,10 @@ impl StreamFilter for GlobalsFilter {
 impl GlobalsFilter {
     fn decide(&mut self, held: &[u8], out: &mut Vec<u8>) {
         let head = &held[..held.len().min(SNIFF)];
-        if head.windows(CLUSTER_DUMP_MARK.len()).any(|w| w == CLUSTER_DUMP_MARK) {
+        if head
+            .windows(CLUSTER_DUMP_MARK.len())
+            .any(|w| w == CLUSTER_DUMP_MARK)
+        {
             self.state = State::Globals;
             self.globals(held, out);
         } else {
@@ -183,7 +202,10 @@ mod tests {
             assert!(out.contains("DO $stash$ BEGIN CREATE ROLE \"App User\"; EXCEPTION"));
             assert!(out.contains("ALTER ROLE \"App User\" WITH LOGIN;\n\\connect template1\n"));
             // After \connect: untouched, even lines that look like globals.
-            assert!(out.contains("REPLICATION BYPASSRLS PASSWORD in data\nCREATE ROLE x;\n\\.\n"), "chunk {chunk}: {out}");
+            assert!(
+                out.contains("REPLICATION BYPASSRLS PASSWORD in data\nCREATE ROLE x;\n\\.\n"),
+                "chunk {chunk}: {out}"
+            );
         }
     }
 

@@ -47,7 +47,12 @@ pub struct RedisOptions {
 
 impl Default for RedisOptions {
     fn default() -> Self {
-        RedisOptions { dbs: vec![], pattern: None, batch: 200, db_map: BTreeMap::new() }
+        RedisOptions {
+            dbs: vec![],
+            pattern: None,
+            batch: 200,
+            db_map: BTreeMap::new(),
+        }
     }
 }
 
@@ -63,19 +68,33 @@ impl RedisOptions {
                 None => (a.clone(), None),
             };
             let mut val = || {
-                inline.clone().or_else(|| it.next().cloned()).ok_or_else(|| AddonError::Invalid(format!("redis arg {flag} needs a value")))
+                inline
+                    .clone()
+                    .or_else(|| it.next().cloned())
+                    .ok_or_else(|| AddonError::Invalid(format!("redis arg {flag} needs a value")))
             };
-            let num = |v: String, what: &str| v.parse::<i64>().map_err(|_| AddonError::Invalid(format!("redis arg {what}: {v:?} is not a number")));
+            let num = |v: String, what: &str| {
+                v.parse::<i64>().map_err(|_| {
+                    AddonError::Invalid(format!("redis arg {what}: {v:?} is not a number"))
+                })
+            };
             match flag.trim_start_matches('-') {
                 "db" => o.dbs.push(num(val()?, "-db")?),
                 "filter" => o.pattern = Some(val()?),
                 "n" => o.batch = num(val()?, "-n")?.max(1) as usize,
                 "map" => {
                     let v = val()?;
-                    let (s, d) = v.split_once(':').ok_or_else(|| AddonError::Invalid(format!("redis arg -map {v:?}: use SRC:DST")))?;
-                    o.db_map.insert(num(s.into(), "-map")?, num(d.into(), "-map")?);
+                    let (s, d) = v.split_once(':').ok_or_else(|| {
+                        AddonError::Invalid(format!("redis arg -map {v:?}: use SRC:DST"))
+                    })?;
+                    o.db_map
+                        .insert(num(s.into(), "-map")?, num(d.into(), "-map")?);
                 }
-                _ => return Err(AddonError::Invalid(format!("unknown redis arg {a:?} (known: -db, -filter, -n, -map)"))),
+                _ => {
+                    return Err(AddonError::Invalid(format!(
+                        "unknown redis arg {a:?} (known: -db, -filter, -n, -map)"
+                    )))
+                }
             }
         }
         Ok(o)
@@ -103,7 +122,11 @@ impl Redis {
             }
             url += "@";
         }
-        let host = if self.conn.host.contains(':') { format!("[{}]", self.conn.host) } else { self.conn.host.clone() };
+        let host = if self.conn.host.contains(':') {
+            format!("[{}]", self.conn.host)
+        } else {
+            self.conn.host.clone()
+        };
         url += &format!("{host}:{}/0", self.conn.port_or(DEFAULT_PORT));
         url
     }
@@ -113,17 +136,31 @@ impl Redis {
     /// the stream and the driver speaks over it, so every addon verifies servers the same way.
     pub(crate) async fn connect(&self) -> Result<redis::aio::MultiplexedConnection> {
         let timeout = Duration::from_secs(10);
-        let cfg = redis::AsyncConnectionConfig::new().set_connection_timeout(Some(timeout)).set_response_timeout(Some(Duration::from_secs(300)));
-        let bad = |e: redis::RedisError| AddonError::Invalid(format!("redis connection settings: {e}"));
+        let cfg = redis::AsyncConnectionConfig::new()
+            .set_connection_timeout(Some(timeout))
+            .set_response_timeout(Some(Duration::from_secs(300)));
+        let bad =
+            |e: redis::RedisError| AddonError::Invalid(format!("redis connection settings: {e}"));
         let Some(tls) = &self.conn.tls else {
             let client = redis::Client::open(self.url()).map_err(bad)?;
-            return client.get_multiplexed_async_connection_with_config(&cfg).await.map_err(|e| self.classify(e, "connecting"));
+            return client
+                .get_multiplexed_async_connection_with_config(&cfg)
+                .await
+                .map_err(|e| self.classify(e, "connecting"));
         };
         let info = redis::IntoConnectionInfo::into_connection_info(self.url()).map_err(bad)?;
-        let stream = crate::tls::connect("redis", &self.conn.host, self.conn.port_or(DEFAULT_PORT), tls, timeout).await?;
-        let (con, driver) = redis::aio::MultiplexedConnection::new_with_config(info.redis_settings(), stream, cfg)
-            .await
-            .map_err(|e| self.classify(e, "connecting"))?;
+        let stream = crate::tls::connect(
+            "redis",
+            &self.conn.host,
+            self.conn.port_or(DEFAULT_PORT),
+            tls,
+            timeout,
+        )
+        .await?;
+        let (con, driver) =
+            redis::aio::MultiplexedConnection::new_with_config(info.redis_settings(), stream, cfg)
+                .await
+                .map_err(|e| self.classify(e, "connecting"))?;
         tokio::spawn(driver);
         Ok(con)
     }
@@ -136,12 +173,28 @@ impl Redis {
             return crate::tls::tls_failed("redis", target, r);
         }
         let text = e.to_string();
-        if e.kind() == redis::ErrorKind::AuthenticationFailed || text.contains("WRONGPASS") || text.contains("NOAUTH") {
-            return AddonError::Auth { addon: "redis", target, user: self.conn.user.clone().unwrap_or_else(|| "default".into()), detail: text };
+        if e.kind() == redis::ErrorKind::AuthenticationFailed
+            || text.contains("WRONGPASS")
+            || text.contains("NOAUTH")
+        {
+            return AddonError::Auth {
+                addon: "redis",
+                target,
+                user: self.conn.user.clone().unwrap_or_else(|| "default".into()),
+                detail: text,
+            };
         }
-        let transient = e.is_io_error() || e.is_connection_refusal() || e.is_timeout() || e.is_connection_dropped() || text.contains("LOADING");
+        let transient = e.is_io_error()
+            || e.is_connection_refusal()
+            || e.is_timeout()
+            || e.is_connection_dropped()
+            || text.contains("LOADING");
         if transient && doing == "connecting" {
-            return AddonError::Connect { addon: "redis", target, source: Box::new(e) };
+            return AddonError::Connect {
+                addon: "redis",
+                target,
+                source: Box::new(e),
+            };
         }
         AddonError::db(format!("{doing} (redis at {target})"), e)
     }
@@ -163,7 +216,15 @@ fn enc(s: &str) -> String {
 #[async_trait]
 impl Addon for Redis {
     fn capabilities(&self) -> Capabilities {
-        Capabilities { kind: "redis", file_name: FILE_NAME, tools: vec![], parallel: false, consistent: false, tls: true, selective: true }
+        Capabilities {
+            kind: "redis",
+            file_name: FILE_NAME,
+            tools: vec![],
+            parallel: false,
+            consistent: false,
+            tls: true,
+            selective: true,
+        }
     }
 
     fn target(&self) -> String {
@@ -189,7 +250,12 @@ mod tests {
 
     #[test]
     fn parses_redis_dump_go_args() {
-        let a: Vec<String> = ["-db", "3", "-db=4", "-filter", "app:*", "-n", "50", "-map", "3:7"].iter().map(|s| s.to_string()).collect();
+        let a: Vec<String> = [
+            "-db", "3", "-db=4", "-filter", "app:*", "-n", "50", "-map", "3:7",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         let o = RedisOptions::from_args(&a).unwrap();
         assert_eq!(o.dbs, vec![3, 4]);
         assert_eq!(o.pattern.as_deref(), Some("app:*"));

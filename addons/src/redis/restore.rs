@@ -21,7 +21,10 @@ pub(super) async fn restore(r: &Redis, ctx: &Ctx, source: Source<'_>) -> Result<
     let mut db = 0i64;
     let max_pending = r.opts.batch.max(1) * 10;
     while let Some(args) = read_command(&mut rd, &mut line).await? {
-        let name = args.first().map(|a| a.to_ascii_uppercase()).unwrap_or_default();
+        let name = args
+            .first()
+            .map(|a| a.to_ascii_uppercase())
+            .unwrap_or_default();
         match name.as_slice() {
             b"SELECT" => {
                 let src: i64 = args
@@ -32,7 +35,12 @@ pub(super) async fn restore(r: &Redis, ctx: &Ctx, source: Source<'_>) -> Result<
                 pipe.cmd("SELECT").arg(db);
                 selects += 1;
             }
-            b"ECHO" if args.get(1).map(|a| a.starts_with(END_MARKER.as_bytes())).unwrap_or(false) => {
+            b"ECHO"
+                if args
+                    .get(1)
+                    .map(|a| a.starts_with(END_MARKER.as_bytes()))
+                    .unwrap_or(false) =>
+            {
                 marker = Some(parse_marker(&String::from_utf8_lossy(&args[1]))?);
                 continue;
             }
@@ -68,18 +76,34 @@ pub(super) async fn restore(r: &Redis, ctx: &Ctx, source: Source<'_>) -> Result<
     rep.count("other_commands", other);
     match marker {
         Some((keys, _)) if keys != restored => {
-            return Err(AddonError::Format(format!("the dump announces {keys} keys but holds {restored}")));
+            return Err(AddonError::Format(format!(
+                "the dump announces {keys} keys but holds {restored}"
+            )));
         }
         Some(_) => {}
-        None => rep.notes.push("the stream has no stash end marker (not written by stash?); key count not verified".into()),
+        None => rep.notes.push(
+            "the stream has no stash end marker (not written by stash?); key count not verified"
+                .into(),
+        ),
     }
     Ok(rep)
 }
 
-async fn flush(r: &Redis, con: &mut redis::aio::MultiplexedConnection, pipe: &mut redis::Pipeline, db: i64) -> Result<()> {
-    let vals: Vec<Value> = pipe.query_async(con).await.map_err(|e| r.classify(e, &format!("restoring into database {db}")))?;
+async fn flush(
+    r: &Redis,
+    con: &mut redis::aio::MultiplexedConnection,
+    pipe: &mut redis::Pipeline,
+    db: i64,
+) -> Result<()> {
+    let vals: Vec<Value> = pipe
+        .query_async(con)
+        .await
+        .map_err(|e| r.classify(e, &format!("restoring into database {db}")))?;
     if let Some(Value::ServerError(e)) = vals.iter().find(|v| matches!(v, Value::ServerError(_))) {
-        return Err(AddonError::db(format!("restoring into database {db}"), redis::RedisError::from(e.clone())));
+        return Err(AddonError::db(
+            format!("restoring into database {db}"),
+            redis::RedisError::from(e.clone()),
+        ));
     }
     pipe.clear();
     Ok(())

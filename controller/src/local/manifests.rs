@@ -401,14 +401,20 @@ spec:
         let m = read_manifests(&[dir.path().to_path_buf()]);
         let text: Vec<String> = m.problems.iter().map(|p| p.to_string()).collect();
         assert_eq!(m.problems.len(), 3, "{text:#?}");
-        assert!(text[0].contains("b.yaml") && text[0].contains("not YAML"), "{text:#?}");
+        assert!(
+            text[0].contains("b.yaml") && text[0].contains("not YAML"),
+            "{text:#?}"
+        );
         assert!(
             text[1].contains("c.yaml")
                 && text[1].contains("BackupConfiguration default/bc")
                 && text[1].contains("spec.paused"),
             "{text:#?}"
         );
-        assert!(text[2].contains("d.yaml") && text[2].contains("Nonsense"), "{text:#?}");
+        assert!(
+            text[2].contains("d.yaml") && text[2].contains("Nonsense"),
+            "{text:#?}"
+        );
         assert_eq!(m.objects.len(), 1);
     }
 
@@ -427,7 +433,10 @@ spec:
             .await
             .unwrap();
         assert!(again.changed.is_empty());
-        assert!(store.take_writes().is_empty(), "a second apply writes nothing");
+        assert!(
+            store.take_writes().is_empty(),
+            "a second apply writes nothing"
+        );
 
         std::fs::write(dir.path().join("a.yaml"), REPO.replace("/tmp/r", "/tmp/q")).unwrap();
         let edited = apply(&store, &read_manifests(&roots), &again.seen)
@@ -462,11 +471,15 @@ spec:
         let same = apply(&store, &read_manifests(&roots), &first.seen)
             .await
             .unwrap();
-        assert!(same.changed.is_empty(), "an unchanged file is not applied again");
+        assert!(
+            same.changed.is_empty(),
+            "an unchanged file is not applied again"
+        );
         // The file changes elsewhere (schedule) and drops timeOut: paused stays, timeOut goes.
         std::fs::write(
             dir.path().join("bc.yaml"),
-            bc.replace("'@daily'", "'@hourly'").replace("  timeOut: 1h\n", ""),
+            bc.replace("'@daily'", "'@hourly'")
+                .replace("  timeOut: 1h\n", ""),
         )
         .unwrap();
         apply(&store, &read_manifests(&roots), &same.seen)

@@ -117,6 +117,10 @@ mod tests {
         assert!(q.next_at().unwrap() <= at(2));
         q.pop_due(at(100));
         assert_eq!(q.done(&r("a"), Ok(Next::Wait), at(0)), 0);
-        assert_eq!(q.done(&r("a"), Err(()), at(0)), 1, "a success resets the count");
+        assert_eq!(
+            q.done(&r("a"), Err(()), at(0)),
+            1,
+            "a success resets the count"
+        );
     }
 }

@@ -80,7 +80,8 @@ pub struct Summary {
 pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<Summary, RunError> {
     let _lock = lock_state(&opts.state)?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let store = Arc::new(LocalStore::open(&opts.state, opts.manifests.clone(), clock.clone()).await?);
+    let store =
+        Arc::new(LocalStore::open(&opts.state, opts.manifests.clone(), clock.clone()).await?);
     let (done_tx, done_rx) = mpsc::unbounded_channel();
     let exe = std::env::current_exe().map_err(|source| RunError::Io {
         what: "finding this program",
@@ -325,7 +326,10 @@ impl Loop {
         let now = self.ctx.clock.now();
         let mut kinds = Vec::new();
         if all {
-            kinds.extend([Kind::of::<BackupConfiguration>(), Kind::of::<BackupSession>()]);
+            kinds.extend([
+                Kind::of::<BackupConfiguration>(),
+                Kind::of::<BackupSession>(),
+            ]);
         }
         if all || restores {
             kinds.push(Kind::of::<RestoreSession>());
@@ -391,7 +395,13 @@ impl Loop {
             }
         }
         if self.phases.get(r) != Some(&phase) && !phase.is_empty() {
-            println!("{} {}/{}: {}", r.kind.kind, r.namespace, r.name, describe(&v));
+            println!(
+                "{} {}/{}: {}",
+                r.kind.kind,
+                r.namespace,
+                r.name,
+                describe(&v)
+            );
             self.phases.insert(r.clone(), phase);
         }
         Ok(())
@@ -404,7 +414,9 @@ impl Loop {
             ..Default::default()
         };
         for p in &self.problems {
-            once.summary.failures.push(format!("manifest not applied: {p}"));
+            once.summary
+                .failures
+                .push(format!("manifest not applied: {p}"));
         }
         let bcs = self
             .store
@@ -421,7 +433,8 @@ impl Loop {
             let ran = sessions.iter().any(|s| {
                 s.metadata.namespace == bc.metadata.namespace
                     && s.spec.invoker.as_ref().is_some_and(|i| {
-                        i.kind == "BackupConfiguration" && Some(&i.name) == bc.metadata.name.as_ref()
+                        i.kind == "BackupConfiguration"
+                            && Some(&i.name) == bc.metadata.name.as_ref()
                     })
             });
             if !ran {
@@ -502,12 +515,21 @@ impl Loop {
             if !is_final(&r.kind, &phase) {
                 return Ok(false);
             }
-            let retry_left = v.pointer("/spec/retryLeft").and_then(Value::as_i64).unwrap_or(0);
+            let retry_left = v
+                .pointer("/spec/retryLeft")
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
             let retried = v.pointer("/status/retried").and_then(Value::as_bool) == Some(true);
             if phase == "Failed" && r.is::<BackupSession>() && retry_left > 0 && !retried {
                 return Ok(false);
             }
-            let line = format!("{} {}/{}: {}", r.kind.kind, r.namespace, r.name, describe(&v));
+            let line = format!(
+                "{} {}/{}: {}",
+                r.kind.kind,
+                r.namespace,
+                r.name,
+                describe(&v)
+            );
             if phase != "Succeeded" && !retried {
                 failures.push(line.clone());
             }
@@ -590,7 +612,12 @@ fn failure_reason(v: &Value) -> String {
         .into_iter()
         .flatten()
     {
-        hosts.extend(t.get("stats").and_then(Value::as_array).cloned().unwrap_or_default());
+        hosts.extend(
+            t.get("stats")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+        );
         conds.extend(conditions(t));
     }
     let host_error = hosts
@@ -603,7 +630,12 @@ fn failure_reason(v: &Value) -> String {
             }
             _ => c.get("status").and_then(Value::as_str) == Some("False"),
         };
-        bad.then(|| c.get("message").and_then(Value::as_str).unwrap_or_default().to_string())
+        bad.then(|| {
+            c.get("message")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        })
     });
     host_error
         .or(bad_condition)

@@ -17,12 +17,26 @@ use super::addons_support::{err_text, fresh_repo, unique};
 /// `mariadb -e` as root on the shared server; panics on failure.
 fn sql(db: &str, q: &str) -> String {
     let out = Command::new("mariadb")
-        .args(["-h", "127.0.0.1", "-P", "3306", "-u", "root", "--batch", "--skip-column-names", "--default-character-set=utf8mb4"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-P",
+            "3306",
+            "-u",
+            "root",
+            "--batch",
+            "--skip-column-names",
+            "--default-character-set=utf8mb4",
+        ])
         .arg(format!("--database={db}"))
         .arg(format!("--execute={q}"))
         .output()
         .unwrap();
-    assert!(out.status.success(), "mariadb {q}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "mariadb {q}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -35,13 +49,25 @@ struct Db(String);
 impl Db {
     fn create(prefix: &str) -> Db {
         let n = unique(prefix);
-        sql("test", &format!("CREATE DATABASE `{n}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"));
+        sql(
+            "test",
+            &format!("CREATE DATABASE `{n}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"),
+        );
         Db(n)
     }
 }
 impl Drop for Db {
     fn drop(&mut self) {
-        let _ = Command::new("mariadb").args(["-h", "127.0.0.1", "-u", "root", "-e", &format!("DROP DATABASE IF EXISTS `{}`", self.0)]).output();
+        let _ = Command::new("mariadb")
+            .args([
+                "-h",
+                "127.0.0.1",
+                "-u",
+                "root",
+                "-e",
+                &format!("DROP DATABASE IF EXISTS `{}`", self.0),
+            ])
+            .output();
     }
 }
 
@@ -128,9 +154,13 @@ pub(super) fn fingerprint_with(sql: &dyn Fn(&str, &str) -> String, db: &str) -> 
     for t in tables.lines() {
         let checksum = sql(db, &format!("CHECKSUM TABLE `{t}` EXTENDED"));
         let checksum = checksum.split('\t').nth(1).unwrap_or("").trim().to_string();
-        let count = sql(db, &format!("SELECT COUNT(*) FROM `{t}`")).trim().to_string();
+        let count = sql(db, &format!("SELECT COUNT(*) FROM `{t}`"))
+            .trim()
+            .to_string();
         let create = sql(db, &format!("SHOW CREATE TABLE `{t}`"));
-        out.push(format!("table {t}: checksum={checksum} rows={count}\n{create}"));
+        out.push(format!(
+            "table {t}: checksum={checksum} rows={count}\n{create}"
+        ));
     }
     out.push(sql(db, "SELECT table_name, view_definition FROM information_schema.views WHERE table_schema = DATABASE() ORDER BY 1").replace(db, "DB"));
     out.push(sql(db, "SELECT routine_name, routine_type, routine_definition FROM information_schema.routines WHERE routine_schema = DATABASE() ORDER BY 1"));
@@ -146,20 +176,51 @@ async fn mariadb_round_trip_into_fresh_database() {
     let r = fresh_repo().await;
     let opts = MysqlOptions {
         flavor: Flavor::MariaDb,
-        args: Some(vec![src.0.clone(), "--routines".into(), "--triggers".into(), "--events".into()]),
+        args: Some(vec![
+            src.0.clone(),
+            "--routines".into(),
+            "--triggers".into(),
+            "--events".into(),
+        ]),
         ..Default::default()
     };
     let addon = Mysql::new(conn(&src.0, "root", None), opts);
-    let out = backup(&addon, &r.backup_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
-    assert!(out.server.server_version.contains("MariaDB"), "{:?}", out.server);
-    r.assert_restic_agrees(&out.snapshot.id.to_hex(), "/dumpfile.sql", "host-0", &out.stream.sha256, out.stream.bytes);
+    let out = backup(
+        &addon,
+        &r.backup_req(),
+        &Ctx::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        out.server.server_version.contains("MariaDB"),
+        "{:?}",
+        out.server
+    );
+    r.assert_restic_agrees(
+        &out.snapshot.id.to_hex(),
+        "/dumpfile.sql",
+        "host-0",
+        &out.stream.sha256,
+        out.stream.bytes,
+    );
 
     let target = Mysql::new(conn(&dst.0, "root", None), MysqlOptions::default());
-    let res = restore(&target, &r.restore_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    let res = restore(
+        &target,
+        &r.restore_req(),
+        &Ctx::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     assert_eq!(res.stream.sha256, out.stream.sha256);
     let (a, b) = (fingerprint(&src.0), fingerprint(&dst.0));
     assert!(a[0].contains("rows=") && a.len() >= 10, "{a:?}");
-    assert!(a.iter().any(|t| t.contains("order_lines: checksum=") && t.contains("rows=24000")));
+    assert!(a
+        .iter()
+        .any(|t| t.contains("order_lines: checksum=") && t.contains("rows=24000")));
     for (x, y) in a.iter().zip(&b) {
         assert_eq!(x, y);
     }
@@ -171,10 +232,23 @@ async fn mariadb_wrong_password_and_unreachable_fail_clearly_without_snapshot() 
     let user = unique("stash_it_u");
     sql("test", &format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'right'; CREATE USER '{user}'@'localhost' IDENTIFIED BY 'right'"));
     let r = fresh_repo().await;
-    let addon = Mysql::new(conn("test", &user, Some("wrong pass \"x")), MysqlOptions::default());
+    let addon = Mysql::new(
+        conn("test", &user, Some("wrong pass \"x")),
+        MysqlOptions::default(),
+    );
     let t = Instant::now();
-    let e = backup(&addon, &r.backup_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap_err();
-    sql("test", &format!("DROP USER '{user}'@'%'; DROP USER '{user}'@'localhost'"));
+    let e = backup(
+        &addon,
+        &r.backup_req(),
+        &Ctx::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap_err();
+    sql(
+        "test",
+        &format!("DROP USER '{user}'@'%'; DROP USER '{user}'@'localhost'"),
+    );
     assert!(t.elapsed() < Duration::from_secs(10));
     assert!(matches!(e, AddonError::Auth { .. }), "{e:?}");
     assert!(err_text(&e).contains("Access denied"), "{}", err_text(&e));
@@ -184,7 +258,14 @@ async fn mariadb_wrong_password_and_unreachable_fail_clearly_without_snapshot() 
     c.port = Some(free_port());
     let mut req = r.backup_req();
     req.wait_timeout = Duration::from_secs(2);
-    let e = backup(&Mysql::new(c, MysqlOptions::default()), &req, &Ctx::new(), Arc::new(Progress::default())).await.unwrap_err();
+    let e = backup(
+        &Mysql::new(c, MysqlOptions::default()),
+        &req,
+        &Ctx::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(e, AddonError::NotReady { .. }), "{e:?}");
     assert!(err_text(&e).contains("Can't connect"), "{}", err_text(&e));
     assert!(r.restic_snapshots().is_empty());
@@ -195,19 +276,46 @@ async fn mariadb_wrong_password_and_unreachable_fail_clearly_without_snapshot() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mariadb_restore_rejected_statement_fails() {
     let src = Db::create("stash_it_my_rsrc");
-    sql(&src.0, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2)");
+    sql(
+        &src.0,
+        "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1), (2)",
+    );
     let dst = Db::create("stash_it_my_rdst");
     let user = unique("stash_it_ro");
-    sql("test", &format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON `{}`.* TO '{user}'@'%'", dst.0));
+    sql(
+        "test",
+        &format!(
+            "CREATE USER '{user}'@'%' IDENTIFIED BY 'pw'; GRANT SELECT ON `{}`.* TO '{user}'@'%'",
+            dst.0
+        ),
+    );
     let r = fresh_repo().await;
-    let opts = MysqlOptions { args: Some(vec![src.0.clone()]), ..Default::default() };
-    backup(&Mysql::new(conn(&src.0, "root", None), opts), &r.backup_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
-    let e = restore(&Mysql::new(conn(&dst.0, &user, Some("pw")), MysqlOptions::default()), &r.restore_req(), &Ctx::new(), Arc::new(Progress::default()))
-        .await
-        .unwrap_err();
+    let opts = MysqlOptions {
+        args: Some(vec![src.0.clone()]),
+        ..Default::default()
+    };
+    backup(
+        &Mysql::new(conn(&src.0, "root", None), opts),
+        &r.backup_req(),
+        &Ctx::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    let e = restore(
+        &Mysql::new(conn(&dst.0, &user, Some("pw")), MysqlOptions::default()),
+        &r.restore_req(),
+        &Ctx::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap_err();
     sql("test", &format!("DROP USER '{user}'@'%'"));
     let text = err_text(&e);
-    assert!(text.contains("mariadb failed") && text.contains("command denied"), "{text}");
+    assert!(
+        text.contains("mariadb failed") && text.contains("command denied"),
+        "{text}"
+    );
 }
 
 /// mariadb-dump has streamed the first database when it blocks on a table locked in the
@@ -217,9 +325,20 @@ async fn mariadb_connection_killed_mid_dump_leaves_no_snapshot() {
     let first = Db::create("stash_it_my_kill_a");
     sql(&first.0, SCHEMA);
     let second = Db::create("stash_it_my_kill_b");
-    sql(&second.0, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)");
+    sql(
+        &second.0,
+        "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1)",
+    );
     let mut holder = Command::new("mariadb")
-        .args(["-h", "127.0.0.1", "-u", "root", &format!("--database={}", second.0), "-e", "LOCK TABLES t WRITE; SELECT SLEEP(120)"])
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-u",
+            "root",
+            &format!("--database={}", second.0),
+            "-e",
+            "LOCK TABLES t WRITE; SELECT SLEEP(120)",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .unwrap();
@@ -237,7 +356,14 @@ async fn mariadb_connection_killed_mid_dump_leaves_no_snapshot() {
     wait_for(&format!("SELECT id FROM information_schema.processlist WHERE db = '{}' AND info LIKE 'SELECT SLEEP%'", second.0));
 
     let r = fresh_repo().await;
-    let opts = MysqlOptions { args: Some(vec!["--databases".into(), first.0.clone(), second.0.clone()]), ..Default::default() };
+    let opts = MysqlOptions {
+        args: Some(vec![
+            "--databases".into(),
+            first.0.clone(),
+            second.0.clone(),
+        ]),
+        ..Default::default()
+    };
     let addon = Mysql::new(conn("test", "root", None), opts);
     let progress = Arc::new(Progress::default());
     let (req, p2) = (r.backup_req(), progress.clone());
@@ -247,14 +373,23 @@ async fn mariadb_connection_killed_mid_dump_leaves_no_snapshot() {
         second.0
     ));
     let streamed = Progress::get(&progress.bytes_read);
-    assert!(streamed > 500_000, "the dump should be under way, {streamed} bytes read");
+    assert!(
+        streamed > 500_000,
+        "the dump should be under way, {streamed} bytes read"
+    );
     sql("test", &format!("KILL {victim}"));
     let e = task.await.unwrap().unwrap_err();
     let _ = holder.kill();
     let _ = holder.wait();
     let text = err_text(&e);
-    assert!(matches!(e, AddonError::ToolFailed { .. }) && text.contains("mariadb-dump failed"), "{text}");
-    assert!(r.restic_snapshots().is_empty(), "a failed dump must not become a snapshot");
+    assert!(
+        matches!(e, AddonError::ToolFailed { .. }) && text.contains("mariadb-dump failed"),
+        "{text}"
+    );
+    assert!(
+        r.restic_snapshots().is_empty(),
+        "a failed dump must not become a snapshot"
+    );
 }
 
 /// Stash's `multiDumpArgs`: two dumps back to back in one stream, restored into a fresh
@@ -268,18 +403,46 @@ async fn mariadb_multi_dump_args_round_trip_into_fresh_server() {
     sql(&b.0, "CREATE TABLE u (id INT PRIMARY KEY, w DOUBLE, note TEXT); INSERT INTO u SELECT seq, seq / 7, IF(seq % 3 = 0, NULL, 'x') FROM seq_1_to_300");
     let r = fresh_repo().await;
     let opts = MysqlOptions {
-        multi_dump_args: vec![vec!["--databases".into(), a.0.clone()], vec!["--databases".into(), b.0.clone()]],
+        multi_dump_args: vec![
+            vec!["--databases".into(), a.0.clone()],
+            vec!["--databases".into(), b.0.clone()],
+        ],
         ..Default::default()
     };
-    let out = backup(&Mysql::new(conn("test", "root", None), opts), &r.backup_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    let out = backup(
+        &Mysql::new(conn("test", "root", None), opts),
+        &r.backup_req(),
+        &Ctx::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     assert_eq!(out.report.get("dumps"), 2);
 
     let target = MariaDbServer::start("multi", None);
-    let y = format!("spec:\n  clientConfig:\n    url: mysql://127.0.0.1:{}/\n  secret: {{name: auth}}\n", target.port);
-    let c = connection(&y, "demo", &auth_secret("auth", &target.user, Some(&target.password))).unwrap();
-    restore(&Mysql::new(c, MysqlOptions::default()), &r.restore_req(), &Ctx::new(), Arc::new(Progress::default())).await.unwrap();
+    let y = format!(
+        "spec:\n  clientConfig:\n    url: mysql://127.0.0.1:{}/\n  secret: {{name: auth}}\n",
+        target.port
+    );
+    let c = connection(
+        &y,
+        "demo",
+        &auth_secret("auth", &target.user, Some(&target.password)),
+    )
+    .unwrap();
+    restore(
+        &Mysql::new(c, MysqlOptions::default()),
+        &r.restore_req(),
+        &Ctx::new(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     for db in [&a.0, &b.0] {
-        let (x, y) = (fingerprint(db), fingerprint_with(&|d, q| target.sql(d, q), db));
+        let (x, y) = (
+            fingerprint(db),
+            fingerprint_with(&|d, q| target.sql(d, q), db),
+        );
         assert!(x[0].contains("rows="), "{x:?}");
         assert_eq!(x, y);
     }

@@ -25,7 +25,10 @@ fn listing(root: &Path) -> BTreeMap<String, (u64, i64)> {
             if md.is_dir() {
                 stack.push(p);
             } else {
-                out.insert(p.strip_prefix(root).unwrap().display().to_string(), (md.len(), md.mtime_nsec()));
+                out.insert(
+                    p.strip_prefix(root).unwrap().display().to_string(),
+                    (md.len(), md.mtime_nsec()),
+                );
             }
         }
     }
@@ -34,14 +37,23 @@ fn listing(root: &Path) -> BTreeMap<String, (u64, i64)> {
 
 async fn repo_with_stream(dir: &Path, size: u64) -> Arc<Repository> {
     let repo = init(dir, 2, Compression::Auto).await;
-    backup_stream(repo.clone(), SqlDump::new(3, size), "dumpfile.sql", &SnapshotOptions::default(), Arc::new(Progress::default()))
-        .await
-        .unwrap();
+    backup_stream(
+        repo.clone(),
+        SqlDump::new(3, size),
+        "dumpfile.sql",
+        &SnapshotOptions::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     repo
 }
 
 fn packs(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut v: Vec<_> = listing(&dir.join("data")).keys().map(|k| dir.join("data").join(k)).collect();
+    let mut v: Vec<_> = listing(&dir.join("data"))
+        .keys()
+        .map(|k| dir.join("data").join(k))
+        .collect();
     v.sort_by_key(|p| std::cmp::Reverse(std::fs::metadata(p).unwrap().len()));
     v
 }
@@ -51,7 +63,13 @@ async fn dump_latest(repo: &Arc<Repository>) -> Result<u64, RepoError> {
     let snaps = repo.snapshots().await?;
     let s = snaps.last().unwrap();
     let node = find_node(repo, &s.snapshot.tree, "/dumpfile.sql").await?;
-    dump_content(repo, node.content.as_deref().unwrap(), &mut tokio::io::sink(), &Progress::default()).await
+    dump_content(
+        repo,
+        node.content.as_deref().unwrap(),
+        &mut tokio::io::sink(),
+        &Progress::default(),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -63,7 +81,10 @@ async fn wrong_password_is_named_and_changes_nothing() {
     assert!(matches!(err, RepoError::WrongPassword { .. }));
     assert_eq!(
         err.to_string(),
-        format!("wrong password: no key file of local:{} could be opened with it", tmp.path().display())
+        format!(
+            "wrong password: no key file of local:{} could be opened with it",
+            tmp.path().display()
+        )
     );
     assert!(!err.to_string().contains("not the password"));
     assert_eq!(listing(tmp.path()), before);
@@ -76,11 +97,22 @@ async fn a_folder_that_is_not_a_repository() {
     let err = open_with(tmp.path(), PASSWORD).await.unwrap_err();
     assert_eq!(
         err.to_string(),
-        format!("local:{} is not a repository: it has no config file (create one with `stash init`)", tmp.path().display())
+        format!(
+            "local:{} is not a repository: it has no config file (create one with `stash init`)",
+            tmp.path().display()
+        )
     );
     let missing = tmp.path().join("nope");
-    let err = open_location(&Location::Local(missing.clone())).unwrap_err().to_string();
-    assert_eq!(err, format!("local:{} does not exist: it is not a repository (create one with `stash init`)", missing.display()));
+    let err = open_location(&Location::Local(missing.clone()))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        err,
+        format!(
+            "local:{} does not exist: it is not a repository (create one with `stash init`)",
+            missing.display()
+        )
+    );
     assert!(!missing.exists(), "opening must not create anything");
 }
 
@@ -90,8 +122,14 @@ async fn init_twice_refuses_and_keeps_the_first() {
     repo_with_stream(tmp.path(), 1 << 20).await;
     let before = listing(tmp.path());
     let b = create_location(&Location::Local(tmp.path().to_path_buf())).unwrap();
-    let err = Repository::init(b, "other", 2, FAST_KDF, Default::default()).await.unwrap_err();
-    assert!(err.to_string().ends_with("already holds a repository (it has a config file)"), "{err}");
+    let err = Repository::init(b, "other", 2, FAST_KDF, Default::default())
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .ends_with("already holds a repository (it has a config file)"),
+        "{err}"
+    );
     assert_eq!(listing(tmp.path()), before);
     open(tmp.path()).await;
 }
@@ -110,12 +148,23 @@ async fn corrupt_pack_is_named_by_check_and_restore() {
     // Structure check passes (the header is intact); reading the data finds the damage.
     assert!(check(&repo, false).await.unwrap().ok());
     let rep = check(&repo, true).await.unwrap();
-    assert!(rep.errors.iter().any(|e| e.starts_with(&format!("pack {name}: ")) && e.contains("hash mismatch")), "{:?}", rep.errors);
+    assert!(
+        rep.errors
+            .iter()
+            .any(|e| e.starts_with(&format!("pack {name}: ")) && e.contains("hash mismatch")),
+        "{:?}",
+        rep.errors
+    );
     // Restore stops with the blob and pack named, instead of writing bad data.
     let err = dump_latest(&repo).await.unwrap_err().to_string();
-    assert!(err.contains(&format!("in pack {}", &name[..8])) && err.contains("cannot be decrypted"), "{err}");
+    assert!(
+        err.contains(&format!("in pack {}", &name[..8])) && err.contains("cannot be decrypted"),
+        "{err}"
+    );
     // restic agrees the repository is damaged.
-    assert!(!restic_raw(tmp.path(), &["check", "--read-data"], None).status.success());
+    assert!(!restic_raw(tmp.path(), &["check", "--read-data"], None)
+        .status
+        .success());
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -126,11 +175,25 @@ async fn truncated_pack_is_named() {
     let name = pack.file_name().unwrap().to_string_lossy().into_owned();
     let len = std::fs::metadata(&pack).unwrap().len();
     std::fs::set_permissions(&pack, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
-    std::fs::OpenOptions::new().write(true).open(&pack).unwrap().set_len(len / 2).unwrap();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&pack)
+        .unwrap()
+        .set_len(len / 2)
+        .unwrap();
     let rep = check(&repo, false).await.unwrap();
-    assert!(rep.errors.iter().any(|e| e.starts_with(&format!("pack {name}: "))), "{:?}", rep.errors);
+    assert!(
+        rep.errors
+            .iter()
+            .any(|e| e.starts_with(&format!("pack {name}: "))),
+        "{:?}",
+        rep.errors
+    );
     let err = dump_latest(&repo).await.unwrap_err().to_string();
-    assert!(err.contains(&name[..8]) || err.contains("short read"), "{err}");
+    assert!(
+        err.contains(&name[..8]) || err.contains("short read"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -141,10 +204,23 @@ async fn missing_index_is_reported() {
         std::fs::remove_file(tmp.path().join("index").join(f)).unwrap();
     }
     let rep = check(&repo, false).await.unwrap();
-    assert!(rep.errors.iter().any(|e| e.contains("is not in the index")), "{:?}", rep.errors);
-    assert!(rep.hints.iter().any(|h| h.contains("not referenced in any index")), "{:?}", rep.hints);
+    assert!(
+        rep.errors.iter().any(|e| e.contains("is not in the index")),
+        "{:?}",
+        rep.errors
+    );
+    assert!(
+        rep.hints
+            .iter()
+            .any(|h| h.contains("not referenced in any index")),
+        "{:?}",
+        rep.hints
+    );
     let err = dump_latest(&repo).await.unwrap_err().to_string();
-    assert!(err.starts_with("tree blob ") && err.ends_with(" is not in the index"), "{err}");
+    assert!(
+        err.starts_with("tree blob ") && err.ends_with(" is not in the index"),
+        "{err}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -152,8 +228,15 @@ async fn full_disk_fails_cleanly() {
     let tmp = tempfile::tempdir().unwrap();
     let mnt = tmp.path().join("small");
     std::fs::create_dir_all(&mnt).unwrap();
-    let st = std::process::Command::new("mount").args(["-t", "tmpfs", "-o", "size=6m", "tmpfs"]).arg(&mnt).status().unwrap();
-    assert!(st.success(), "mounting a small tmpfs needs root (tests run as root here and in CI)");
+    let st = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=6m", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "mounting a small tmpfs needs root (tests run as root here and in CI)"
+    );
     struct Unmount<'a>(&'a Path);
     impl Drop for Unmount<'_> {
         fn drop(&mut self) {
@@ -165,11 +248,20 @@ async fn full_disk_fails_cleanly() {
     let repo = init(&repo_dir, 2, Compression::Off).await;
     let mut rng = Rng::new(9);
     let data = rng.bytes(12 << 20);
-    let err = backup_stream(repo.clone(), &data[..], "dumpfile.sql", &SnapshotOptions::default(), Arc::new(Progress::default()))
-        .await
-        .unwrap_err()
-        .to_string();
-    assert!(err.contains("storage is full") || err.to_lowercase().contains("no space left"), "{err}");
+    let err = backup_stream(
+        repo.clone(),
+        &data[..],
+        "dumpfile.sql",
+        &SnapshotOptions::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("storage is full") || err.to_lowercase().contains("no space left"),
+        "{err}"
+    );
     // No snapshot was written and the repository is still valid.
     assert!(repo.snapshots().await.unwrap().is_empty());
     let rep = check(&repo, true).await.unwrap();

@@ -19,9 +19,19 @@ async fn our_dir_backup_read_by_restic(compression: Compression) {
     make_tree(&src, 7);
     let repo_path = tmp.path().join("repo");
     let repo = init(&repo_path, 2, compression).await;
-    let opts = SnapshotOptions { tags: vec!["nightly".into()], ..Default::default() };
-    let (snap, stats) =
-        backup_paths(repo.clone(), &[src.clone()], &[], &opts, Arc::new(Progress::default())).await.unwrap();
+    let opts = SnapshotOptions {
+        tags: vec!["nightly".into()],
+        ..Default::default()
+    };
+    let (snap, stats) = backup_paths(
+        repo.clone(),
+        &[src.clone()],
+        &[],
+        &opts,
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     assert!(stats.packs_written >= 2, "data and tree packs: {stats:?}");
 
     restic(&repo_path, &["check", "--read-data"]);
@@ -34,7 +44,10 @@ async fn our_dir_backup_read_by_restic(compression: Compression) {
     assert_eq!(arr[0]["tags"][0], "nightly");
 
     let out = tmp.path().join("restored");
-    restic(&repo_path, &["restore", "latest", "--target", out.to_str().unwrap()]);
+    restic(
+        &repo_path,
+        &["restore", "latest", "--target", out.to_str().unwrap()],
+    );
     assert_same(&src, &out.join(src.strip_prefix("/").unwrap()));
 
     let file = format!("{}/big/dump.sql", src.display());
@@ -45,7 +58,15 @@ async fn our_dir_backup_read_by_restic(compression: Compression) {
 
     // And our own restore gives the same tree.
     let ours = tmp.path().join("ours");
-    restore(&repo, snap.snapshot.tree, &ours, &RestoreOptions::default(), &Progress::default()).await.unwrap();
+    restore(
+        &repo,
+        snap.snapshot.tree,
+        &ours,
+        &RestoreOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
     assert_same(&src, &ours.join(src.strip_prefix("/").unwrap()));
 }
 
@@ -69,15 +90,24 @@ async fn our_stream_read_by_restic(compression: Compression, size: u64) {
     let repo_path = tmp.path().join("repo");
     let repo = init(&repo_path, 2, compression).await;
     let mut src = SqlDump::new(42, size);
-    let (snap, stats) = backup_stream(repo.clone(), &mut src, "dumpfile.sql", &SnapshotOptions::default(), Arc::new(Progress::default()))
-        .await
-        .unwrap();
+    let (snap, stats) = backup_stream(
+        repo.clone(),
+        &mut src,
+        "dumpfile.sql",
+        &SnapshotOptions::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     let want = src.digest();
     assert_eq!(stats.bytes_read, size);
     if compression == Compression::Off {
         assert!(stats.bytes_stored >= size, "uncompressed: {stats:?}");
     } else {
-        assert!(stats.bytes_stored < size / 2, "SQL text should compress well: {stats:?}");
+        assert!(
+            stats.bytes_stored < size / 2,
+            "SQL text should compress well: {stats:?}"
+        );
     }
     restic(&repo_path, &["check", "--read-data"]);
     let list = json(&restic(&repo_path, &["snapshots", "--json"]));
@@ -88,16 +118,31 @@ async fn our_stream_read_by_restic(compression: Compression, size: u64) {
     assert_eq!((h.as_str(), n), (want.as_str(), size));
     // restic restore writes the same bytes as a file.
     let out = tmp.path().join("r");
-    restic(&repo_path, &["restore", "latest", "--target", out.to_str().unwrap()]);
-    assert_eq!(std::fs::metadata(out.join("dumpfile.sql")).unwrap().len(), size);
+    restic(
+        &repo_path,
+        &["restore", "latest", "--target", out.to_str().unwrap()],
+    );
+    assert_eq!(
+        std::fs::metadata(out.join("dumpfile.sql")).unwrap().len(),
+        size
+    );
     let (h2, _) = file_hash(&out.join("dumpfile.sql"));
     assert_eq!(h2, want);
     // Our own dump agrees.
     let repo = open(&repo_path).await;
     repo.load_index().await.unwrap();
-    let node = find_node(&repo, &snap.snapshot.tree, "/dumpfile.sql").await.unwrap();
+    let node = find_node(&repo, &snap.snapshot.tree, "/dumpfile.sql")
+        .await
+        .unwrap();
     let mut sink = HashSink::default();
-    dump_content(&repo, node.content.as_deref().unwrap(), &mut sink, &Progress::default()).await.unwrap();
+    dump_content(
+        &repo,
+        node.content.as_deref().unwrap(),
+        &mut sink,
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(sink.finish(), want);
 }
 
@@ -131,16 +176,26 @@ impl HashSink {
 }
 
 impl tokio::io::AsyncWrite for HashSink {
-    fn poll_write(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>, b: &[u8]) -> std::task::Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+        b: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
         use sha2::Digest;
         self.0.update(b);
         self.1 += b.len() as u64;
         std::task::Poll::Ready(Ok(b.len()))
     }
-    fn poll_flush(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_flush(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
-    fn poll_shutdown(self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<std::io::Result<()>> {
+    fn poll_shutdown(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
         std::task::Poll::Ready(Ok(()))
     }
 }
@@ -165,10 +220,24 @@ async fn we_read_restic(version: &str) {
     make_tree(&src, 11);
     let repo_path = tmp.path().join("repo");
     restic_raw(&repo_path, &["init", "--repository-version", version], None);
-    restic(&repo_path, &["backup", "--host", "restic-host", src.to_str().unwrap()]);
+    restic(
+        &repo_path,
+        &["backup", "--host", "restic-host", src.to_str().unwrap()],
+    );
     let dump = tmp.path().join("dump.sql");
     std::fs::write(&dump, SqlDump::to_vec(5, 20 << 20)).unwrap();
-    restic_raw(&repo_path, &["backup", "--stdin", "--stdin-filename", "dumpfile.sql", "--host", "host-0"], Some(&dump));
+    restic_raw(
+        &repo_path,
+        &[
+            "backup",
+            "--stdin",
+            "--stdin-filename",
+            "dumpfile.sql",
+            "--host",
+            "host-0",
+        ],
+        Some(&dump),
+    );
 
     let repo = open(&repo_path).await;
     assert_eq!(repo.config().version.to_string(), version);
@@ -179,26 +248,66 @@ async fn we_read_restic(version: &str) {
     assert!(rep.bytes_read > 0);
 
     // Restore the directory snapshot and compare with the source.
-    let f = SnapshotFilter { hosts: vec!["restic-host".into()], ..Default::default() };
+    let f = SnapshotFilter {
+        hosts: vec!["restic-host".into()],
+        ..Default::default()
+    };
     let s = select(&snaps, "latest", &f).unwrap();
     let out = tmp.path().join("restored");
-    restore(&repo, s.snapshot.tree, &out, &RestoreOptions::default(), &Progress::default()).await.unwrap();
+    restore(
+        &repo,
+        s.snapshot.tree,
+        &out,
+        &RestoreOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
     assert_same(&src, &out.join(src.strip_prefix("/").unwrap()));
 
     // Dump the stream snapshot.
-    let f = SnapshotFilter { hosts: vec!["host-0".into()], ..Default::default() };
+    let f = SnapshotFilter {
+        hosts: vec!["host-0".into()],
+        ..Default::default()
+    };
     let s = select(&snaps, "latest", &f).unwrap();
-    let node = find_node(&repo, &s.snapshot.tree, "/dumpfile.sql").await.unwrap();
+    let node = find_node(&repo, &s.snapshot.tree, "/dumpfile.sql")
+        .await
+        .unwrap();
     let mut sink = HashSink::default();
-    dump_content(&repo, node.content.as_deref().unwrap(), &mut sink, &Progress::default()).await.unwrap();
+    dump_content(
+        &repo,
+        node.content.as_deref().unwrap(),
+        &mut sink,
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
     assert_eq!(sink.finish(), file_hash(&dump).0);
 
     // Backing up the same data again deduplicates against restic's chunks.
-    let (_, st) = backup_stream(repo.clone(), tokio::fs::File::open(&dump).await.unwrap(), "dumpfile.sql", &Default::default(), Arc::new(Progress::default()))
-        .await
-        .unwrap();
-    assert_eq!(st.blobs_new, 0, "every chunk of the stream was already stored by restic: {st:?}");
-    let (_, st) = backup_paths(repo.clone(), &[src.clone()], &[], &Default::default(), Arc::new(Progress::default())).await.unwrap();
+    let (_, st) = backup_stream(
+        repo.clone(),
+        tokio::fs::File::open(&dump).await.unwrap(),
+        "dumpfile.sql",
+        &Default::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        st.blobs_new, 0,
+        "every chunk of the stream was already stored by restic: {st:?}"
+    );
+    let (_, st) = backup_paths(
+        repo.clone(),
+        &[src.clone()],
+        &[],
+        &Default::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     assert_eq!(st.blobs_new, 0, "only trees are new: {st:?}");
     restic(&repo_path, &["check", "--read-data"]);
     let list = json(&restic(&repo_path, &["snapshots", "--json"]));

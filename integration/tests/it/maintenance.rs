@@ -18,7 +18,11 @@ fn dir_size(p: &std::path::Path) -> u64 {
     for e in std::fs::read_dir(p).unwrap() {
         let e = e.unwrap();
         let md = e.metadata().unwrap();
-        n += if md.is_dir() { dir_size(&e.path()) } else { md.len() };
+        n += if md.is_dir() {
+            dir_size(&e.path())
+        } else {
+            md.len()
+        };
     }
     n
 }
@@ -32,12 +36,29 @@ async fn forget_with_prune_frees_space_and_keeps_what_the_policy_keeps() {
     for i in 0..5u64 {
         let data = Rng::new(100 + i).bytes(6 << 20);
         hashes.push(sha(&data));
-        let opts = SnapshotOptions { time: Some(chrono::DateTime::parse_from_rfc3339(&format!("2024-01-0{}T10:00:00Z", i + 1)).unwrap()), ..Default::default() };
-        backup_stream(repo.clone(), &data[..], "dumpfile.sql", &opts, Arc::new(Progress::default())).await.unwrap();
+        let opts = SnapshotOptions {
+            time: Some(
+                chrono::DateTime::parse_from_rfc3339(&format!("2024-01-0{}T10:00:00Z", i + 1))
+                    .unwrap(),
+            ),
+            ..Default::default()
+        };
+        backup_stream(
+            repo.clone(),
+            &data[..],
+            "dumpfile.sql",
+            &opts,
+            Arc::new(Progress::default()),
+        )
+        .await
+        .unwrap();
     }
     let before = dir_size(&tmp.path().join("data"));
     let opts = ForgetOptions {
-        policy: KeepPolicy { last: 2, ..Default::default() },
+        policy: KeepPolicy {
+            last: 2,
+            ..Default::default()
+        },
         prune: Some(PruneOptions::default()),
         ..Default::default()
     };
@@ -55,8 +76,16 @@ async fn forget_with_prune_frees_space_and_keeps_what_the_policy_keeps() {
     // The two newest remain and restore byte for byte.
     let (h, _) = restic_stdout_hash(tmp.path(), &["dump", "latest", "/dumpfile.sql"]);
     assert_eq!(h, hashes[4]);
-    let oldest_kept = list.as_array().unwrap().iter().min_by_key(|s| s["time"].as_str().unwrap().to_string()).unwrap();
-    let (h, _) = restic_stdout_hash(tmp.path(), &["dump", oldest_kept["id"].as_str().unwrap(), "/dumpfile.sql"]);
+    let oldest_kept = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .min_by_key(|s| s["time"].as_str().unwrap().to_string())
+        .unwrap();
+    let (h, _) = restic_stdout_hash(
+        tmp.path(),
+        &["dump", oldest_kept["id"].as_str().unwrap(), "/dumpfile.sql"],
+    );
     assert_eq!(h, hashes[3]);
 }
 
@@ -67,15 +96,51 @@ async fn prune_repacks_partly_used_packs() {
     // Big packs so that both snapshots' blobs share packs.
     let b = open_location(&Location::Local(tmp.path().to_path_buf())).unwrap();
     let repo = Arc::new(
-        Repository::open(b, PASSWORD, RepoOptions { pack_size: 64 << 20, ..Default::default() }).await.unwrap(),
+        Repository::open(
+            b,
+            PASSWORD,
+            RepoOptions {
+                pack_size: 64 << 20,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
     );
     let a = SqlDump::to_vec(1, 12 << 20);
     let bdata = SqlDump::to_vec(2, 12 << 20);
-    let (sa, _) = backup_stream(repo.clone(), &a[..], "a.sql", &Default::default(), Arc::new(Progress::default())).await.unwrap();
-    backup_stream(repo.clone(), &bdata[..], "b.sql", &Default::default(), Arc::new(Progress::default())).await.unwrap();
+    let (sa, _) = backup_stream(
+        repo.clone(),
+        &a[..],
+        "a.sql",
+        &Default::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    backup_stream(
+        repo.clone(),
+        &bdata[..],
+        "b.sql",
+        &Default::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     // Forget the first snapshot by id, then prune with no tolerance for unused space.
-    repo.backend().remove(stash::engine::FileType::Snapshot, &sa.id.to_hex()).await.unwrap();
-    let st = prune(&repo, &PruneOptions { max_unused: 0.0, dry_run: false }).await.unwrap();
+    repo.backend()
+        .remove(stash::engine::FileType::Snapshot, &sa.id.to_hex())
+        .await
+        .unwrap();
+    let st = prune(
+        &repo,
+        &PruneOptions {
+            max_unused: 0.0,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
     assert!(st.packs_repacked >= 1 || st.packs_deleted >= 1, "{st:?}");
     let rep = check(&repo, true).await.unwrap();
     assert!(rep.ok() && rep.hints.is_empty(), "{rep:?}");
@@ -83,9 +148,14 @@ async fn prune_repacks_partly_used_packs() {
     let (h, n) = restic_stdout_hash(tmp.path(), &["dump", "latest", "/b.sql"]);
     assert_eq!((h, n), (sha(&bdata), bdata.len() as u64));
     // Nothing of a.sql's data is left: stats count only b's blobs.
-    let st = stash::engine::stats::stats(&repo, &repo.snapshots().await.unwrap()).await.unwrap();
+    let st = stash::engine::stats::stats(&repo, &repo.snapshots().await.unwrap())
+        .await
+        .unwrap();
     assert_eq!(st.total_size, bdata.len() as u64);
-    assert!(st.pack_bytes < (bdata.len() as u64) / 2 + (1 << 20), "{st:?}");
+    assert!(
+        st.pack_bytes < (bdata.len() as u64) / 2 + (1 << 20),
+        "{st:?}"
+    );
 }
 
 fn sha(b: &[u8]) -> String {

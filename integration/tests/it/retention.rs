@@ -481,7 +481,10 @@ fn run_case(bin: &Path, template: &Path, case: &Case) -> Result<Outcome, String>
 fn retention_matches_restic_forget() {
     let bin = restic_bin();
     if !bin.exists() {
-        panic!("restic not found at {} (run integration/scripts/install-tools.sh or set RESTIC_BIN)", bin.display());
+        panic!(
+            "restic not found at {} (run integration/scripts/install-tools.sh or set RESTIC_BIN)",
+            bin.display()
+        );
     }
     let version = Command::new(&bin)
         .arg("version")

@@ -128,7 +128,11 @@ fn a_local_repository_is_its_mount_path() {
     );
     let v = super::variables::repository_vars(&r);
     assert_eq!(
-        (v["REPOSITORY_PROVIDER"].as_str(), v["REPOSITORY_BUCKET"].as_str(), v["REPOSITORY_PREFIX"].as_str()),
+        (
+            v["REPOSITORY_PROVIDER"].as_str(),
+            v["REPOSITORY_BUCKET"].as_str(),
+            v["REPOSITORY_PREFIX"].as_str()
+        ),
         ("local", "", "/safe/data")
     );
 }

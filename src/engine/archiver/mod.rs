@@ -30,7 +30,13 @@ pub struct SnapshotOptions {
 
 impl Default for SnapshotOptions {
     fn default() -> Self {
-        SnapshotOptions { host: DEFAULT_HOST.to_string(), tags: vec![], time: None, parent: None, excludes: vec![] }
+        SnapshotOptions {
+            host: DEFAULT_HOST.to_string(),
+            tags: vec![],
+            time: None,
+            parent: None,
+            excludes: vec![],
+        }
     }
 }
 

@@ -83,7 +83,13 @@ impl Shared {
     }
 
     /// Append a sealed blob; returns a full pack when the buffer reached the pack size.
-    fn add(&self, blob_type: BlobType, id: Id, sealed: &[u8], uncompressed_length: Option<u32>) -> Option<FullPack> {
+    fn add(
+        &self,
+        blob_type: BlobType,
+        id: Id,
+        sealed: &[u8],
+        uncompressed_length: Option<u32>,
+    ) -> Option<FullPack> {
         let slot = match blob_type {
             BlobType::Data => &self.data_pack,
             BlobType::Tree => &self.tree_pack,
@@ -91,13 +97,21 @@ impl Shared {
         let mut p = slot.lock().unwrap();
         if p.body.capacity() == 0 {
             p.body = match blob_type {
-                BlobType::Data => self.pack_bufs.take_with(self.repo.opts.pack_size + (1 << 20)),
+                BlobType::Data => self
+                    .pack_bufs
+                    .take_with(self.repo.opts.pack_size + (1 << 20)),
                 BlobType::Tree => Vec::new(),
             };
         }
         let offset = p.body.len() as u32;
         p.body.extend_from_slice(sealed);
-        p.blobs.push(PackedBlob { id, blob_type, offset, length: sealed.len() as u32, uncompressed_length });
+        p.blobs.push(PackedBlob {
+            id,
+            blob_type,
+            offset,
+            length: sealed.len() as u32,
+            uncompressed_length,
+        });
         Progress::add(&self.progress.bytes_stored, sealed.len() as u64);
         if p.body.len() >= self.repo.opts.pack_size {
             let full = std::mem::take(&mut *p);
@@ -139,7 +153,9 @@ pub struct BlobSaver {
 
 impl BlobSaver {
     pub fn new(repo: Arc<Repository>, progress: Arc<Progress>) -> BlobSaver {
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2);
         let conns = repo.opts.connections.max(1);
         let shared = Arc::new(Shared {
             repo: repo.clone(),
@@ -176,7 +192,10 @@ impl BlobSaver {
             while let Some(r) = uploads.next().await {
                 match r {
                     Ok((p, body)) => {
-                        if p.blobs.first().is_some_and(|b| b.blob_type == BlobType::Data) {
+                        if p.blobs
+                            .first()
+                            .is_some_and(|b| b.blob_type == BlobType::Data)
+                        {
                             sh.pack_bufs.give(body);
                         }
                         sh.repo.index_add_pack(&p);
@@ -196,7 +215,13 @@ impl BlobSaver {
             }
             Ok(done)
         });
-        BlobSaver { shared, job_tx: Some(job_tx), workers, pack_tx: Some(pack_tx), uploader: Some(uploader) }
+        BlobSaver {
+            shared,
+            job_tx: Some(job_tx),
+            workers,
+            pack_tx: Some(pack_tx),
+            uploader: Some(uploader),
+        }
     }
 
     pub fn progress(&self) -> &Arc<Progress> {
@@ -223,7 +248,13 @@ impl BlobSaver {
             let mut cur: Vec<u8> = sh.chunk_bufs.take_with(MIN_SIZE * 2);
             let mut seq = 0usize;
             let send = |seq: usize, data: Vec<u8>| {
-                job_tx.send(ChunkJob { seq, data, reply: res_tx.clone() }).is_ok()
+                job_tx
+                    .send(ChunkJob {
+                        seq,
+                        data,
+                        reply: res_tx.clone(),
+                    })
+                    .is_ok()
             };
             while let Some(buf) = buf_rx.blocking_recv() {
                 let mut b = &buf[..];
@@ -273,7 +304,9 @@ impl BlobSaver {
         }
         .await;
         drop(buf_tx);
-        let n = chunker.await.map_err(|e| RepoError::Other(format!("chunker thread: {e}")))?;
+        let n = chunker
+            .await
+            .map_err(|e| RepoError::Other(format!("chunker thread: {e}")))?;
         read_result.map_err(|e| RepoError::Other(format!("reading the source: {e}")))?;
 
         let mut ids: Vec<Option<Id>> = vec![None; n];
@@ -289,7 +322,9 @@ impl BlobSaver {
         }
         self.check_error()?;
         let ids: Option<Vec<Id>> = ids.into_iter().collect();
-        let ids = ids.ok_or_else(|| RepoError::Other("backup pipeline stopped before storing every chunk".into()))?;
+        let ids = ids.ok_or_else(|| {
+            RepoError::Other("backup pipeline stopped before storing every chunk".into())
+        })?;
         Ok((ids, total))
     }
 
@@ -299,7 +334,10 @@ impl BlobSaver {
         let id = Id::hash(&blob);
         if self.shared.claim(BlobType::Tree, id) {
             let p = self.shared.repo.prepare_blob(BlobType::Tree, id, &blob);
-            if let Some(full) = self.shared.add(p.blob_type, p.id, &p.bytes, p.uncompressed_length) {
+            if let Some(full) = self
+                .shared
+                .add(p.blob_type, p.id, &p.bytes, p.uncompressed_length)
+            {
                 self.send_pack(full).await?;
             }
         }
@@ -340,7 +378,10 @@ impl BlobSaver {
             .await
             .map_err(|e| RepoError::Other(format!("uploader task: {e}")))??;
         self.check_error()?;
-        let mut stats = BackupStats { packs_written: packs.len(), ..Default::default() };
+        let mut stats = BackupStats {
+            packs_written: packs.len(),
+            ..Default::default()
+        };
         stats.index_files_written = self.shared.repo.save_index_batched(packs, &[]).await?;
         let pr = &self.shared.progress;
         stats.blobs_new = Progress::get(&pr.blobs_new);
@@ -389,6 +430,8 @@ fn worker(
 }
 
 /// Adapt a tokio receiver into a `Stream` without pulling in tokio-stream.
-fn tokio_stream_from<T: Send + 'static>(rx: tokio::sync::mpsc::Receiver<T>) -> impl futures::Stream<Item = T> {
+fn tokio_stream_from<T: Send + 'static>(
+    rx: tokio::sync::mpsc::Receiver<T>,
+) -> impl futures::Stream<Item = T> {
     futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
 }

@@ -51,10 +51,16 @@ impl std::fmt::Debug for AzureConfig {
 impl AzureConfig {
     pub fn new(spec: &AzureSpec, creds: &dyn Credentials) -> Result<AzureConfig, StorageError> {
         if spec.container.trim().is_empty() {
-            return Err(StorageError::invalid("azure", "container is empty: set spec.backend.azure.container"));
+            return Err(StorageError::invalid(
+                "azure",
+                "container is empty: set spec.backend.azure.container",
+            ));
         }
         if spec.max_connections < 0 {
-            return Err(StorageError::invalid("azure", "maxConnections must not be negative"));
+            return Err(StorageError::invalid(
+                "azure",
+                "maxConnections must not be negative",
+            ));
         }
         let account_name = creds.require("AZURE_ACCOUNT_NAME")?.expose().to_string();
         let sas_token = creds.optional("AZURE_ACCOUNT_SAS");
@@ -65,8 +71,13 @@ impl AzureConfig {
         let endpoint = match creds.optional("AZURE_ENDPOINT") {
             Some(e) => e.expose().trim_end_matches('/').to_string(),
             None => {
-                let suffix = creds.optional("AZURE_ENDPOINT_SUFFIX").map(|s| s.expose().to_string());
-                format!("https://{account_name}.blob.{}", suffix.as_deref().unwrap_or("core.windows.net"))
+                let suffix = creds
+                    .optional("AZURE_ENDPOINT_SUFFIX")
+                    .map(|s| s.expose().to_string());
+                format!(
+                    "https://{account_name}.blob.{}",
+                    suffix.as_deref().unwrap_or("core.windows.net")
+                )
             }
         };
         Ok(AzureConfig {
@@ -75,13 +86,19 @@ impl AzureConfig {
             account_key,
             sas_token,
             endpoint,
-            ca_cert_pem: creds.optional("CA_CERT_DATA").map(|c| c.expose().as_bytes().to_vec()),
+            ca_cert_pem: creds
+                .optional("CA_CERT_DATA")
+                .map(|c| c.expose().as_bytes().to_vec()),
         })
     }
 
     /// `azure:<container>:/<prefix>`.
     pub fn location(&self) -> String {
-        format!("azure:{}:{}", self.spec.container, or_root(restic_prefix(&self.spec.prefix)))
+        format!(
+            "azure:{}:{}",
+            self.spec.container,
+            or_root(restic_prefix(&self.spec.prefix))
+        )
     }
 
     pub fn redactor(&self) -> Redactor {
@@ -104,10 +121,20 @@ impl AzureConfig {
     }
 
     pub fn build(&self) -> Result<Operator, StorageError> {
-        let op = Operator::new(self.builder())
-            .map_err(|e| StorageError::Build { service: "azure", location: self.location(), source: Box::new(e) })?;
-        let tls = TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() };
-        Ok(http::finish(op, http::client(&tls)?, usize::try_from(self.spec.max_connections).ok()))
+        let op = Operator::new(self.builder()).map_err(|e| StorageError::Build {
+            service: "azure",
+            location: self.location(),
+            source: Box::new(e),
+        })?;
+        let tls = TlsOptions {
+            insecure: false,
+            ca_cert_pem: self.ca_cert_pem.clone(),
+        };
+        Ok(http::finish(
+            op,
+            http::client(&tls)?,
+            usize::try_from(self.spec.max_connections).ok(),
+        ))
     }
 }
 
@@ -116,35 +143,79 @@ mod tests {
     use super::*;
     use crate::storage::secret::StorageSecret;
 
-    const KEY: &str = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+    const KEY: &str =
+        "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
     #[test]
     fn stash_fields_map_to_the_operator() {
-        let spec: AzureSpec = serde_json::from_value(serde_json::json!({"container": "stash", "prefix": "demo/pg", "maxConnections": 2})).unwrap();
-        let secret = StorageSecret::from_strings([("AZURE_ACCOUNT_NAME", "acct"), ("AZURE_ACCOUNT_KEY", KEY)]);
+        let spec: AzureSpec = serde_json::from_value(
+            serde_json::json!({"container": "stash", "prefix": "demo/pg", "maxConnections": 2}),
+        )
+        .unwrap();
+        let secret = StorageSecret::from_strings([
+            ("AZURE_ACCOUNT_NAME", "acct"),
+            ("AZURE_ACCOUNT_KEY", KEY),
+        ]);
         let c = AzureConfig::new(&spec, &secret).unwrap();
         assert_eq!(c.endpoint, "https://acct.blob.core.windows.net");
         assert_eq!(c.location(), "azure:stash:/demo/pg");
         assert!(!format!("{c:?}").contains("Eby8vdM02"));
         let op = c.build().unwrap();
-        assert_eq!((op.info().scheme(), op.info().name(), op.info().root()), ("azblob", "stash".to_string(), "/demo/pg/".to_string()));
+        assert_eq!(
+            (op.info().scheme(), op.info().name(), op.info().root()),
+            ("azblob", "stash".to_string(), "/demo/pg/".to_string())
+        );
     }
 
     #[test]
     fn both_keys_are_required() {
-        let spec = AzureSpec { container: "c".into(), ..Default::default() };
-        let e = AzureConfig::new(&spec, &StorageSecret::from_strings([("AZURE_ACCOUNT_KEY", KEY)])).unwrap_err();
-        assert_eq!(e.to_string(), "storage Secret missing AZURE_ACCOUNT_NAME key");
-        let e = AzureConfig::new(&spec, &StorageSecret::from_strings([("AZURE_ACCOUNT_NAME", "a")])).unwrap_err();
-        assert_eq!(e.to_string(), "storage Secret missing AZURE_ACCOUNT_KEY key");
+        let spec = AzureSpec {
+            container: "c".into(),
+            ..Default::default()
+        };
+        let e = AzureConfig::new(
+            &spec,
+            &StorageSecret::from_strings([("AZURE_ACCOUNT_KEY", KEY)]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "storage Secret missing AZURE_ACCOUNT_NAME key"
+        );
+        let e = AzureConfig::new(
+            &spec,
+            &StorageSecret::from_strings([("AZURE_ACCOUNT_NAME", "a")]),
+        )
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "storage Secret missing AZURE_ACCOUNT_KEY key"
+        );
     }
 
     #[test]
     fn endpoint_overrides() {
-        let spec = AzureSpec { container: "c".into(), ..Default::default() };
-        let s = StorageSecret::from_strings([("AZURE_ACCOUNT_NAME", "a"), ("AZURE_ACCOUNT_KEY", KEY), ("AZURE_ENDPOINT_SUFFIX", "core.chinacloudapi.cn")]);
-        assert_eq!(AzureConfig::new(&spec, &s).unwrap().endpoint, "https://a.blob.core.chinacloudapi.cn");
-        let s = StorageSecret::from_strings([("AZURE_ACCOUNT_NAME", "a"), ("AZURE_ACCOUNT_KEY", KEY), ("AZURE_ENDPOINT", "http://127.0.0.1:10000/a/")]);
-        assert_eq!(AzureConfig::new(&spec, &s).unwrap().endpoint, "http://127.0.0.1:10000/a");
+        let spec = AzureSpec {
+            container: "c".into(),
+            ..Default::default()
+        };
+        let s = StorageSecret::from_strings([
+            ("AZURE_ACCOUNT_NAME", "a"),
+            ("AZURE_ACCOUNT_KEY", KEY),
+            ("AZURE_ENDPOINT_SUFFIX", "core.chinacloudapi.cn"),
+        ]);
+        assert_eq!(
+            AzureConfig::new(&spec, &s).unwrap().endpoint,
+            "https://a.blob.core.chinacloudapi.cn"
+        );
+        let s = StorageSecret::from_strings([
+            ("AZURE_ACCOUNT_NAME", "a"),
+            ("AZURE_ACCOUNT_KEY", KEY),
+            ("AZURE_ENDPOINT", "http://127.0.0.1:10000/a/"),
+        ]);
+        assert_eq!(
+            AzureConfig::new(&spec, &s).unwrap().endpoint,
+            "http://127.0.0.1:10000/a"
+        );
     }
 }

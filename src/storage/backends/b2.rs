@@ -87,10 +87,16 @@ struct Bucket {
 impl B2Config {
     pub fn new(spec: &B2Spec, creds: &dyn Credentials) -> Result<B2Config, StorageError> {
         if spec.bucket.trim().is_empty() {
-            return Err(StorageError::invalid("b2", "bucket is empty: set spec.backend.b2.bucket"));
+            return Err(StorageError::invalid(
+                "b2",
+                "bucket is empty: set spec.backend.b2.bucket",
+            ));
         }
         if spec.max_connections < 0 {
-            return Err(StorageError::invalid("b2", "maxConnections must not be negative"));
+            return Err(StorageError::invalid(
+                "b2",
+                "maxConnections must not be negative",
+            ));
         }
         Ok(B2Config {
             spec: spec.clone(),
@@ -98,13 +104,19 @@ impl B2Config {
             account_key: creds.require("B2_ACCOUNT_KEY")?,
             bucket_id: None,
             api: B2_API.to_string(),
-            ca_cert_pem: creds.optional("CA_CERT_DATA").map(|c| c.expose().as_bytes().to_vec()),
+            ca_cert_pem: creds
+                .optional("CA_CERT_DATA")
+                .map(|c| c.expose().as_bytes().to_vec()),
         })
     }
 
     /// `b2:<bucket>:/<prefix>`.
     pub fn location(&self) -> String {
-        format!("b2:{}:{}", self.spec.bucket, or_root(restic_prefix(&self.spec.prefix)))
+        format!(
+            "b2:{}:{}",
+            self.spec.bucket,
+            or_root(restic_prefix(&self.spec.prefix))
+        )
     }
 
     pub fn redactor(&self) -> Redactor {
@@ -112,11 +124,20 @@ impl B2Config {
     }
 
     fn client(&self) -> Result<reqwest::Client, StorageError> {
-        http::client(&TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() })
+        http::client(&TlsOptions {
+            insecure: false,
+            ca_cert_pem: self.ca_cert_pem.clone(),
+        })
     }
 
     fn err(&self, kind: ErrorKind, op: &'static str, message: String) -> BackendError {
-        BackendError { kind, op, path: String::new(), location: self.location(), message: self.redactor().redact(&message) }
+        BackendError {
+            kind,
+            op,
+            path: String::new(),
+            location: self.location(),
+            message: self.redactor().redact(&message),
+        }
     }
 
     /// The bucket's id, from the spec's name.
@@ -124,25 +145,42 @@ impl B2Config {
         if let Some(id) = &self.bucket_id {
             return Ok(id.clone());
         }
-        let client = self.client().map_err(|e| self.err(ErrorKind::Other, "connecting to", e.to_string()))?;
-        let basic = base64::engine::general_purpose::STANDARD
-            .encode(format!("{}:{}", self.account_id.expose(), self.account_key.expose()));
+        let client = self
+            .client()
+            .map_err(|e| self.err(ErrorKind::Other, "connecting to", e.to_string()))?;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.account_id.expose(),
+            self.account_key.expose()
+        ));
         let resp = client
-            .get(format!("{}/b2api/v2/b2_authorize_account", self.api.trim_end_matches('/')))
+            .get(format!(
+                "{}/b2api/v2/b2_authorize_account",
+                self.api.trim_end_matches('/')
+            ))
             .header("authorization", format!("Basic {basic}"))
             .send()
             .await
             .map_err(|e| self.err(ErrorKind::Temporary, "authorizing with", e.to_string()))?;
         let auth: Authorized = json_or_err(self, "authorizing with", resp).await?;
-        if let Some(Allowed { bucket_id: Some(id), bucket_name: Some(name) }) = &auth.allowed {
+        if let Some(Allowed {
+            bucket_id: Some(id),
+            bucket_name: Some(name),
+        }) = &auth.allowed
+        {
             if name == &self.spec.bucket {
                 return Ok(id.clone());
             }
         }
         let resp = client
-            .post(format!("{}/b2api/v2/b2_list_buckets", auth.api_url.trim_end_matches('/')))
+            .post(format!(
+                "{}/b2api/v2/b2_list_buckets",
+                auth.api_url.trim_end_matches('/')
+            ))
             .header("authorization", &auth.authorization_token)
-            .json(&serde_json::json!({"accountId": auth.account_id, "bucketName": self.spec.bucket}))
+            .json(
+                &serde_json::json!({"accountId": auth.account_id, "bucketName": self.spec.bucket}),
+            )
             .send()
             .await
             .map_err(|e| self.err(ErrorKind::Temporary, "listing buckets of", e.to_string()))?;
@@ -152,7 +190,16 @@ impl B2Config {
             .into_iter()
             .find(|b| b.bucket_name == self.spec.bucket)
             .map(|b| b.bucket_id)
-            .ok_or_else(|| self.err(ErrorKind::NotFound, "opening", format!("bucket {:?} does not exist or the key may not see it", self.spec.bucket)))
+            .ok_or_else(|| {
+                self.err(
+                    ErrorKind::NotFound,
+                    "opening",
+                    format!(
+                        "bucket {:?} does not exist or the key may not see it",
+                        self.spec.bucket
+                    ),
+                )
+            })
     }
 
     pub fn builder(&self, bucket_id: &str) -> opendal::services::B2 {
@@ -165,20 +212,33 @@ impl B2Config {
     }
 
     pub fn build(&self, bucket_id: &str) -> Result<Operator, StorageError> {
-        let op = Operator::new(self.builder(bucket_id))
-            .map_err(|e| StorageError::Build { service: "b2", location: self.location(), source: Box::new(e) })?;
-        Ok(http::finish(op, self.client()?, usize::try_from(self.spec.max_connections).ok()))
+        let op = Operator::new(self.builder(bucket_id)).map_err(|e| StorageError::Build {
+            service: "b2",
+            location: self.location(),
+            source: Box::new(e),
+        })?;
+        Ok(http::finish(
+            op,
+            self.client()?,
+            usize::try_from(self.spec.max_connections).ok(),
+        ))
     }
 
     /// Look the bucket up, then build (what the engine's first request triggers).
     pub async fn open(&self) -> Result<OpendalBackend, BackendError> {
         let id = self.resolve_bucket_id().await?;
-        let op = self.build(&id).map_err(|e| self.err(ErrorKind::Other, "opening", e.to_string()))?;
+        let op = self
+            .build(&id)
+            .map_err(|e| self.err(ErrorKind::Other, "opening", e.to_string()))?;
         Ok(OpendalBackend::new(op, self.location(), false).with_redactor(self.redactor()))
     }
 }
 
-async fn json_or_err<T: serde::de::DeserializeOwned>(c: &B2Config, op: &'static str, resp: reqwest::Response) -> Result<T, BackendError> {
+async fn json_or_err<T: serde::de::DeserializeOwned>(
+    c: &B2Config,
+    op: &'static str,
+    resp: reqwest::Response,
+) -> Result<T, BackendError> {
     let status = resp.status();
     let text = resp.text().await.unwrap_or_default();
     if !status.is_success() {
@@ -190,7 +250,8 @@ async fn json_or_err<T: serde::de::DeserializeOwned>(c: &B2Config, op: &'static 
         };
         return Err(c.err(kind, op, format!("B2 answered {status}: {text}")));
     }
-    serde_json::from_str(&text).map_err(|e| c.err(ErrorKind::Other, op, format!("unexpected B2 answer: {e}")))
+    serde_json::from_str(&text)
+        .map_err(|e| c.err(ErrorKind::Other, op, format!("unexpected B2 answer: {e}")))
 }
 
 #[cfg(test)]
@@ -200,23 +261,50 @@ mod tests {
     use crate::storage::secret::StorageSecret;
 
     fn config() -> B2Config {
-        let spec: B2Spec = serde_json::from_value(serde_json::json!({"bucket": "stash-b2", "prefix": "/demo", "maxConnections": 4})).unwrap();
-        B2Config::new(&spec, &StorageSecret::from_strings([("B2_ACCOUNT_ID", "0012345keyid"), ("B2_ACCOUNT_KEY", "K001verysecretkey")])).unwrap()
+        let spec: B2Spec = serde_json::from_value(
+            serde_json::json!({"bucket": "stash-b2", "prefix": "/demo", "maxConnections": 4}),
+        )
+        .unwrap();
+        B2Config::new(
+            &spec,
+            &StorageSecret::from_strings([
+                ("B2_ACCOUNT_ID", "0012345keyid"),
+                ("B2_ACCOUNT_KEY", "K001verysecretkey"),
+            ]),
+        )
+        .unwrap()
     }
 
     #[test]
     fn both_keys_are_required_and_hidden() {
-        let spec = B2Spec { bucket: "b".into(), ..Default::default() };
-        let e = B2Config::new(&spec, &StorageSecret::from_strings([("B2_ACCOUNT_KEY", "k")])).unwrap_err();
+        let spec = B2Spec {
+            bucket: "b".into(),
+            ..Default::default()
+        };
+        let e = B2Config::new(
+            &spec,
+            &StorageSecret::from_strings([("B2_ACCOUNT_KEY", "k")]),
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "storage Secret missing B2_ACCOUNT_ID key");
-        let e = B2Config::new(&spec, &StorageSecret::from_strings([("B2_ACCOUNT_ID", "i")])).unwrap_err();
+        let e = B2Config::new(
+            &spec,
+            &StorageSecret::from_strings([("B2_ACCOUNT_ID", "i")]),
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "storage Secret missing B2_ACCOUNT_KEY key");
         let c = config();
         assert_eq!(c.location(), "b2:stash-b2:/demo");
         let d = format!("{c:?}");
-        assert!(!d.contains("0012345keyid") && !d.contains("K001verysecretkey"), "{d}");
+        assert!(
+            !d.contains("0012345keyid") && !d.contains("K001verysecretkey"),
+            "{d}"
+        );
         let op = c.build("bucket-id-1").unwrap();
-        assert_eq!((op.info().scheme(), op.info().root()), ("b2", "/demo/".to_string()));
+        assert_eq!(
+            (op.info().scheme(), op.info().root()),
+            ("b2", "/demo/".to_string())
+        );
     }
 
     #[tokio::test]
@@ -226,20 +314,34 @@ mod tests {
             "allowed": {"bucketId": null, "bucketName": null}
         });
         let list = serde_json::json!({"buckets": [{"bucketId": "other-id", "bucketName": "other"}, {"bucketId": "wanted-id", "bucketName": "stash-b2"}]});
-        let stub = Stub::start(vec![Reply::new(200, authorize.to_string()), Reply::new(200, list.to_string())]).await;
+        let stub = Stub::start(vec![
+            Reply::new(200, authorize.to_string()),
+            Reply::new(200, list.to_string()),
+        ])
+        .await;
         let mut c = config();
         c.api = stub.base.clone();
         assert_eq!(c.resolve_bucket_id().await.unwrap(), "wanted-id");
         let reqs = stub.requests();
         let auth = &reqs[0];
-        assert_eq!((auth.method.as_str(), auth.path.as_str()), ("GET", "/b2api/v2/b2_authorize_account"));
-        let want = base64::engine::general_purpose::STANDARD.encode("0012345keyid:K001verysecretkey");
+        assert_eq!(
+            (auth.method.as_str(), auth.path.as_str()),
+            ("GET", "/b2api/v2/b2_authorize_account")
+        );
+        let want =
+            base64::engine::general_purpose::STANDARD.encode("0012345keyid:K001verysecretkey");
         assert_eq!(auth.headers["authorization"], format!("Basic {want}"));
         let lb = &reqs[1];
-        assert_eq!((lb.method.as_str(), lb.path.as_str()), ("POST", "/b2api/v2/b2_list_buckets"));
+        assert_eq!(
+            (lb.method.as_str(), lb.path.as_str()),
+            ("POST", "/b2api/v2/b2_list_buckets")
+        );
         assert_eq!(lb.headers["authorization"], "tok-xyz");
         let body: serde_json::Value = serde_json::from_str(&lb.body).unwrap();
-        assert_eq!(body, serde_json::json!({"accountId": "acc-1", "bucketName": "stash-b2"}));
+        assert_eq!(
+            body,
+            serde_json::json!({"accountId": "acc-1", "bucketName": "stash-b2"})
+        );
     }
 
     #[tokio::test]
@@ -260,6 +362,9 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::PermissionDenied);
         assert!(!e.is_retryable());
         let text = e.to_string();
-        assert!(text.contains("b2:stash-b2:/demo") && !text.contains("K001verysecretkey"), "{text}");
+        assert!(
+            text.contains("b2:stash-b2:/demo") && !text.contains("K001verysecretkey"),
+            "{text}"
+        );
     }
 }

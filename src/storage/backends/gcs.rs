@@ -46,7 +46,10 @@ impl std::fmt::Debug for GcsConfig {
             .field("prefix", &self.spec.prefix)
             .field("max_connections", &self.spec.max_connections)
             .field("project_id", &self.project_id)
-            .field("service_account_json", &self.service_account_json.as_ref().map(|_| "***"))
+            .field(
+                "service_account_json",
+                &self.service_account_json.as_ref().map(|_| "***"),
+            )
             .field("emulator", &self.emulator)
             .finish()
     }
@@ -55,10 +58,16 @@ impl std::fmt::Debug for GcsConfig {
 impl GcsConfig {
     pub fn new(spec: &GcsSpec, creds: &dyn Credentials) -> Result<GcsConfig, StorageError> {
         if spec.bucket.trim().is_empty() {
-            return Err(StorageError::invalid("gcs", "bucket is empty: set spec.backend.gcs.bucket"));
+            return Err(StorageError::invalid(
+                "gcs",
+                "bucket is empty: set spec.backend.gcs.bucket",
+            ));
         }
         if spec.max_connections < 0 {
-            return Err(StorageError::invalid("gcs", "maxConnections must not be negative"));
+            return Err(StorageError::invalid(
+                "gcs",
+                "maxConnections must not be negative",
+            ));
         }
         let emulator = creds.optional("STORAGE_EMULATOR_HOST").map(|h| {
             let h = h.expose().trim_end_matches('/');
@@ -70,16 +79,24 @@ impl GcsConfig {
         });
         Ok(GcsConfig {
             spec: spec.clone(),
-            project_id: creds.optional("GOOGLE_PROJECT_ID").map(|p| p.expose().to_string()),
+            project_id: creds
+                .optional("GOOGLE_PROJECT_ID")
+                .map(|p| p.expose().to_string()),
             service_account_json: creds.optional("GOOGLE_SERVICE_ACCOUNT_JSON_KEY"),
             emulator,
-            ca_cert_pem: creds.optional("CA_CERT_DATA").map(|c| c.expose().as_bytes().to_vec()),
+            ca_cert_pem: creds
+                .optional("CA_CERT_DATA")
+                .map(|c| c.expose().as_bytes().to_vec()),
         })
     }
 
     /// `gs:<bucket>:/<prefix>`.
     pub fn location(&self) -> String {
-        format!("gs:{}:{}", self.spec.bucket, or_root(restic_prefix(&self.spec.prefix)))
+        format!(
+            "gs:{}:{}",
+            self.spec.bucket,
+            or_root(restic_prefix(&self.spec.prefix))
+        )
     }
 
     pub fn redactor(&self) -> Redactor {
@@ -95,16 +112,30 @@ impl GcsConfig {
             b = b.credential(&base64::engine::general_purpose::STANDARD.encode(json.expose()));
         }
         if let Some(ep) = &self.emulator {
-            b = b.endpoint(ep).skip_signature().disable_vm_metadata().disable_config_load();
+            b = b
+                .endpoint(ep)
+                .skip_signature()
+                .disable_vm_metadata()
+                .disable_config_load();
         }
         b
     }
 
     pub fn build(&self) -> Result<Operator, StorageError> {
-        let op = Operator::new(self.builder())
-            .map_err(|e| StorageError::Build { service: "gcs", location: self.location(), source: Box::new(e) })?;
-        let tls = TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() };
-        Ok(http::finish(op, http::client(&tls)?, usize::try_from(self.spec.max_connections).ok()))
+        let op = Operator::new(self.builder()).map_err(|e| StorageError::Build {
+            service: "gcs",
+            location: self.location(),
+            source: Box::new(e),
+        })?;
+        let tls = TlsOptions {
+            insecure: false,
+            ca_cert_pem: self.ca_cert_pem.clone(),
+        };
+        Ok(http::finish(
+            op,
+            http::client(&tls)?,
+            usize::try_from(self.spec.max_connections).ok(),
+        ))
     }
 }
 
@@ -126,24 +157,43 @@ mod tests {
     fn stash_fields_map_to_the_operator() {
         let spec: GcsSpec = serde_json::from_value(serde_json::json!({"bucket": "stash-testing", "prefix": "/demo/pg", "maxConnections": 5})).unwrap();
         let key = r#"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nMIIEsecretsecret\n-----END PRIVATE KEY-----\n"}"#;
-        let secret = StorageSecret::from_strings([("GOOGLE_PROJECT_ID", "my-project"), ("GOOGLE_SERVICE_ACCOUNT_JSON_KEY", key)]);
+        let secret = StorageSecret::from_strings([
+            ("GOOGLE_PROJECT_ID", "my-project"),
+            ("GOOGLE_SERVICE_ACCOUNT_JSON_KEY", key),
+        ]);
         let c = GcsConfig::new(&spec, &secret).unwrap();
         assert_eq!(c.location(), "gs:stash-testing:/demo/pg");
         assert_eq!(c.project_id.as_deref(), Some("my-project"));
         let d = format!("{c:?}");
-        assert!(!d.contains("MIIEsecretsecret") && d.contains("my-project"), "{d}");
+        assert!(
+            !d.contains("MIIEsecretsecret") && d.contains("my-project"),
+            "{d}"
+        );
         let op = c.build().unwrap();
-        assert_eq!((op.info().scheme(), op.info().name(), op.info().root()), ("gcs", "stash-testing".to_string(), "/demo/pg/".to_string()));
+        assert_eq!(
+            (op.info().scheme(), op.info().name(), op.info().root()),
+            ("gcs", "stash-testing".to_string(), "/demo/pg/".to_string())
+        );
     }
 
     #[test]
     fn emulator_and_root_forms() {
-        let spec = GcsSpec { bucket: "b".into(), ..Default::default() };
+        let spec = GcsSpec {
+            bucket: "b".into(),
+            ..Default::default()
+        };
         let secret = StorageSecret::from_strings([("STORAGE_EMULATOR_HOST", "127.0.0.1:4443")]);
         let c = GcsConfig::new(&spec, &secret).unwrap();
         assert_eq!(c.emulator.as_deref(), Some("http://127.0.0.1:4443"));
         assert_eq!(c.location(), "gs:b:/");
-        let bad = GcsSpec { bucket: "b".into(), max_connections: -1, ..Default::default() };
-        assert!(GcsConfig::new(&bad, &secret).unwrap_err().to_string().contains("maxConnections"));
+        let bad = GcsSpec {
+            bucket: "b".into(),
+            max_connections: -1,
+            ..Default::default()
+        };
+        assert!(GcsConfig::new(&bad, &secret)
+            .unwrap_err()
+            .to_string()
+            .contains("maxConnections"));
     }
 }

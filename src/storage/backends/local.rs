@@ -43,7 +43,10 @@ impl LocalConfig {
         let path = match access {
             LocalAccess::Mounted => {
                 if spec.mount_path.is_empty() {
-                    return Err(StorageError::invalid("local", "mountPath is empty: set spec.backend.local.mountPath"));
+                    return Err(StorageError::invalid(
+                        "local",
+                        "mountPath is empty: set spec.backend.local.mountPath",
+                    ));
                 }
                 PathBuf::from(&spec.mount_path)
             }
@@ -57,7 +60,10 @@ impl LocalConfig {
                 let mut p = PathBuf::from(&hp.path);
                 if let Some(sub) = spec.sub_path.as_deref().filter(|s| !s.is_empty()) {
                     if Path::new(sub).is_absolute() || sub.split('/').any(|c| c == "..") {
-                        return Err(StorageError::invalid("local", format!("subPath {sub:?} must be a relative path inside the volume")));
+                        return Err(StorageError::invalid(
+                            "local",
+                            format!("subPath {sub:?} must be a relative path inside the volume"),
+                        ));
                     }
                     p = p.join(sub);
                 }
@@ -80,7 +86,9 @@ impl LocalConfig {
         if self.path.is_absolute() {
             self.path.clone()
         } else {
-            std::env::current_dir().map(|d| d.join(&self.path)).unwrap_or_else(|_| self.path.clone())
+            std::env::current_dir()
+                .map(|d| d.join(&self.path))
+                .unwrap_or_else(|_| self.path.clone())
         }
     }
 
@@ -91,15 +99,22 @@ impl LocalConfig {
             if !create {
                 return Err(StorageError::Missing(self.location()));
             }
-            std::fs::create_dir_all(path)
-                .map_err(|e| StorageError::invalid("local", format!("creating {}: {e}", self.location())))?;
+            std::fs::create_dir_all(path).map_err(|e| {
+                StorageError::invalid("local", format!("creating {}: {e}", self.location()))
+            })?;
         }
         let abs = self.absolute_path();
         let root = abs.to_string_lossy().to_string();
         let tmp = abs.join("tmp").to_string_lossy().to_string();
-        let builder = opendal::services::Fs::default().root(&root).atomic_write_dir(&tmp);
+        let builder = opendal::services::Fs::default()
+            .root(&root)
+            .atomic_write_dir(&tmp);
         Ok(Operator::new(builder)
-            .map_err(|e| StorageError::Build { service: "local", location: self.location(), source: Box::new(e) })?
+            .map_err(|e| StorageError::Build {
+                service: "local",
+                location: self.location(),
+                source: Box::new(e),
+            })?
             .layer(RetryLayer::new().with_jitter().with_max_times(5)))
     }
 }
@@ -117,27 +132,54 @@ mod tests {
         let s = spec(serde_json::json!({
             "mountPath": "/safe/data", "subPath": "team-a", "hostPath": {"path": "/data/stash-repo", "type": "DirectoryOrCreate"}
         }));
-        assert_eq!(LocalConfig::new(&s, LocalAccess::Mounted).unwrap().path, PathBuf::from("/safe/data"));
-        assert_eq!(LocalConfig::new(&s, LocalAccess::Host).unwrap().path, PathBuf::from("/data/stash-repo/team-a"));
-        assert_eq!(LocalConfig::new(&s, LocalAccess::Host).unwrap().location(), "local:/data/stash-repo/team-a");
+        assert_eq!(
+            LocalConfig::new(&s, LocalAccess::Mounted).unwrap().path,
+            PathBuf::from("/safe/data")
+        );
+        assert_eq!(
+            LocalConfig::new(&s, LocalAccess::Host).unwrap().path,
+            PathBuf::from("/data/stash-repo/team-a")
+        );
+        assert_eq!(
+            LocalConfig::new(&s, LocalAccess::Host).unwrap().location(),
+            "local:/data/stash-repo/team-a"
+        );
     }
 
     #[test]
     fn bad_local_specs_name_the_field() {
-        let nfs = spec(serde_json::json!({"mountPath": "/safe/data", "nfs": {"server": "x", "path": "/"}}));
-        let e = LocalConfig::new(&nfs, LocalAccess::Host).unwrap_err().to_string();
+        let nfs = spec(
+            serde_json::json!({"mountPath": "/safe/data", "nfs": {"server": "x", "path": "/"}}),
+        );
+        let e = LocalConfig::new(&nfs, LocalAccess::Host)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("spec.backend.local.hostPath.path"), "{e}");
-        let e = LocalConfig::new(&LocalSpec::default(), LocalAccess::Mounted).unwrap_err().to_string();
-        assert_eq!(e, "local backend: mountPath is empty: set spec.backend.local.mountPath");
-        let esc = spec(serde_json::json!({"mountPath": "/m", "subPath": "../etc", "hostPath": {"path": "/d"}}));
-        assert!(LocalConfig::new(&esc, LocalAccess::Host).unwrap_err().to_string().contains("relative path inside"));
+        let e = LocalConfig::new(&LocalSpec::default(), LocalAccess::Mounted)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "local backend: mountPath is empty: set spec.backend.local.mountPath"
+        );
+        let esc = spec(
+            serde_json::json!({"mountPath": "/m", "subPath": "../etc", "hostPath": {"path": "/d"}}),
+        );
+        assert!(LocalConfig::new(&esc, LocalAccess::Host)
+            .unwrap_err()
+            .to_string()
+            .contains("relative path inside"));
     }
 
     #[test]
     fn open_does_not_create_but_init_does() {
         let tmp = tempfile::tempdir().unwrap();
         let c = LocalConfig::from_path(tmp.path().join("repo"));
-        assert!(c.build(false).unwrap_err().to_string().contains("does not exist"));
+        assert!(c
+            .build(false)
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
         assert!(!c.path.exists());
         c.build(true).unwrap();
         assert!(c.path.is_dir());

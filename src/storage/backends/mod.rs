@@ -43,7 +43,10 @@ pub enum StorageError {
     MissingKey(#[from] MissingKey),
     /// A field of the spec is unusable; names the field and what to do.
     #[error("{backend} backend: {message}")]
-    Invalid { backend: &'static str, message: String },
+    Invalid {
+        backend: &'static str,
+        message: String,
+    },
     #[error("{0} does not exist: it is not a repository (create one with `stash init`)")]
     Missing(String),
     #[error("TLS: {0}")]
@@ -61,7 +64,10 @@ pub enum StorageError {
 
 impl StorageError {
     pub(crate) fn invalid(backend: &'static str, message: impl Into<String>) -> StorageError {
-        StorageError::Invalid { backend, message: message.into() }
+        StorageError::Invalid {
+            backend,
+            message: message.into(),
+        }
     }
 }
 
@@ -126,10 +132,18 @@ impl BackendSpec {
 
     /// Combine with the storage Secret. A missing required key fails with Stash's text
     /// (`storage Secret missing <KEY> key`).
-    pub fn config(&self, secret: &StorageSecret, local: LocalAccess) -> Result<BackendConfig, StorageError> {
+    pub fn config(
+        &self,
+        secret: &StorageSecret,
+        local: LocalAccess,
+    ) -> Result<BackendConfig, StorageError> {
         let members = self.members();
         if members.len() != 1 {
-            let what = if members.is_empty() { "none".to_string() } else { members.join(" and ") };
+            let what = if members.is_empty() {
+                "none".to_string()
+            } else {
+                members.join(" and ")
+            };
             return Err(StorageError::NotExactlyOne(what));
         }
         Ok(if let Some(s) = &self.local {
@@ -145,7 +159,10 @@ impl BackendSpec {
         } else if let Some(s) = &self.b2 {
             BackendConfig::B2(B2Config::new(s, secret)?)
         } else {
-            BackendConfig::Rest(RestConfig::new(self.rest.as_ref().expect("one member"), secret)?)
+            BackendConfig::Rest(RestConfig::new(
+                self.rest.as_ref().expect("one member"),
+                secret,
+            )?)
         })
     }
 
@@ -194,9 +211,10 @@ impl BackendConfig {
             Arc::new(OpendalBackend::new(op, location, false).with_redactor(redactor))
         };
         Ok(match self {
-            BackendConfig::Local(c) => {
-                Arc::new(OpendalBackend::new(c.build(create)?, c.location(), true).with_local_root(c.absolute_path()))
-            }
+            BackendConfig::Local(c) => Arc::new(
+                OpendalBackend::new(c.build(create)?, c.location(), true)
+                    .with_local_root(c.absolute_path()),
+            ),
             BackendConfig::S3(c) => opendal(c.build()?, c.redactor(), c.location()),
             BackendConfig::Gcs(c) => opendal(c.build()?, c.redactor(), c.location()),
             BackendConfig::Azure(c) => opendal(c.build()?, c.redactor(), c.location()),
@@ -228,16 +246,29 @@ impl BackendConfig {
             BackendConfig::S3(c) => c.build()?,
             BackendConfig::Gcs(c) => c.build()?,
             BackendConfig::Azure(c) => c.build()?,
-            _ => return Err(StorageError::invalid("rest/swift/b2", "listing raw object keys is not supported")),
+            _ => {
+                return Err(StorageError::invalid(
+                    "rest/swift/b2",
+                    "listing raw object keys is not supported",
+                ))
+            }
         };
         let dir = format!("{}/", dir.trim_matches('/'));
         let dir = if dir == "/" { String::new() } else { dir };
-        let entries = op.list_with(&dir).recursive(true).await.map_err(|e| StorageError::Build {
-            service: op.info().scheme(),
-            location: self.location(),
-            source: Box::new(e),
-        })?;
-        Ok(entries.into_iter().filter(|e| !e.metadata().is_dir()).map(|e| e.path().to_string()).collect())
+        let entries =
+            op.list_with(&dir)
+                .recursive(true)
+                .await
+                .map_err(|e| StorageError::Build {
+                    service: op.info().scheme(),
+                    location: self.location(),
+                    source: Box::new(e),
+                })?;
+        Ok(entries
+            .into_iter()
+            .filter(|e| !e.metadata().is_dir())
+            .map(|e| e.path().to_string())
+            .collect())
     }
 }
 
@@ -267,14 +298,21 @@ mod tests {
 
     #[test]
     fn exactly_one_backend() {
-        let spec: BackendSpec = serde_json::from_value(serde_json::json!({"storageSecretName": "s"})).unwrap();
-        let e = spec.config(&StorageSecret::default(), LocalAccess::Mounted).unwrap_err().to_string();
+        let spec: BackendSpec =
+            serde_json::from_value(serde_json::json!({"storageSecretName": "s"})).unwrap();
+        let e = spec
+            .config(&StorageSecret::default(), LocalAccess::Mounted)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sets none"), "{e}");
         let spec: BackendSpec = serde_json::from_value(serde_json::json!({
             "s3": {"endpoint": "s3.amazonaws.com", "bucket": "b"}, "gcs": {"bucket": "g"}
         }))
         .unwrap();
-        let e = spec.config(&StorageSecret::default(), LocalAccess::Mounted).unwrap_err().to_string();
+        let e = spec
+            .config(&StorageSecret::default(), LocalAccess::Mounted)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("sets s3 and gcs"), "{e}");
     }
 
@@ -286,9 +324,13 @@ mod tests {
         }))
         .unwrap();
         assert_eq!(spec.max_connections(), Some(3));
-        let secret = StorageSecret::from_strings([("RESTIC_PASSWORD", "pw"), ("GOOGLE_PROJECT_ID", "p")]);
+        let secret =
+            StorageSecret::from_strings([("RESTIC_PASSWORD", "pw"), ("GOOGLE_PROJECT_ID", "p")]);
         let cfg = spec.config(&secret, LocalAccess::Mounted).unwrap();
-        assert_eq!(cfg.location(), "gs:stash-testing:/demo/mariadb/sample-mariadb");
+        assert_eq!(
+            cfg.location(),
+            "gs:stash-testing:/demo/mariadb/sample-mariadb"
+        );
     }
 
     #[test]
@@ -303,13 +345,34 @@ mod tests {
             ("OS_AUTH_TOKEN", "t"),
         ]);
         let cases = [
-            (serde_json::json!({"s3": {"endpoint": "s3.amazonaws.com", "bucket": "b", "prefix": "/p/q"}}), "s3:s3.amazonaws.com/b/p/q"),
-            (serde_json::json!({"gcs": {"bucket": "b", "prefix": "/p"}}), "gs:b:/p"),
-            (serde_json::json!({"azure": {"container": "c", "prefix": "p"}}), "azure:c:/p"),
-            (serde_json::json!({"b2": {"bucket": "b", "prefix": "/p"}}), "b2:b:/p"),
-            (serde_json::json!({"swift": {"container": "c", "prefix": "/p"}}), "swift:c:/p"),
-            (serde_json::json!({"rest": {"url": "http://rest:8000/r"}}), "rest:http://rest:8000/r/"),
-            (serde_json::json!({"local": {"mountPath": "/safe/data", "hostPath": {"path": "/data"}}}), "local:/safe/data"),
+            (
+                serde_json::json!({"s3": {"endpoint": "s3.amazonaws.com", "bucket": "b", "prefix": "/p/q"}}),
+                "s3:s3.amazonaws.com/b/p/q",
+            ),
+            (
+                serde_json::json!({"gcs": {"bucket": "b", "prefix": "/p"}}),
+                "gs:b:/p",
+            ),
+            (
+                serde_json::json!({"azure": {"container": "c", "prefix": "p"}}),
+                "azure:c:/p",
+            ),
+            (
+                serde_json::json!({"b2": {"bucket": "b", "prefix": "/p"}}),
+                "b2:b:/p",
+            ),
+            (
+                serde_json::json!({"swift": {"container": "c", "prefix": "/p"}}),
+                "swift:c:/p",
+            ),
+            (
+                serde_json::json!({"rest": {"url": "http://rest:8000/r"}}),
+                "rest:http://rest:8000/r/",
+            ),
+            (
+                serde_json::json!({"local": {"mountPath": "/safe/data", "hostPath": {"path": "/data"}}}),
+                "local:/safe/data",
+            ),
         ];
         for (spec, want) in cases {
             let spec: BackendSpec = serde_json::from_value(spec).unwrap();

@@ -62,12 +62,21 @@ impl RestConfig {
         let raw = spec.url.trim();
         let mut url = Url::parse(raw).map_err(|e| {
             // The parse error never echoes the URL, which may hold a password.
-            StorageError::invalid("rest", format!("url is not a URL ({e}): set spec.backend.rest.url to http(s)://host:port/path"))
+            StorageError::invalid(
+                "rest",
+                format!(
+                    "url is not a URL ({e}): set spec.backend.rest.url to http(s)://host:port/path"
+                ),
+            )
         })?;
         if !matches!(url.scheme(), "http" | "https") {
-            return Err(StorageError::invalid("rest", "url must start with http:// or https://"));
+            return Err(StorageError::invalid(
+                "rest",
+                "url must start with http:// or https://",
+            ));
         }
-        let in_url_user = (!url.username().is_empty()).then(|| Sensitive::new(pct_decode(url.username())));
+        let in_url_user =
+            (!url.username().is_empty()).then(|| Sensitive::new(pct_decode(url.username())));
         let in_url_pass = url.password().map(|p| Sensitive::new(pct_decode(p)));
         let _ = url.set_username("");
         let _ = url.set_password(None);
@@ -81,7 +90,9 @@ impl RestConfig {
             url,
             username,
             password,
-            ca_cert_pem: creds.optional("CA_CERT_DATA").map(|c| c.expose().as_bytes().to_vec()),
+            ca_cert_pem: creds
+                .optional("CA_CERT_DATA")
+                .map(|c| c.expose().as_bytes().to_vec()),
             connections: None,
         })
     }
@@ -96,13 +107,19 @@ impl RestConfig {
     }
 
     pub fn build(&self) -> Result<RestBackend, StorageError> {
-        let client = http::client(&TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() })?;
+        let client = http::client(&TlsOptions {
+            insecure: false,
+            ca_cert_pem: self.ca_cert_pem.clone(),
+        })?;
         Ok(RestBackend {
             client,
             config: self.clone(),
             location: self.location(),
             redactor: self.redactor(),
-            limit: self.connections.filter(|n| *n > 0).map(|n| Arc::new(Semaphore::new(n))),
+            limit: self
+                .connections
+                .filter(|n| *n > 0)
+                .map(|n| Arc::new(Semaphore::new(n))),
         })
     }
 }
@@ -135,7 +152,9 @@ pub struct RestBackend {
 
 impl std::fmt::Debug for RestBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RestBackend").field("location", &self.location).finish()
+        f.debug_struct("RestBackend")
+            .field("location", &self.location)
+            .finish()
     }
 }
 
@@ -160,16 +179,31 @@ impl RestBackend {
     fn req(&self, method: reqwest::Method, url: Url) -> reqwest::RequestBuilder {
         let b = self.client.request(method, url);
         match &self.config.username {
-            Some(u) => b.basic_auth(u.expose(), self.config.password.as_ref().map(|p| p.expose())),
+            Some(u) => b.basic_auth(
+                u.expose(),
+                self.config.password.as_ref().map(|p| p.expose()),
+            ),
             None => b,
         }
     }
 
     fn err(&self, kind: ErrorKind, op: &'static str, path: &str, message: String) -> BackendError {
-        BackendError { kind, op, path: path.to_string(), location: self.location.clone(), message: self.redactor.redact(&message) }
+        BackendError {
+            kind,
+            op,
+            path: path.to_string(),
+            location: self.location.clone(),
+            message: self.redactor.redact(&message),
+        }
     }
 
-    fn status_err(&self, op: &'static str, path: &str, status: StatusCode, body: &str) -> BackendError {
+    fn status_err(
+        &self,
+        op: &'static str,
+        path: &str,
+        status: StatusCode,
+        body: &str,
+    ) -> BackendError {
         let kind = match status.as_u16() {
             401 | 403 => ErrorKind::PermissionDenied,
             404 => ErrorKind::NotFound,
@@ -189,11 +223,12 @@ impl RestBackend {
     }
 
     fn send_err(&self, op: &'static str, path: &str, e: reqwest::Error) -> BackendError {
-        let kind = if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode() {
-            ErrorKind::Temporary
-        } else {
-            ErrorKind::Other
-        };
+        let kind =
+            if e.is_connect() || e.is_timeout() || e.is_request() || e.is_body() || e.is_decode() {
+                ErrorKind::Temporary
+            } else {
+                ErrorKind::Other
+            };
         // Print the error chain: reqwest's top line alone says little ("error sending request").
         let mut msg = e.to_string();
         let mut src = std::error::Error::source(&e);
@@ -214,7 +249,12 @@ impl RestBackend {
         let mut attempt = 0;
         loop {
             let permit = match &self.limit {
-                Some(s) => Some(s.clone().acquire_owned().await.expect("semaphore is never closed")),
+                Some(s) => Some(
+                    s.clone()
+                        .acquire_owned()
+                        .await
+                        .expect("semaphore is never closed"),
+                ),
                 None => None,
             };
             let r = f().await;
@@ -227,7 +267,10 @@ impl RestBackend {
                     attempt += 1;
                 }
                 Err(mut e) if e.is_retryable() => {
-                    e.message = format!("temporary failure, {} retries exhausted: {}", RETRY_MAX_TIMES, e.message);
+                    e.message = format!(
+                        "temporary failure, {} retries exhausted: {}",
+                        RETRY_MAX_TIMES, e.message
+                    );
                     return Err(e);
                 }
                 r => return r,
@@ -236,7 +279,12 @@ impl RestBackend {
     }
 
     /// GET a whole file or a range of it; `None` when it does not exist.
-    async fn get(&self, op: &'static str, rel: &str, range: Option<(u64, u64)>) -> Result<Option<Bytes>, BackendError> {
+    async fn get(
+        &self,
+        op: &'static str,
+        rel: &str,
+        range: Option<(u64, u64)>,
+    ) -> Result<Option<Bytes>, BackendError> {
         self.retry(op, rel, || async move {
             let mut r = self.req(reqwest::Method::GET, self.url(rel));
             if let Some((off, len)) = range {
@@ -269,7 +317,11 @@ impl Backend for RestBackend {
         url.set_query(Some("create=true"));
         let url = &url;
         self.retry("creating", "", || async move {
-            let resp = self.req(reqwest::Method::POST, url.clone()).send().await.map_err(|e| self.send_err("creating", "", e))?;
+            let resp = self
+                .req(reqwest::Method::POST, url.clone())
+                .send()
+                .await
+                .map_err(|e| self.send_err("creating", "", e))?;
             let status = resp.status();
             if status.is_success() {
                 Ok(())
@@ -300,17 +352,36 @@ impl Backend for RestBackend {
                     let body = resp.text().await.unwrap_or_default();
                     return Err(self.status_err("listing", rel, status, &body));
                 }
-                let v2 = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).is_some_and(|c| c.starts_with(V2));
-                let body = resp.bytes().await.map_err(|e| self.send_err("listing", rel, e))?;
+                let v2 = resp
+                    .headers()
+                    .get("content-type")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|c| c.starts_with(V2));
+                let body = resp
+                    .bytes()
+                    .await
+                    .map_err(|e| self.send_err("listing", rel, e))?;
                 Ok(Some((v2, body)))
             })
             .await?;
-        let Some((v2, body)) = body else { return Ok(Vec::new()) };
-        let bad = |e: serde_json::Error| self.err(ErrorKind::Other, "listing", rel, format!("unexpected answer: {e}"));
+        let Some((v2, body)) = body else {
+            return Ok(Vec::new());
+        };
+        let bad = |e: serde_json::Error| {
+            self.err(
+                ErrorKind::Other,
+                "listing",
+                rel,
+                format!("unexpected answer: {e}"),
+            )
+        };
         let mut out = Vec::new();
         if v2 {
             let entries: Vec<V2Entry> = serde_json::from_slice(&body).map_err(bad)?;
-            out.extend(entries.into_iter().map(|e| FileInfo { name: e.name, size: e.size }));
+            out.extend(entries.into_iter().map(|e| FileInfo {
+                name: e.name,
+                size: e.size,
+            }));
         } else {
             // Protocol v1: names only; ask each file's size.
             let names: Vec<String> = serde_json::from_slice(&body).map_err(bad)?;
@@ -326,10 +397,18 @@ impl Backend for RestBackend {
 
     async fn read(&self, t: FileType, name: &str) -> Result<Bytes, BackendError> {
         let rel = Self::rel(t, name);
-        self.get("reading", &rel, None).await?.ok_or_else(|| self.err(ErrorKind::NotFound, "reading", &rel, "not found".into()))
+        self.get("reading", &rel, None)
+            .await?
+            .ok_or_else(|| self.err(ErrorKind::NotFound, "reading", &rel, "not found".into()))
     }
 
-    async fn read_range(&self, t: FileType, name: &str, offset: u64, len: u64) -> Result<Bytes, BackendError> {
+    async fn read_range(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+    ) -> Result<Bytes, BackendError> {
         let rel = Self::rel(t, name);
         if len == 0 {
             return Ok(Bytes::new());
@@ -343,7 +422,10 @@ impl Backend for RestBackend {
                 ErrorKind::Other,
                 "reading",
                 &rel,
-                format!("short read: wanted {len} bytes at offset {offset}, got {}", b.len()),
+                format!(
+                    "short read: wanted {len} bytes at offset {offset}, got {}",
+                    b.len()
+                ),
             ));
         }
         Ok(b)
@@ -376,7 +458,11 @@ impl Backend for RestBackend {
         let rel_s = Self::rel(t, name);
         let rel = rel_s.as_str();
         self.retry("removing", rel, || async move {
-            let resp = self.req(reqwest::Method::DELETE, self.url(rel)).send().await.map_err(|e| self.send_err("removing", rel, e))?;
+            let resp = self
+                .req(reqwest::Method::DELETE, self.url(rel))
+                .send()
+                .await
+                .map_err(|e| self.send_err("removing", rel, e))?;
             let status = resp.status();
             if status.is_success() || status == StatusCode::NOT_FOUND {
                 Ok(())
@@ -392,7 +478,11 @@ impl Backend for RestBackend {
         let rel_s = Self::rel(t, name);
         let rel = rel_s.as_str();
         self.retry("checking", rel, || async move {
-            let resp = self.req(reqwest::Method::HEAD, self.url(rel)).send().await.map_err(|e| self.send_err("checking", rel, e))?;
+            let resp = self
+                .req(reqwest::Method::HEAD, self.url(rel))
+                .send()
+                .await
+                .map_err(|e| self.send_err("checking", rel, e))?;
             let status = resp.status();
             if status == StatusCode::NOT_FOUND {
                 return Ok(None);
@@ -405,7 +495,14 @@ impl Backend for RestBackend {
                 .get("content-length")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse().ok())
-                .ok_or_else(|| self.err(ErrorKind::Other, "checking", rel, "the answer has no Content-Length".into()))?;
+                .ok_or_else(|| {
+                    self.err(
+                        ErrorKind::Other,
+                        "checking",
+                        rel,
+                        "the answer has no Content-Length".into(),
+                    )
+                })?;
             Ok(Some(len))
         })
         .await
@@ -420,7 +517,13 @@ mod tests {
 
     #[test]
     fn user_info_leaves_the_url() {
-        let c = RestConfig::new(&RestSpec { url: "http://alice:p%40ss-word@127.0.0.1:8000/repo".into() }, &StorageSecret::default()).unwrap();
+        let c = RestConfig::new(
+            &RestSpec {
+                url: "http://alice:p%40ss-word@127.0.0.1:8000/repo".into(),
+            },
+            &StorageSecret::default(),
+        )
+        .unwrap();
         assert_eq!(c.location(), "rest:http://127.0.0.1:8000/repo/");
         assert_eq!(c.username.as_ref().unwrap().expose(), "alice");
         assert_eq!(c.password.as_ref().unwrap().expose(), "p@ss-word");
@@ -430,10 +533,18 @@ mod tests {
 
     #[test]
     fn stash_keys_and_restics_env() {
-        let spec = RestSpec { url: "https://rest.example/".into() };
-        let s = StorageSecret::from_strings([("REST_SERVER_USERNAME", "bob"), ("REST_SERVER_PASSWORD", "hunter22")]);
+        let spec = RestSpec {
+            url: "https://rest.example/".into(),
+        };
+        let s = StorageSecret::from_strings([
+            ("REST_SERVER_USERNAME", "bob"),
+            ("REST_SERVER_PASSWORD", "hunter22"),
+        ]);
         let c = RestConfig::new(&spec, &s).unwrap();
-        assert_eq!((c.username.unwrap().expose(), c.password.unwrap().expose()), ("bob", "hunter22"));
+        assert_eq!(
+            (c.username.unwrap().expose(), c.password.unwrap().expose()),
+            ("bob", "hunter22")
+        );
         let env = EnvCredentials::from_fn(|k| match k {
             "RESTIC_REST_USERNAME" => Some("carol".into()),
             "RESTIC_REST_PASSWORD" => Some("pw12345".into()),
@@ -441,10 +552,27 @@ mod tests {
         });
         let c = RestConfig::new(&spec, &env).unwrap();
         assert_eq!(c.username.unwrap().expose(), "carol");
-        let e = RestConfig::new(&RestSpec { url: "ftp://x:secretpw@h/".into() }, &env).unwrap_err().to_string();
+        let e = RestConfig::new(
+            &RestSpec {
+                url: "ftp://x:secretpw@h/".into(),
+            },
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(!e.contains("secretpw"), "{e}");
-        let e = RestConfig::new(&RestSpec { url: "not a url secretpw".into() }, &env).unwrap_err().to_string();
-        assert!(!e.contains("secretpw") && e.contains("spec.backend.rest.url"), "{e}");
+        let e = RestConfig::new(
+            &RestSpec {
+                url: "not a url secretpw".into(),
+            },
+            &env,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            !e.contains("secretpw") && e.contains("spec.backend.rest.url"),
+            "{e}"
+        );
     }
 
     #[tokio::test]
@@ -455,8 +583,19 @@ mod tests {
             Reply::new(401, "who are you"),
         ])
         .await;
-        let s = StorageSecret::from_strings([("REST_SERVER_USERNAME", "u"), ("REST_SERVER_PASSWORD", "pw-987654")]);
-        let b = RestConfig::new(&RestSpec { url: format!("{}/repo", stub.base) }, &s).unwrap().build().unwrap();
+        let s = StorageSecret::from_strings([
+            ("REST_SERVER_USERNAME", "u"),
+            ("REST_SERVER_PASSWORD", "pw-987654"),
+        ]);
+        let b = RestConfig::new(
+            &RestSpec {
+                url: format!("{}/repo", stub.base),
+            },
+            &s,
+        )
+        .unwrap()
+        .build()
+        .unwrap();
         assert_eq!(&b.read(FileType::Config, "").await.unwrap()[..], b"hello");
         let e = b.read(FileType::Key, &"ab".repeat(32)).await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::PermissionDenied);
@@ -466,23 +605,56 @@ mod tests {
         assert_eq!(reqs[0].path, "/repo/config");
         assert_eq!(reqs[2].path, format!("/repo/keys/{}", "ab".repeat(32)));
         use base64::Engine as _;
-        assert_eq!(reqs[0].headers["authorization"], format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("u:pw-987654")));
+        assert_eq!(
+            reqs[0].headers["authorization"],
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode("u:pw-987654")
+            )
+        );
     }
 
     #[tokio::test]
     async fn list_v2_and_range_read_shapes() {
         let id = "cd".repeat(32);
         let stub = Stub::start(vec![
-            Reply::new(200, format!(r#"[{{"name":"{id}","size":42}},{{"name":"junk","size":1}}]"#)).header("content-type", V2),
+            Reply::new(
+                200,
+                format!(r#"[{{"name":"{id}","size":42}},{{"name":"junk","size":1}}]"#),
+            )
+            .header("content-type", V2),
             Reply::new(206, "0123"),
         ])
         .await;
-        let b = RestConfig::new(&RestSpec { url: stub.base.clone() }, &StorageSecret::default()).unwrap().build().unwrap();
-        assert_eq!(b.list(FileType::Pack).await.unwrap(), vec![FileInfo { name: id.clone(), size: 42 }]);
-        assert_eq!(&b.read_range(FileType::Pack, &id, 10, 4).await.unwrap()[..], b"0123");
+        let b = RestConfig::new(
+            &RestSpec {
+                url: stub.base.clone(),
+            },
+            &StorageSecret::default(),
+        )
+        .unwrap()
+        .build()
+        .unwrap();
+        assert_eq!(
+            b.list(FileType::Pack).await.unwrap(),
+            vec![FileInfo {
+                name: id.clone(),
+                size: 42
+            }]
+        );
+        assert_eq!(
+            &b.read_range(FileType::Pack, &id, 10, 4).await.unwrap()[..],
+            b"0123"
+        );
         let reqs = stub.requests();
-        assert_eq!((reqs[0].path.as_str(), reqs[0].headers["accept"].as_str()), ("/data/", V2));
-        assert_eq!((reqs[1].path.as_str(), reqs[1].headers["range"].as_str()), (format!("/data/{id}").as_str(), "bytes=10-13"));
+        assert_eq!(
+            (reqs[0].path.as_str(), reqs[0].headers["accept"].as_str()),
+            ("/data/", V2)
+        );
+        assert_eq!(
+            (reqs[1].path.as_str(), reqs[1].headers["range"].as_str()),
+            (format!("/data/{id}").as_str(), "bytes=10-13")
+        );
         assert!(!reqs[0].headers.contains_key("authorization"));
     }
 }

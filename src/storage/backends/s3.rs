@@ -53,7 +53,10 @@ impl std::fmt::Debug for S3Config {
             .field("region", &self.region)
             .field("insecure_tls", &self.spec.insecure_tls)
             .field("access_key_id", &self.access_key_id.as_ref().map(|_| "***"))
-            .field("secret_access_key", &self.secret_access_key.as_ref().map(|_| "***"))
+            .field(
+                "secret_access_key",
+                &self.secret_access_key.as_ref().map(|_| "***"),
+            )
             .field("session_token", &self.session_token.as_ref().map(|_| "***"))
             .field("ca_cert", &self.ca_cert_pem.is_some())
             .finish()
@@ -63,7 +66,10 @@ impl std::fmt::Debug for S3Config {
 impl S3Config {
     pub fn new(spec: &S3Spec, creds: &dyn Credentials) -> Result<S3Config, StorageError> {
         if spec.bucket.trim().is_empty() {
-            return Err(StorageError::invalid("s3", "bucket is empty: set spec.backend.s3.bucket"));
+            return Err(StorageError::invalid(
+                "s3",
+                "bucket is empty: set spec.backend.s3.bucket",
+            ));
         }
         let raw = spec.endpoint.trim().trim_end_matches('/');
         let endpoint = if raw.is_empty() {
@@ -73,18 +79,26 @@ impl S3Config {
         } else {
             format!("https://{raw}")
         };
-        let (access_key_id, secret_access_key) =
-            match (creds.optional("AWS_ACCESS_KEY_ID"), creds.optional("AWS_SECRET_ACCESS_KEY")) {
-                (None, None) => (None, None),
-                (Some(_), None) => return Err(creds.require("AWS_SECRET_ACCESS_KEY").unwrap_err().into()),
-                (None, Some(_)) => return Err(creds.require("AWS_ACCESS_KEY_ID").unwrap_err().into()),
-                (Some(a), Some(s)) => (Some(a), Some(s)),
-            };
+        let (access_key_id, secret_access_key) = match (
+            creds.optional("AWS_ACCESS_KEY_ID"),
+            creds.optional("AWS_SECRET_ACCESS_KEY"),
+        ) {
+            (None, None) => (None, None),
+            (Some(_), None) => {
+                return Err(creds.require("AWS_SECRET_ACCESS_KEY").unwrap_err().into())
+            }
+            (None, Some(_)) => return Err(creds.require("AWS_ACCESS_KEY_ID").unwrap_err().into()),
+            (Some(a), Some(s)) => (Some(a), Some(s)),
+        };
         let region = spec
             .region
             .clone()
             .filter(|r| !r.is_empty())
-            .or_else(|| creds.optional("AWS_DEFAULT_REGION").map(|r| r.expose().to_string()))
+            .or_else(|| {
+                creds
+                    .optional("AWS_DEFAULT_REGION")
+                    .map(|r| r.expose().to_string())
+            })
             .unwrap_or_else(|| DEFAULT_REGION.to_string());
         Ok(S3Config {
             spec: spec.clone(),
@@ -93,22 +107,39 @@ impl S3Config {
             access_key_id,
             secret_access_key,
             session_token: creds.optional("AWS_SESSION_TOKEN"),
-            ca_cert_pem: creds.optional("CA_CERT_DATA").map(|c| c.expose().as_bytes().to_vec()),
+            ca_cert_pem: creds
+                .optional("CA_CERT_DATA")
+                .map(|c| c.expose().as_bytes().to_vec()),
         })
     }
 
     /// `s3:<endpoint>/<bucket>/<prefix>`, as Stash hands it to restic.
     pub fn location(&self) -> String {
-        let ep = self.endpoint.strip_prefix("https://").unwrap_or(&self.endpoint);
-        format!("s3:{ep}/{}{}", self.spec.bucket, restic_prefix(&self.spec.prefix))
+        let ep = self
+            .endpoint
+            .strip_prefix("https://")
+            .unwrap_or(&self.endpoint);
+        format!(
+            "s3:{ep}/{}{}",
+            self.spec.bucket,
+            restic_prefix(&self.spec.prefix)
+        )
     }
 
     pub fn redactor(&self) -> Redactor {
-        Redactor::new(self.access_key_id.iter().chain(&self.secret_access_key).chain(&self.session_token))
+        Redactor::new(
+            self.access_key_id
+                .iter()
+                .chain(&self.secret_access_key)
+                .chain(&self.session_token),
+        )
     }
 
     pub fn tls(&self) -> TlsOptions {
-        TlsOptions { insecure: self.spec.insecure_tls, ca_cert_pem: self.ca_cert_pem.clone() }
+        TlsOptions {
+            insecure: self.spec.insecure_tls,
+            ca_cert_pem: self.ca_cert_pem.clone(),
+        }
     }
 
     pub fn builder(&self) -> opendal::services::S3 {
@@ -119,7 +150,10 @@ impl S3Config {
             .region(&self.region);
         if let (Some(a), Some(s)) = (&self.access_key_id, &self.secret_access_key) {
             // Explicit keys win over whatever the environment or a profile says.
-            b = b.access_key_id(a.expose()).secret_access_key(s.expose()).disable_config_load();
+            b = b
+                .access_key_id(a.expose())
+                .secret_access_key(s.expose())
+                .disable_config_load();
             if let Some(t) = &self.session_token {
                 b = b.session_token(t.expose());
             }
@@ -128,8 +162,11 @@ impl S3Config {
     }
 
     pub fn build(&self) -> Result<Operator, StorageError> {
-        let op = Operator::new(self.builder())
-            .map_err(|e| StorageError::Build { service: "s3", location: self.location(), source: Box::new(e) })?;
+        let op = Operator::new(self.builder()).map_err(|e| StorageError::Build {
+            service: "s3",
+            location: self.location(),
+            source: Box::new(e),
+        })?;
         Ok(http::finish(op, http::client(&self.tls())?, None))
     }
 }
@@ -149,7 +186,10 @@ mod tests {
             "endpoint": "http://minio.storage:9000", "bucket": "stash", "prefix": "/demo/pg/", "region": "eu-west-1", "insecureTLS": true
         }));
         assert!(s.insecure_tls);
-        let secret = StorageSecret::from_strings([("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE1"), ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMIsecret")]);
+        let secret = StorageSecret::from_strings([
+            ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE1"),
+            ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMIsecret"),
+        ]);
         let c = S3Config::new(&s, &secret).unwrap();
         assert_eq!(c.location(), "s3:http://minio.storage:9000/stash/demo/pg");
         assert_eq!(c.region, "eu-west-1");
@@ -162,12 +202,22 @@ mod tests {
 
     #[test]
     fn endpoint_without_scheme_is_https_and_region_defaults() {
-        let c = S3Config::new(&spec(serde_json::json!({"endpoint": "s3.amazonaws.com", "bucket": "b"})), &StorageSecret::default()).unwrap();
+        let c = S3Config::new(
+            &spec(serde_json::json!({"endpoint": "s3.amazonaws.com", "bucket": "b"})),
+            &StorageSecret::default(),
+        )
+        .unwrap();
         assert_eq!(c.endpoint, "https://s3.amazonaws.com");
         assert_eq!(c.region, DEFAULT_REGION);
         assert_eq!(c.location(), "s3:s3.amazonaws.com/b");
-        let env = EnvCredentials::from_fn(|k| (k == "AWS_DEFAULT_REGION").then(|| "ap-south-1".to_string()));
-        let c = S3Config::new(&spec(serde_json::json!({"endpoint": "s3.amazonaws.com", "bucket": "b"})), &env).unwrap();
+        let env = EnvCredentials::from_fn(|k| {
+            (k == "AWS_DEFAULT_REGION").then(|| "ap-south-1".to_string())
+        });
+        let c = S3Config::new(
+            &spec(serde_json::json!({"endpoint": "s3.amazonaws.com", "bucket": "b"})),
+            &env,
+        )
+        .unwrap();
         assert_eq!(c.region, "ap-south-1");
     }
 
@@ -175,10 +225,18 @@ mod tests {
     fn half_a_key_pair_names_the_missing_key() {
         let s = spec(serde_json::json!({"endpoint": "s3.amazonaws.com", "bucket": "b"}));
         let only_id = StorageSecret::from_strings([("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE1")]);
-        assert_eq!(S3Config::new(&s, &only_id).unwrap_err().to_string(), "storage Secret missing AWS_SECRET_ACCESS_KEY key");
+        assert_eq!(
+            S3Config::new(&s, &only_id).unwrap_err().to_string(),
+            "storage Secret missing AWS_SECRET_ACCESS_KEY key"
+        );
         let only_secret = StorageSecret::from_strings([("AWS_SECRET_ACCESS_KEY", "x-secret-x")]);
-        assert_eq!(S3Config::new(&s, &only_secret).unwrap_err().to_string(), "storage Secret missing AWS_ACCESS_KEY_ID key");
-        let e = S3Config::new(&spec(serde_json::json!({"bucket": " "})), &only_id).unwrap_err().to_string();
+        assert_eq!(
+            S3Config::new(&s, &only_secret).unwrap_err().to_string(),
+            "storage Secret missing AWS_ACCESS_KEY_ID key"
+        );
+        let e = S3Config::new(&spec(serde_json::json!({"bucket": " "})), &only_id)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "s3 backend: bucket is empty: set spec.backend.s3.bucket");
     }
 
@@ -189,11 +247,19 @@ mod tests {
             ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMIsecret"),
             ("AWS_SESSION_TOKEN", "FwoGZXIvYXdzEtoken"),
         ]);
-        let c = S3Config::new(&spec(serde_json::json!({"endpoint": "s3.amazonaws.com", "bucket": "b"})), &secret).unwrap();
+        let c = S3Config::new(
+            &spec(serde_json::json!({"endpoint": "s3.amazonaws.com", "bucket": "b"})),
+            &secret,
+        )
+        .unwrap();
         let d = format!("{c:?} {:?}", c.redactor());
         for s in ["AKIAEXAMPLE1", "wJalrXUtnFEMIsecret", "FwoGZXIvYXdzEtoken"] {
             assert!(!d.contains(s), "{d}");
         }
-        assert_eq!(c.redactor().redact("key AKIAEXAMPLE1 and wJalrXUtnFEMIsecret"), "key *** and ***");
+        assert_eq!(
+            c.redactor()
+                .redact("key AKIAEXAMPLE1 and wJalrXUtnFEMIsecret"),
+            "key *** and ***"
+        );
     }
 }

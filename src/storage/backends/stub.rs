@@ -22,7 +22,11 @@ pub struct Reply {
 
 impl Reply {
     pub fn new(status: u16, body: impl Into<String>) -> Reply {
-        Reply { status, headers: Vec::new(), body: body.into() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
     }
     pub fn header(mut self, k: &'static str, v: impl Into<String>) -> Reply {
         self.headers.push((k, v.into()));
@@ -44,7 +48,9 @@ impl Stub {
         let me = base.clone();
         tokio::spawn(async move {
             for reply in replies {
-                let Ok((mut sock, _)) = listener.accept().await else { return };
+                let Ok((mut sock, _)) = listener.accept().await else {
+                    return;
+                };
                 let mut buf = Vec::new();
                 let mut tmp = [0u8; 4096];
                 let head_end = loop {
@@ -67,7 +73,10 @@ impl Stub {
                     .filter_map(|l| l.split_once(':'))
                     .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
                     .collect();
-                let len: usize = headers.get("content-length").and_then(|v| v.parse().ok()).unwrap_or(0);
+                let len: usize = headers
+                    .get("content-length")
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0);
                 let mut body = buf[head_end + 4..].to_vec();
                 while body.len() < len {
                     let n = sock.read(&mut tmp).await.unwrap_or(0);
@@ -76,10 +85,19 @@ impl Stub {
                     }
                     body.extend_from_slice(&tmp[..n]);
                 }
-                seen2.lock().unwrap().push(Recorded { method, path, headers, body: String::from_utf8_lossy(&body).into_owned() });
+                seen2.lock().unwrap().push(Recorded {
+                    method,
+                    path,
+                    headers,
+                    body: String::from_utf8_lossy(&body).into_owned(),
+                });
                 // `{base}` in a canned body stands for this server's own URL.
                 let rbody = reply.body.replace("{base}", &me);
-                let mut out = format!("HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n", reply.status, rbody.len());
+                let mut out = format!(
+                    "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+                    reply.status,
+                    rbody.len()
+                );
                 for (k, v) in &reply.headers {
                     out.push_str(&format!("{k}: {v}\r\n"));
                 }

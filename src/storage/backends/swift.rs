@@ -29,16 +29,45 @@ pub struct SwiftSpec {
 /// How to get a token.
 #[derive(Clone)]
 pub enum SwiftAuth {
-    Token { storage_url: String, token: Sensitive },
-    V1 { auth_url: String, user: String, key: Sensitive },
-    KeystoneV2 { auth_url: String, user: String, password: Sensitive, tenant_id: Option<String>, tenant_name: Option<String> },
-    KeystoneV3 { auth_url: String, identity: V3Identity, project_id: Option<String>, project_name: Option<String>, project_domain: String },
+    Token {
+        storage_url: String,
+        token: Sensitive,
+    },
+    V1 {
+        auth_url: String,
+        user: String,
+        key: Sensitive,
+    },
+    KeystoneV2 {
+        auth_url: String,
+        user: String,
+        password: Sensitive,
+        tenant_id: Option<String>,
+        tenant_name: Option<String>,
+    },
+    KeystoneV3 {
+        auth_url: String,
+        identity: V3Identity,
+        project_id: Option<String>,
+        project_name: Option<String>,
+        project_domain: String,
+    },
 }
 
 #[derive(Clone)]
 pub enum V3Identity {
-    Password { user: String, user_domain: String, password: Sensitive },
-    ApplicationCredential { id: Option<String>, name: Option<String>, user: Option<String>, user_domain: String, secret: Sensitive },
+    Password {
+        user: String,
+        user_domain: String,
+        password: Sensitive,
+    },
+    ApplicationCredential {
+        id: Option<String>,
+        name: Option<String>,
+        user: Option<String>,
+        user_domain: String,
+        secret: Sensitive,
+    },
 }
 
 #[derive(Clone)]
@@ -55,11 +84,19 @@ impl std::fmt::Debug for SwiftConfig {
         let method = match &self.auth {
             SwiftAuth::Token { storage_url, .. } => format!("token (storage url {storage_url})"),
             SwiftAuth::V1 { auth_url, user, .. } => format!("v1 {auth_url} as {user}"),
-            SwiftAuth::KeystoneV2 { auth_url, user, .. } => format!("keystone v2 {auth_url} as {user}"),
-            SwiftAuth::KeystoneV3 { auth_url, identity: V3Identity::Password { user, .. }, .. } => {
+            SwiftAuth::KeystoneV2 { auth_url, user, .. } => {
+                format!("keystone v2 {auth_url} as {user}")
+            }
+            SwiftAuth::KeystoneV3 {
+                auth_url,
+                identity: V3Identity::Password { user, .. },
+                ..
+            } => {
                 format!("keystone v3 {auth_url} as {user}")
             }
-            SwiftAuth::KeystoneV3 { auth_url, .. } => format!("keystone v3 {auth_url} with an application credential"),
+            SwiftAuth::KeystoneV3 { auth_url, .. } => {
+                format!("keystone v3 {auth_url} with an application credential")
+            }
         };
         f.debug_struct("SwiftConfig")
             .field("container", &self.spec.container)
@@ -77,16 +114,30 @@ fn plain(creds: &dyn Credentials, key: &str) -> Option<String> {
 impl SwiftConfig {
     pub fn new(spec: &SwiftSpec, creds: &dyn Credentials) -> Result<SwiftConfig, StorageError> {
         if spec.container.trim().is_empty() {
-            return Err(StorageError::invalid("swift", "container is empty: set spec.backend.swift.container"));
+            return Err(StorageError::invalid(
+                "swift",
+                "container is empty: set spec.backend.swift.container",
+            ));
         }
-        let auth = if let (Some(url), Some(token)) = (plain(creds, "OS_STORAGE_URL"), creds.optional("OS_AUTH_TOKEN")) {
-            SwiftAuth::Token { storage_url: url, token }
+        let auth = if let (Some(url), Some(token)) = (
+            plain(creds, "OS_STORAGE_URL"),
+            creds.optional("OS_AUTH_TOKEN"),
+        ) {
+            SwiftAuth::Token {
+                storage_url: url,
+                token,
+            }
         } else if let Some(auth_url) = plain(creds, "ST_AUTH") {
-            SwiftAuth::V1 { auth_url, user: creds.require("ST_USER")?.expose().to_string(), key: creds.require("ST_KEY")? }
+            SwiftAuth::V1 {
+                auth_url,
+                user: creds.require("ST_USER")?.expose().to_string(),
+                key: creds.require("ST_KEY")?,
+            }
         } else if let Some(auth_url) = plain(creds, "OS_AUTH_URL") {
             let app_id = plain(creds, "OS_APPLICATION_CREDENTIAL_ID");
             let app_name = plain(creds, "OS_APPLICATION_CREDENTIAL_NAME");
-            let user_domain = plain(creds, "OS_USER_DOMAIN_NAME").unwrap_or_else(|| "Default".into());
+            let user_domain =
+                plain(creds, "OS_USER_DOMAIN_NAME").unwrap_or_else(|| "Default".into());
             if app_id.is_some() || app_name.is_some() {
                 SwiftAuth::KeystoneV3 {
                     auth_url,
@@ -117,9 +168,12 @@ impl SwiftConfig {
                         user_domain,
                         password: creds.require("OS_PASSWORD")?,
                     },
-                    project_id: plain(creds, "OS_PROJECT_ID").or_else(|| plain(creds, "OS_TENANT_ID")),
-                    project_name: plain(creds, "OS_PROJECT_NAME").or_else(|| plain(creds, "OS_TENANT_NAME")),
-                    project_domain: plain(creds, "OS_PROJECT_DOMAIN_NAME").unwrap_or_else(|| "Default".into()),
+                    project_id: plain(creds, "OS_PROJECT_ID")
+                        .or_else(|| plain(creds, "OS_TENANT_ID")),
+                    project_name: plain(creds, "OS_PROJECT_NAME")
+                        .or_else(|| plain(creds, "OS_TENANT_NAME")),
+                    project_domain: plain(creds, "OS_PROJECT_DOMAIN_NAME")
+                        .unwrap_or_else(|| "Default".into()),
                 }
             }
         } else {
@@ -132,13 +186,19 @@ impl SwiftConfig {
             spec: spec.clone(),
             auth,
             region: plain(creds, "OS_REGION_NAME"),
-            ca_cert_pem: creds.optional("CA_CERT_DATA").map(|c| c.expose().as_bytes().to_vec()),
+            ca_cert_pem: creds
+                .optional("CA_CERT_DATA")
+                .map(|c| c.expose().as_bytes().to_vec()),
         })
     }
 
     /// `swift:<container>:/<prefix>`.
     pub fn location(&self) -> String {
-        format!("swift:{}:{}", self.spec.container, or_root(restic_prefix(&self.spec.prefix)))
+        format!(
+            "swift:{}:{}",
+            self.spec.container,
+            or_root(restic_prefix(&self.spec.prefix))
+        )
     }
 
     pub fn redactor(&self) -> Redactor {
@@ -146,29 +206,64 @@ impl SwiftConfig {
             SwiftAuth::Token { token, .. } => token,
             SwiftAuth::V1 { key, .. } => key,
             SwiftAuth::KeystoneV2 { password, .. } => password,
-            SwiftAuth::KeystoneV3 { identity: V3Identity::Password { password, .. }, .. } => password,
-            SwiftAuth::KeystoneV3 { identity: V3Identity::ApplicationCredential { secret, .. }, .. } => secret,
+            SwiftAuth::KeystoneV3 {
+                identity: V3Identity::Password { password, .. },
+                ..
+            } => password,
+            SwiftAuth::KeystoneV3 {
+                identity: V3Identity::ApplicationCredential { secret, .. },
+                ..
+            } => secret,
         };
         Redactor::new([s])
     }
 
     fn err(&self, kind: ErrorKind, message: String) -> BackendError {
-        BackendError { kind, op: "authenticating with", path: String::new(), location: self.location(), message: self.redactor().redact(&message) }
+        BackendError {
+            kind,
+            op: "authenticating with",
+            path: String::new(),
+            location: self.location(),
+            message: self.redactor().redact(&message),
+        }
     }
 
     /// The Keystone v3 request body.
     pub fn v3_body(&self) -> Option<Value> {
-        let SwiftAuth::KeystoneV3 { identity, project_id, project_name, project_domain, .. } = &self.auth else { return None };
+        let SwiftAuth::KeystoneV3 {
+            identity,
+            project_id,
+            project_name,
+            project_domain,
+            ..
+        } = &self.auth
+        else {
+            return None;
+        };
         let identity = match identity {
-            V3Identity::Password { user, user_domain, password } => json!({
+            V3Identity::Password {
+                user,
+                user_domain,
+                password,
+            } => json!({
                 "methods": ["password"],
                 "password": {"user": {"name": user, "domain": {"name": user_domain}, "password": password.expose()}}
             }),
-            V3Identity::ApplicationCredential { id: Some(id), secret, .. } => json!({
+            V3Identity::ApplicationCredential {
+                id: Some(id),
+                secret,
+                ..
+            } => json!({
                 "methods": ["application_credential"],
                 "application_credential": {"id": id, "secret": secret.expose()}
             }),
-            V3Identity::ApplicationCredential { name, user, user_domain, secret, .. } => json!({
+            V3Identity::ApplicationCredential {
+                name,
+                user,
+                user_domain,
+                secret,
+                ..
+            } => json!({
                 "methods": ["application_credential"],
                 "application_credential": {"name": name, "secret": secret.expose(), "user": {"name": user, "domain": {"name": user_domain}}}
             }),
@@ -184,8 +279,18 @@ impl SwiftConfig {
 
     /// The Keystone v2 request body.
     pub fn v2_body(&self) -> Option<Value> {
-        let SwiftAuth::KeystoneV2 { user, password, tenant_id, tenant_name, .. } = &self.auth else { return None };
-        let mut auth = json!({"passwordCredentials": {"username": user, "password": password.expose()}});
+        let SwiftAuth::KeystoneV2 {
+            user,
+            password,
+            tenant_id,
+            tenant_name,
+            ..
+        } = &self.auth
+        else {
+            return None;
+        };
+        let mut auth =
+            json!({"passwordCredentials": {"username": user, "password": password.expose()}});
         if let Some(t) = tenant_id {
             auth["tenantId"] = json!(t);
         } else if let Some(t) = tenant_name {
@@ -196,38 +301,90 @@ impl SwiftConfig {
 
     /// Get the storage URL and a token.
     pub async fn authenticate(&self) -> Result<(String, Sensitive), BackendError> {
-        let client = http::client(&TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() })
-            .map_err(|e| self.err(ErrorKind::Other, e.to_string()))?;
-        let send_err = |e: reqwest::Error| self.err(ErrorKind::Temporary, format!("no answer: {e}"));
+        let client = http::client(&TlsOptions {
+            insecure: false,
+            ca_cert_pem: self.ca_cert_pem.clone(),
+        })
+        .map_err(|e| self.err(ErrorKind::Other, e.to_string()))?;
+        let send_err =
+            |e: reqwest::Error| self.err(ErrorKind::Temporary, format!("no answer: {e}"));
         match &self.auth {
             SwiftAuth::Token { storage_url, token } => Ok((storage_url.clone(), token.clone())),
-            SwiftAuth::V1 { auth_url, user, key } => {
-                let resp = client.get(auth_url).header("X-Auth-User", user).header("X-Auth-Key", key.expose()).send().await.map_err(send_err)?;
+            SwiftAuth::V1 {
+                auth_url,
+                user,
+                key,
+            } => {
+                let resp = client
+                    .get(auth_url)
+                    .header("X-Auth-User", user)
+                    .header("X-Auth-Key", key.expose())
+                    .send()
+                    .await
+                    .map_err(send_err)?;
                 let resp = self.check(resp).await?;
-                let h = |k: &str| resp.headers().get(k).and_then(|v| v.to_str().ok()).map(|s| s.to_string());
+                let h = |k: &str| {
+                    resp.headers()
+                        .get(k)
+                        .and_then(|v| v.to_str().ok())
+                        .map(|s| s.to_string())
+                };
                 match (h("x-storage-url"), h("x-auth-token")) {
                     (Some(u), Some(t)) => Ok((u, Sensitive::new(t))),
-                    _ => Err(self.err(ErrorKind::Other, "v1 auth answer lacks X-Storage-Url or X-Auth-Token".into())),
+                    _ => Err(self.err(
+                        ErrorKind::Other,
+                        "v1 auth answer lacks X-Storage-Url or X-Auth-Token".into(),
+                    )),
                 }
             }
             SwiftAuth::KeystoneV3 { auth_url, .. } => {
                 let url = versioned(auth_url, "v3", "auth/tokens");
-                let resp = client.post(url).json(&self.v3_body().expect("v3")).send().await.map_err(send_err)?;
+                let resp = client
+                    .post(url)
+                    .json(&self.v3_body().expect("v3"))
+                    .send()
+                    .await
+                    .map_err(send_err)?;
                 let resp = self.check(resp).await?;
-                let token = resp.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).map(|s| s.to_string());
-                let body: Value = resp.json().await.map_err(|e| self.err(ErrorKind::Other, format!("unexpected Keystone answer: {e}")))?;
-                let token = token.ok_or_else(|| self.err(ErrorKind::Other, "Keystone answer lacks X-Subject-Token".into()))?;
+                let token = resp
+                    .headers()
+                    .get("x-subject-token")
+                    .and_then(|v| v.to_str().ok())
+                    .map(|s| s.to_string());
+                let body: Value = resp.json().await.map_err(|e| {
+                    self.err(ErrorKind::Other, format!("unexpected Keystone answer: {e}"))
+                })?;
+                let token = token.ok_or_else(|| {
+                    self.err(
+                        ErrorKind::Other,
+                        "Keystone answer lacks X-Subject-Token".into(),
+                    )
+                })?;
                 let url = v3_object_store_url(&body, self.region.as_deref())
                     .ok_or_else(|| self.err(ErrorKind::NotFound, self.no_endpoint()))?;
                 Ok((url, Sensitive::new(token)))
             }
             SwiftAuth::KeystoneV2 { auth_url, .. } => {
                 let url = versioned(auth_url, "v2.0", "tokens");
-                let resp = client.post(url).json(&self.v2_body().expect("v2")).send().await.map_err(send_err)?;
+                let resp = client
+                    .post(url)
+                    .json(&self.v2_body().expect("v2"))
+                    .send()
+                    .await
+                    .map_err(send_err)?;
                 let resp = self.check(resp).await?;
-                let body: Value = resp.json().await.map_err(|e| self.err(ErrorKind::Other, format!("unexpected Keystone answer: {e}")))?;
-                let token = body["access"]["token"]["id"].as_str().map(|s| s.to_string());
-                let token = token.ok_or_else(|| self.err(ErrorKind::Other, "Keystone answer lacks access.token.id".into()))?;
+                let body: Value = resp.json().await.map_err(|e| {
+                    self.err(ErrorKind::Other, format!("unexpected Keystone answer: {e}"))
+                })?;
+                let token = body["access"]["token"]["id"]
+                    .as_str()
+                    .map(|s| s.to_string());
+                let token = token.ok_or_else(|| {
+                    self.err(
+                        ErrorKind::Other,
+                        "Keystone answer lacks access.token.id".into(),
+                    )
+                })?;
                 let url = v2_object_store_url(&body, self.region.as_deref())
                     .ok_or_else(|| self.err(ErrorKind::NotFound, self.no_endpoint()))?;
                 Ok((url, Sensitive::new(token)))
@@ -237,7 +394,9 @@ impl SwiftConfig {
 
     fn no_endpoint(&self) -> String {
         match &self.region {
-            Some(r) => format!("the catalog has no public object-store endpoint in region {r:?} (OS_REGION_NAME)"),
+            Some(r) => format!(
+                "the catalog has no public object-store endpoint in region {r:?} (OS_REGION_NAME)"
+            ),
             None => "the catalog has no public object-store endpoint".into(),
         }
     }
@@ -254,7 +413,13 @@ impl SwiftConfig {
             _ => ErrorKind::Other,
         };
         let text = resp.text().await.unwrap_or_default();
-        Err(self.err(kind, format!("the auth server answered {status}: {}", text.chars().take(300).collect::<String>())))
+        Err(self.err(
+            kind,
+            format!(
+                "the auth server answered {status}: {}",
+                text.chars().take(300).collect::<String>()
+            ),
+        ))
     }
 
     pub fn build(&self, storage_url: &str, token: &Sensitive) -> Result<Operator, StorageError> {
@@ -263,14 +428,27 @@ impl SwiftConfig {
             .container(&self.spec.container)
             .root(&root_of(&self.spec.prefix))
             .token(token.expose());
-        let op = Operator::new(b).map_err(|e| StorageError::Build { service: "swift", location: self.location(), source: Box::new(e) })?;
-        Ok(http::finish(op, http::client(&TlsOptions { insecure: false, ca_cert_pem: self.ca_cert_pem.clone() })?, None))
+        let op = Operator::new(b).map_err(|e| StorageError::Build {
+            service: "swift",
+            location: self.location(),
+            source: Box::new(e),
+        })?;
+        Ok(http::finish(
+            op,
+            http::client(&TlsOptions {
+                insecure: false,
+                ca_cert_pem: self.ca_cert_pem.clone(),
+            })?,
+            None,
+        ))
     }
 
     /// Authenticate, then build (what the engine's first request triggers).
     pub async fn open(&self) -> Result<OpendalBackend, BackendError> {
         let (url, token) = self.authenticate().await?;
-        let op = self.build(&url, &token).map_err(|e| self.err(ErrorKind::Other, e.to_string()))?;
+        let op = self
+            .build(&url, &token)
+            .map_err(|e| self.err(ErrorKind::Other, e.to_string()))?;
         let redactor = self.redactor().merge(Redactor::new([&token]));
         Ok(OpendalBackend::new(op, self.location(), false).with_redactor(redactor))
     }
@@ -289,23 +467,33 @@ fn versioned(auth_url: &str, version: &str, tail: &str) -> String {
 /// The public object-store URL of a v3 catalog, in `region` if given.
 pub fn v3_object_store_url(body: &Value, region: Option<&str>) -> Option<String> {
     let catalog = body["token"]["catalog"].as_array()?;
-    catalog.iter().filter(|s| s["type"] == "object-store").find_map(|s| {
-        s["endpoints"].as_array()?.iter().find_map(|e| {
-            let in_region = region.is_none_or(|r| e["region"] == r || e["region_id"] == r);
-            (e["interface"] == "public" && in_region).then(|| e["url"].as_str().map(|u| u.to_string())).flatten()
+    catalog
+        .iter()
+        .filter(|s| s["type"] == "object-store")
+        .find_map(|s| {
+            s["endpoints"].as_array()?.iter().find_map(|e| {
+                let in_region = region.is_none_or(|r| e["region"] == r || e["region_id"] == r);
+                (e["interface"] == "public" && in_region)
+                    .then(|| e["url"].as_str().map(|u| u.to_string()))
+                    .flatten()
+            })
         })
-    })
 }
 
 /// The public object-store URL of a v2 catalog, in `region` if given.
 pub fn v2_object_store_url(body: &Value, region: Option<&str>) -> Option<String> {
     let catalog = body["access"]["serviceCatalog"].as_array()?;
-    catalog.iter().filter(|s| s["type"] == "object-store").find_map(|s| {
-        s["endpoints"].as_array()?.iter().find_map(|e| {
-            let in_region = region.is_none_or(|r| e["region"] == r);
-            in_region.then(|| e["publicURL"].as_str().map(|u| u.to_string())).flatten()
+    catalog
+        .iter()
+        .filter(|s| s["type"] == "object-store")
+        .find_map(|s| {
+            s["endpoints"].as_array()?.iter().find_map(|e| {
+                let in_region = region.is_none_or(|r| e["region"] == r);
+                in_region
+                    .then(|| e["publicURL"].as_str().map(|u| u.to_string()))
+                    .flatten()
+            })
         })
-    })
 }
 
 #[cfg(test)]
@@ -320,55 +508,114 @@ mod tests {
 
     #[test]
     fn keys_choose_the_method() {
-        let e = SwiftConfig::new(&spec(), &StorageSecret::default()).unwrap_err().to_string();
+        let e = SwiftConfig::new(&spec(), &StorageSecret::default())
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("swift backend: no credentials"), "{e}");
-        let e = SwiftConfig::new(&spec(), &StorageSecret::from_strings([("ST_AUTH", "http://x/auth/v1.0"), ("ST_USER", "u")])).unwrap_err();
+        let e = SwiftConfig::new(
+            &spec(),
+            &StorageSecret::from_strings([("ST_AUTH", "http://x/auth/v1.0"), ("ST_USER", "u")]),
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "storage Secret missing ST_KEY key");
-        let e = SwiftConfig::new(&spec(), &StorageSecret::from_strings([("OS_AUTH_URL", "http://ks/v3"), ("OS_USERNAME", "u")])).unwrap_err();
+        let e = SwiftConfig::new(
+            &spec(),
+            &StorageSecret::from_strings([("OS_AUTH_URL", "http://ks/v3"), ("OS_USERNAME", "u")]),
+        )
+        .unwrap_err();
         assert_eq!(e.to_string(), "storage Secret missing OS_PASSWORD key");
-        let c = SwiftConfig::new(&spec(), &StorageSecret::from_strings([("OS_AUTH_URL", "http://ks/v2.0"), ("OS_USERNAME", "u"), ("OS_PASSWORD", "pw-secret"), ("OS_TENANT_NAME", "t")]))
-            .unwrap();
+        let c = SwiftConfig::new(
+            &spec(),
+            &StorageSecret::from_strings([
+                ("OS_AUTH_URL", "http://ks/v2.0"),
+                ("OS_USERNAME", "u"),
+                ("OS_PASSWORD", "pw-secret"),
+                ("OS_TENANT_NAME", "t"),
+            ]),
+        )
+        .unwrap();
         assert!(matches!(c.auth, SwiftAuth::KeystoneV2 { .. }));
-        assert_eq!(c.v2_body().unwrap(), json!({"auth": {"passwordCredentials": {"username": "u", "password": "pw-secret"}, "tenantName": "t"}}));
+        assert_eq!(
+            c.v2_body().unwrap(),
+            json!({"auth": {"passwordCredentials": {"username": "u", "password": "pw-secret"}, "tenantName": "t"}})
+        );
         assert!(!format!("{c:?}").contains("pw-secret"));
         assert_eq!(c.location(), "swift:stash:/demo/pg");
     }
 
     #[test]
     fn v3_bodies() {
-        let c = SwiftConfig::new(&spec(), &StorageSecret::from_strings([
-            ("OS_AUTH_URL", "https://ks:5000/v3"), ("OS_USERNAME", "alice"), ("OS_PASSWORD", "pw-secret"),
-            ("OS_USER_DOMAIN_NAME", "ud"), ("OS_PROJECT_NAME", "proj"), ("OS_PROJECT_DOMAIN_NAME", "pd"),
-        ]))
+        let c = SwiftConfig::new(
+            &spec(),
+            &StorageSecret::from_strings([
+                ("OS_AUTH_URL", "https://ks:5000/v3"),
+                ("OS_USERNAME", "alice"),
+                ("OS_PASSWORD", "pw-secret"),
+                ("OS_USER_DOMAIN_NAME", "ud"),
+                ("OS_PROJECT_NAME", "proj"),
+                ("OS_PROJECT_DOMAIN_NAME", "pd"),
+            ]),
+        )
         .unwrap();
-        assert_eq!(c.v3_body().unwrap(), json!({"auth": {
-            "identity": {"methods": ["password"], "password": {"user": {"name": "alice", "domain": {"name": "ud"}, "password": "pw-secret"}}},
-            "scope": {"project": {"name": "proj", "domain": {"name": "pd"}}}
-        }}));
-        let c = SwiftConfig::new(&spec(), &StorageSecret::from_strings([
-            ("OS_AUTH_URL", "https://ks:5000/v3"), ("OS_APPLICATION_CREDENTIAL_ID", "app-1"), ("OS_APPLICATION_CREDENTIAL_SECRET", "app-secret"),
-        ]))
+        assert_eq!(
+            c.v3_body().unwrap(),
+            json!({"auth": {
+                "identity": {"methods": ["password"], "password": {"user": {"name": "alice", "domain": {"name": "ud"}, "password": "pw-secret"}}},
+                "scope": {"project": {"name": "proj", "domain": {"name": "pd"}}}
+            }})
+        );
+        let c = SwiftConfig::new(
+            &spec(),
+            &StorageSecret::from_strings([
+                ("OS_AUTH_URL", "https://ks:5000/v3"),
+                ("OS_APPLICATION_CREDENTIAL_ID", "app-1"),
+                ("OS_APPLICATION_CREDENTIAL_SECRET", "app-secret"),
+            ]),
+        )
         .unwrap();
-        assert_eq!(c.v3_body().unwrap(), json!({"auth": {"identity": {
-            "methods": ["application_credential"], "application_credential": {"id": "app-1", "secret": "app-secret"}
-        }}}));
-        assert_eq!(versioned("https://ks:5000/v3/", "v3", "auth/tokens"), "https://ks:5000/v3/auth/tokens");
-        assert_eq!(versioned("https://ks:5000", "v3", "auth/tokens"), "https://ks:5000/v3/auth/tokens");
+        assert_eq!(
+            c.v3_body().unwrap(),
+            json!({"auth": {"identity": {
+                "methods": ["application_credential"], "application_credential": {"id": "app-1", "secret": "app-secret"}
+            }}})
+        );
+        assert_eq!(
+            versioned("https://ks:5000/v3/", "v3", "auth/tokens"),
+            "https://ks:5000/v3/auth/tokens"
+        );
+        assert_eq!(
+            versioned("https://ks:5000", "v3", "auth/tokens"),
+            "https://ks:5000/v3/auth/tokens"
+        );
     }
 
     #[tokio::test]
     async fn v1_auth_request_and_answer() {
-        let stub = Stub::start(vec![Reply::new(200, "").header("X-Storage-Url", "{base}/v1/AUTH_test").header("X-Auth-Token", "tk-123")]).await;
-        let c = SwiftConfig::new(&spec(), &StorageSecret::from_strings([
-            ("ST_AUTH", format!("{}/auth/v1.0", stub.base).as_str()), ("ST_USER", "test:tester"), ("ST_KEY", "testing-key"),
-        ]))
+        let stub = Stub::start(vec![Reply::new(200, "")
+            .header("X-Storage-Url", "{base}/v1/AUTH_test")
+            .header("X-Auth-Token", "tk-123")])
+        .await;
+        let c = SwiftConfig::new(
+            &spec(),
+            &StorageSecret::from_strings([
+                ("ST_AUTH", format!("{}/auth/v1.0", stub.base).as_str()),
+                ("ST_USER", "test:tester"),
+                ("ST_KEY", "testing-key"),
+            ]),
+        )
         .unwrap();
         let (url, token) = c.authenticate().await.unwrap();
         assert_eq!(token.expose(), "tk-123");
         assert!(url.ends_with("/v1/AUTH_test"), "{url}");
         let r = &stub.requests()[0];
         assert_eq!((r.method.as_str(), r.path.as_str()), ("GET", "/auth/v1.0"));
-        assert_eq!((r.headers["x-auth-user"].as_str(), r.headers["x-auth-key"].as_str()), ("test:tester", "testing-key"));
+        assert_eq!(
+            (
+                r.headers["x-auth-user"].as_str(),
+                r.headers["x-auth-key"].as_str()
+            ),
+            ("test:tester", "testing-key")
+        );
     }
 
     #[tokio::test]
@@ -387,29 +634,52 @@ mod tests {
         ])
         .await;
         let secret = StorageSecret::from_strings([
-            ("OS_AUTH_URL", format!("{}/v3", stub.base).as_str()), ("OS_USERNAME", "alice"), ("OS_PASSWORD", "pw-secret"),
-            ("OS_PROJECT_NAME", "proj"), ("OS_REGION_NAME", "R2"),
+            ("OS_AUTH_URL", format!("{}/v3", stub.base).as_str()),
+            ("OS_USERNAME", "alice"),
+            ("OS_PASSWORD", "pw-secret"),
+            ("OS_PROJECT_NAME", "proj"),
+            ("OS_REGION_NAME", "R2"),
         ]);
         let c = SwiftConfig::new(&spec(), &secret).unwrap();
         let (url, token) = c.authenticate().await.unwrap();
-        assert_eq!((url.as_str(), token.expose()), ("http://r2/v1/AUTH_p", "subject-tok"));
+        assert_eq!(
+            (url.as_str(), token.expose()),
+            ("http://r2/v1/AUTH_p", "subject-tok")
+        );
         let r = &stub.requests()[0];
-        assert_eq!((r.method.as_str(), r.path.as_str()), ("POST", "/v3/auth/tokens"));
+        assert_eq!(
+            (r.method.as_str(), r.path.as_str()),
+            ("POST", "/v3/auth/tokens")
+        );
         let body: Value = serde_json::from_str(&r.body).unwrap();
         assert_eq!(body, c.v3_body().unwrap());
         // A rejected password is permanent, named, and secret-free.
         let e = c.authenticate().await.unwrap_err();
         assert_eq!(e.kind, ErrorKind::PermissionDenied);
-        assert!(e.to_string().contains("swift:stash:/demo/pg") && !e.to_string().contains("pw-secret"), "{e}");
+        assert!(
+            e.to_string().contains("swift:stash:/demo/pg") && !e.to_string().contains("pw-secret"),
+            "{e}"
+        );
         assert_eq!(v3_object_store_url(&catalog, Some("R9")), None);
     }
 
     #[test]
     fn token_mode_builds_an_operator() {
-        let c = SwiftConfig::new(&spec(), &StorageSecret::from_strings([("OS_STORAGE_URL", "https://swift/v1/AUTH_x"), ("OS_AUTH_TOKEN", "tok-secret")]))
+        let c = SwiftConfig::new(
+            &spec(),
+            &StorageSecret::from_strings([
+                ("OS_STORAGE_URL", "https://swift/v1/AUTH_x"),
+                ("OS_AUTH_TOKEN", "tok-secret"),
+            ]),
+        )
+        .unwrap();
+        let op = c
+            .build("https://swift/v1/AUTH_x", &Sensitive::new("tok-secret"))
             .unwrap();
-        let op = c.build("https://swift/v1/AUTH_x", &Sensitive::new("tok-secret")).unwrap();
-        assert_eq!((op.info().scheme(), op.info().root()), ("swift", "/demo/pg/".to_string()));
+        assert_eq!(
+            (op.info().scheme(), op.info().root()),
+            ("swift", "/demo/pg/".to_string())
+        );
         assert!(!format!("{c:?}").contains("tok-secret"));
     }
 }
