@@ -15,7 +15,7 @@ impl Rng {
     pub fn new(seed: u64) -> Rng {
         Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
     }
-    pub fn next(&mut self) -> u64 {
+    pub fn next_u64(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -24,7 +24,7 @@ impl Rng {
     pub fn bytes(&mut self, n: usize) -> Vec<u8> {
         let mut v = Vec::with_capacity(n + 8);
         while v.len() < n {
-            v.extend_from_slice(&self.next().to_le_bytes());
+            v.extend_from_slice(&self.next_u64().to_le_bytes());
         }
         v.truncate(n);
         v
@@ -69,7 +69,7 @@ impl SqlDump {
                     format!("\n--\n-- Data for table public.t{t}\n--\n\nCOPY public.t{t} (id, name, city, amount, created_at, note) FROM stdin;\n").as_bytes(),
                 );
             }
-            let r = self.rng.next();
+            let r = self.rng.next_u64();
             let w = |i: u64| WORDS[(i % WORDS.len() as u64) as usize];
             let line = format!(
                 "{}\t{} {}\t{}\t{}.{:02}\t2024-{:02}-{:02} {:02}:{:02}:{:02}+00\t{}\n",
@@ -87,7 +87,7 @@ impl SqlDump {
                 if r.is_multiple_of(7) {
                     "\\N".to_string()
                 } else {
-                    format!("{:x}", self.rng.next())
+                    format!("{:x}", self.rng.next_u64())
                 },
             );
             self.pending.extend_from_slice(line.as_bytes());
@@ -167,7 +167,7 @@ pub fn make_tree(root: &Path, seed: u64) {
         0o640,
     );
     for i in 0..40 {
-        let n = (rng.next() % 20_000) as usize;
+        let n = (rng.next_u64() % 20_000) as usize;
         w(
             &root.join(format!("many/d{}/f{i}.dat", i % 5)),
             &rng.bytes(n),

@@ -339,7 +339,8 @@ mod tests {
     fn session_phases_in_stashs_order() {
         use BackupSessionPhase as P;
         use TargetPhase::*;
-        let cases: &[(&[TargetPhase], &[(&str, &str)], P)] = &[
+        type Case<'a> = (&'a [TargetPhase], &'a [(&'a str, &'a str)], P);
+        let cases: &[Case] = &[
             (&[], &[], P::Pending),
             (&[Pending], &[], P::Pending),
             (&[Running], &[], P::Running),

@@ -381,7 +381,8 @@ mod tests {
         let found = (REPOSITORY_FOUND, "True");
         let ensured = (RESTORE_EXECUTOR_ENSURED, "True");
         let pushed = (METRICS_PUSHED, "True");
-        let cases: &[(Option<i32>, &[HostRestorePhase], &[(&str, &str)], P)] = &[
+        type Case<'a> = (Option<i32>, &'a [HostRestorePhase], &'a [(&'a str, &'a str)], P);
+        let cases: &[Case] = &[
             (None, &[], &[], P::Pending),
             (None, &[], &[found], P::Pending),
             (None, &[], &[(REPOSITORY_FOUND, "False")], P::Pending),

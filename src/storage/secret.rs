@@ -142,10 +142,13 @@ impl Credentials for StorageSecret {
     }
 }
 
+/// A variable lookup: the process environment, or a map in tests.
+type Lookup<'a> = Box<dyn Fn(&str) -> Option<String> + 'a>;
+
 /// The process environment under restic's variable names, or any lookup function (tests pass
 /// a map instead of changing the process environment).
 pub struct EnvCredentials<'a> {
-    lookup: Box<dyn Fn(&str) -> Option<String> + 'a>,
+    lookup: Lookup<'a>,
 }
 
 impl EnvCredentials<'static> {

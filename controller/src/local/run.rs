@@ -64,7 +64,13 @@ pub enum RunError {
     #[error("the built-in catalog is broken: {0}")]
     Catalog(String),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
+}
+
+impl From<StoreError> for RunError {
+    fn from(e: StoreError) -> RunError {
+        RunError::Store(Box::new(e))
+    }
 }
 
 /// What `--once` ran, and what did not succeed.
@@ -361,7 +367,7 @@ impl Loop {
             Ok(next) => Ok(next),
             Err(e) => {
                 let n = self.queue.done(&r, Err(()), now);
-                if n == 1 || n % 10 == 0 {
+                if n == 1 || n.is_multiple_of(10) {
                     tracing::warn!(object = %r, attempt = n, "reconcile failed ({}): {e}", e.label());
                 }
                 Err(())

@@ -25,7 +25,7 @@ async fn our_dir_backup_read_by_restic(compression: Compression) {
     };
     let (snap, stats) = backup_paths(
         repo.clone(),
-        &[src.clone()],
+        std::slice::from_ref(&src),
         &[],
         &opts,
         Arc::new(Progress::default()),
@@ -301,7 +301,7 @@ async fn we_read_restic(version: &str) {
     );
     let (_, st) = backup_paths(
         repo.clone(),
-        &[src.clone()],
+        std::slice::from_ref(&src),
         &[],
         &Default::default(),
         Arc::new(Progress::default()),

@@ -136,7 +136,7 @@ async fn whole_cycle(backend: Arc<dyn Backend>, reopen: impl Fn() -> Arc<dyn Bac
     let progress = || Arc::new(Progress::default());
     let (dir_snap, st) = backup_paths(
         repo.clone(),
-        &[src.clone()],
+        std::slice::from_ref(&src),
         &[],
         &SnapshotOptions::default(),
         progress(),
@@ -411,7 +411,7 @@ async fn restic_reads_ours_and_we_read_restics_on_s3() {
     );
     let (snap, _) = backup_paths(
         repo.clone(),
-        &[src.clone()],
+        std::slice::from_ref(&src),
         &[],
         &SnapshotOptions::default(),
         Arc::new(Progress::default()),
