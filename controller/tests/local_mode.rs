@@ -781,3 +781,78 @@ fn example_mariadb_runs_once() {
         "DROP DATABASE stash_demo; DROP DATABASE stash_demo_restored",
     );
 }
+
+impl Local {
+    /// `stash trigger NAME -n demo`: the new session's name.
+    fn trigger(&self, bc: &str) -> String {
+        let out = self.stash(&["trigger", bc, "-n", "demo"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let printed = String::from_utf8_lossy(&out.stdout).into_owned();
+        printed.trim().trim_start_matches("backupsession.stash.appscode.com/").trim_end_matches(" created").to_string()
+    }
+
+    fn phase(&self, kind: &str, name: &str) -> String {
+        self.get(kind, name).map(|v| text(&v, "/status/phase")).unwrap_or_default()
+    }
+}
+
+/// Check 5: a session of an invoker that is not Ready is Skipped (`BackupSkipped=True`,
+/// `SkippedTakingNewBackup`).
+#[test]
+fn check_05_session_of_a_not_ready_invoker_is_skipped() {
+    let l = Local::new();
+    std::fs::remove_file(l.manifests.join("repository.yaml")).unwrap();
+    let src = PgDb::create("stash_lm_skip");
+    l.pg_appbinding("pg-src", &src);
+    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
+    let _run = l.start();
+    l.wait_for("NotReady", 60, || l.phase("BackupConfiguration", "pg-backup") == "NotReady");
+    let name = l.trigger("pg-backup");
+    l.wait_for("Skipped", 60, || l.phase("BackupSession", &name) == "Skipped");
+    let s = l.get("BackupSession", &name).unwrap();
+    let skipped = s["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "BackupSkipped").cloned().unwrap();
+    assert_eq!(skipped["status"], "True");
+    assert_eq!(skipped["reason"], "SkippedTakingNewBackup");
+    assert!(text(&skipped, "/message").contains("is not ready"), "{skipped:#}");
+}
+
+/// Check 6: while a session of an invoker runs, a second one is Skipped, naming the first.
+#[test]
+fn check_06_second_session_while_one_runs_is_skipped() {
+    let l = Local::new();
+    let src = PgDb::create("stash_lm_two");
+    fill(&src);
+    Pg::shared().psql(&src.0, "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 600000) g;");
+    l.pg_appbinding("pg-src", &src);
+    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
+    let _run = l.start();
+    l.wait_for("Ready", 60, || l.phase("BackupConfiguration", "pg-backup") == "Ready");
+    let first = l.trigger("pg-backup");
+    l.wait_for("the first Running", 60, || l.phase("BackupSession", &first) == "Running");
+    let second = l.trigger("pg-backup");
+    l.wait_for("the second Skipped", 60, || l.phase("BackupSession", &second) == "Skipped");
+    let s = l.get("BackupSession", &second).unwrap();
+    assert!(s.to_string().contains(&format!("Previous BackupSession: {first} is \\\"Running\\\"")), "{s:#}");
+    l.wait_for("the first Succeeded", 120, || l.phase("BackupSession", &first) == "Succeeded");
+}
+
+/// Check 34: a Repository's default usagePolicy keeps invokers of other namespaces out (the
+/// configuration is Invalid, naming spec.repository); `from: All` lets them in.
+#[test]
+fn check_34_repository_usage_policy_across_namespaces() {
+    let l = Local::new();
+    let repo = std::fs::read_to_string(l.manifests.join("repository.yaml")).unwrap();
+    l.write("repository.yaml", &repo.replace("namespace: demo", "namespace: shared"));
+    let src = PgDb::create("stash_lm_usage");
+    l.pg_appbinding("pg-src", &src);
+    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3).replace("repository: {name: repo}", "repository: {name: repo, namespace: shared}"));
+    let _run = l.start();
+    l.wait_for("Invalid", 60, || l.phase("BackupConfiguration", "pg-backup") == "Invalid");
+    let bc = l.get("BackupConfiguration", "pg-backup").unwrap();
+    assert!(bc.to_string().contains("usagePolicy"), "{bc:#}");
+    let allowed = repo
+        .replace("namespace: demo", "namespace: shared")
+        .replace("spec:\n  backend:", "spec:\n  usagePolicy:\n    allowedNamespaces:\n      from: All\n  backend:");
+    l.write("repository.yaml", &allowed);
+    l.wait_for("Ready once the policy allows it", 60, || l.phase("BackupConfiguration", "pg-backup") == "Ready");
+}
