@@ -786,13 +786,23 @@ impl Local {
     /// `stash trigger NAME -n demo`: the new session's name.
     fn trigger(&self, bc: &str) -> String {
         let out = self.stash(&["trigger", bc, "-n", "demo"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let printed = String::from_utf8_lossy(&out.stdout).into_owned();
-        printed.trim().trim_start_matches("backupsession.stash.appscode.com/").trim_end_matches(" created").to_string()
+        printed
+            .trim()
+            .trim_start_matches("backupsession.stash.appscode.com/")
+            .trim_end_matches(" created")
+            .to_string()
     }
 
     fn phase(&self, kind: &str, name: &str) -> String {
-        self.get(kind, name).map(|v| text(&v, "/status/phase")).unwrap_or_default()
+        self.get(kind, name)
+            .map(|v| text(&v, "/status/phase"))
+            .unwrap_or_default()
     }
 }
 
@@ -806,14 +816,27 @@ fn check_05_session_of_a_not_ready_invoker_is_skipped() {
     l.pg_appbinding("pg-src", &src);
     l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
     let _run = l.start();
-    l.wait_for("NotReady", 60, || l.phase("BackupConfiguration", "pg-backup") == "NotReady");
+    l.wait_for("NotReady", 60, || {
+        l.phase("BackupConfiguration", "pg-backup") == "NotReady"
+    });
     let name = l.trigger("pg-backup");
-    l.wait_for("Skipped", 60, || l.phase("BackupSession", &name) == "Skipped");
+    l.wait_for("Skipped", 60, || {
+        l.phase("BackupSession", &name) == "Skipped"
+    });
     let s = l.get("BackupSession", &name).unwrap();
-    let skipped = s["status"]["conditions"].as_array().unwrap().iter().find(|c| c["type"] == "BackupSkipped").cloned().unwrap();
+    let skipped = s["status"]["conditions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["type"] == "BackupSkipped")
+        .cloned()
+        .unwrap();
     assert_eq!(skipped["status"], "True");
     assert_eq!(skipped["reason"], "SkippedTakingNewBackup");
-    assert!(text(&skipped, "/message").contains("is not ready"), "{skipped:#}");
+    assert!(
+        text(&skipped, "/message").contains("is not ready"),
+        "{skipped:#}"
+    );
 }
 
 /// Check 6: while a session of an invoker runs, a second one is Skipped, naming the first.
@@ -822,18 +845,34 @@ fn check_06_second_session_while_one_runs_is_skipped() {
     let l = Local::new();
     let src = PgDb::create("stash_lm_two");
     fill(&src);
-    Pg::shared().psql(&src.0, "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 600000) g;");
+    Pg::shared().psql(
+        &src.0,
+        "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 600000) g;",
+    );
     l.pg_appbinding("pg-src", &src);
     l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
     let _run = l.start();
-    l.wait_for("Ready", 60, || l.phase("BackupConfiguration", "pg-backup") == "Ready");
+    l.wait_for("Ready", 60, || {
+        l.phase("BackupConfiguration", "pg-backup") == "Ready"
+    });
     let first = l.trigger("pg-backup");
-    l.wait_for("the first Running", 60, || l.phase("BackupSession", &first) == "Running");
+    l.wait_for("the first Running", 60, || {
+        l.phase("BackupSession", &first) == "Running"
+    });
     let second = l.trigger("pg-backup");
-    l.wait_for("the second Skipped", 60, || l.phase("BackupSession", &second) == "Skipped");
+    l.wait_for("the second Skipped", 60, || {
+        l.phase("BackupSession", &second) == "Skipped"
+    });
     let s = l.get("BackupSession", &second).unwrap();
-    assert!(s.to_string().contains(&format!("Previous BackupSession: {first} is \\\"Running\\\"")), "{s:#}");
-    l.wait_for("the first Succeeded", 120, || l.phase("BackupSession", &first) == "Succeeded");
+    assert!(
+        s.to_string().contains(&format!(
+            "Previous BackupSession: {first} is \\\"Running\\\""
+        )),
+        "{s:#}"
+    );
+    l.wait_for("the first Succeeded", 120, || {
+        l.phase("BackupSession", &first) == "Succeeded"
+    });
 }
 
 /// Check 34: a Repository's default usagePolicy keeps invokers of other namespaces out (the
@@ -842,17 +881,88 @@ fn check_06_second_session_while_one_runs_is_skipped() {
 fn check_34_repository_usage_policy_across_namespaces() {
     let l = Local::new();
     let repo = std::fs::read_to_string(l.manifests.join("repository.yaml")).unwrap();
-    l.write("repository.yaml", &repo.replace("namespace: demo", "namespace: shared"));
+    l.write(
+        "repository.yaml",
+        &repo.replace("namespace: demo", "namespace: shared"),
+    );
     let src = PgDb::create("stash_lm_usage");
     l.pg_appbinding("pg-src", &src);
-    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3).replace("repository: {name: repo}", "repository: {name: repo, namespace: shared}"));
+    l.write(
+        "backup.yaml",
+        &pg_backup("0 3 * * *", 5, 3).replace(
+            "repository: {name: repo}",
+            "repository: {name: repo, namespace: shared}",
+        ),
+    );
     let _run = l.start();
-    l.wait_for("Invalid", 60, || l.phase("BackupConfiguration", "pg-backup") == "Invalid");
+    l.wait_for("Invalid", 60, || {
+        l.phase("BackupConfiguration", "pg-backup") == "Invalid"
+    });
     let bc = l.get("BackupConfiguration", "pg-backup").unwrap();
     assert!(bc.to_string().contains("usagePolicy"), "{bc:#}");
     let allowed = repo
         .replace("namespace: demo", "namespace: shared")
-        .replace("spec:\n  backend:", "spec:\n  usagePolicy:\n    allowedNamespaces:\n      from: All\n  backend:");
+        .replace(
+            "spec:\n  backend:",
+            "spec:\n  usagePolicy:\n    allowedNamespaces:\n      from: All\n  backend:",
+        );
     l.write("repository.yaml", &allowed);
-    l.wait_for("Ready once the policy allows it", 60, || l.phase("BackupConfiguration", "pg-backup") == "Ready");
+    l.wait_for("Ready once the policy allows it", 60, || {
+        l.phase("BackupConfiguration", "pg-backup") == "Ready"
+    });
+}
+
+fn redis_cli(db: u32, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("redis-cli")
+        .args(["-h", "127.0.0.1", "-n", &db.to_string()])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "redis-cli {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// examples/redis: database 5 backed up, replayed into database 6; every key's DUMP equal.
+#[test]
+fn example_redis_runs_once() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/redis");
+    let tmp = tempfile::tempdir().unwrap();
+    for db in [5, 6] {
+        redis_cli(db, &["FLUSHDB"]);
+    }
+    for i in 0..300 {
+        redis_cli(5, &["SET", &format!("key:{i}"), &format!("välue {i}")]);
+    }
+    redis_cli(5, &["HSET", "hash", "a", "1", "b", "2"]);
+    redis_cli(5, &["RPUSH", "list", "x", "y", "z"]);
+    redis_cli(5, &["ZADD", "zset", "1", "one", "2", "two"]);
+    let _ = std::fs::remove_dir_all("/tmp/stash-examples/redis");
+    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
+        .args(["run", "--once", "--manifests"])
+        .arg(&root)
+        .arg("--state")
+        .arg(tmp.path())
+        .env_remove("STASH_MANIFESTS")
+        .env_remove("STASH_STATE")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+    let keys = String::from_utf8(redis_cli(5, &["KEYS", "*"])).unwrap();
+    let keys: Vec<&str> = keys.lines().collect();
+    assert_eq!(keys.len(), 303);
+    assert_eq!(redis_cli(6, &["DBSIZE"]), redis_cli(5, &["DBSIZE"]));
+    for k in keys {
+        assert_eq!(
+            redis_cli(5, &["DUMP", k]),
+            redis_cli(6, &["DUMP", k]),
+            "key {k}"
+        );
+    }
+    for db in [5, 6] {
+        redis_cli(db, &["FLUSHDB"]);
+    }
 }

@@ -381,7 +381,12 @@ mod tests {
         let found = (REPOSITORY_FOUND, "True");
         let ensured = (RESTORE_EXECUTOR_ENSURED, "True");
         let pushed = (METRICS_PUSHED, "True");
-        type Case<'a> = (Option<i32>, &'a [HostRestorePhase], &'a [(&'a str, &'a str)], P);
+        type Case<'a> = (
+            Option<i32>,
+            &'a [HostRestorePhase],
+            &'a [(&'a str, &'a str)],
+            P,
+        );
         let cases: &[Case] = &[
             (None, &[], &[], P::Pending),
             (None, &[], &[found], P::Pending),
