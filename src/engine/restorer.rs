@@ -34,14 +34,19 @@ const MAX_RUN: u64 = 4 << 20;
 /// Load and parse a tree blob.
 pub async fn load_tree(repo: &Repository, id: &Id) -> Result<Tree> {
     let blob = repo.read_blob(BlobType::Tree, id).await?;
-    Tree::from_blob(&blob).map_err(|e| RepoError::Json { what: format!("tree {}", id.short()), source: e })
+    Tree::from_blob(&blob).map_err(|e| RepoError::Json {
+        what: format!("tree {}", id.short()),
+        source: e,
+    })
 }
 
 /// Find the node at `path` (e.g. `/dumpfile.sql`) below the tree `root`.
 pub async fn find_node(repo: &Repository, root: &Id, path: &str) -> Result<Node> {
     let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
     if parts.is_empty() {
-        return Err(RepoError::Other("path names the snapshot root; give a file path such as /dumpfile.sql".into()));
+        return Err(RepoError::Other(
+            "path names the snapshot root; give a file path such as /dumpfile.sql".into(),
+        ));
     }
     let mut tree_id = *root;
     for (i, part) in parts.iter().enumerate() {
@@ -82,9 +87,10 @@ fn plan_runs(repo: &Repository, content: &[Id]) -> Result<Vec<Run>> {
     let idx = repo.index();
     let mut runs: Vec<Run> = Vec::new();
     for id in content {
-        let loc = idx
-            .get(BlobType::Data, id)
-            .ok_or(RepoError::BlobNotFound { blob_type: BlobType::Data, id: *id })?;
+        let loc = idx.get(BlobType::Data, id).ok_or(RepoError::BlobNotFound {
+            blob_type: BlobType::Data,
+            id: *id,
+        })?;
         let (off, end) = (loc.offset as u64, loc.offset as u64 + loc.length as u64);
         if let Some(r) = runs.last_mut() {
             if r.pack == loc.pack && r.end == off && end - r.start <= MAX_RUN {
@@ -93,7 +99,12 @@ fn plan_runs(repo: &Repository, content: &[Id]) -> Result<Vec<Run>> {
                 continue;
             }
         }
-        runs.push(Run { pack: loc.pack, start: off, end, blobs: vec![(*id, loc)] });
+        runs.push(Run {
+            pack: loc.pack,
+            start: off,
+            end,
+            blobs: vec![(*id, loc)],
+        });
     }
     Ok(runs)
 }
@@ -146,7 +157,10 @@ struct FileSink(Option<std::fs::File>);
 impl RunSink for FileSink {
     async fn put(&mut self, buf: Vec<u8>) -> std::io::Result<Vec<u8>> {
         use std::io::Write;
-        let mut f = self.0.take().ok_or_else(|| std::io::Error::other("an earlier write failed"))?;
+        let mut f = self
+            .0
+            .take()
+            .ok_or_else(|| std::io::Error::other("an earlier write failed"))?;
         let (res, f, buf) = tokio::task::spawn_blocking(move || {
             let res = f.write_all(&buf);
             (res, f, buf)
@@ -173,7 +187,10 @@ async fn dump_into<S: RunSink>(
     let runs = plan_runs(repo, content)?;
     // Runs in flight: enough to keep every core decoding while one run is being read and one
     // written; each holds up to ~4 MiB read and ~12 MiB decoded.
-    let parallel = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2) + 2;
+    let parallel = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        + 2;
     let pool = Arc::new(BufferPool::new(2 * parallel + 4));
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>>>(2);
     let producer = {
@@ -203,7 +220,9 @@ async fn dump_into<S: RunSink>(
     }
     .await;
     drop(rx);
-    producer.await.map_err(|e| RepoError::Other(format!("restore reader: {e}")))?;
+    producer
+        .await
+        .map_err(|e| RepoError::Other(format!("restore reader: {e}")))?;
     result.map(|()| n)
 }
 
@@ -211,7 +230,13 @@ async fn dump_into<S: RunSink>(
 async fn decode_run(repo: Arc<Repository>, pool: Arc<BufferPool>, run: Run) -> Result<Vec<u8>> {
     let mut raw = pool.take();
     repo.backend()
-        .read_range_into(FileType::Pack, &run.pack.to_hex(), run.start, run.end - run.start, &mut raw)
+        .read_range_into(
+            FileType::Pack,
+            &run.pack.to_hex(),
+            run.start,
+            run.end - run.start,
+            &mut raw,
+        )
         .await?;
     tokio::task::spawn_blocking(move || {
         let mut out = pool.take();
@@ -260,13 +285,26 @@ impl<'a> Restorer<'a> {
     /// Restore the children of `tree` into `dest` (which mirrors snapshot path `at`).
     /// `included` means a parent already matched an include pattern. Returns whether
     /// anything was written below `dest`.
-    fn restore_tree(&'a self, tree: Id, dest: PathBuf, at: String, included: bool) -> BoxFuture<'a, Result<bool>> {
+    fn restore_tree(
+        &'a self,
+        tree: Id,
+        dest: PathBuf,
+        at: String,
+        included: bool,
+    ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async move {
             let tree = load_tree(self.repo, &tree).await?;
             let mut any = false;
             for node in &tree.nodes {
-                if node.name.contains('/') || node.name == ".." || node.name == "." || node.name.is_empty() {
-                    return Err(RepoError::corrupt("tree", format!("invalid node name {:?}", node.name)));
+                if node.name.contains('/')
+                    || node.name == ".."
+                    || node.name == "."
+                    || node.name.is_empty()
+                {
+                    return Err(RepoError::corrupt(
+                        "tree",
+                        format!("invalid node name {:?}", node.name),
+                    ));
                 }
                 let path = format!("{}/{}", at.trim_end_matches('/'), node.name);
                 if self.exclude.matches(&path) {
@@ -276,9 +314,13 @@ impl<'a> Restorer<'a> {
                 let target = dest.join(&node.name);
                 if node.is_dir() {
                     if inc {
-                        tokio::fs::create_dir_all(&target).await.map_err(|e| io_err(&target, e))?;
+                        tokio::fs::create_dir_all(&target)
+                            .await
+                            .map_err(|e| io_err(&target, e))?;
                     }
-                    let sub = node.subtree.ok_or_else(|| RepoError::corrupt("tree", format!("directory {path} has no subtree")))?;
+                    let sub = node.subtree.ok_or_else(|| {
+                        RepoError::corrupt("tree", format!("directory {path} has no subtree"))
+                    })?;
                     let wrote = self.restore_tree(sub, target.clone(), path, inc).await?;
                     if inc || wrote {
                         self.apply_metadata(node, &target)?;
@@ -290,13 +332,16 @@ impl<'a> Restorer<'a> {
                 if !inc {
                     continue;
                 }
-                tokio::fs::create_dir_all(&dest).await.map_err(|e| io_err(&dest, e))?;
+                tokio::fs::create_dir_all(&dest)
+                    .await
+                    .map_err(|e| io_err(&dest, e))?;
                 match node.node_type.as_str() {
                     "file" => {
                         let _ = tokio::fs::remove_file(&target).await;
                         let f = std::fs::File::create(&target).map_err(|e| io_err(&target, e))?;
                         let content = node.content.clone().unwrap_or_default();
-                        let (n, f) = dump_content_to_file(self.repo, &content, f, self.progress).await?;
+                        let (n, f) =
+                            dump_content_to_file(self.repo, &content, f, self.progress).await?;
                         tokio::task::spawn_blocking(move || f.sync_all())
                             .await
                             .map_err(|e| RepoError::Other(format!("restore worker: {e}")))?
@@ -308,10 +353,12 @@ impl<'a> Restorer<'a> {
                     }
                     "symlink" => {
                         let _ = tokio::fs::remove_file(&target).await;
-                        std::os::unix::fs::symlink(&node.linktarget, &target).map_err(|e| io_err(&target, e))?;
+                        std::os::unix::fs::symlink(&node.linktarget, &target)
+                            .map_err(|e| io_err(&target, e))?;
                     }
                     "fifo" => {
-                        let c = std::ffi::CString::new(target.as_os_str().as_encoded_bytes()).unwrap();
+                        let c =
+                            std::ffi::CString::new(target.as_os_str().as_encoded_bytes()).unwrap();
                         // SAFETY: c is a valid NUL-terminated path.
                         unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
                     }
@@ -333,10 +380,17 @@ impl<'a> Restorer<'a> {
         }
         if !node.is_symlink() {
             let mode = gomode::to_unix_perm(node.mode);
-            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| io_err(path, e))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+                .map_err(|e| io_err(path, e))?;
         }
-        let mtime = filetime::FileTime::from_unix_time(node.mtime.timestamp(), node.mtime.timestamp_subsec_nanos());
-        let atime = filetime::FileTime::from_unix_time(node.atime.timestamp(), node.atime.timestamp_subsec_nanos());
+        let mtime = filetime::FileTime::from_unix_time(
+            node.mtime.timestamp(),
+            node.mtime.timestamp_subsec_nanos(),
+        );
+        let atime = filetime::FileTime::from_unix_time(
+            node.atime.timestamp(),
+            node.atime.timestamp_subsec_nanos(),
+        );
         filetime::set_symlink_file_times(path, atime, mtime).map_err(|e| io_err(path, e))?;
         Ok(())
     }
@@ -350,7 +404,9 @@ pub async fn restore(
     opts: &RestoreOptions,
     progress: &Progress,
 ) -> Result<RestoreStats> {
-    tokio::fs::create_dir_all(target).await.map_err(|e| io_err(target, e))?;
+    tokio::fs::create_dir_all(target)
+        .await
+        .map_err(|e| io_err(target, e))?;
     let r = Restorer {
         repo,
         include: PathMatcher::new(&opts.include)?,
@@ -359,6 +415,7 @@ pub async fn restore(
         is_root: super::sys::uid() == 0,
         stats: Default::default(),
     };
-    r.restore_tree(root, target.to_path_buf(), "/".into(), false).await?;
+    r.restore_tree(root, target.to_path_buf(), "/".into(), false)
+        .await?;
     Ok(r.stats.into_inner().unwrap())
 }

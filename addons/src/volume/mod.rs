@@ -23,7 +23,11 @@ pub struct VolumeBackupOptions {
 
 impl VolumeBackupOptions {
     pub fn new(paths: Vec<PathBuf>) -> Self {
-        VolumeBackupOptions { paths, excludes: vec![], snapshot: SnapshotOptions::default() }
+        VolumeBackupOptions {
+            paths,
+            excludes: vec![],
+            snapshot: SnapshotOptions::default(),
+        }
     }
 }
 
@@ -53,22 +57,51 @@ impl VolumeRestoreOptions {
     }
 }
 
-pub async fn backup(repo: Arc<Repository>, o: &VolumeBackupOptions, progress: Arc<Progress>) -> Result<(SnapshotEntry, BackupStats)> {
+pub async fn backup(
+    repo: Arc<Repository>,
+    o: &VolumeBackupOptions,
+    progress: Arc<Progress>,
+) -> Result<(SnapshotEntry, BackupStats)> {
     backup_paths(repo, &o.paths, &o.excludes, &o.snapshot, progress)
         .await
         .map_err(|e| AddonError::repo("backing up the volume", e))
 }
 
-pub async fn restore(repo: Arc<Repository>, o: &VolumeRestoreOptions, progress: Arc<Progress>) -> Result<(SnapshotEntry, RestoreStats)> {
-    let snaps = repo.snapshots().await.map_err(|e| AddonError::repo("listing snapshots", e))?;
-    let filter = SnapshotFilter { hosts: vec![o.source_host.clone()], paths: o.paths.clone(), tags: vec![] };
+pub async fn restore(
+    repo: Arc<Repository>,
+    o: &VolumeRestoreOptions,
+    progress: Arc<Progress>,
+) -> Result<(SnapshotEntry, RestoreStats)> {
+    let snaps = repo
+        .snapshots()
+        .await
+        .map_err(|e| AddonError::repo("listing snapshots", e))?;
+    let filter = SnapshotFilter {
+        hosts: vec![o.source_host.clone()],
+        paths: o.paths.clone(),
+        tags: vec![],
+    };
     let snap = select(&snaps, &o.snapshot, &filter)
         .map_err(|e| AddonError::Invalid(format!("choosing the snapshot to restore: {e}")))?
         .clone();
-    repo.load_index().await.map_err(|e| AddonError::repo("loading the repository index", e))?;
-    let ro = RestoreOptions { include: o.include.clone(), exclude: o.exclude.clone() };
+    repo.load_index()
+        .await
+        .map_err(|e| AddonError::repo("loading the repository index", e))?;
+    let ro = RestoreOptions {
+        include: o.include.clone(),
+        exclude: o.exclude.clone(),
+    };
     let stats = restore_tree(&repo, snap.snapshot.tree, &o.target, &ro, &progress)
         .await
-        .map_err(|e| AddonError::repo(format!("restoring snapshot {} into {}", snap.id.short(), o.target.display()), e))?;
+        .map_err(|e| {
+            AddonError::repo(
+                format!(
+                    "restoring snapshot {} into {}",
+                    snap.id.short(),
+                    o.target.display()
+                ),
+                e,
+            )
+        })?;
     Ok((snap, stats))
 }

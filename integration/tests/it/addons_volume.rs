@@ -7,7 +7,6 @@ use stash_addons::volume::{backup, restore, VolumeBackupOptions, VolumeRestoreOp
 use stash_integration::data::make_tree;
 use stash_integration::treehash::{assert_same, fingerprint};
 
-
 use super::addons_support::fresh_repo;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -18,12 +17,20 @@ async fn volume_round_trip_with_exclude_and_include() {
     let r = fresh_repo().await;
     let mut o = VolumeBackupOptions::new(vec![src.clone()]);
     o.excludes = vec!["*.dat".into()];
-    let (snap, _) = backup(r.repo.clone(), &o, Arc::new(Progress::default())).await.unwrap();
+    let (snap, _) = backup(r.repo.clone(), &o, Arc::new(Progress::default()))
+        .await
+        .unwrap();
     assert_eq!(snap.snapshot.hostname, "host-0");
 
     // Full restore: everything but the excluded files, with metadata.
     let out = tmp.path().join("restored");
-    restore(r.repo.clone(), &VolumeRestoreOptions::latest(out.clone()), Arc::new(Progress::default())).await.unwrap();
+    restore(
+        r.repo.clone(),
+        &VolumeRestoreOptions::latest(out.clone()),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
     let restored = out.join(src.strip_prefix("/").unwrap());
     let mut expected = fingerprint(&src);
     expected.retain(|k, _| !k.ends_with(".dat"));
@@ -35,12 +42,19 @@ async fn volume_round_trip_with_exclude_and_include() {
     let mut ro = VolumeRestoreOptions::latest(part.clone());
     ro.include = vec![format!("{}/big", src.display())];
     ro.exclude = vec!["random.bin".into()];
-    restore(r.repo.clone(), &ro, Arc::new(Progress::default())).await.unwrap();
-    let keys: Vec<String> = fingerprint(&part.join(src.strip_prefix("/").unwrap())).into_keys().collect();
+    restore(r.repo.clone(), &ro, Arc::new(Progress::default()))
+        .await
+        .unwrap();
+    let keys: Vec<String> = fingerprint(&part.join(src.strip_prefix("/").unwrap()))
+        .into_keys()
+        .collect();
     assert_eq!(keys, vec!["big".to_string(), "big/dump.sql".to_string()]);
 
     // restic reads the snapshot the same way.
     let rr = tmp.path().join("by-restic");
-    stash_integration::restic::restic(&r.path, &["restore", "latest", "--target", rr.to_str().unwrap()]);
+    stash_integration::restic::restic(
+        &r.path,
+        &["restore", "latest", "--target", rr.to_str().unwrap()],
+    );
     assert_same(&restored, &rr.join(src.strip_prefix("/").unwrap()));
 }

@@ -35,14 +35,20 @@ impl PathMatcher {
         let mut b = GlobSetBuilder::new();
         for p in patterns {
             let p = p.trim_end_matches('/');
-            let full = if p.starts_with('/') { p.to_string() } else { format!("**/{p}") };
+            let full = if p.starts_with('/') {
+                p.to_string()
+            } else {
+                format!("**/{p}")
+            };
             let g = GlobBuilder::new(&full)
                 .literal_separator(true)
                 .build()
                 .map_err(|e| RepoError::Other(format!("invalid pattern {p:?}: {e}")))?;
             b.add(g);
         }
-        let set = b.build().map_err(|e| RepoError::Other(format!("invalid patterns: {e}")))?;
+        let set = b
+            .build()
+            .map_err(|e| RepoError::Other(format!("invalid patterns: {e}")))?;
         Ok(PathMatcher { set: Some(set) })
     }
 
@@ -65,7 +71,11 @@ pub(crate) fn to_time(secs: i64, nsecs: i64) -> DateTime<FixedOffset> {
 }
 
 /// A node carrying `path`'s metadata (no content or subtree yet).
-pub(crate) fn node_from_metadata(name: &str, path: &Path, md: &std::fs::Metadata) -> std::io::Result<Node> {
+pub(crate) fn node_from_metadata(
+    name: &str,
+    path: &Path,
+    md: &std::fs::Metadata,
+) -> std::io::Result<Node> {
     let ft = md.file_type();
     use std::os::unix::fs::FileTypeExt;
     let node_type = if ft.is_dir() {
@@ -142,7 +152,8 @@ struct Walker<'a> {
 impl<'a> Walker<'a> {
     fn save_path(&'a self, name: String, path: PathBuf) -> BoxFuture<'a, Result<Node>> {
         Box::pin(async move {
-            let io = |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", path.display()));
+            let io =
+                |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", path.display()));
             let md = tokio::fs::symlink_metadata(&path).await.map_err(io)?;
             let mut node = node_from_metadata(&name, &path, &md).map_err(io)?;
             if md.is_dir() {
@@ -179,13 +190,16 @@ impl<'a> Walker<'a> {
             for (name, e) in &dir.children {
                 let p = at.join(name);
                 match e {
-                    VEntry::Target(real) => tree.nodes.push(self.save_path(name.clone(), real.clone()).await?),
+                    VEntry::Target(real) => tree
+                        .nodes
+                        .push(self.save_path(name.clone(), real.clone()).await?),
                     VEntry::Dir(sub) => {
-                        let md = tokio::fs::symlink_metadata(&p)
-                            .await
-                            .map_err(|e| RepoError::Other(format!("reading {}: {e}", p.display())))?;
-                        let mut node = node_from_metadata(name, &p, &md)
-                            .map_err(|e| RepoError::Other(format!("reading {}: {e}", p.display())))?;
+                        let md = tokio::fs::symlink_metadata(&p).await.map_err(|e| {
+                            RepoError::Other(format!("reading {}: {e}", p.display()))
+                        })?;
+                        let mut node = node_from_metadata(name, &p, &md).map_err(|e| {
+                            RepoError::Other(format!("reading {}: {e}", p.display()))
+                        })?;
                         node.subtree = Some(self.save_vdir(sub, p).await?);
                         tree.nodes.push(node);
                     }
@@ -205,15 +219,21 @@ pub async fn backup_paths(
     progress: Arc<Progress>,
 ) -> Result<(SnapshotEntry, BackupStats)> {
     if targets.is_empty() {
-        return Err(RepoError::Other("nothing to back up: give at least one path".into()));
+        return Err(RepoError::Other(
+            "nothing to back up: give at least one path".into(),
+        ));
     }
     let matcher = PathMatcher::new(excludes)?;
     let mut root = VDir::default();
     let mut paths = Vec::new();
     for t in targets {
-        let abs = clean_absolute(t).map_err(|e| RepoError::Other(format!("{}: {e}", t.display())))?;
+        let abs =
+            clean_absolute(t).map_err(|e| RepoError::Other(format!("{}: {e}", t.display())))?;
         if std::fs::symlink_metadata(&abs).is_err() {
-            return Err(RepoError::Other(format!("{}: no such file or directory", abs.display())));
+            return Err(RepoError::Other(format!(
+                "{}: no such file or directory",
+                abs.display()
+            )));
         }
         paths.push(abs.to_string_lossy().into_owned());
         let comps: Vec<String> = abs
@@ -224,7 +244,9 @@ pub async fn backup_paths(
             })
             .collect();
         if comps.is_empty() {
-            return Err(RepoError::Other("backing up / itself is not supported; name its folders".into()));
+            return Err(RepoError::Other(
+                "backing up / itself is not supported; name its folders".into(),
+            ));
         }
         let mut cur = &mut root;
         for (i, c) in comps.iter().enumerate() {
@@ -232,7 +254,10 @@ pub async fn backup_paths(
                 cur.children.insert(c.clone(), VEntry::Target(abs.clone()));
                 break;
             }
-            let e = cur.children.entry(c.clone()).or_insert_with(|| VEntry::Dir(VDir::default()));
+            let e = cur
+                .children
+                .entry(c.clone())
+                .or_insert_with(|| VEntry::Dir(VDir::default()));
             cur = match e {
                 VEntry::Dir(d) => d,
                 // A parent of this target is itself a target: it is already fully included.
@@ -244,7 +269,11 @@ pub async fn backup_paths(
     let res = async {
         repo.load_index().await?;
         let saver = BlobSaver::new(repo.clone(), progress.clone());
-        let walker = Walker { saver: &saver, excludes: &matcher, progress: &progress };
+        let walker = Walker {
+            saver: &saver,
+            excludes: &matcher,
+            progress: &progress,
+        };
         let tree = walker.save_vdir(&root, PathBuf::from("/")).await?;
         let stats = saver.finish().await?;
         let mut o = opts.clone();
@@ -276,6 +305,9 @@ mod tests {
 
     #[test]
     fn cleans_paths() {
-        assert_eq!(clean_absolute(Path::new("/a/./b/../c")).unwrap(), PathBuf::from("/a/c"));
+        assert_eq!(
+            clean_absolute(Path::new("/a/./b/../c")).unwrap(),
+            PathBuf::from("/a/c")
+        );
     }
 }
