@@ -10,7 +10,7 @@
 //!
 //! The reconcilers ([`reconcile`]) take a [`context::Ctx`] holding those three and never name
 //! Kubernetes or SQLite. [`local`] is `stash run`: manifests in, reconcilers driven by a work
-//! queue. [`cli`] is clap only. The root `stash` crate (API types, engine, storage) knows none
+//! queue; [`volumes`] finds a target's folders on this machine for its jobs. [`cli`] is clap only. The root `stash` crate (API types, engine, storage) knows none
 //! of this.
 pub mod cli;
 pub mod clock;
@@ -24,3 +24,4 @@ pub mod schedule;
 pub mod steps;
 pub mod store;
 pub mod targets;
+pub mod volumes;

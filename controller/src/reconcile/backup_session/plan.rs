@@ -1,8 +1,10 @@
 //! Turning a session's target into a job: the invoker's Task (or the AppBinding's addon Task)
 //! resolved with Stash's variables against the catalog — the built-in Functions and Tasks,
-//! overridden by any the user applied — into steps. An error here is the user's (an unknown
-//! Task, a Function a Task names that does not exist) and becomes `BackupExecutorEnsured=False`
-//! with its message.
+//! overridden by any the user applied — into steps. A workload without a Task runs
+//! `pvc-backup` over its paths. In local mode the job also gets where the target's volumes and
+//! a local repository are on this machine ([`crate::volumes`]). An error here is the user's
+//! (an unknown Task, a Function a Task names that does not exist, a claim with no volume) and
+//! becomes `BackupExecutorEnsured=False` with its message.
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -15,6 +17,7 @@ use crate::context::Ctx;
 use crate::error::Result;
 use crate::runner::{JobSpec, Step};
 use crate::store::{ObjRef, Selector, StoreExt};
+use crate::volumes;
 
 /// Where the catalog's Functions keep scratch data inside a pod.
 pub const POD_SCRATCH: &str = "/stash-tmp";
@@ -74,12 +77,17 @@ pub async fn backup_job(
     } else {
         None
     };
-    let (task_name, params) = addon_task(
+    let (mut task_name, params) = addon_task(
         template.task.as_ref(),
         &target_ref,
         appbinding.as_ref(),
         false,
     );
+    if task_name.is_empty() {
+        task_name = volumes::default_task(target_ref.kind(), false)
+            .unwrap_or_default()
+            .to_string();
+    }
     if task_name.is_empty() {
         return Ok(Err(format!(
             "no Task to run for {} {}: set spec.task.name (e.g. postgres-backup-14.0, pvc-backup)",
@@ -91,7 +99,7 @@ pub async fn backup_job(
     let Some(task) = task else {
         return Ok(Err(format!("Task {task_name:?} does not exist (spec.task.name): use one of the catalog's Tasks, e.g. postgres-backup-14.0, or apply your own")));
     };
-    let vars = backup_variables(&BackupInputs {
+    let mut vars = backup_variables(&BackupInputs {
         repository: Some(repo),
         invoker_kind: "BackupConfiguration",
         invoker_name: &name_of(bc),
@@ -102,6 +110,18 @@ pub async fn backup_job(
         settings: &ctx.settings.operator,
         task_params: &params,
     });
+    let alias = template.target.as_ref().and_then(|t| t.alias.as_deref());
+    let node_host = volumes::host_name(target_ref.kind(), alias, &volumes::this_node());
+    if let Some(host) = node_host.filter(|_| !params.iter().any(|p| p.name == "HOSTNAME")) {
+        vars.insert("HOSTNAME".into(), host);
+    }
+    let mounts = match &template.target {
+        Some(target) => match volumes::backup_mounts(ctx, &ns, target).await? {
+            Ok(m) => m,
+            Err(msg) => return Ok(Err(msg)),
+        },
+        None => vec![],
+    };
     let resolved = match resolve_task(&task, &functions, &vars) {
         Ok(r) => r,
         Err(e) => return Ok(Err(format!("resolving Task {task_name}: {e}"))),
@@ -115,5 +135,7 @@ pub async fn backup_job(
         })
         .collect();
     let name = format!("stash-backup-{}-{index}", name_of(session)).replace('.', "-");
-    Ok(Ok(job(ctx, name, ObjRef::to(session), steps, timeout)))
+    let mut job = job(ctx, name, ObjRef::to(session), steps, timeout);
+    volumes::attach(&mut job, repo, &mounts);
+    Ok(Ok(job))
 }
