@@ -10,9 +10,9 @@
 //!
 //! The reconcilers ([`reconcile`]) take a [`context::Ctx`] holding those three and never name
 //! Kubernetes or SQLite. [`local`] is `stash run`: manifests in, reconcilers driven by a work
-//! queue. [`hooks`] runs the users' backup and restore hooks (for the step commands in
-//! [`steps`]). [`cli`] is clap only. The root `stash` crate (API types, engine, storage) knows
-//! none of this.
+//! queue; [`volumes`] finds a target's folders on this machine for its jobs. [`hooks`] runs the
+//! users' backup and restore hooks (for the step commands in [`steps`]). [`cli`] is clap only.
+//! The root `stash` crate (API types, engine, storage) knows none of this.
 pub mod cli;
 pub mod clock;
 pub mod context;
@@ -26,3 +26,4 @@ pub mod schedule;
 pub mod steps;
 pub mod store;
 pub mod targets;
+pub mod volumes;

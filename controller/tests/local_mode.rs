@@ -966,3 +966,241 @@ fn example_redis_runs_once() {
         redis_cli(db, &["FLUSHDB"]);
     }
 }
+
+/// A PersistentVolume `pv-<claim>` whose `hostPath` is `folder`, and claim `demo/<claim>`
+/// bound to it.
+fn claim_on_host(claim: &str, folder: &Path) -> String {
+    format!(
+        "apiVersion: v1\nkind: PersistentVolume\nmetadata: {{name: pv-{claim}}}\n\
+         spec:\n  capacity: {{storage: 1Gi}}\n  accessModes: [ReadWriteOnce]\n  hostPath: {{path: {}}}\n---\n\
+         apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {{name: {claim}, namespace: demo}}\n\
+         spec:\n  volumeName: pv-{claim}\n  accessModes: [ReadWriteOnce]\n  resources: {{requests: {{storage: 1Gi}}}}\n",
+        folder.display()
+    )
+}
+
+impl Local {
+    /// The Repository as a pod sees it, mounted at `/stash/repository`; its folder here is
+    /// `self.repo`, its volume's host path.
+    fn mount_repository_in_pods(&self) {
+        let yaml = self
+            .repository_yaml(&format!("RESTIC_PASSWORD: {PASSWORD}"))
+            .replacen(
+                &format!("mountPath: {}", self.repo.display()),
+                "mountPath: /stash/repository",
+                1,
+            );
+        assert!(yaml.contains("mountPath: /stash/repository"));
+        self.write("repository.yaml", &yaml);
+    }
+
+    fn folder(&self, name: &str) -> PathBuf {
+        self._tmp.path().join(name)
+    }
+}
+
+/// The only BackupSession, after checking that it succeeded.
+fn succeeded_session(l: &Local) -> Value {
+    let sessions = l.list("BackupSession");
+    assert_eq!(sessions.len(), 1, "{sessions:#?}");
+    let s = sessions[0].clone();
+    assert_eq!(text(&s, "/status/phase"), "Succeeded", "{s:#}");
+    s
+}
+
+/// Check 8: a Deployment mounting one PersistentVolumeClaim at `/a` and `/b` (subPaths of
+/// its volume's host folder), backed up with `paths: [/a, /b]` and no Task: two snapshots of
+/// `host-0` recording `/a` and `/b`, both listed in the host's stats, and restic restores
+/// each folder identical to the host's. The Repository is mounted in pods elsewhere than its
+/// host folder, so the jobs reach it through its `hostPath` too.
+#[test]
+fn check_08_two_paths_two_snapshots() {
+    let l = Local::new();
+    l.mount_repository_in_pods();
+    let pv = l.folder("pv");
+    stash_integration::data::make_tree(&pv.join("a"), 8);
+    std::fs::create_dir_all(pv.join("b/logs")).unwrap();
+    std::fs::write(pv.join("b/logs/today.txt"), "b's file\n").unwrap();
+    std::fs::write(pv.join("not-mounted.txt"), "outside both subPaths\n").unwrap();
+    l.write("volume.yaml", &claim_on_host("data", &pv));
+    l.write(
+        "app.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: app, namespace: demo}\n\
+         spec:\n  selector: {matchLabels: {app: app}}\n  template:\n    metadata: {labels: {app: app}}\n    spec:\n\
+         \x20     containers:\n      - name: app\n        image: busybox\n        volumeMounts:\n\
+         \x20       - {name: data, mountPath: /a, subPath: a}\n        - {name: data, mountPath: /b, subPath: b}\n\
+         \x20     volumes:\n      - name: data\n        persistentVolumeClaim: {claimName: data}\n",
+    );
+    l.write(
+        "backup.yaml",
+        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: app-backup, namespace: demo}\n\
+         spec:\n  schedule: '0 3 * * *'\n  repository: {name: repo}\n\
+         \x20 target:\n    ref: {apiVersion: apps/v1, kind: Deployment, name: app}\n    paths: [/a, /b]\n\
+         \x20 retentionPolicy: {name: keep, keepLast: 5, prune: true}\n",
+    );
+    assert_ok(&l.run_once());
+
+    let s = succeeded_session(&l);
+    let host = &s["status"]["targets"][0]["stats"][0];
+    assert_eq!(text(host, "/hostname"), "host-0", "{s:#}");
+    let listed: Vec<(String, String)> = host["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (text(x, "/path"), text(x, "/name")))
+        .collect();
+    assert_eq!(
+        listed.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
+        ["/a", "/b"],
+        "{s:#}"
+    );
+
+    let snaps = l.restic_snapshots();
+    assert_eq!(snaps.len(), 2, "{snaps:#?}");
+    for (snap, (path, name)) in snaps.iter().zip(&listed) {
+        assert_eq!(snap["hostname"], "host-0");
+        assert_eq!(snap["paths"], serde_json::json!([path]));
+        assert_eq!(
+            &text(snap, "/short_id"),
+            name,
+            "the host stats name restic's snapshot"
+        );
+        let out = l.folder(&format!("restic-restore{path}"));
+        restic(
+            &l.repo,
+            &[
+                "restore",
+                &text(snap, "/id"),
+                "--target",
+                out.to_str().unwrap(),
+            ],
+        );
+        let restored = out.join(path.trim_start_matches('/'));
+        stash_integration::treehash::assert_same(&pv.join(path.trim_start_matches('/')), &restored);
+        assert!(!out.join("not-mounted.txt").exists());
+    }
+    restic(&l.repo, &["check", "--read-data"]);
+    let repo = l.get("Repository", "repo").unwrap();
+    assert_eq!(repo["status"]["snapshotCount"], 2, "{repo:#}");
+
+    // Check 29 through the controller: a RestoreSession on the Deployment, a rule with
+    // `paths: [/b]` and `include: ["*.txt"]`, brings /b's files back into the host folder.
+    std::fs::remove_dir_all(pv.join("b")).unwrap();
+    std::fs::create_dir_all(pv.join("b")).unwrap();
+    l.write(
+        "restore.yaml",
+        "apiVersion: stash.appscode.com/v1beta1\nkind: RestoreSession\nmetadata: {name: app-restore, namespace: demo}\n\
+         spec:\n  repository: {name: repo}\n\
+         \x20 target:\n    ref: {apiVersion: apps/v1, kind: Deployment, name: app}\n\
+         \x20   rules:\n    - paths: [/b]\n      include: ['*.txt']\n",
+    );
+    assert_ok(&l.run_once());
+    assert_eq!(l.phase("RestoreSession", "app-restore"), "Succeeded");
+    assert_eq!(
+        std::fs::read_to_string(pv.join("b/logs/today.txt")).unwrap(),
+        "b's file\n"
+    );
+}
+
+/// A PersistentVolumeClaim target: `pvc-backup` backs up its volume's host folder as
+/// `/stash-data` (where the Function mounts it); the volume addon restores the snapshot into
+/// another host folder given as the pod's mount (by flag, then by `STASH_MOUNTS` with a rule's
+/// include pattern, as a restore job gets it), and the files come back identical.
+#[test]
+fn pvc_target_round_trip_through_its_host_folder() {
+    let l = Local::new();
+    let vol = l.folder("vol");
+    stash_integration::data::make_tree(&vol, 9);
+    l.write("volume.yaml", &claim_on_host("vol", &vol));
+    l.write(
+        "backup.yaml",
+        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: vol-backup, namespace: demo}\n\
+         spec:\n  schedule: '0 3 * * *'\n  task: {name: pvc-backup}\n  repository: {name: repo}\n\
+         \x20 target:\n    ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: vol}\n\
+         \x20 retentionPolicy: {name: keep, keepLast: 5, prune: true}\n",
+    );
+    assert_ok(&l.run_once());
+    let s = succeeded_session(&l);
+    assert_eq!(
+        text(&s, "/status/targets/0/stats/0/snapshots/0/path"),
+        "/stash-data",
+        "{s:#}"
+    );
+    let snaps = l.restic_snapshots();
+    assert_eq!(snaps.len(), 1, "{snaps:#?}");
+    assert_eq!(snaps[0]["paths"], serde_json::json!(["/stash-data"]));
+
+    let repo_flags = [
+        "--provider=local".to_string(),
+        format!("--path={}", l.repo.display()),
+        "--storage-secret-name=repo-secret".to_string(),
+        "--namespace=demo".to_string(),
+        "--restore-paths=/stash-data".to_string(),
+    ];
+    let restore = |extra: &[String], env: Option<String>| {
+        let mut c = l.stash(&["addon", "volume", "restore"]);
+        c.args(&repo_flags).args(extra);
+        if let Some(m) = env {
+            c.env("STASH_MOUNTS", m);
+        }
+        let out = c.output().unwrap();
+        assert!(
+            out.status.success(),
+            "restore failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let dst = l.folder("restored-vol");
+    restore(&[format!("--mount=/stash-data={}", dst.display())], None);
+    stash_integration::treehash::assert_same(&vol, &dst);
+
+    let txt = l.folder("only-txt");
+    restore(
+        &["--include=*.txt".to_string()],
+        Some(format!("/stash-data={}", txt.display())),
+    );
+    let got: Vec<String> = stash_integration::treehash::fingerprint(&txt)
+        .into_iter()
+        .filter(|(_, d)| d.starts_with("file"))
+        .map(|(k, _)| k)
+        .collect();
+    assert_eq!(got, ["empty.txt", "small.txt", "unicodé/東京 file.txt"]);
+}
+
+/// A claim bound to no volume fails the target's executor with a message that says how to fix
+/// it, and `--once` reports the session.
+#[test]
+fn unbound_claim_fails_the_executor_saying_how_to_fix_it() {
+    let l = Local::new();
+    l.write(
+        "volume.yaml",
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: demo}\n\
+         spec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n",
+    );
+    l.write(
+        "backup.yaml",
+        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: data-backup, namespace: demo}\n\
+         spec:\n  schedule: '0 3 * * *'\n  task: {name: pvc-backup}\n  repository: {name: repo}\n\
+         \x20 target:\n    ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: data}\n\
+         \x20 retentionPolicy: {name: keep, keepLast: 5, prune: true}\n",
+    );
+    let out = l.run_once();
+    assert!(!out.status.success());
+    let s = &l.list("BackupSession")[0];
+    assert_eq!(text(s, "/status/phase"), "Failed", "{s:#}");
+    let (status, message) = condition(
+        &s["status"]["targets"][0]["conditions"],
+        "BackupExecutorEnsured",
+    )
+    .unwrap();
+    assert_eq!(status, "False");
+    assert!(
+        message.ends_with("PersistentVolumeClaim demo/data is not bound: set spec.volumeName to a PersistentVolume with hostPath or local.path"),
+        "{message}"
+    );
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is not bound"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -2,7 +2,8 @@
 //!
 //! Format modules (`id`, `crypto`, `keyfile`, `config`, `unpacked`, `pack`, `index`, `tree`,
 //! `snapshot`, `chunker`) are pure; `repo` joins them with a [`backend::Backend`]; the
-//! operations (`archiver`, `restorer`, `lock`, `forget`, `prune`, `check`, `stats`) use `repo`.
+//! operations (`archiver`, `restorer`, `lock`, `forget`, `prune`, `check`, `stats`) use `repo`;
+//! `pathmap` says where the paths a snapshot records are on this machine.
 pub mod archiver;
 pub mod backend;
 pub mod bufpool;
@@ -19,6 +20,7 @@ pub mod keyfile;
 pub mod keys;
 pub mod lock;
 pub mod pack;
+pub mod pathmap;
 pub mod prune;
 pub mod repo;
 pub mod restorer;

@@ -10,6 +10,9 @@
 //! read and output buffers are pooled and reused (fresh multi-MiB buffers cost a page fault per
 //! 4 KiB), zstd contexts live per thread, and files are written from the decoded buffers by
 //! blocking threads without a copy through an async writer.
+//!
+//! [`restore_mapped`] writes a snapshot taken inside a pod back to the host folders behind the
+//! pod's paths (a [`PathMap`]); [`restore`] is the plain case, everything below one folder.
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +27,7 @@ use super::backend::FileType;
 use super::bufpool::BufferPool;
 use super::index::BlobLocation;
 use super::pack::BlobType;
+use super::pathmap::PathMap;
 use super::repo::{RepoError, Repository, Result};
 use super::tree::{gomode, Node, Tree};
 use super::Id;
@@ -272,6 +276,7 @@ struct Restorer<'a> {
     repo: &'a Arc<Repository>,
     include: PathMatcher,
     exclude: PathMatcher,
+    map: &'a PathMap,
     progress: &'a Progress,
     is_root: bool,
     stats: std::sync::Mutex<RestoreStats>,
@@ -282,13 +287,13 @@ fn io_err(p: &Path, e: std::io::Error) -> RepoError {
 }
 
 impl<'a> Restorer<'a> {
-    /// Restore the children of `tree` into `dest` (which mirrors snapshot path `at`).
-    /// `included` means a parent already matched an include pattern. Returns whether
-    /// anything was written below `dest`.
+    /// Restore the children of `tree` into `dest`, the folder that snapshot path `at` is here
+    /// (`None`: on no mount; only mounts further down are restored). `included` means a
+    /// parent already matched an include pattern. Returns whether anything was written.
     fn restore_tree(
         &'a self,
         tree: Id,
-        dest: PathBuf,
+        dest: Option<PathBuf>,
         at: String,
         included: bool,
     ) -> BoxFuture<'a, Result<bool>> {
@@ -311,7 +316,17 @@ impl<'a> Restorer<'a> {
                     continue;
                 }
                 let inc = included || self.include.is_empty() || self.include.matches(&path);
-                let target = dest.join(&node.name);
+                let mounted = self.map.mount_at(&path).map(Path::to_path_buf);
+                let Some(target) = mounted.or_else(|| dest.as_ref().map(|d| d.join(&node.name)))
+                else {
+                    // Not on any mount: only the way to a mount further down is walked.
+                    if node.is_dir() && self.map.leads_to_mount(&path) {
+                        if let Some(sub) = node.subtree {
+                            any |= self.restore_tree(sub, None, path, inc).await?;
+                        }
+                    }
+                    continue;
+                };
                 if node.is_dir() {
                     if inc {
                         tokio::fs::create_dir_all(&target)
@@ -321,7 +336,9 @@ impl<'a> Restorer<'a> {
                     let sub = node.subtree.ok_or_else(|| {
                         RepoError::corrupt("tree", format!("directory {path} has no subtree"))
                     })?;
-                    let wrote = self.restore_tree(sub, target.clone(), path, inc).await?;
+                    let wrote = self
+                        .restore_tree(sub, Some(target.clone()), path, inc)
+                        .await?;
                     if inc || wrote {
                         self.apply_metadata(node, &target)?;
                         self.stats.lock().unwrap().dirs += 1;
@@ -332,9 +349,11 @@ impl<'a> Restorer<'a> {
                 if !inc {
                     continue;
                 }
-                tokio::fs::create_dir_all(&dest)
-                    .await
-                    .map_err(|e| io_err(&dest, e))?;
+                if let Some(parent) = target.parent() {
+                    tokio::fs::create_dir_all(parent)
+                        .await
+                        .map_err(|e| io_err(parent, e))?;
+                }
                 match node.node_type.as_str() {
                     "file" => {
                         let _ = tokio::fs::remove_file(&target).await;
@@ -404,18 +423,35 @@ pub async fn restore(
     opts: &RestoreOptions,
     progress: &Progress,
 ) -> Result<RestoreStats> {
-    tokio::fs::create_dir_all(target)
-        .await
-        .map_err(|e| io_err(target, e))?;
+    restore_mapped(repo, root, &PathMap::under(target), opts, progress).await
+}
+
+/// Restore the tree `root` to where `map` says its paths are: each mounted folder gets what
+/// the snapshot holds below its pod path; what lies on no mount is not restored (inside a pod
+/// it would land on the container's own, throw-away filesystem). Include and exclude patterns
+/// match the snapshot's paths.
+pub async fn restore_mapped(
+    repo: &Arc<Repository>,
+    root: Id,
+    map: &PathMap,
+    opts: &RestoreOptions,
+    progress: &Progress,
+) -> Result<RestoreStats> {
+    let dest = map.mount_at("/").map(Path::to_path_buf);
+    if let Some(d) = &dest {
+        tokio::fs::create_dir_all(d)
+            .await
+            .map_err(|e| io_err(d, e))?;
+    }
     let r = Restorer {
         repo,
         include: PathMatcher::new(&opts.include)?,
         exclude: PathMatcher::new(&opts.exclude)?,
+        map,
         progress,
         is_root: super::sys::uid() == 0,
         stats: Default::default(),
     };
-    r.restore_tree(root, target.to_path_buf(), "/".into(), false)
-        .await?;
+    r.restore_tree(root, dest, "/".into(), false).await?;
     Ok(r.stats.into_inner().unwrap())
 }

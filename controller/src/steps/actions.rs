@@ -117,9 +117,13 @@ pub async fn open_repository(
     let password = secret
         .restic_password()
         .map_err(|e| ActionError::Missing(format!("{what}: {e}")))?;
-    let config = spec
-        .config(&secret, LocalAccess::Mounted)
-        .map_err(storage)?;
+    // Local mode: a local repository is its volume's host folder (where a Job would mount it).
+    let access = if spec.local.as_ref().is_some_and(|l| l.host_path.is_some()) {
+        LocalAccess::Host
+    } else {
+        LocalAccess::Mounted
+    };
+    let config = spec.config(&secret, access).map_err(storage)?;
     let location = config.location();
     let handle = config.open(init).map_err(storage)?;
     let opts = RepoOptions::default();

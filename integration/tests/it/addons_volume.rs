@@ -17,10 +17,11 @@ async fn volume_round_trip_with_exclude_and_include() {
     let r = fresh_repo().await;
     let mut o = VolumeBackupOptions::new(vec![src.clone()]);
     o.excludes = vec!["*.dat".into()];
-    let (snap, _) = backup(r.repo.clone(), &o, Arc::new(Progress::default()))
+    let snaps = backup(r.repo.clone(), &o, Arc::new(Progress::default()))
         .await
         .unwrap();
-    assert_eq!(snap.snapshot.hostname, "host-0");
+    assert_eq!(snaps.len(), 1, "one path, one snapshot");
+    assert_eq!(snaps[0].snapshot.snapshot.hostname, "host-0");
 
     // Full restore: everything but the excluded files, with metadata.
     let out = tmp.path().join("restored");

@@ -3,6 +3,9 @@
 //! The snapshot mirrors restic's: every target is stored under its absolute path, each parent
 //! directory becoming a tree node with its own metadata, so `restic restore` recreates
 //! `/target/path/…` below the restore folder just as for a snapshot restic made.
+//!
+//! [`backup_mapped`] backs up paths as a pod names them (a [`PathMap`] says where its volumes
+//! are on this machine) and records the pod's paths, as Stash's sidecar or Job would.
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -15,6 +18,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use super::{BackupStats, BlobSaver, Progress, SnapshotOptions};
 use crate::engine::backend::FileType;
 use crate::engine::lock::Lock;
+use crate::engine::pathmap::PathMap;
 use crate::engine::repo::{RepoError, Repository, Result};
 use crate::engine::snapshot::SnapshotEntry;
 use crate::engine::sys;
@@ -132,7 +136,8 @@ fn clean_absolute(p: &Path) -> std::io::Result<PathBuf> {
     Ok(out)
 }
 
-/// The directories leading to the targets, with the targets as leaves.
+/// The directories leading to the targets (as the snapshot names them), with the targets as
+/// leaves holding the folder they are read from.
 #[derive(Default)]
 struct VDir {
     children: BTreeMap<String, VEntry>,
@@ -143,38 +148,56 @@ enum VEntry {
     Target(PathBuf),
 }
 
+/// A folder of the pod's own filesystem on the way to a mount: nothing of it is on this
+/// machine, so it gets plain metadata (`drwxr-xr-x`, this user, time 0) — stable, so an
+/// unchanged backup writes the same trees again.
+fn synthetic_dir(name: &str) -> Node {
+    let mut n = Node::new(name, "dir", to_time(0, 0));
+    n.mode = gomode::DIR | 0o755;
+    n.uid = sys::uid();
+    n.gid = sys::gid();
+    n
+}
+
 struct Walker<'a> {
     saver: &'a BlobSaver,
     excludes: &'a PathMatcher,
+    map: &'a PathMap,
     progress: &'a Progress,
 }
 
 impl<'a> Walker<'a> {
-    fn save_path(&'a self, name: String, path: PathBuf) -> BoxFuture<'a, Result<Node>> {
+    /// Saves what snapshot path `at` holds, reading it from `real`.
+    fn save_path(&'a self, name: String, at: String, real: PathBuf) -> BoxFuture<'a, Result<Node>> {
         Box::pin(async move {
             let io =
-                |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", path.display()));
-            let md = tokio::fs::symlink_metadata(&path).await.map_err(io)?;
-            let mut node = node_from_metadata(&name, &path, &md).map_err(io)?;
+                |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", real.display()));
+            let md = tokio::fs::symlink_metadata(&real).await.map_err(io)?;
+            let mut node = node_from_metadata(&name, &real, &md).map_err(io)?;
             if md.is_dir() {
-                let mut names = Vec::new();
-                let mut rd = tokio::fs::read_dir(&path).await.map_err(io)?;
+                let mut names = BTreeMap::new();
+                let mut rd = tokio::fs::read_dir(&real).await.map_err(io)?;
                 while let Some(e) = rd.next_entry().await.map_err(io)? {
-                    names.push(e.file_name().to_string_lossy().into_owned());
+                    let child = e.file_name().to_string_lossy().into_owned();
+                    names.insert(child.clone(), real.join(child));
                 }
-                names.sort();
+                // A volume mounted inside this one is read from its own folder.
+                for (child, host) in self.map.child_mounts(&at) {
+                    names.insert(child, host);
+                }
                 let mut tree = Tree::default();
-                for child in names {
-                    let cp = path.join(&child);
-                    if self.excludes.matches(&cp.to_string_lossy()) {
+                for (child, child_real) in names {
+                    let child_at = format!("{}/{child}", at.trim_end_matches('/'));
+                    if self.excludes.matches(&child_at) {
                         continue;
                     }
-                    tree.nodes.push(self.save_path(child, cp).await?);
+                    tree.nodes
+                        .push(self.save_path(child, child_at, child_real).await?);
                 }
                 node.subtree = Some(self.saver.save_tree(tree.to_blob()).await?);
                 Progress::add(&self.progress.dirs, 1);
             } else if md.is_file() {
-                let f = tokio::fs::File::open(&path).await.map_err(io)?;
+                let f = tokio::fs::File::open(&real).await.map_err(io)?;
                 let (content, size) = self.saver.save_stream(f).await?;
                 node.size = size;
                 node.content = Some(content);
@@ -184,22 +207,26 @@ impl<'a> Walker<'a> {
         })
     }
 
-    fn save_vdir(&'a self, dir: &'a VDir, at: PathBuf) -> BoxFuture<'a, Result<crate::engine::Id>> {
+    fn save_vdir(&'a self, dir: &'a VDir, at: String) -> BoxFuture<'a, Result<crate::engine::Id>> {
         Box::pin(async move {
             let mut tree = Tree::default();
             for (name, e) in &dir.children {
-                let p = at.join(name);
+                let p = format!("{}/{name}", at.trim_end_matches('/'));
                 match e {
                     VEntry::Target(real) => tree
                         .nodes
-                        .push(self.save_path(name.clone(), real.clone()).await?),
+                        .push(self.save_path(name.clone(), p, real.clone()).await?),
                     VEntry::Dir(sub) => {
-                        let md = tokio::fs::symlink_metadata(&p).await.map_err(|e| {
-                            RepoError::Other(format!("reading {}: {e}", p.display()))
-                        })?;
-                        let mut node = node_from_metadata(name, &p, &md).map_err(|e| {
-                            RepoError::Other(format!("reading {}: {e}", p.display()))
-                        })?;
+                        let mut node = match self.map.host_of(&p) {
+                            Some(real) => {
+                                let io = |e| {
+                                    RepoError::Other(format!("reading {}: {e}", real.display()))
+                                };
+                                let md = tokio::fs::symlink_metadata(&real).await.map_err(io)?;
+                                node_from_metadata(name, &real, &md).map_err(io)?
+                            }
+                            None => synthetic_dir(name),
+                        };
                         node.subtree = Some(self.save_vdir(sub, p).await?);
                         tree.nodes.push(node);
                     }
@@ -218,6 +245,29 @@ pub async fn backup_paths(
     opts: &SnapshotOptions,
     progress: Arc<Progress>,
 ) -> Result<(SnapshotEntry, BackupStats)> {
+    backup_mapped(
+        repo,
+        targets,
+        &PathMap::identity(),
+        excludes,
+        opts,
+        progress,
+    )
+    .await
+}
+
+/// Back up `targets` as they are named inside a pod whose mounts are `map`: each is read from
+/// its host folder and recorded under its own path, with every excluded pattern matched
+/// against the recorded path. Folders above a mount that are not on any mount get plain
+/// metadata. Takes a shared lock for the duration.
+pub async fn backup_mapped(
+    repo: Arc<Repository>,
+    targets: &[PathBuf],
+    map: &PathMap,
+    excludes: &[String],
+    opts: &SnapshotOptions,
+    progress: Arc<Progress>,
+) -> Result<(SnapshotEntry, BackupStats)> {
     if targets.is_empty() {
         return Err(RepoError::Other(
             "nothing to back up: give at least one path".into(),
@@ -229,13 +279,28 @@ pub async fn backup_paths(
     for t in targets {
         let abs =
             clean_absolute(t).map_err(|e| RepoError::Other(format!("{}: {e}", t.display())))?;
-        if std::fs::symlink_metadata(&abs).is_err() {
+        let at = abs.to_string_lossy().into_owned();
+        let Some(real) = map.host_of(&at) else {
             return Err(RepoError::Other(format!(
-                "{}: no such file or directory",
-                abs.display()
+                "{at} is on none of the mounted volumes ({})",
+                map.mounts()
+                    .iter()
+                    .map(|(m, _)| m.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        if std::fs::symlink_metadata(&real).is_err() {
+            let shown = if real == abs {
+                at.clone()
+            } else {
+                format!("{at} (at {})", real.display())
+            };
+            return Err(RepoError::Other(format!(
+                "{shown}: no such file or directory"
             )));
         }
-        paths.push(abs.to_string_lossy().into_owned());
+        paths.push(at);
         let comps: Vec<String> = abs
             .components()
             .filter_map(|c| match c {
@@ -251,7 +316,7 @@ pub async fn backup_paths(
         let mut cur = &mut root;
         for (i, c) in comps.iter().enumerate() {
             if i + 1 == comps.len() {
-                cur.children.insert(c.clone(), VEntry::Target(abs.clone()));
+                cur.children.insert(c.clone(), VEntry::Target(real.clone()));
                 break;
             }
             let e = cur
@@ -272,9 +337,10 @@ pub async fn backup_paths(
         let walker = Walker {
             saver: &saver,
             excludes: &matcher,
+            map,
             progress: &progress,
         };
-        let tree = walker.save_vdir(&root, PathBuf::from("/")).await?;
+        let tree = walker.save_vdir(&root, "/".to_string()).await?;
         let stats = saver.finish().await?;
         let mut o = opts.clone();
         o.excludes = excludes.to_vec();

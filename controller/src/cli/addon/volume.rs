@@ -1,7 +1,12 @@
-//! `stash addon volume backup|restore`: the catalog's `pvc-backup`/`pvc-restore` Functions.
-//! The PVC is mounted at `TARGET_MOUNT_PATH`; the paths are backed up as one snapshot (Stash
-//! runs one restic backup per path) and restored to where they were (`--target /`, as Stash's
+//! `stash addon volume backup|restore`: the catalog's `pvc-backup`/`pvc-restore` Functions,
+//! also what local mode runs for a workload's `paths`. Each path becomes a snapshot of its own
+//! (Stash runs one `restic backup` per path) and is restored to where it was (Stash's
 //! `restic restore --target /`).
+//!
+//! Paths are the pod's. `--mount POD=HOST` (or `STASH_MOUNTS`, one mount per line, which
+//! `stash run` sets for its jobs) says where the pod's volumes are on this machine: files are
+//! read from and restored to the host folders, and snapshots record the pod's paths. Without
+//! mounts, paths are this machine's own.
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -10,6 +15,7 @@ use clap::{Args, Subcommand};
 use stash::api::backup_session::FileStats;
 use stash::api::TargetRef;
 use stash::engine::archiver::{Progress, SnapshotOptions};
+use stash::engine::pathmap::PathMap;
 use stash_addons::volume::{self, VolumeBackupOptions, VolumeRestoreOptions};
 
 use super::flags::{list, nonempty, BackupFlags, RestoreFlags};
@@ -18,6 +24,7 @@ use super::report::{BackupReport, RestoreReport};
 use super::{repo, retention, scratch};
 use crate::cli::progress::Ticker;
 use crate::cli::GlobalArgs;
+use crate::volumes::MOUNTS_ENV;
 
 #[derive(Subcommand, Debug)]
 pub enum VolumeCmd {
@@ -42,8 +49,13 @@ impl TargetFlags {
     fn target_ref(&self, namespace: &str) -> Option<TargetRef> {
         let name = nonempty(&self.target_name)?;
         let kind = nonempty(&self.target_kind).unwrap_or("PersistentVolumeClaim");
+        let api_version = match kind {
+            "PersistentVolumeClaim" | "ReplicationController" => Some("v1"),
+            "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => Some("apps/v1"),
+            _ => None,
+        };
         Some(TargetRef {
-            api_version: (kind == "PersistentVolumeClaim").then(|| "v1".to_string()),
+            api_version: api_version.map(String::from),
             kind: Some(kind.to_string()),
             name: Some(name.to_string()),
             namespace: Some(
@@ -55,13 +67,47 @@ impl TargetFlags {
     }
 }
 
+/// Where the pod's paths are on this machine.
+#[derive(Args, Debug, Clone)]
+pub struct MountFlags {
+    /// A folder of the pod and the host folder behind it, POD=HOST (repeatable); paths on no
+    /// mount are unreachable. Default: paths are this machine's own
+    #[arg(long = "mount", value_name = "POD=HOST", env = MOUNTS_ENV, value_delimiter = '\n')]
+    pub mounts: Vec<String>,
+}
+
+impl MountFlags {
+    fn given(&self) -> Vec<&str> {
+        self.mounts
+            .iter()
+            .map(|m| m.trim())
+            .filter(|m| !m.is_empty())
+            .collect()
+    }
+
+    /// The mounts, or `otherwise` when none are given.
+    fn path_map(&self, otherwise: PathMap) -> anyhow::Result<PathMap> {
+        let given = self.given();
+        if given.is_empty() {
+            return Ok(otherwise);
+        }
+        let parsed = given
+            .into_iter()
+            .map(PathMap::parse_mount)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(PathMap::new(parsed)?)
+    }
+}
+
 #[derive(Args, Debug)]
 pub struct VolumeBackupArgs {
     #[command(flatten)]
     pub common: BackupFlags,
     #[command(flatten)]
     pub target: TargetFlags,
-    /// Comma-separated folders to back up (TARGET_PATHS)
+    #[command(flatten)]
+    pub mounts: MountFlags,
+    /// Comma-separated folders to back up, one snapshot each (TARGET_PATHS)
     #[arg(long, default_value = "", hide_default_value = true)]
     pub backup_paths: String,
     /// Comma-separated exclude patterns
@@ -83,10 +129,13 @@ pub struct VolumeRestoreArgs {
     pub common: RestoreFlags,
     #[command(flatten)]
     pub target: TargetFlags,
-    /// Comma-separated snapshot ids to restore (default: the latest of --source-hostname)
+    #[command(flatten)]
+    pub mounts: MountFlags,
+    /// Comma-separated snapshot ids (or `latest`) to restore whole (RESTORE_SNAPSHOTS)
     #[arg(long, default_value = "", hide_default_value = true)]
     pub snapshots: String,
-    /// Comma-separated paths the latest snapshot must contain (RESTORE_PATHS)
+    /// Comma-separated paths: the latest snapshot of each of --source-hostname (RESTORE_PATHS).
+    /// With neither this nor --snapshots: the latest snapshot of every path of the host
     #[arg(long, default_value = "", hide_default_value = true)]
     pub restore_paths: String,
     /// Comma-separated patterns: restore only matching files
@@ -103,7 +152,7 @@ pub struct VolumeRestoreArgs {
         allow_hyphen_values = true
     )]
     pub args: String,
-    /// Folder the snapshot's absolute paths are recreated under (Stash: /)
+    /// Folder the snapshot's absolute paths are recreated under (Stash: /); not with --mount
     #[arg(long, default_value = "/")]
     pub target_dir: PathBuf,
 }
@@ -135,21 +184,23 @@ async fn backup(g: &GlobalArgs, a: VolumeBackupArgs) -> anyhow::Result<()> {
             bail!("--backup-paths is empty: name the folders to back up (the target's paths; default /stash-data)");
         }
         warn_args(&a.args);
+        let mounts = a.mounts.path_map(PathMap::identity())?;
         let objects = Objects::load(&f.source)?;
         let repo = repo::open(g, &f.repo, &f.source, &objects, true).await?;
         let opts = VolumeBackupOptions {
             paths,
             excludes: list(&a.exclude),
             snapshot: SnapshotOptions { host: report.host().to_string(), ..Default::default() },
+            mounts,
         };
         let progress = Arc::new(Progress::default());
         let ticker = Ticker::start(progress.clone(), g.show_progress(), "read");
-        let start = std::time::Instant::now();
         let out = volume::backup(repo.clone(), &opts, progress.clone()).await;
         ticker.stop();
-        let (snap, stats) = out.map_err(|e| anyhow!(stash_addons::chain(&e)))?;
-        let files = FileStats { total_files: Some(Progress::get(&progress.files) as i64), ..Default::default() };
-        report.snapshot(&snap, &stats, files, start.elapsed());
+        for p in out.map_err(|e| anyhow!(stash_addons::chain(&e)))? {
+            let files = FileStats { total_files: Some(p.files as i64), ..Default::default() };
+            report.snapshot(&p.snapshot, &p.stats, files, p.took);
+        }
         report.repository = retention::apply_unless_controlled(&repo, &f.retention).await?;
         Ok(())
     }
@@ -164,34 +215,27 @@ async fn restore(g: &GlobalArgs, a: VolumeRestoreArgs) -> anyhow::Result<()> {
     report.target = a.target.target_ref(f.source.namespace());
     let res: anyhow::Result<()> = async {
         warn_args(&a.args);
+        if !a.mounts.given().is_empty() && a.target_dir != std::path::Path::new("/") {
+            bail!("--target-dir and --mount both say where files go: give one of them");
+        }
+        let mounts = a.mounts.path_map(PathMap::under(&a.target_dir))?;
         let objects = Objects::load(&f.source)?;
         let repo = repo::open(g, &f.repo, &f.source, &objects, false).await?;
-        let mut which = list(&a.snapshots);
-        if which.is_empty() {
-            which.push("latest".into());
-        }
+        let opts = VolumeRestoreOptions {
+            snapshots: list(&a.snapshots),
+            paths: list(&a.restore_paths),
+            source_host: f.source_host(),
+            include: list(&a.include),
+            exclude: list(&a.exclude),
+            mounts,
+        };
         let progress = Arc::new(Progress::default());
         let ticker = Ticker::start(progress.clone(), g.show_progress(), "restored");
-        let mut last = Ok(());
-        for snapshot in which {
-            let opts = VolumeRestoreOptions {
-                snapshot,
-                source_host: f.source_host(),
-                paths: list(&a.restore_paths),
-                include: list(&a.include),
-                exclude: list(&a.exclude),
-                target: a.target_dir.clone(),
-            };
-            match volume::restore(repo.clone(), &opts, progress.clone()).await {
-                Ok((snap, _)) => report.snapshot = Some(snap.id.to_hex()),
-                Err(e) => {
-                    last = Err(anyhow!(stash_addons::chain(&e)));
-                    break;
-                }
-            }
-        }
+        let out = volume::restore(repo.clone(), &opts, progress.clone()).await;
         ticker.stop();
-        last
+        let restored = out.map_err(|e| anyhow!(stash_addons::chain(&e)))?;
+        report.snapshot = restored.last().map(|(snap, _)| snap.id.to_hex());
+        Ok(())
     }
     .await;
     report.finish(g, "volume", res)

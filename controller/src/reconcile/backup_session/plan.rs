@@ -1,7 +1,10 @@
 //! Turning a session's target into a job: the invoker's Task (or the AppBinding's addon Task)
 //! resolved with Stash's variables against the catalog ([`crate::reconcile::job`]) into
-//! steps. An error here is the user's (an unknown Task, a Function a Task names that does not
-//! exist) and becomes `BackupExecutorEnsured=False` with its message.
+//! steps. A workload without a Task runs `pvc-backup` over its paths. In local mode the job
+//! also gets where the target's volumes and a local repository are on this machine
+//! ([`crate::volumes`]). An error here is the user's (an unknown Task, a Function a Task names
+//! that does not exist, a claim with no volume) and becomes `BackupExecutorEnsured=False` with
+//! its message.
 use stash::api::resolve::variables::{addon_task, backup_variables, BackupInputs};
 use stash::api::{AppBinding, BackupConfiguration, BackupSession, Repository};
 
@@ -10,6 +13,7 @@ use crate::context::Ctx;
 use crate::error::Result;
 use crate::runner::JobSpec;
 use crate::store::{ObjRef, StoreExt};
+use crate::volumes;
 
 // Shared with restores; kept reachable here for callers that name them through `plan`.
 pub use super::super::job::{catalog, job, task_steps, POD_SCRATCH};
@@ -37,12 +41,17 @@ pub async fn backup_job(
     } else {
         None
     };
-    let (task_name, params) = addon_task(
+    let (mut task_name, params) = addon_task(
         template.task.as_ref(),
         &target_ref,
         appbinding.as_ref(),
         false,
     );
+    if task_name.is_empty() {
+        task_name = volumes::default_task(target_ref.kind(), false)
+            .unwrap_or_default()
+            .to_string();
+    }
     if task_name.is_empty() {
         return Ok(Err(format!(
             "no Task to run for {} {}: set spec.task.name (e.g. postgres-backup-14.0, pvc-backup)",
@@ -54,7 +63,7 @@ pub async fn backup_job(
     let Some(task) = task else {
         return Ok(Err(format!("Task {task_name:?} does not exist (spec.task.name): use one of the catalog's Tasks, e.g. postgres-backup-14.0, or apply your own")));
     };
-    let vars = backup_variables(&BackupInputs {
+    let mut vars = backup_variables(&BackupInputs {
         repository: Some(repo),
         invoker_kind: "BackupConfiguration",
         invoker_name: &name_of(bc),
@@ -65,10 +74,24 @@ pub async fn backup_job(
         settings: &ctx.settings.operator,
         task_params: &params,
     });
+    let alias = template.target.as_ref().and_then(|t| t.alias.as_deref());
+    let node_host = volumes::host_name(target_ref.kind(), alias, &volumes::this_node());
+    if let Some(host) = node_host.filter(|_| !params.iter().any(|p| p.name == "HOSTNAME")) {
+        vars.insert("HOSTNAME".into(), host);
+    }
+    let mounts = match &template.target {
+        Some(target) => match volumes::backup_mounts(ctx, &ns, target).await? {
+            Ok(m) => m,
+            Err(msg) => return Ok(Err(msg)),
+        },
+        None => vec![],
+    };
     let steps = match task_steps(&task, &functions, &vars) {
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
     let name = format!("stash-backup-{}-{index}", name_of(session)).replace('.', "-");
-    Ok(Ok(job(ctx, name, ObjRef::to(session), steps, timeout)))
+    let mut job = job(ctx, name, ObjRef::to(session), steps, timeout);
+    volumes::attach(&mut job, repo, &mounts);
+    Ok(Ok(job))
 }

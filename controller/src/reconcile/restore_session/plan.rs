@@ -1,8 +1,8 @@
 //! The restore job: the restore Task (the target's `spec.task.name`, else the AppBinding's
-//! addon restore Task) resolved with Stash's restore variables against the catalog
+//! addon restore Task, else `pvc-restore` for volumes) resolved with Stash's restore variables against the catalog
 //! ([`crate::reconcile::job`]: the user's Functions and Tasks override the built-in ones). An
 //! error here is the user's (no Task named, an unknown Task, a Function it names that does not
-//! exist, a shape this controller cannot run) and becomes `RestoreExecutorEnsured=False` with
+//! exist, a claim with no volume, a shape this controller cannot run) and becomes `RestoreExecutorEnsured=False` with
 //! its message.
 use stash::api::common::Snapshotter;
 use stash::api::resolve::variables::{addon_task, restore_variables, RestoreInputs};
@@ -15,6 +15,7 @@ use crate::context::Ctx;
 use crate::error::Result;
 use crate::runner::JobSpec;
 use crate::store::{ObjRef, StoreExt};
+use crate::volumes;
 
 /// The job of `rs`, or the message saying why there is none.
 pub async fn restore_job(
@@ -47,12 +48,17 @@ pub async fn restore_job(
     } else {
         None
     };
-    let (task_name, params) = addon_task(
+    let (mut task_name, params) = addon_task(
         template.task.as_ref(),
         &target_ref,
         appbinding.as_ref(),
         true,
     );
+    if task_name.is_empty() {
+        task_name = volumes::default_task(target_ref.kind(), true)
+            .unwrap_or_default()
+            .to_string();
+    }
     if task_name.is_empty() {
         return Ok(Err(format!(
             "no Task to run for {} {}: set spec.task.name (e.g. postgres-restore-14.0, pvc-restore)",
@@ -88,6 +94,15 @@ pub async fn restore_job(
         Ok(s) => s,
         Err(e) => return Ok(Err(e)),
     };
+    let mounts = match target {
+        Some(t) => match volumes::restore_mounts(ctx, &ns, t).await? {
+            Ok(m) => m,
+            Err(msg) => return Ok(Err(msg)),
+        },
+        None => vec![],
+    };
     let name = job_name(&name_of(&rs));
-    Ok(Ok(job(ctx, name, ObjRef::to(&rs), steps, timeout)))
+    let mut job = job(ctx, name, ObjRef::to(&rs), steps, timeout);
+    volumes::attach(&mut job, repo, &mounts);
+    Ok(Ok(job))
 }
