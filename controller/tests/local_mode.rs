@@ -719,7 +719,12 @@ fn check_04_paused_schedule_manual_session_runs_and_get_shows_it_live() {
         }
         matches!(phase.as_str(), "Succeeded" | "Failed")
     });
-    assert!(phases.contains(&"Running".to_string()), "{phases:?}");
+    let session = l.get("BackupSession", &name).unwrap();
+    assert!(
+        phases.contains(&"Running".to_string()),
+        "{phases:?}: {session:#}\n{}",
+        l.run_log()
+    );
     assert_eq!(
         phases.last().map(String::as_str),
         Some("Succeeded"),

@@ -155,6 +155,12 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
         ));
     }
     if st != old {
+        // Decisions above (a job that ended "without reporting") hold only for the status they
+        // were made on: if a step wrote meanwhile, look again at the fresh object instead.
+        let fresh = ctx.store.get::<BackupSession>(&ns, &name).await?;
+        if fresh.and_then(|f| f.metadata.resource_version) != session.metadata.resource_version {
+            return Ok(Next::After(std::time::Duration::ZERO));
+        }
         ctx.store
             .update_status::<BackupSession, _>(&ns, &name, |s| {
                 merge_status(s.status.get_or_insert_with(Default::default), &old, &st)

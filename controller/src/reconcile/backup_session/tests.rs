@@ -658,3 +658,42 @@ fn a_pass_keeps_what_a_step_wrote_meanwhile() {
         ]
     );
 }
+
+/// A pass that read the session before the step recorded its hosts, and saw the job end
+/// after, must not call the job disrupted: it looks again at the fresh object.
+#[tokio::test]
+async fn results_recorded_during_a_pass_are_not_taken_for_a_disruption() {
+    let w = world().await;
+    super::super::backup_configuration::reconcile(&w.bc().await, &w.ctx)
+        .await
+        .unwrap();
+    let bc = w.bc().await;
+    let s = new_session(&bc, Some(1_764_496_500));
+    let name = name_of(&s);
+    w.store.create(&s).await.unwrap();
+    w.reconcile_session(&name).await;
+    w.runner.finish(&init_job_name(&name), JobState::Succeeded);
+    w.step_sets(&name, types::BACKEND_REPOSITORY_INITIALIZED)
+        .await;
+    w.reconcile_session(&name).await;
+    let stale = w.session(&name).await;
+    let out: BackupOutput = serde_json::from_value(serde_json::json!({"targetStatus": {"stats": [{"hostname": "host-0", "phase": "Succeeded"}]}})).unwrap();
+    let target = stale.status.as_ref().unwrap().targets.as_ref().unwrap()[0]
+        .r#ref
+        .clone();
+    crate::steps::record::record_backup(w.store.as_ref(), "demo", &name, target, &out)
+        .await
+        .unwrap();
+    let job = format!("stash-backup-{name}-0").replace('.', "-");
+    w.runner.finish(&job, JobState::Succeeded);
+    let next = reconcile(&stale, &w.ctx).await.unwrap();
+    assert_eq!(next, Next::After(std::time::Duration::ZERO));
+    w.reconcile_session(&name).await;
+    let st = w.session(&name).await.status.unwrap();
+    let t = &st.targets.unwrap()[0];
+    assert!(
+        find_condition(t.conditions.as_deref(), types::BACKUP_DISRUPTED).is_none(),
+        "{t:?}"
+    );
+    assert_eq!(t.phase, Some(TargetPhase::Succeeded), "{t:?}");
+}
