@@ -675,7 +675,13 @@ fn check_04_paused_schedule_manual_session_runs_and_get_shows_it_live() {
     l.pg_appbinding("pg-src", &src);
     l.write(
         "backup.yaml",
-        &pg_backup("* * * * *", 5, 3).replace("spec:\n", "spec:\n  paused: true\n"),
+        &pg_backup("* * * * *", 5, 3)
+            .replace("spec:\n", "spec:\n  paused: true\n")
+            // A pre-backup hook that takes a while: Running lasts long enough to be seen.
+            .replace(
+                "  retentionPolicy:",
+                "  hooks:\n    preBackup:\n      exec:\n        command: [sleep, '3']\n  retentionPolicy:",
+            ),
     );
     let _run = l.start();
     l.wait_for("Ready", 60, || {
@@ -850,12 +856,13 @@ fn check_06_second_session_while_one_runs_is_skipped() {
     let l = Local::new();
     let src = PgDb::create("stash_lm_two");
     fill(&src);
-    Pg::shared().psql(
-        &src.0,
-        "CREATE TABLE big AS SELECT g, md5(g::text) AS h FROM generate_series(1, 600000) g;",
-    );
     l.pg_appbinding("pg-src", &src);
-    l.write("backup.yaml", &pg_backup("0 3 * * *", 5, 3));
+    // A pre-backup hook that takes a while keeps the first session Running long enough.
+    let slow = pg_backup("0 3 * * *", 5, 3).replace(
+        "  retentionPolicy:",
+        "  hooks:\n    preBackup:\n      exec:\n        command: [sleep, '6']\n  retentionPolicy:",
+    );
+    l.write("backup.yaml", &slow);
     let _run = l.start();
     l.wait_for("Ready", 60, || {
         l.phase("BackupConfiguration", "pg-backup") == "Ready"
