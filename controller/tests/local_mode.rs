@@ -427,11 +427,29 @@ fn check_02_missing_repository_then_ready_without_user_action() {
     l.wait_for("Ready after the Repository appeared", 60, ready);
 }
 
+/// `stash run --once` over `examples/<name>` as they are, with a fresh repository (the
+/// example's `/tmp/stash-examples/<name>`) and a state folder of its own.
+fn run_example_once(name: &str) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples")
+        .join(name);
+    let tmp = tempfile::tempdir().unwrap();
+    let _ = std::fs::remove_dir_all(Path::new("/tmp/stash-examples").join(name));
+    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
+        .args(["run", "--once", "--manifests"])
+        .arg(&root)
+        .arg("--state")
+        .arg(tmp.path())
+        .env_remove("STASH_MANIFESTS")
+        .env_remove("STASH_STATE")
+        .output()
+        .unwrap();
+    assert_ok(&out);
+}
+
 /// The examples run as they are, against this machine's servers.
 #[test]
 fn example_postgres_runs_once() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/postgres");
-    let tmp = tempfile::tempdir().unwrap();
     let pg = Pg::shared();
     for db in ["stash_demo", "stash_demo_restored"] {
         pg.psql(
@@ -443,17 +461,7 @@ fn example_postgres_runs_once() {
     let src = PgDb("stash_demo".into());
     let dst = PgDb("stash_demo_restored".into());
     fill(&src);
-    let _ = std::fs::remove_dir_all("/tmp/stash-examples/postgres");
-    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
-        .args(["run", "--once", "--manifests"])
-        .arg(&root)
-        .arg("--state")
-        .arg(tmp.path())
-        .env_remove("STASH_MANIFESTS")
-        .env_remove("STASH_STATE")
-        .output()
-        .unwrap();
-    assert_ok(&out);
+    run_example_once("postgres");
     assert_eq!(src.dump(), dst.dump());
 }
 
@@ -755,8 +763,6 @@ fn mariadb(db: &str, q: &str) -> String {
 
 #[test]
 fn example_mariadb_runs_once() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/mariadb");
-    let tmp = tempfile::tempdir().unwrap();
     for db in ["stash_demo", "stash_demo_restored"] {
         mariadb(
             "mysql",
@@ -768,17 +774,7 @@ fn example_mariadb_runs_once() {
         "CREATE TABLE customers (id INT AUTO_INCREMENT PRIMARY KEY, email VARCHAR(190) NOT NULL UNIQUE, balance DECIMAL(12,2) NOT NULL) ENGINE=InnoDB;
          INSERT INTO customers (email, balance) SELECT CONCAT('user', seq, '@example.com'), seq * 0.25 FROM seq_1_to_3000;",
     );
-    let _ = std::fs::remove_dir_all("/tmp/stash-examples/mariadb");
-    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
-        .args(["run", "--once", "--manifests"])
-        .arg(&root)
-        .arg("--state")
-        .arg(tmp.path())
-        .env_remove("STASH_MANIFESTS")
-        .env_remove("STASH_STATE")
-        .output()
-        .unwrap();
-    assert_ok(&out);
+    run_example_once("mariadb");
     let checksum = |db: &str| {
         mariadb(db, "CHECKSUM TABLE customers")
             .split_whitespace()
@@ -941,8 +937,6 @@ fn redis_cli(db: u32, args: &[&str]) -> Vec<u8> {
 /// examples/redis: database 5 backed up, replayed into database 6; every key's DUMP equal.
 #[test]
 fn example_redis_runs_once() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/redis");
-    let tmp = tempfile::tempdir().unwrap();
     for db in [5, 6] {
         redis_cli(db, &["FLUSHDB"]);
     }
@@ -952,17 +946,7 @@ fn example_redis_runs_once() {
     redis_cli(5, &["HSET", "hash", "a", "1", "b", "2"]);
     redis_cli(5, &["RPUSH", "list", "x", "y", "z"]);
     redis_cli(5, &["ZADD", "zset", "1", "one", "2", "two"]);
-    let _ = std::fs::remove_dir_all("/tmp/stash-examples/redis");
-    let out = Command::new(env!("CARGO_BIN_EXE_stash"))
-        .args(["run", "--once", "--manifests"])
-        .arg(&root)
-        .arg("--state")
-        .arg(tmp.path())
-        .env_remove("STASH_MANIFESTS")
-        .env_remove("STASH_STATE")
-        .output()
-        .unwrap();
-    assert_ok(&out);
+    run_example_once("redis");
     let keys = String::from_utf8(redis_cli(5, &["KEYS", "*"])).unwrap();
     let keys: Vec<&str> = keys.lines().collect();
     assert_eq!(keys.len(), 303);

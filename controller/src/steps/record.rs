@@ -10,7 +10,7 @@ use stash::api::output::{BackupOutput, RestoreOutput};
 use stash::api::restore_session::{restore_session_phase, HostRestorePhase};
 use stash::api::{BackupSession, RestorePhase, RestoreSession, TargetRef};
 
-use crate::store::{EventType, ObjectStore, StoreError, StoreExt};
+use crate::store::{EventType, Object, ObjectStore, StoreError, StoreExt};
 
 const SOURCE: &str = "Status Updater";
 
@@ -53,13 +53,9 @@ pub async fn record_backup(
                 }
             };
             let t = &mut targets[i];
-            let stats = t.stats.get_or_insert_with(Vec::new);
-            for h in &hosts {
-                match stats.iter_mut().find(|o| o.hostname == h.hostname) {
-                    Some(o) => *o = h.clone(),
-                    None => stats.push(h.clone()),
-                }
-            }
+            upsert_hosts(t.stats.get_or_insert_with(Vec::new), &hosts, |h| {
+                &h.hostname
+            });
             t.phase = Some(backup_target_phase(t));
         })
         .await?;
@@ -68,32 +64,11 @@ pub async fn record_backup(
             BackupSession,
         >(namespace, session)));
     };
-    let (kind, name) = target
-        .as_ref()
-        .map(|t| (t.kind().to_string(), t.name().to_string()))
-        .unwrap_or_default();
-    for h in &hosts {
-        let host = h.hostname.clone().unwrap_or_default();
-        let (type_, reason, msg) = match (h.phase, &h.error) {
-            (Some(HostBackupPhase::Succeeded), _) => (
-                EventType::Normal,
-                "Host Backup Succeeded",
-                format!("backup succeeded for host {host:?} of {kind:?}/{name:?}."),
-            ),
-            (_, e) => (
-                EventType::Warning,
-                "Host Backup Failed",
-                format!(
-                    "backup failed for host {host:?} of {kind:?}/{name:?}. Reason: {}",
-                    e.clone().unwrap_or_else(|| "unknown".into())
-                ),
-            ),
-        };
-        store
-            .event(&s, type_, SOURCE, reason, msg, Utc::now())
-            .await?;
-    }
-    Ok(())
+    let results = hosts.iter().map(|h| {
+        let ok = h.phase == Some(HostBackupPhase::Succeeded);
+        (h.hostname.clone(), ok, h.error.clone())
+    });
+    host_events(store, &s, "Backup", target.as_ref(), results).await
 }
 
 /// Records `out` in RestoreSession `namespace/session`: its hosts upserted by hostname into
@@ -111,13 +86,9 @@ pub async fn record_restore(
     let updated = store
         .update_status::<RestoreSession, _>(namespace, session, |s| {
             let st = s.status.get_or_insert_with(Default::default);
-            let stats = st.stats.get_or_insert_with(Vec::new);
-            for h in &hosts {
-                match stats.iter_mut().find(|o| o.hostname == h.hostname) {
-                    Some(o) => *o = h.clone(),
-                    None => stats.push(h.clone()),
-                }
-            }
+            upsert_hosts(st.stats.get_or_insert_with(Vec::new), &hosts, |h| {
+                &h.hostname
+            });
             if !st.phase.is_some_and(RestorePhase::is_final) {
                 st.phase = Some(restore_session_phase(st));
             }
@@ -128,29 +99,56 @@ pub async fn record_restore(
             RestoreSession,
         >(namespace, session)));
     };
+    let results = hosts.iter().map(|h| {
+        let ok = h.phase == Some(HostRestorePhase::Succeeded);
+        (h.hostname.clone(), ok, h.error.clone())
+    });
+    host_events(store, &s, "Restore", target.as_ref(), results).await
+}
+
+/// Replaces each of `hosts` in `stats` by hostname, or appends it.
+fn upsert_hosts<H: Clone>(stats: &mut Vec<H>, hosts: &[H], name: impl Fn(&H) -> &Option<String>) {
+    for h in hosts {
+        match stats.iter_mut().find(|o| name(o) == name(h)) {
+            Some(o) => *o = h.clone(),
+            None => stats.push(h.clone()),
+        }
+    }
+}
+
+/// One event per host on `session`: "Host Backup Succeeded" / "Host Restore Failed", …
+/// (`direction` is `Backup` or `Restore`). `results` are (hostname, succeeded, error).
+async fn host_events<T: Object>(
+    store: &dyn ObjectStore,
+    session: &T,
+    direction: &str,
+    target: Option<&TargetRef>,
+    results: impl Iterator<Item = (Option<String>, bool, Option<String>)>,
+) -> Result<(), StoreError> {
     let (kind, name) = target
-        .as_ref()
         .map(|t| (t.kind().to_string(), t.name().to_string()))
         .unwrap_or_default();
-    for h in &hosts {
-        let host = h.hostname.clone().unwrap_or_default();
-        let (type_, reason, msg) = match (h.phase, &h.error) {
-            (Some(HostRestorePhase::Succeeded), _) => (
+    let what = direction.to_lowercase();
+    for (host, ok, error) in results {
+        let host = host.unwrap_or_default();
+        let (type_, reason, msg) = if ok {
+            (
                 EventType::Normal,
-                "Host Restore Succeeded",
-                format!("restore succeeded for host {host:?} of {kind:?}/{name:?}."),
-            ),
-            (_, e) => (
+                format!("Host {direction} Succeeded"),
+                format!("{what} succeeded for host {host:?} of {kind:?}/{name:?}."),
+            )
+        } else {
+            (
                 EventType::Warning,
-                "Host Restore Failed",
+                format!("Host {direction} Failed"),
                 format!(
-                    "restore failed for host {host:?} of {kind:?}/{name:?}. Reason: {}",
-                    e.clone().unwrap_or_else(|| "unknown".into())
+                    "{what} failed for host {host:?} of {kind:?}/{name:?}. Reason: {}",
+                    error.unwrap_or_else(|| "unknown".into())
                 ),
-            ),
+            )
         };
         store
-            .event(&s, type_, SOURCE, reason, msg, Utc::now())
+            .event(session, type_, SOURCE, &reason, msg, Utc::now())
             .await?;
     }
     Ok(())
