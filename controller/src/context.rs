@@ -35,3 +35,22 @@ impl std::fmt::Debug for Ctx {
             .finish_non_exhaustive()
     }
 }
+
+/// A context over the scenario tests' doubles, with the built-in catalog.
+#[cfg(test)]
+pub fn test_ctx(
+    store: Arc<dyn ObjectStore>,
+    runner: Arc<dyn StepRunner>,
+    clock: Arc<dyn Clock>,
+) -> Ctx {
+    Ctx {
+        store,
+        runner,
+        clock,
+        catalog: Arc::new(Catalog::builtin().expect("the built-in catalog")),
+        settings: Settings {
+            operator: Default::default(),
+            scratch_root: "/tmp/stash-jobs".into(),
+        },
+    }
+}

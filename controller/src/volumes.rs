@@ -10,12 +10,15 @@
 //!   Stash mounts into its sidecar), else its containers' — for each path the mount whose
 //!   `mountPath` holds it, then the pod volume it names: a `hostPath`, or a
 //!   `persistentVolumeClaim` resolved as above (a StatefulSet's claim templates give
-//!   `<template>-<name>-0`); `subPath` is honoured.
+//!   `<template>-<name>-<ordinal>`); `subPath` is honoured.
+//! - A StatefulSet has one host per replica, `host-<ordinal>` (`<alias>-<ordinal>`), each with
+//!   its own claims, as Stash's sidecars in its pods back each up; every other target has one
+//!   host, named by the Task's variables ([`Host`]).
 //! - A `local` repository is its volume's host folder (`hostPath.path` + `subPath`).
 //!
 //! The resolution is pure ([`claim_folder`], [`pvc_mounts`], [`workload_mounts`],
-//! [`workload_restore_mounts`]) over objects the async functions ([`backup_mounts`],
-//! [`restore_mounts`]) read from the store. Its errors name what is missing and how to fix it;
+//! [`workload_restore_mounts`]) over objects the async functions ([`backup_hosts`],
+//! [`restore_hosts`]) read from the store. Its errors name what is missing and how to fix it;
 //! a reconciler turns them into `BackupExecutorEnsured=False` (or `RestoreExecutorEnsured`).
 //! The mounts reach the steps as [`MOUNTS_ENV`], read by `stash addon volume`; the repository's
 //! folder as an ordinary job mount (its `--path=` argument is rewritten).
@@ -83,8 +86,14 @@ pub enum VolumeError {
     NoTemplate { workload: String, reason: String },
     #[error("{0} has no paths to back up: set the target's paths (folders of its containers, e.g. [/var/lib/app])")]
     NoPaths(String),
-    #[error("{workload} has {replicas} replicas: local mode backs up and restores one host (host-0); set replicas: 1")]
-    Replicas { workload: String, replicas: i32 },
+}
+
+/// One host of a target: its snapshot host name when the target decides it (a StatefulSet's
+/// `host-<ordinal>`; `None`: the Task's `HOSTNAME`), and the mounts its job needs.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Host {
+    pub name: Option<String>,
+    pub mounts: Vec<Mount>,
 }
 
 /// The claims and volumes the resolution looks at.
@@ -263,8 +272,14 @@ impl Workload {
             .collect()
     }
 
-    /// The host folder behind `mount` (a mount of one of this workload's volumes).
-    fn folder(&self, mount: &VolumeMount, objs: &Objects) -> Result<PathBuf, VolumeError> {
+    /// The host folder behind `mount` (a mount of one of this workload's volumes) in pod
+    /// `ordinal`.
+    fn folder(
+        &self,
+        mount: &VolumeMount,
+        ordinal: u32,
+        objs: &Objects,
+    ) -> Result<PathBuf, VolumeError> {
         let what = format!("{}: volumeMount {}", self.id, mount.mount_path);
         if mount
             .sub_path_expr
@@ -285,7 +300,7 @@ impl Workload {
         let folder = match volume {
             Some(v) => self.volume_folder(v, objs)?,
             None if self.claim_templates.contains(&mount.name) => {
-                let claim = format!("{}-{}-0", mount.name, self.name);
+                let claim = format!("{}-{}-{ordinal}", mount.name, self.name);
                 claim_folder(&self.namespace, &claim, objs)?
             }
             None => {
@@ -297,6 +312,18 @@ impl Workload {
             }
         };
         with_sub_path(folder, mount.sub_path.as_deref(), &what)
+    }
+
+    /// A StatefulSet's hosts: one per replica (`host-<ordinal>`, or `<alias>-<ordinal>`);
+    /// every other workload has one, which the Task names.
+    pub fn hosts(&self, alias: Option<&str>) -> Vec<(u32, Option<String>)> {
+        if self.kind != "StatefulSet" {
+            return vec![(0, None)];
+        }
+        let base = alias.filter(|a| !a.is_empty()).unwrap_or("host");
+        (0..self.replicas.unwrap_or(1).max(1) as u32)
+            .map(|i| (i, Some(format!("{base}-{i}"))))
+            .collect()
     }
 
     fn volume_folder(&self, v: &Volume, objs: &Objects) -> Result<PathBuf, VolumeError> {
@@ -319,16 +346,6 @@ impl Workload {
             volume_type,
         })
     }
-
-    fn check_replicas(&self) -> Result<(), VolumeError> {
-        match self.replicas {
-            Some(n) if n > 1 && self.kind == "StatefulSet" => Err(VolumeError::Replicas {
-                workload: self.id.clone(),
-                replicas: n,
-            }),
-            _ => Ok(()),
-        }
-    }
 }
 
 /// Whether `path` is `mount_path` or below it.
@@ -345,6 +362,7 @@ fn mounts_for_paths(
     w: &Workload,
     candidates: &[VolumeMount],
     paths: &[String],
+    ordinal: u32,
     objs: &Objects,
 ) -> Result<Vec<Mount>, VolumeError> {
     let mut out: Vec<Mount> = Vec::new();
@@ -360,20 +378,21 @@ fn mounts_for_paths(
         if out.iter().any(|(p, _)| *p == mount.mount_path) {
             continue;
         }
-        out.push((mount.mount_path.clone(), w.folder(mount, objs)?));
+        out.push((mount.mount_path.clone(), w.folder(mount, ordinal, objs)?));
     }
     Ok(out)
 }
 
-/// The mounts a backup of workload `w`'s `paths` needs. `target_mounts` are the target's
-/// `volumeMounts` (Stash's sidecar mounts); without them, the containers' mounts are used.
+/// The mounts a backup of workload `w`'s `paths` in pod `ordinal` needs. `target_mounts` are
+/// the target's `volumeMounts` (Stash's sidecar mounts); without them, the containers' mounts
+/// are used.
 pub fn workload_mounts(
     w: &Workload,
     paths: &[String],
     target_mounts: &[VolumeMount],
+    ordinal: u32,
     objs: &Objects,
 ) -> Result<Vec<Mount>, VolumeError> {
-    w.check_replicas()?;
     if paths.is_empty() {
         return Err(VolumeError::NoPaths(w.id.clone()));
     }
@@ -382,7 +401,7 @@ pub fn workload_mounts(
     } else {
         target_mounts.to_vec()
     };
-    mounts_for_paths(w, &candidates, paths, objs)
+    mounts_for_paths(w, &candidates, paths, ordinal, objs)
 }
 
 /// The mounts a restore into workload `w` needs: every one of the target's `volumeMounts`,
@@ -392,9 +411,9 @@ pub fn workload_restore_mounts(
     w: &Workload,
     paths: &[String],
     target_mounts: &[VolumeMount],
+    ordinal: u32,
     objs: &Objects,
 ) -> Result<Vec<Mount>, VolumeError> {
-    w.check_replicas()?;
     let strict = !target_mounts.is_empty();
     let candidates = if strict {
         target_mounts.to_vec()
@@ -402,13 +421,13 @@ pub fn workload_restore_mounts(
         w.container_mounts()
     };
     // The rules' paths first: a path on a volume that is not on this machine says so.
-    mounts_for_paths(w, &candidates, paths, objs)?;
+    mounts_for_paths(w, &candidates, paths, ordinal, objs)?;
     let mut out: Vec<Mount> = Vec::new();
     for m in &candidates {
         if out.iter().any(|(p, _)| *p == m.mount_path) {
             continue;
         }
-        match w.folder(m, objs) {
+        match w.folder(m, ordinal, objs) {
             Ok(f) => out.push((m.mount_path.clone(), f)),
             Err(VolumeError::Unreachable { .. }) if !strict => {}
             Err(e) => return Err(e),
@@ -516,56 +535,78 @@ async fn load(ctx: &Ctx, namespace: &str, target: &TargetRef) -> Result<(Objects
     Ok((objs, workload))
 }
 
-/// The mounts a backup of `target` needs (none for targets without volumes, e.g. an
-/// AppBinding), or the message saying what is missing. `namespace` is the invoker's.
-pub async fn backup_mounts(
-    ctx: &Ctx,
-    namespace: &str,
-    target: &BackupTarget,
-) -> Result<std::result::Result<Vec<Mount>, String>> {
+/// The hosts of a target and their mounts, or what is missing.
+type Hosts = std::result::Result<Vec<Host>, String>;
+
+/// Each host of a workload `w` with the mounts `mounts(w, ordinal)` gives it.
+fn workload_hosts(
+    w: Workload,
+    alias: Option<&str>,
+    mounts: impl Fn(&Workload, u32) -> Result<Vec<Mount>, VolumeError>,
+) -> Result<Vec<Host>, VolumeError> {
+    w.hosts(alias)
+        .into_iter()
+        .map(|(ordinal, name)| {
+            Ok(Host {
+                name,
+                mounts: mounts(&w, ordinal)?,
+            })
+        })
+        .collect()
+}
+
+/// The hosts a backup of `target` has and the mounts each needs (one host without mounts for
+/// targets without volumes, e.g. an AppBinding), or the message saying what is missing.
+/// `namespace` is the invoker's.
+pub async fn backup_hosts(ctx: &Ctx, namespace: &str, target: &BackupTarget) -> Result<Hosts> {
     let r = target.target_ref();
     let ns = r.namespace_or(namespace).to_string();
     if r.kind() != "PersistentVolumeClaim" && !is_workload(r.kind()) {
-        return Ok(Ok(vec![]));
+        return Ok(Ok(vec![Host::default()]));
     }
     let (objs, workload) = load(ctx, &ns, &r).await?;
     let resolved = if r.kind() == "PersistentVolumeClaim" {
         let at = claim_mount_path(target.volume_mounts.as_ref());
-        pvc_mounts(&ns, r.name(), &at, &objs)
+        pvc_mounts(&ns, r.name(), &at, &objs).map(|mounts| vec![Host { name: None, mounts }])
     } else {
         let paths = target.paths.clone().unwrap_or_default();
         let mounts = target.volume_mounts.clone().unwrap_or_default();
         workload
             .ok_or_else(|| VolumeError::WorkloadNotFound(format!("{} {ns}/{}", r.kind(), r.name())))
             .and_then(|v| Workload::from_value(&v))
-            .and_then(|w| workload_mounts(&w, &paths, &mounts, &objs))
+            .and_then(|w| {
+                workload_hosts(w, target.alias.as_deref(), |w, i| {
+                    workload_mounts(w, &paths, &mounts, i, &objs)
+                })
+            })
     };
     Ok(resolved.map_err(|e| e.to_string()))
 }
 
-/// The mounts a restore into `target` needs (the same resolution as a backup's; for a
-/// workload every volume it mounts, its rules' paths required among them), or the message
-/// saying what is missing. `namespace` is the invoker's. For the restore reconciler.
-pub async fn restore_mounts(
-    ctx: &Ctx,
-    namespace: &str,
-    target: &RestoreTarget,
-) -> Result<std::result::Result<Vec<Mount>, String>> {
+/// The hosts a restore into `target` has and the mounts each needs (the same resolution as a
+/// backup's; for a workload every volume it mounts, its rules' paths required among them), or
+/// the message saying what is missing. `namespace` is the invoker's.
+pub async fn restore_hosts(ctx: &Ctx, namespace: &str, target: &RestoreTarget) -> Result<Hosts> {
     let r = target.target_ref();
     let ns = r.namespace_or(namespace).to_string();
     if r.kind() != "PersistentVolumeClaim" && !is_workload(r.kind()) {
-        return Ok(Ok(vec![]));
+        return Ok(Ok(vec![Host::default()]));
     }
     let (objs, workload) = load(ctx, &ns, &r).await?;
     let resolved = if r.kind() == "PersistentVolumeClaim" {
         let at = claim_mount_path(target.volume_mounts.as_ref());
-        pvc_mounts(&ns, r.name(), &at, &objs)
+        pvc_mounts(&ns, r.name(), &at, &objs).map(|mounts| vec![Host { name: None, mounts }])
     } else {
         let mounts = target.volume_mounts.clone().unwrap_or_default();
+        let paths = rule_paths(target);
         workload
             .ok_or_else(|| VolumeError::WorkloadNotFound(format!("{} {ns}/{}", r.kind(), r.name())))
             .and_then(|v| Workload::from_value(&v))
-            .and_then(|w| workload_restore_mounts(&w, &rule_paths(target), &mounts, &objs))
+            .and_then(|w| {
+                workload_hosts(w, target.alias.as_deref(), |w, i| {
+                    workload_restore_mounts(w, &paths, &mounts, i, &objs)
+                })
+            })
     };
     Ok(resolved.map_err(|e| e.to_string()))
 }

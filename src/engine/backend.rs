@@ -142,6 +142,29 @@ pub trait Backend: Send + Sync + fmt::Debug {
         let _ = dry_run;
         Ok((0, 0))
     }
+    /// Removes the repository: every file of every type, the config last (a Repository's
+    /// `wipeOut`). Returns how many files went. Backends that can see other objects under
+    /// the repository's root remove those too.
+    async fn wipe_out(&self) -> Result<usize, BackendError> {
+        let mut removed = 0;
+        for t in [
+            FileType::Lock,
+            FileType::Snapshot,
+            FileType::Index,
+            FileType::Pack,
+            FileType::Key,
+        ] {
+            for f in self.list(t).await? {
+                self.remove(t, &f.name).await?;
+                removed += 1;
+            }
+        }
+        if self.stat(FileType::Config, "").await?.is_some() {
+            self.remove(FileType::Config, "").await?;
+            removed += 1;
+        }
+        Ok(removed)
+    }
 }
 
 /// [`Backend::read_range_into`] by way of [`Backend::read_range`] and a copy: the default, and

@@ -101,4 +101,7 @@ impl Backend for LazyBackend {
     async fn remove_leftovers(&self, dry_run: bool) -> Result<(usize, u64), BackendError> {
         self.get().await?.remove_leftovers(dry_run).await
     }
+    async fn wipe_out(&self) -> Result<usize, BackendError> {
+        self.get().await?.wipe_out().await
+    }
 }

@@ -326,6 +326,35 @@ impl Backend for OpendalBackend {
         .await
     }
 
+    /// Everything under the root, repository files or not: Stash's wipeOut deletes every
+    /// object under `<bucket>/<prefix>/`.
+    async fn wipe_out(&self) -> Result<usize, BackendError> {
+        let entries = match self.op.list_with("").recursive(true).await {
+            Ok(e) => e,
+            Err(e) if e.kind() == OdKind::NotFound => return Ok(0),
+            Err(e) => return Err(self.err("listing", "", e)),
+        };
+        let files: Vec<String> = entries
+            .into_iter()
+            .filter(|e| !e.metadata().is_dir())
+            .map(|e| e.path().to_string())
+            .collect();
+        let removed = files.len();
+        self.op
+            .delete_iter(files)
+            .await
+            .map_err(|e| self.err("removing", "", e))?;
+        if self.is_fs {
+            // Folders hold nothing now; the root goes with them.
+            self.op
+                .delete_with("")
+                .recursive(true)
+                .await
+                .map_err(|e| self.err("removing", "", e))?;
+        }
+        Ok(removed)
+    }
+
     async fn remove(&self, t: FileType, name: &str) -> Result<(), BackendError> {
         let p = t.path(name);
         match self.op.delete(&p).await {

@@ -44,6 +44,16 @@ impl HookType {
         }
     }
 
+    /// Its `stash session-action` (and step) name: `pre-backup-hook` …
+    pub fn action(self) -> &'static str {
+        match self {
+            HookType::PreBackup => "pre-backup-hook",
+            HookType::PostBackup => "post-backup-hook",
+            HookType::PreRestore => "pre-restore-hook",
+            HookType::PostRestore => "post-restore-hook",
+        }
+    }
+
     pub fn is_post(self) -> bool {
         matches!(self, HookType::PostBackup | HookType::PostRestore)
     }

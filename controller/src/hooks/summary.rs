@@ -10,7 +10,10 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use stash::api::backup_session::HostBackupPhase;
-use stash::api::{BackupSession, BackupSessionStatus, Condition, TargetRef, STASH_GROUP};
+use stash::api::restore_session::{HostRestorePhase, RestoreSessionStatus};
+use stash::api::{
+    BackupSession, BackupSessionStatus, Condition, RestoreSession, TargetRef, STASH_GROUP,
+};
 
 use super::template::{Fields, TemplateError};
 use crate::steps::record::same_target;
@@ -133,6 +136,53 @@ impl Summary {
                 error: error.unwrap_or_default(),
             },
             retry_left: session.spec.retry_left.unwrap_or(0),
+        }
+    }
+}
+
+impl Summary {
+    /// The summary of RestoreSession `rs` whose status is `st`, at `now`: the invoker is the
+    /// RestoreSession itself; `Failed`, with the first reason, when a host failed to restore
+    /// or a condition is False.
+    pub fn for_restore(
+        rs: &RestoreSession,
+        st: &RestoreSessionStatus,
+        now: DateTime<Utc>,
+    ) -> Summary {
+        let created = rs
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or(now, crate::reconcile::from_time);
+        let error = st
+            .stats
+            .iter()
+            .flatten()
+            .find(|h| h.phase == Some(HostRestorePhase::Failed))
+            .map(|h| h.error.clone().unwrap_or_default())
+            .or_else(|| first_false(st.conditions.as_deref()));
+        let name = rs.metadata.name.clone().unwrap_or_default();
+        let target = rs.spec.template.target.as_ref().map(|t| t.target_ref());
+        Summary {
+            name: name.clone(),
+            namespace: rs.metadata.namespace.clone().unwrap_or_default(),
+            invoker: InvokerRef {
+                api_group: STASH_GROUP.into(),
+                kind: "RestoreSession".into(),
+                name,
+            },
+            target: TargetInfo::from(target.as_ref()),
+            status: SummaryStatus {
+                phase: if error.is_some() {
+                    "Failed"
+                } else {
+                    "Succeeded"
+                }
+                .into(),
+                duration: rounded_duration(created, now),
+                error: error.unwrap_or_default(),
+            },
+            retry_left: 0,
         }
     }
 }

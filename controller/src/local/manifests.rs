@@ -1,7 +1,8 @@
 //! Reading a manifests folder the way `kubectl apply -f DIR -R` would, tolerating what is
 //! broken: every file is read, every document of every file is looked at, and a document that
-//! cannot be used (not YAML, no kind or name, an unknown Stash kind, a field of the wrong type)
-//! becomes a [`Problem`] naming its file, kind, name and field, while the rest is applied.
+//! cannot be used (not YAML, no kind or name, an unknown Stash kind, a field of the wrong type,
+//! a Stash object its admission rules refuse, as the webhook would in a cluster) becomes a
+//! [`Problem`] naming its file, kind, name and field, while the rest is applied.
 //! [`apply`] then makes the state store hold exactly the folder's objects: created, updated
 //! when their spec, labels or annotations changed, deleted when their file no longer holds
 //! them. Objects created by the controller itself are left alone.
@@ -143,17 +144,32 @@ fn add(place: &str, mut value: Value, out: &mut Manifests) {
         return;
     }
     if is_stash_group(&text(&value, "/apiVersion")) {
-        if let Err(e) = StashObject::from_value(&value) {
-            let message = match e {
-                stash::api::object::ObjectError::Field { path, message } => {
-                    format!("{}: field {path}: {message}", describe(&value))
-                }
-                other => format!("{}: {other}", describe(&value)),
-            };
-            out.problems.push(Problem {
+        let obj = match StashObject::from_value(&value) {
+            Ok(obj) => obj,
+            Err(e) => {
+                let message = match e {
+                    stash::api::object::ObjectError::Field { path, message } => {
+                        format!("{}: field {path}: {message}", describe(&value))
+                    }
+                    other => format!("{}: {other}", describe(&value)),
+                };
+                out.problems.push(Problem {
+                    place: place.into(),
+                    message,
+                });
+                return;
+            }
+        };
+        // Admission: what Stash's webhook refuses is not applied.
+        let refused = obj
+            .as_ref()
+            .map(stash::api::validate::validate)
+            .unwrap_or_default();
+        if !refused.is_empty() {
+            out.problems.extend(refused.into_iter().map(|p| Problem {
                 place: place.into(),
-                message,
-            });
+                message: p.to_string(),
+            }));
             return;
         }
     }

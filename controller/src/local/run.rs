@@ -25,7 +25,9 @@ use chrono::{DateTime, Utc};
 use k8s_openapi::api::batch::v1::CronJob;
 use serde_json::Value;
 use stash::api::catalog::Catalog;
-use stash::api::{BackupConfiguration, BackupInvokerPhase, BackupSession, RestoreSession};
+use stash::api::{
+    BackupConfiguration, BackupInvokerPhase, BackupSession, Repository, RestoreSession,
+};
 use tokio::sync::mpsc;
 
 use super::manifests::{self, Problem};
@@ -33,7 +35,9 @@ use super::queue::WorkQueue;
 use crate::clock::{Clock, SystemClock};
 use crate::context::{Ctx, Settings};
 use crate::next::Next;
-use crate::reconcile::{backup_configuration, backup_session, cronjob, restore_session};
+use crate::reconcile::{
+    backup_configuration, backup_session, cronjob, repository, restore_session,
+};
 use crate::runner::ProcessRunner;
 use crate::steps::{MANIFESTS_ENV, STATE_ENV};
 use crate::store::{Kind, LocalStore, ObjRef, Object, ObjectStore, Selector, StoreError, StoreExt};
@@ -392,11 +396,7 @@ impl Loop {
         };
         let phase = phase_of(&v);
         if let Some(once) = self.once.as_mut() {
-            let created = v
-                .pointer("/metadata/creationTimestamp")
-                .and_then(Value::as_str)
-                .and_then(|t| t.parse::<DateTime<Utc>>().ok());
-            if created.is_some_and(|c| c >= once.started) {
+            if created_since(&v, once.started) {
                 once.tracked.insert(r.clone());
             }
         }
@@ -476,9 +476,11 @@ impl Loop {
         match status.phase {
             None => {}
             Some(BackupInvokerPhase::Ready) => {
+                // As the schedule would: a session of this tick, with the invoker's retries.
+                let tick = self.ctx.clock.now().timestamp();
                 let created = self
                     .store
-                    .create(&backup_session::new_session(&bc, None))
+                    .create(&backup_session::new_session(&bc, Some(tick)))
                     .await?;
                 once.tracked.insert(ObjRef::to(&created));
                 once.to_trigger.remove(r);
@@ -511,6 +513,20 @@ impl Loop {
         if !once.to_trigger.is_empty() {
             return Ok(false);
         }
+        // Sessions made while it ran (a retry, a schedule's tick) are `--once`'s too, also
+        // those not observed yet.
+        let started = once.started;
+        let mut made = Vec::new();
+        for kind in [Kind::of::<BackupSession>(), Kind::of::<RestoreSession>()] {
+            for v in self.store.list_raw(&kind, None).await? {
+                if created_since(&v, started) {
+                    made.extend(ObjRef::of_value(&v));
+                }
+            }
+        }
+        let once = self.once.as_mut().expect("checked above");
+        once.tracked.extend(made);
+        let once = self.once.as_ref().expect("checked above");
         let mut lines = Vec::new();
         let mut failures = Vec::new();
         for r in &once.tracked {
@@ -518,7 +534,8 @@ impl Loop {
                 continue;
             };
             let phase = phase_of(&v);
-            if !is_final(&r.kind, &phase) {
+            // An Invalid session waits for its spec to change: for `--once` it is a failure.
+            if !is_final(&r.kind, &phase) && phase != "Invalid" {
                 return Ok(false);
             }
             let retry_left = v
@@ -548,6 +565,15 @@ impl Loop {
     }
 }
 
+/// Whether object `v` was created at or after `t` (creation times have whole seconds).
+fn created_since(v: &Value, t: DateTime<Utc>) -> bool {
+    let second = t.timestamp();
+    v.pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .and_then(|c| c.parse::<DateTime<Utc>>().ok())
+        .is_some_and(|c| c.timestamp() >= second)
+}
+
 /// The kinds local mode reconciles.
 fn reconciled_kinds() -> Vec<Kind> {
     vec![
@@ -555,6 +581,7 @@ fn reconciled_kinds() -> Vec<Kind> {
         Kind::of::<CronJob>(),
         Kind::of::<BackupSession>(),
         Kind::of::<RestoreSession>(),
+        Kind::of::<Repository>(),
     ]
 }
 
@@ -578,6 +605,10 @@ async fn dispatch(r: &ObjRef, ctx: &Ctx) -> crate::error::Result<Next> {
     } else if r.is::<RestoreSession>() {
         if let Some(o) = load::<RestoreSession>(r, ctx).await? {
             return restore_session::reconcile(&o, ctx).await;
+        }
+    } else if r.is::<Repository>() {
+        if let Some(o) = load::<Repository>(r, ctx).await? {
+            return repository::reconcile(&o, ctx).await;
         }
     }
     Ok(Next::Wait)

@@ -8,7 +8,7 @@
 //! - [`restore_session`]: a restore from Pending to its final phase, after any backup into
 //!   the same Repository.
 //! - [`job`]: the catalog and the job a Task becomes, shared by backup and restore sessions.
-//! - [`repository`]: finalizer, references, wipeOut.
+//! - [`repository`]: the finalizer, and wipeOut when it is deleted.
 use chrono::{DateTime, Utc};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{OwnerReference, Time};
 use stash::api::Condition;
@@ -19,6 +19,7 @@ pub mod backup_configuration;
 pub mod backup_session;
 pub mod cronjob;
 pub mod job;
+pub mod repository;
 pub mod restore_session;
 
 /// chrono's time as the API's `Time` (k8s-openapi keeps a jiff timestamp).

@@ -38,7 +38,7 @@ impl FakeRunner {
     }
 
     /// Forgets every job, as a restarted process would.
-    pub fn forget(&self) {
+    pub fn forget_all(&self) {
         self.jobs.lock().expect("fake runner").clear();
     }
 }
@@ -52,6 +52,13 @@ impl StepRunner for FakeRunner {
             .entry(job.name.clone())
             .or_insert((job, JobState::Running));
         Ok(())
+    }
+
+    fn forget(&self, job: &str) {
+        let mut jobs = self.jobs.lock().expect("fake runner");
+        if jobs.get(job).is_some_and(|(_, s)| *s != JobState::Running) {
+            jobs.remove(job);
+        }
     }
 
     fn state(&self, job: &str) -> Option<JobState> {

@@ -96,6 +96,9 @@ pub trait StepRunner: Send + Sync + fmt::Debug {
     fn state(&self, job: &str) -> Option<JobState>;
     /// Stops the job if it runs (its state becomes Failed).
     async fn cancel(&self, job: &str);
+    /// Drops the record of a finished job, so that the next `start` of that name runs it
+    /// again (a retry). A running job is kept.
+    fn forget(&self, job: &str);
 }
 
 /// Applies `mounts` to one argument.

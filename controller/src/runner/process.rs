@@ -240,6 +240,13 @@ impl StepRunner for ProcessRunner {
             .map(|e| e.state.clone())
     }
 
+    fn forget(&self, job: &str) {
+        let mut jobs = self.jobs.lock().expect("runner lock");
+        if jobs.get(job).is_some_and(|e| e.state != JobState::Running) {
+            jobs.remove(job);
+        }
+    }
+
     async fn cancel(&self, job: &str) {
         let cancel = self
             .jobs

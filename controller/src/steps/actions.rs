@@ -17,6 +17,7 @@ use stash::api::output::format_bytes;
 use stash::api::{
     BackupConfiguration, BackupSession, Repository as RepositoryObject, RetentionPolicy,
 };
+use stash::engine::backend::Backend;
 use stash::engine::check::check;
 use stash::engine::forget::{forget, ForgetOptions};
 use stash::engine::keyfile::KdfParams;
@@ -45,6 +46,12 @@ pub enum ActionError {
         what: String,
         #[source]
         source: RepoError,
+    },
+    #[error("{what}")]
+    Backend {
+        what: String,
+        #[source]
+        source: stash::engine::backend::BackendError,
     },
     #[error("{what}")]
     Storage {
@@ -78,12 +85,14 @@ async fn objects(
     Ok((s, bc, repo))
 }
 
-/// Opens the Repository object's backend with its storage Secret (`init`: create if missing).
-pub async fn open_repository(
+/// The Repository object's backend, opened with its storage Secret (a local folder is created
+/// when `create`), with the password from that Secret when it has one and what to call it in
+/// messages.
+async fn open_backend(
     store: &dyn ObjectStore,
     repo: &RepositoryObject,
-    init: bool,
-) -> Result<Arc<Repository>, ActionError> {
+    create: bool,
+) -> Result<OpenBackend, ActionError> {
     let ns = repo.metadata.namespace.clone().unwrap_or_default();
     let name = repo.metadata.name.clone().unwrap_or_default();
     let backend = repo.spec.backend.clone().unwrap_or_default();
@@ -107,25 +116,49 @@ pub async fn open_repository(
     );
     let secret = StorageSecret::new(data);
     let what = format!("Repository {ns}/{name}");
-    let storage = |source| ActionError::Storage {
-        what: what.clone(),
-        source,
-    };
     let spec: BackendSpec =
         serde_json::from_value(serde_json::to_value(&backend).unwrap_or_default())
             .map_err(|e| ActionError::Missing(format!("{what}: spec.backend: {e}")))?;
-    let password = secret
-        .restic_password()
-        .map_err(|e| ActionError::Missing(format!("{what}: {e}")))?;
     // Local mode: a local repository is its volume's host folder (where a Job would mount it).
     let access = if spec.local.as_ref().is_some_and(|l| l.host_path.is_some()) {
         LocalAccess::Host
     } else {
         LocalAccess::Mounted
     };
+    let storage = |source| ActionError::Storage {
+        what: what.clone(),
+        source,
+    };
     let config = spec.config(&secret, access).map_err(storage)?;
-    let location = config.location();
-    let handle = config.open(init).map_err(storage)?;
+    let handle = config.open(create).map_err(storage)?;
+    Ok(OpenBackend {
+        handle,
+        secret,
+        what,
+    })
+}
+
+struct OpenBackend {
+    handle: Arc<dyn Backend>,
+    secret: StorageSecret,
+    what: String,
+}
+
+/// Opens the Repository object's backend with its storage Secret (`init`: create if missing).
+pub async fn open_repository(
+    store: &dyn ObjectStore,
+    repo: &RepositoryObject,
+    init: bool,
+) -> Result<Arc<Repository>, ActionError> {
+    let OpenBackend {
+        handle,
+        secret,
+        what,
+    } = open_backend(store, repo, init).await?;
+    let password = secret
+        .restic_password()
+        .map_err(|e| ActionError::Missing(format!("{what}: {e}")))?;
+    let location = handle.location();
     let opts = RepoOptions::default();
     let repo_err = |what: String| move |source| ActionError::Repo { what, source };
     match Repository::open(handle.clone(), password.expose(), opts.clone()).await {
@@ -231,14 +264,26 @@ pub fn keep_policy(p: &RetentionPolicy) -> KeepPolicy {
     }
 }
 
-/// Retention, waiting for the exclusive lock; `(kept, removed)`.
+/// What retention did: the snapshots kept and removed; with `dryRun`, nothing is removed and
+/// `would_remove` says what would have been.
+struct Retained {
+    kept: usize,
+    removed: usize,
+    would_remove: Option<usize>,
+}
+
+/// Retention, waiting for the exclusive lock.
 async fn apply_retention(
     repo: &Arc<Repository>,
     p: Option<&RetentionPolicy>,
-) -> Result<(usize, usize), RepoError> {
+) -> Result<Retained, RepoError> {
     let policy = p.map(keep_policy).unwrap_or_default();
     if policy.is_empty() {
-        return Ok((repo.snapshots().await?.len(), 0));
+        return Ok(Retained {
+            kept: repo.snapshots().await?.len(),
+            removed: 0,
+            would_remove: None,
+        });
     }
     let p = p.expect("a policy");
     let opts = ForgetOptions {
@@ -250,13 +295,19 @@ async fn apply_retention(
     let start = Instant::now();
     loop {
         match forget(repo, &opts).await {
+            Ok(res) if opts.dry_run => {
+                return Ok(Retained {
+                    kept: repo.snapshots().await?.len(),
+                    removed: 0,
+                    would_remove: Some(res.removed.len()),
+                })
+            }
             Ok(res) => {
-                let kept = if opts.dry_run {
-                    repo.snapshots().await?.len()
-                } else {
-                    res.kept
-                };
-                return Ok((kept, res.removed.len()));
+                return Ok(Retained {
+                    kept: res.kept,
+                    removed: res.removed.len(),
+                    would_remove: None,
+                })
             }
             Err(RepoError::Locked(l)) if start.elapsed() < LOCK_WAIT => {
                 tracing::info!("retention waits for the repository lock: {l}");
@@ -304,11 +355,15 @@ pub async fn post_backup(
     let mut failure = None;
     let counts = match apply_retention(&repo, bc.spec.retention_policy.as_ref()).await {
         Ok(c) => {
+            let msg = match c.would_remove {
+                Some(n) => format!("Successfully applied retention policy (dryRun: {n} snapshot(s) would be removed; none was)."),
+                None => "Successfully applied retention policy.".to_string(),
+            };
             conds.push(condition(
                 types::RETENTION_POLICY_APPLIED,
                 true,
                 reasons::SUCCESSFULLY_APPLIED_RETENTION_POLICY,
-                "Successfully applied retention policy.",
+                msg,
                 Utc::now(),
             ));
             Some(c)
@@ -389,7 +444,7 @@ pub async fn post_backup(
         .update_status::<RepositoryObject, _>(&rns, &rname, |r| {
             let st = r.status.get_or_insert_with(Default::default);
             st.integrity = Some(integrity);
-            if let Some((kept, removed)) = counts {
+            if let Some(Retained { kept, removed, .. }) = counts {
                 st.snapshot_count = Some(kept as i64);
                 st.snapshots_removed_on_last_cleanup = Some(removed as i64);
             }
@@ -406,4 +461,20 @@ pub async fn post_backup(
         Some(e) => Err(e),
         None => Ok(()),
     }
+}
+
+/// `wipe-out`: every object under the Repository's backend (bucket and prefix) removed, as
+/// Stash does for a Repository with `wipeOut: true` when it is deleted. Needs the storage
+/// credentials only, not the repository's password: what is there is removed whatever it is.
+pub async fn wipe_out(store: &dyn ObjectStore, ns: &str, name: &str) -> Result<usize, ActionError> {
+    let repo: RepositoryObject = store
+        .get(ns, name)
+        .await?
+        .ok_or_else(|| ActionError::Missing(format!("Repository {ns}/{name} not found")))?;
+    let OpenBackend { handle, what, .. } = open_backend(store, &repo, false).await?;
+    let location = handle.location();
+    handle.wipe_out().await.map_err(|e| ActionError::Backend {
+        what: format!("{what}: wiping out {location}"),
+        source: e,
+    })
 }

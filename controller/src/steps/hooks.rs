@@ -6,13 +6,14 @@
 //! the target's phase turns Failed when a hook fails. A hook whose condition is already there
 //! is not run again; a failed hook fails the step (after its condition is written).
 //!
-//! Restore hooks use the same [`crate::hooks::run`]; their step writes into the
-//! RestoreSession instead.
+//! `pre-restore-hook|post-restore-hook` do the same for a RestoreSession: the hook from its
+//! `spec.hooks`, the Summary of the restore, and `PreRestoreHookExecutionSucceeded` /
+//! `PostRestoreHookExecutionSucceeded` among the RestoreSession's conditions.
 use chrono::Utc;
 use stash::api::backup_session::{backup_target_phase, BackupTargetStatus};
 use stash::api::common::{find_condition, set_condition};
 use stash::api::hooks::{Handler, HookExecutionPolicy};
-use stash::api::{BackupConfiguration, BackupSession, Condition, TargetRef};
+use stash::api::{BackupConfiguration, BackupSession, Condition, RestoreSession, TargetRef};
 
 use super::record::same_target;
 use crate::hooks::{self, ExecOptions, HookType, Summary};
@@ -24,8 +25,8 @@ pub enum HookStepError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Missing(String),
-    #[error("{0} is not a backup hook")]
-    NotABackupHook(&'static str),
+    #[error("{0} is not a {1} hook")]
+    WrongKind(&'static str, &'static str),
     /// The hook failed (now or in an earlier run); its condition says so.
     #[error("{0}")]
     Failed(String),
@@ -111,7 +112,7 @@ pub async fn backup_hook(
     opts: &ExecOptions,
 ) -> Result<(), HookStepError> {
     if !matches!(hook, HookType::PreBackup | HookType::PostBackup) {
-        return Err(HookStepError::NotABackupHook(hook.as_str()));
+        return Err(HookStepError::WrongKind(hook.as_str(), "backup"));
     }
     let s: BackupSession = store
         .get(ns, session)
@@ -147,6 +148,77 @@ pub async fn backup_hook(
     let cond = outcome.condition(hook, Utc::now());
     let message = cond.message.clone().unwrap_or_default();
     set_target_condition(store, ns, session, target, cond).await?;
+    if outcome.is_failure() {
+        return Err(HookStepError::Failed(message));
+    }
+    Ok(())
+}
+
+/// The hook of type `hook` in `rs`'s `spec.hooks`, with its policy (post hooks).
+pub fn restore_hook_of(
+    rs: &RestoreSession,
+    hook: HookType,
+) -> Option<(Handler, Option<HookExecutionPolicy>)> {
+    let hooks = rs.spec.template.hooks.as_ref()?;
+    match hook {
+        HookType::PreRestore => hooks.pre_restore.clone().map(|h| (h, None)),
+        HookType::PostRestore => hooks
+            .post_restore
+            .as_ref()
+            .map(|p| (p.handler(), Some(p.execution_policy()))),
+        _ => None,
+    }
+}
+
+/// Runs hook `hook` of RestoreSession `ns/name` once and records its condition.
+pub async fn restore_hook(
+    store: &dyn ObjectStore,
+    ns: &str,
+    name: &str,
+    hook: HookType,
+    opts: &ExecOptions,
+) -> Result<(), HookStepError> {
+    if !matches!(hook, HookType::PreRestore | HookType::PostRestore) {
+        return Err(HookStepError::WrongKind(hook.as_str(), "restore"));
+    }
+    let rs: RestoreSession = store
+        .get(ns, name)
+        .await?
+        .ok_or_else(|| HookStepError::Missing(format!("RestoreSession {ns}/{name} not found")))?;
+    let Some((handler, policy)) = restore_hook_of(&rs, hook) else {
+        return Err(HookStepError::Missing(format!(
+            "RestoreSession {ns}/{name} has no spec.hooks.{}",
+            hook.as_str()
+        )));
+    };
+    let st = rs.status.clone().unwrap_or_default();
+    if let Some(c) = find_condition(st.conditions.as_deref(), hook.condition_type()) {
+        tracing::info!(
+            "Skipping executing {}. Reason: It has been executed already.",
+            hook.as_str()
+        );
+        return match c.is_false() {
+            true => Err(HookStepError::Failed(c.message.clone().unwrap_or_default())),
+            false => Ok(()),
+        };
+    }
+    let summary = Summary::for_restore(&rs, &st, Utc::now());
+    let outcome = hooks::run(hook, &handler, policy, &summary, opts).await;
+    let cond = outcome.condition(hook, Utc::now());
+    let message = cond.message.clone().unwrap_or_default();
+    store
+        .update_status::<RestoreSession, _>(ns, name, |r| {
+            let list = r
+                .status
+                .get_or_insert_with(Default::default)
+                .conditions
+                .get_or_insert_with(Vec::new);
+            set_condition(list, cond.clone());
+        })
+        .await?
+        .ok_or_else(|| {
+            StoreError::NotFound(crate::store::ObjRef::of::<RestoreSession>(ns, name))
+        })?;
     if outcome.is_failure() {
         return Err(HookStepError::Failed(message));
     }

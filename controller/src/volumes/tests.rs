@@ -111,7 +111,7 @@ fn workload_paths_go_through_the_mount_holding_them() {
         "[{name: data, mountPath: /a, subPath: a}, {name: data, mountPath: /b, subPath: b}, {name: logs, mountPath: /a/logs}]",
     );
     let o = objects();
-    let got = workload_mounts(&w, &paths(&["/a", "/b/x", "/a/logs/today"]), &[], &o).unwrap();
+    let got = workload_mounts(&w, &paths(&["/a", "/b/x", "/a/logs/today"]), &[], 0, &o).unwrap();
     assert_eq!(
         got,
         mounts_of(&[
@@ -122,10 +122,10 @@ fn workload_paths_go_through_the_mount_holding_them() {
         "subPath honoured, the innermost mount wins, each mount once"
     );
     assert_eq!(
-        err(workload_mounts(&w, &paths(&["/etc/app"]), &[], &o)),
+        err(workload_mounts(&w, &paths(&["/etc/app"]), &[], 0, &o)),
         "Deployment demo/app: path /etc/app is on none of its volumes: mount a volume at it or above it (the target's volumeMounts, or a container's)"
     );
-    assert!(err(workload_mounts(&w, &[], &[], &o)).contains("set the target's paths"));
+    assert!(err(workload_mounts(&w, &[], &[], 0, &o)).contains("set the target's paths"));
 }
 
 #[test]
@@ -135,12 +135,13 @@ fn the_targets_volume_mounts_are_the_sidecars_view() {
         "[{name: data, mountPath: /var/lib/app}]",
     );
     let sidecar: Vec<VolumeMount> = typed("[{name: data, mountPath: /source/data}]");
-    let got = workload_mounts(&w, &paths(&["/source/data"]), &sidecar, &objects()).unwrap();
+    let got = workload_mounts(&w, &paths(&["/source/data"]), &sidecar, 0, &objects()).unwrap();
     assert_eq!(got, mounts_of(&[("/source/data", "/srv/app")]));
     assert!(err(workload_mounts(
         &w,
         &paths(&["/var/lib/app"]),
         &sidecar,
+        0,
         &objects()
     ))
     .contains("path /var/lib/app is on none of its volumes"));
@@ -154,19 +155,19 @@ fn volumes_not_on_this_machine_are_named() {
         "[{name: cache, mountPath: /cache}, {name: d, mountPath: /d}, {name: nope, mountPath: /n}, {name: h, mountPath: /x, subPath: ../etc}]",
     );
     assert_eq!(
-        err(workload_mounts(&w, &paths(&["/cache"]), &[], &o)),
+        err(workload_mounts(&w, &paths(&["/cache"]), &[], 0, &o)),
         "Deployment demo/app: volume \"cache\" (emptyDir) is not on a host folder: local mode reaches hostPath volumes and PersistentVolumeClaims bound to hostPath or local PersistentVolumes"
     );
-    assert!(err(workload_mounts(&w, &paths(&["/d"]), &[], &o))
+    assert!(err(workload_mounts(&w, &paths(&["/d"]), &[], 0, &o))
         .contains("PersistentVolumeClaim demo/unbound is not bound"));
-    assert!(err(workload_mounts(&w, &paths(&["/n"]), &[], &o))
+    assert!(err(workload_mounts(&w, &paths(&["/n"]), &[], 0, &o))
         .contains("volumeMount /n names volume \"nope\", which its pod template does not define"));
-    assert!(err(workload_mounts(&w, &paths(&["/x"]), &[], &o))
+    assert!(err(workload_mounts(&w, &paths(&["/x"]), &[], 0, &o))
         .contains("subPath \"../etc\" must be a relative path inside the volume"));
 }
 
 #[test]
-fn statefulset_claim_templates_are_ordinal_zeros_claims() {
+fn a_statefulset_has_a_host_per_replica_each_with_its_ordinals_claims() {
     let sts = |replicas: u32| {
         Workload::from_value(&yaml(&format!(
             "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {{name: db, namespace: demo}}\n\
@@ -175,15 +176,45 @@ fn statefulset_claim_templates_are_ordinal_zeros_claims() {
         )))
         .unwrap()
     };
-    let got = workload_mounts(&sts(1), &paths(&["/var/lib/db"]), &[], &objects()).unwrap();
+    let got = workload_mounts(&sts(1), &paths(&["/var/lib/db"]), &[], 0, &objects()).unwrap();
     assert_eq!(got, mounts_of(&[("/var/lib/db", "/srv/db")]));
+    let three = sts(3);
+    assert_eq!(
+        three.hosts(None),
+        [
+            (0, Some("host-0".to_string())),
+            (1, Some("host-1".to_string())),
+            (2, Some("host-2".to_string()))
+        ]
+    );
+    assert_eq!(three.hosts(Some("app"))[2], (2, Some("app-2".to_string())));
+    let mut o = objects();
+    o.claims.push(
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "data-db-2", "namespace": "demo"},
+            "spec": {"volumeName": "pv-db-2"}
+        }))
+        .unwrap(),
+    );
+    o.volumes.push(
+        serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "pv-db-2"},
+            "spec": {"hostPath": {"path": "/srv/db-2"}}
+        }))
+        .unwrap(),
+    );
+    let got = workload_mounts(&three, &paths(&["/var/lib/db"]), &[], 2, &o).unwrap();
+    assert_eq!(got, mounts_of(&[("/var/lib/db", "/srv/db-2")]));
     assert!(err(workload_mounts(
-        &sts(3),
+        &three,
         &paths(&["/var/lib/db"]),
         &[],
-        &objects()
+        1,
+        &o
     ))
-    .contains("StatefulSet demo/db has 3 replicas: local mode backs up and restores one host"));
+    .contains("PersistentVolumeClaim demo/data-db-1 not found"));
+    // Other kinds have one host, named by the Task.
+    assert_eq!(deployment("[]", "[]").hosts(Some("app")), [(0, None)]);
 }
 
 #[test]
@@ -194,18 +225,24 @@ fn restores_mount_every_host_folder_and_need_the_rules_paths() {
         "[{name: data, mountPath: /data}, {name: conf, mountPath: /etc/app}]",
     );
     assert_eq!(
-        workload_restore_mounts(&w, &paths(&["/data"]), &[], &o).unwrap(),
+        workload_restore_mounts(&w, &paths(&["/data"]), &[], 0, &o).unwrap(),
         mounts_of(&[("/data", "/srv/data")]),
         "the config map is left out"
     );
+    assert!(err(workload_restore_mounts(
+        &w,
+        &paths(&["/etc/app"]),
+        &[],
+        0,
+        &o
+    ))
+    .contains("volume \"conf\" (configMap) is not on a host folder"));
     assert!(
-        err(workload_restore_mounts(&w, &paths(&["/etc/app"]), &[], &o))
-            .contains("volume \"conf\" (configMap) is not on a host folder")
+        err(workload_restore_mounts(&w, &paths(&["/srv"]), &[], 0, &o))
+            .contains("path /srv is on none of its volumes")
     );
-    assert!(err(workload_restore_mounts(&w, &paths(&["/srv"]), &[], &o))
-        .contains("path /srv is on none of its volumes"));
     let sidecar: Vec<VolumeMount> = typed("[{name: conf, mountPath: /etc/app}]");
-    assert!(err(workload_restore_mounts(&w, &[], &sidecar, &o))
+    assert!(err(workload_restore_mounts(&w, &[], &sidecar, 0, &o))
         .contains("volume \"conf\" (configMap) is not on a host folder"));
 }
 

@@ -229,6 +229,24 @@ async fn whole_cycle(backend: Arc<dyn Backend>, reopen: impl Fn() -> Arc<dyn Bac
     );
 }
 
+/// A Repository's `wipeOut` on the repository `open` reaches: nothing of it is left, and it no
+/// longer opens.
+async fn wipe_out_leaves_nothing(open: impl Fn() -> Arc<dyn Backend>) {
+    let wiper = open();
+    assert!(wiper.wipe_out().await.unwrap() > 0);
+    for t in [
+        FileType::Key,
+        FileType::Snapshot,
+        FileType::Index,
+        FileType::Pack,
+        FileType::Lock,
+    ] {
+        assert_eq!(wiper.list(t).await.unwrap(), vec![], "{t:?} left behind");
+    }
+    assert_eq!(wiper.stat(FileType::Config, "").await.unwrap(), None);
+    assert!(Repository::open(open(), PASSWORD, opts()).await.is_err());
+}
+
 /// Every object under `prefix` sits where restic puts it.
 fn assert_restic_layout(keys: &[String], prefix: &str) {
     let hex = |s: &str| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit());
@@ -273,6 +291,7 @@ async fn s3_whole_cycle_on_moto() {
     restic_at_ok(&repo, &env, &["check", "--read-data"], None);
     let list = json(&restic_at_ok(&repo, &env, &["snapshots", "--json"], None));
     assert_eq!(list.as_array().unwrap().len(), 2);
+    wipe_out_leaves_nothing(|| open_spec(&spec, &secret)).await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -307,6 +326,11 @@ async fn azure_whole_cycle_on_azurite() {
         ..Default::default()
     };
     assert_restic_layout(&raw_keys(&bucket_root, &secret, &prefix).await, &prefix);
+    wipe_out_leaves_nothing(|| open_spec(&spec, &secret)).await;
+    assert_eq!(
+        raw_keys(&bucket_root, &secret, &prefix).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -341,6 +365,11 @@ async fn gcs_whole_cycle_on_fake_gcs_single_shot_uploads() {
         ..Default::default()
     };
     assert_restic_layout(&raw_keys(&bucket_root, &secret, &prefix).await, &prefix);
+    wipe_out_leaves_nothing(|| open_spec(&spec, &secret)).await;
+    assert_eq!(
+        raw_keys(&bucket_root, &secret, &prefix).await,
+        Vec::<String>::new()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -368,6 +397,7 @@ async fn rest_whole_cycle_on_rclone_serve_restic() {
         &["check", "--read-data"],
         None,
     );
+    wipe_out_leaves_nothing(|| open_spec(&spec, &secret)).await;
 }
 
 /// All object keys under `prefix`, listed from the bucket's root.

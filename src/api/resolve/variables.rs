@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use crate::api::backup_configuration::BackupConfigurationTemplateSpec;
 use crate::api::common::{Param, TaskRef};
 use crate::api::repository::RetentionPolicy;
-use crate::api::restore_session::RestoreTargetSpec;
+use crate::api::restore_session::{RestoreTargetSpec, Rule};
 use crate::api::{AppBinding, Repository, TargetRef};
 
 use super::rules::restore_options_for_host;
@@ -264,6 +264,19 @@ pub fn backup_variables(i: &BackupInputs) -> Vars {
     v
 }
 
+/// The variables that say what host `host` restores, from the `rules` that apply to it:
+/// `HOSTNAME`, `SOURCE_HOSTNAME`, `RESTORE_PATHS`, `RESTORE_SNAPSHOTS`, `INCLUDE_PATTERNS`,
+/// `EXCLUDE_PATTERNS`. A target with several hosts (a StatefulSet's replicas) sets them per host.
+pub fn restore_host_vars(v: &mut Vars, host: &str, rules: &[Rule]) {
+    let opts = restore_options_for_host(host, rules);
+    set(v, "HOSTNAME", opts.host);
+    set(v, "SOURCE_HOSTNAME", opts.source_host);
+    set(v, "RESTORE_PATHS", opts.paths.join(","));
+    set(v, "RESTORE_SNAPSHOTS", opts.snapshots.join(","));
+    set(v, "INCLUDE_PATTERNS", opts.include.join(","));
+    set(v, "EXCLUDE_PATTERNS", opts.exclude.join(","));
+}
+
 /// All variables of a restore, invoker `task.params` last (they win).
 pub fn restore_variables(i: &RestoreInputs) -> Vars {
     let mut v = i.repository.map(repository_vars).unwrap_or_default();
@@ -292,13 +305,7 @@ pub fn restore_variables(i: &RestoreInputs) -> Vars {
         rules = target.rules();
         replicas = target.replicas.unwrap_or(1);
     }
-    let opts = restore_options_for_host(&alias, rules);
-    set(&mut v, "HOSTNAME", opts.host);
-    set(&mut v, "SOURCE_HOSTNAME", opts.source_host);
-    set(&mut v, "RESTORE_PATHS", opts.paths.join(","));
-    set(&mut v, "RESTORE_SNAPSHOTS", opts.snapshots.join(","));
-    set(&mut v, "INCLUDE_PATTERNS", opts.include.join(","));
-    set(&mut v, "EXCLUDE_PATTERNS", opts.exclude.join(","));
+    restore_host_vars(&mut v, &alias, rules);
     let caching = !t
         .temp_dir
         .as_ref()

@@ -28,19 +28,9 @@ use crate::runner::{JobState, Step};
 use crate::steps::hooks::{backup_hook_of, hook_condition};
 use crate::store::{ObjRef, StoreExt};
 
-/// The step (and `session-action`) name of a hook.
-fn action(hook: HookType) -> &'static str {
-    match hook {
-        HookType::PreBackup => "pre-backup-hook",
-        HookType::PostBackup => "post-backup-hook",
-        HookType::PreRestore => "pre-restore-hook",
-        HookType::PostRestore => "post-restore-hook",
-    }
-}
-
 /// The job of `hook` for target `index` of `session`.
 pub fn hook_job_name(hook: HookType, session: &str, index: usize) -> String {
-    format!("stash-{}-{session}-{index}", action(hook)).replace('.', "-")
+    format!("stash-{}-{session}-{index}", hook.action()).replace('.', "-")
 }
 
 fn cond<'a>(t: &'a BackupTargetStatus, ty: &str) -> Option<&'a stash::api::Condition> {
@@ -78,8 +68,8 @@ async fn follow_job(
     let message = match state {
         None => {
             let steps = vec![Step {
-                name: action(hook).into(),
-                args: action_args(action(hook), &ns, &name),
+                name: hook.action().into(),
+                args: action_args(hook.action(), &ns, &name),
             }];
             let spec = plan::job(ctx, job, ObjRef::to(session), steps, remaining);
             ctx.runner.start(spec).await?;

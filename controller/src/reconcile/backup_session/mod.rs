@@ -495,9 +495,12 @@ async fn advance(
             );
             continue;
         }
-        match plan::backup_job(ctx, session, bc, &repo, i, remaining).await? {
-            Ok(job) => {
-                ctx.runner.start(job).await?;
+        match plan::backup_jobs(ctx, session, bc, &repo, i, remaining).await? {
+            Ok(jobs) => {
+                let hosts = jobs.len();
+                for job in jobs {
+                    ctx.runner.start(job).await?;
+                }
                 set_condition(
                     conds,
                     condition(
@@ -508,7 +511,7 @@ async fn advance(
                         now,
                     ),
                 );
-                t.total_hosts = Some(1);
+                t.total_hosts = Some(hosts as i32);
                 if i == 0 {
                     t.pre_backup_actions =
                         Some(vec![actions::INITIALIZE_BACKEND_REPOSITORY.into()]);
@@ -543,15 +546,22 @@ async fn advance(
         if !hooks::executor_ensured(t) || backup_target_phase(t) != TargetPhase::Running {
             continue;
         }
-        let job_name = format!("stash-backup-{name}-{i}").replace('.', "-");
-        let why = match ctx.runner.state(&job_name) {
-            Some(JobState::Running) => continue,
-            Some(JobState::Succeeded) => {
-                "the backup job ended without reporting its hosts".to_string()
-            }
-            Some(JobState::Failed { message, .. }) => message,
-            None => "the backup job is gone: stash was stopped while it ran".to_string(),
-        };
+        // Every host's job ended, and a host has not reported.
+        let states: Vec<Option<JobState>> = target_jobs(&name, i, t)
+            .iter()
+            .map(|j| ctx.runner.state(j))
+            .collect();
+        if states.contains(&Some(JobState::Running)) {
+            continue;
+        }
+        let why = states
+            .into_iter()
+            .find_map(|s| match s {
+                Some(JobState::Failed { message, .. }) => Some(message),
+                None => Some("the backup job is gone: stash was stopped while it ran".to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "the backup job ended without reporting its hosts".to_string());
         let msg = format!(
             "Backup of {} {} was disrupted. Reason: {why}",
             t.r#ref.as_ref().map(|r| r.kind()).unwrap_or_default(),
@@ -640,11 +650,22 @@ fn action_args(action: &str, ns: &str, session: &str) -> Vec<String> {
     ]
 }
 
+/// The backup jobs of target `index`, one per host.
+fn target_jobs(session: &str, index: usize, t: &BackupTargetStatus) -> Vec<String> {
+    let hosts = t.total_hosts.unwrap_or(1).max(1) as usize;
+    (0..hosts)
+        .map(|o| plan::backup_job_name(session, index, o, hosts))
+        .collect()
+}
+
 /// Every job a session may have started.
 fn session_jobs(name: &str, st: &BackupSessionStatus) -> Vec<String> {
-    let n = st.targets.as_ref().map_or(0, Vec::len);
-    let mut jobs: Vec<String> = (0..n)
-        .map(|i| format!("stash-backup-{name}-{i}").replace('.', "-"))
+    let targets = st.targets.as_deref().unwrap_or_default();
+    let n = targets.len();
+    let mut jobs: Vec<String> = targets
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| target_jobs(name, i, t))
         .collect();
     jobs.extend((0..n).flat_map(|i| {
         [HookType::PreBackup, HookType::PostBackup].map(|h| hook_job_name(h, name, i))

@@ -18,15 +18,16 @@ use crate::volumes;
 // Shared with restores; kept reachable here for callers that name them through `plan`.
 pub use super::super::job::{catalog, job, task_steps, POD_SCRATCH};
 
-/// The job of target `index` of `session`, or the message saying why there is none.
-pub async fn backup_job(
+/// The jobs of target `index` of `session`, one per host (a StatefulSet has one per replica),
+/// or the message saying why there are none.
+pub async fn backup_jobs(
     ctx: &Ctx,
     session: &BackupSession,
     bc: &BackupConfiguration,
     repo: &Repository,
     index: usize,
     timeout: Option<std::time::Duration>,
-) -> Result<Result<JobSpec, String>> {
+) -> Result<Result<Vec<JobSpec>, String>> {
     let ns = namespace_of(session);
     let template = &bc.spec.template;
     let target_ref = template
@@ -63,7 +64,7 @@ pub async fn backup_job(
     let Some(task) = task else {
         return Ok(Err(format!("Task {task_name:?} does not exist (spec.task.name): use one of the catalog's Tasks, e.g. postgres-backup-14.0, or apply your own")));
     };
-    let mut vars = backup_variables(&BackupInputs {
+    let vars = backup_variables(&BackupInputs {
         repository: Some(repo),
         invoker_kind: "BackupConfiguration",
         invoker_name: &name_of(bc),
@@ -76,22 +77,40 @@ pub async fn backup_job(
     });
     let alias = template.target.as_ref().and_then(|t| t.alias.as_deref());
     let node_host = volumes::host_name(target_ref.kind(), alias, &volumes::this_node());
-    if let Some(host) = node_host.filter(|_| !params.iter().any(|p| p.name == "HOSTNAME")) {
-        vars.insert("HOSTNAME".into(), host);
-    }
-    let mounts = match &template.target {
-        Some(target) => match volumes::backup_mounts(ctx, &ns, target).await? {
-            Ok(m) => m,
+    let hosts = match &template.target {
+        Some(target) => match volumes::backup_hosts(ctx, &ns, target).await? {
+            Ok(h) => h,
             Err(msg) => return Ok(Err(msg)),
         },
-        None => vec![],
+        None => vec![volumes::Host::default()],
     };
-    let steps = match task_steps(&task, &functions, &vars) {
-        Ok(s) => s,
-        Err(e) => return Ok(Err(e)),
+    let own_hostname = params.iter().any(|p| p.name == "HOSTNAME");
+    let count = hosts.len();
+    let mut jobs = Vec::with_capacity(count);
+    for (ordinal, host) in hosts.into_iter().enumerate() {
+        let mut vars = vars.clone();
+        if let Some(h) = host.name.or(node_host.clone()).filter(|_| !own_hostname) {
+            vars.insert("HOSTNAME".into(), h);
+        }
+        let steps = match task_steps(&task, &functions, &vars) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        let name = backup_job_name(&name_of(session), index, ordinal, count);
+        let mut job = job(ctx, name, ObjRef::to(session), steps, timeout);
+        volumes::attach(&mut job, repo, &host.mounts);
+        jobs.push(job);
+    }
+    Ok(Ok(jobs))
+}
+
+/// The backup job of host `ordinal` of target `index` (of `hosts`): `stash-backup-<session>-<index>`,
+/// with `-<ordinal>` when the target has several hosts.
+pub fn backup_job_name(session: &str, index: usize, ordinal: usize, hosts: usize) -> String {
+    let name = if hosts > 1 {
+        format!("stash-backup-{session}-{index}-{ordinal}")
+    } else {
+        format!("stash-backup-{session}-{index}")
     };
-    let name = format!("stash-backup-{}-{index}", name_of(session)).replace('.', "-");
-    let mut job = job(ctx, name, ObjRef::to(session), steps, timeout);
-    volumes::attach(&mut job, repo, &mounts);
-    Ok(Ok(job))
+    name.replace('.', "-")
 }

@@ -3,14 +3,13 @@
 use std::sync::Arc;
 
 use k8s_openapi::api::batch::v1::CronJob;
-use stash::api::catalog::Catalog;
 use stash::api::conditions::types;
 use stash::api::output::BackupOutput;
 use stash::api::{BackupConfiguration, BackupInvokerPhase, BackupSession, BackupSessionPhase};
 
 use super::*;
 use crate::clock::{Clock, ManualClock};
-use crate::context::{Ctx, Settings};
+use crate::context::{test_ctx, Ctx};
 use crate::runner::{FakeRunner, StepRunner};
 use crate::store::{MemoryStore, ObjectStore};
 
@@ -53,17 +52,7 @@ async fn world() -> World {
         store.create_raw(obj).await.unwrap();
     }
     store.take_writes();
-    let settings = Settings {
-        operator: Default::default(),
-        scratch_root: "/tmp/stash-jobs".into(),
-    };
-    let ctx = Ctx {
-        store: store.clone(),
-        runner: runner.clone(),
-        clock: clock.clone(),
-        catalog: Arc::new(Catalog::builtin().unwrap()),
-        settings,
-    };
+    let ctx = test_ctx(store.clone(), runner.clone(), clock.clone());
     World {
         store,
         runner,
@@ -236,7 +225,7 @@ async fn a_job_that_dies_without_reporting_fails_its_session_and_history_is_limi
             .await;
         w.reconcile_session(&name).await;
         // The process restarts: the runner knows no job any more.
-        w.runner.forget();
+        w.runner.forget_all();
         w.reconcile_session(&name).await;
         let st = w.session(&name).await.status.unwrap();
         assert_eq!(st.phase, Some(BackupSessionPhase::Failed), "{st:?}");

@@ -10,12 +10,14 @@
 //! 4. backups first: while a BackupSession into the same Repository is in progress the
 //!    restore stays Pending (rechecked every 5 s), so a backup and a restore started together
 //!    (`stash run --once`) restore what was just backed up;
-//! 5. executor: one job `stash-restore-<name>` from the resolved restore Task
+//! 5. the pre-restore hook, a job of its own ([`hooks`]); False fails the restore;
+//! 6. executor: one job `stash-restore-<name>` from the resolved restore Task
 //!    (`RestoreExecutorEnsured`), `totalHosts`;
-//! 6. fold: the hosts' results arrive through the store (written by the Task's
+//! 7. fold: the hosts' results arrive through the store (written by the Task's
 //!    `update-status --restoresession`, [`crate::steps::record::record_restore`]); a job that
 //!    ended without reporting marks the restore disrupted (`RestoreDisrupted`, ours);
-//! 7. finish: `MetricsPushed` (always last), the final phase
+//! 8. the post-restore hook, as its execution policy says;
+//! 9. finish: `MetricsPushed` (always last), the final phase
 //!    ([`restore_session_phase`]), the duration and an event.
 //!
 //! Each pass computes the new status from the one it read plus the facts (job state, the
@@ -23,7 +25,8 @@
 //! result written meanwhile makes the pass start over on the fresh object, so a stale copy
 //! never marks a reported restore disrupted. A pass over an unchanged world writes nothing.
 //!
-//! Steps 3–4 are in [`check`], the job of step 5 in [`plan`], step 7's event in [`finish`].
+//! Steps 3–4 are in [`check`], 5 and 8 in [`hooks`], the job of step 6 in [`plan`], step 9's
+//! event in [`finish`].
 use chrono::{DateTime, Utc};
 use stash::api::common::{find_condition, set_condition};
 use stash::api::conditions::{reasons, types};
@@ -37,6 +40,7 @@ use super::backup_session::parse_go_duration;
 use super::{condition, from_time, name_of, namespace_of, to_time};
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::hooks::HookType;
 use crate::next::Next;
 use crate::runner::JobState;
 use crate::store::{EventType, StoreExt};
@@ -45,9 +49,10 @@ use finish::final_note;
 
 mod check;
 mod finish;
+pub mod hooks;
 mod plan;
 
-pub use plan::restore_job;
+pub use plan::{restore_job_name, restore_jobs};
 
 /// How often a restore is looked at while it waits (for an object, a backup) or runs
 /// (deadline, a lost job).
@@ -57,8 +62,11 @@ const MAX_PASSES: usize = 4;
 const SOURCE: &str = "RestoreSession Controller";
 
 /// The restore job of session `name`: `stash-restore-<name>`, dots as dashes (Stash's name).
-pub fn job_name(session: &str) -> String {
-    format!("stash-restore-{session}").replace('.', "-")
+/// The restore jobs of a session with `hosts` hosts.
+fn jobs(session: &str, hosts: usize) -> Vec<String> {
+    (0..hosts.max(1))
+        .map(|o| restore_job_name(session, o, hosts))
+        .collect()
 }
 
 fn has(st: &RestoreSessionStatus, ty: &str) -> Option<bool> {
@@ -77,16 +85,19 @@ fn target_phase(st: &RestoreSessionStatus) -> RestoreTargetPhase {
     )
 }
 
-/// Nothing will run any more: every host reported, the executor or the job failed, or the
-/// deadline passed.
-fn completed(st: &RestoreSessionStatus) -> bool {
+/// Every host reported, or the executor, the job or the pre-restore hook failed.
+fn hosts_done(st: &RestoreSessionStatus) -> bool {
+    matches!(
+        target_phase(st),
+        RestoreTargetPhase::Succeeded | RestoreTargetPhase::Failed | RestoreTargetPhase::Unknown
+    )
+}
+
+/// Nothing will run any more: the hosts are done and the post-restore hook (if any) ran, or
+/// the deadline passed.
+fn completed(rs: &RestoreSession, st: &RestoreSessionStatus) -> bool {
     has(st, types::DEADLINE_EXCEEDED) == Some(true)
-        || matches!(
-            target_phase(st),
-            RestoreTargetPhase::Succeeded
-                | RestoreTargetPhase::Failed
-                | RestoreTargetPhase::Unknown
-        )
+        || (hosts_done(st) && !hooks::post_restore_pending(rs, st))
 }
 
 fn created(rs: &RestoreSession, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -131,8 +142,8 @@ async fn pass(rs: &RestoreSession, ctx: &Ctx) -> Result<Pass> {
     let mut notes = Vec::new();
     let mut next = advance(rs, &mut st, &mut notes, ctx, now).await?;
 
-    // 7. Finish: metrics are the last condition; after them the phase is final.
-    if completed(&st) && has(&st, types::METRICS_PUSHED).is_none() {
+    // 9. Finish: metrics are the last condition; after them the phase is final.
+    if completed(rs, &st) && has(&st, types::METRICS_PUSHED).is_none() {
         // Local mode keeps the session's results in the store; a Pushgateway comes with the
         // metrics work.
         set(
@@ -189,7 +200,7 @@ async fn pass(rs: &RestoreSession, ctx: &Ctx) -> Result<Pass> {
     Ok(Pass::Done(next))
 }
 
-/// Steps 2–6.
+/// Steps 2–8.
 async fn advance(
     rs: &RestoreSession,
     st: &mut RestoreSessionStatus,
@@ -225,7 +236,12 @@ async fn advance(
                 ),
             );
         }
-        ctx.runner.cancel(&job_name(&name)).await;
+        for job in jobs(&name, st.total_hosts.unwrap_or(1) as usize) {
+            ctx.runner.cancel(&job).await;
+        }
+        for hook in [HookType::PreRestore, HookType::PostRestore] {
+            ctx.runner.cancel(&hooks::hook_job_name(hook, &name)).await;
+        }
         return Ok(Next::Wait);
     }
     let remaining = deadline.and_then(|d| (d - now).to_std().ok());
@@ -241,10 +257,20 @@ async fn advance(
         if backup_in_progress(ctx, &repo_ns, &name_of(&repo)).await? {
             return Ok(Next::secs(POLL_SECS));
         }
-        // 5. The executor.
-        match restore_job(ctx, rs, &repo, remaining).await? {
-            Ok(job) => {
-                ctx.runner.start(job).await?;
+        // 5. The pre-restore hook.
+        if hooks::pre_restore(rs, st, ctx, now, remaining).await? {
+            return Ok(Next::secs(POLL_SECS));
+        }
+        if has(st, types::PRE_RESTORE_HOOK_EXECUTION_SUCCEEDED) == Some(false) {
+            return Ok(Next::Wait);
+        }
+        // 6. The executor.
+        match restore_jobs(ctx, rs, &repo, remaining).await? {
+            Ok(jobs) => {
+                let hosts = jobs.len();
+                for job in jobs {
+                    ctx.runner.start(job).await?;
+                }
                 set(
                     st,
                     condition(
@@ -255,7 +281,7 @@ async fn advance(
                         now,
                     ),
                 );
-                st.total_hosts = Some(1);
+                st.total_hosts = Some(hosts as i32);
                 notes.push(Note {
                     type_: EventType::Normal,
                     reason: "Restore Job Created",
@@ -286,16 +312,21 @@ async fn advance(
         }
     }
 
-    // 6. A job that ended without its results.
+    // 7. A job that ended without its results.
     if st.total_hosts.is_some() && target_phase(st) == RestoreTargetPhase::Running {
-        let job = job_name(&name);
-        let why = match ctx.runner.state(&job) {
-            Some(JobState::Running) => None,
-            Some(JobState::Succeeded) => Some("the job ended without reporting them".to_string()),
-            Some(JobState::Failed { message, .. }) => Some(message),
-            None => Some("the job is gone: stash was stopped while it ran".to_string()),
-        };
-        if let Some(why) = why {
+        // Every host's job ended, and a host has not reported.
+        let names = jobs(&name, st.total_hosts.unwrap_or(1) as usize);
+        let states: Vec<Option<JobState>> = names.iter().map(|j| ctx.runner.state(j)).collect();
+        if !states.contains(&Some(JobState::Running)) {
+            let job = names.join(", ");
+            let why = states
+                .into_iter()
+                .find_map(|s| match s {
+                    Some(JobState::Failed { message, .. }) => Some(message),
+                    None => Some("the job is gone: stash was stopped while it ran".to_string()),
+                    _ => None,
+                })
+                .unwrap_or_else(|| "the job ended without reporting them".to_string());
             set(
                 st,
                 condition(
@@ -308,7 +339,10 @@ async fn advance(
             );
         }
     }
-    Ok(if completed(st) {
+
+    // 8. The post-restore hook.
+    hooks::post_restore(rs, st, hosts_done(st), ctx, now, remaining).await?;
+    Ok(if completed(rs, st) {
         Next::Wait
     } else {
         Next::secs(POLL_SECS)

@@ -5,25 +5,27 @@
 //! exist, a claim with no volume, a shape this controller cannot run) and becomes `RestoreExecutorEnsured=False` with
 //! its message.
 use stash::api::common::Snapshotter;
-use stash::api::resolve::variables::{addon_task, restore_variables, RestoreInputs};
+use stash::api::resolve::variables::{
+    addon_task, restore_host_vars, restore_variables, RestoreInputs,
+};
 use stash::api::{AppBinding, Repository, RestoreSession};
 
 use super::super::job::{catalog, job, task_steps};
 use super::super::{name_of, namespace_of};
-use super::job_name;
 use crate::context::Ctx;
 use crate::error::Result;
 use crate::runner::JobSpec;
 use crate::store::{ObjRef, StoreExt};
 use crate::volumes;
 
-/// The job of `rs`, or the message saying why there is none.
-pub async fn restore_job(
+/// The jobs of `rs`, one per host (a StatefulSet has one per replica, each restoring what the
+/// rules give its host), or the message saying why there are none.
+pub async fn restore_jobs(
     ctx: &Ctx,
     rs: &RestoreSession,
     repo: &Repository,
     timeout: Option<std::time::Duration>,
-) -> Result<Result<JobSpec, String>> {
+) -> Result<Result<Vec<JobSpec>, String>> {
     let ns = namespace_of(rs);
     // The deprecated `spec.rules` apply as Stash's webhook would have moved them.
     let mut rs = rs.clone();
@@ -90,19 +92,41 @@ pub async fn restore_job(
         settings: &ctx.settings.operator,
         task_params: &params,
     });
-    let steps = match task_steps(&task, &functions, &vars) {
-        Ok(s) => s,
-        Err(e) => return Ok(Err(e)),
-    };
-    let mounts = match target {
-        Some(t) => match volumes::restore_mounts(ctx, &ns, t).await? {
-            Ok(m) => m,
+    let hosts = match target {
+        Some(t) => match volumes::restore_hosts(ctx, &ns, t).await? {
+            Ok(h) => h,
             Err(msg) => return Ok(Err(msg)),
         },
-        None => vec![],
+        None => vec![volumes::Host::default()],
     };
-    let name = job_name(&name_of(&rs));
-    let mut job = job(ctx, name, ObjRef::to(&rs), steps, timeout);
-    volumes::attach(&mut job, repo, &mounts);
-    Ok(Ok(job))
+    let own_hostname = params.iter().any(|p| p.name == "HOSTNAME");
+    let rules = target.map(|t| t.rules()).unwrap_or_default();
+    let count = hosts.len();
+    let mut jobs = Vec::with_capacity(count);
+    for (ordinal, host) in hosts.into_iter().enumerate() {
+        let mut vars = vars.clone();
+        if let Some(h) = host.name.as_deref().filter(|_| !own_hostname) {
+            restore_host_vars(&mut vars, h, rules);
+        }
+        let steps = match task_steps(&task, &functions, &vars) {
+            Ok(s) => s,
+            Err(e) => return Ok(Err(e)),
+        };
+        let name = restore_job_name(&name_of(&rs), ordinal, count);
+        let mut job = job(ctx, name, ObjRef::to(&rs), steps, timeout);
+        volumes::attach(&mut job, repo, &host.mounts);
+        jobs.push(job);
+    }
+    Ok(Ok(jobs))
+}
+
+/// The restore job of host `ordinal` (of `hosts`): `stash-restore-<name>`, with `-<ordinal>`
+/// when the target has several hosts.
+pub fn restore_job_name(name: &str, ordinal: usize, hosts: usize) -> String {
+    let name = if hosts > 1 {
+        format!("stash-restore-{name}-{ordinal}")
+    } else {
+        format!("stash-restore-{name}")
+    };
+    name.replace('.', "-")
 }

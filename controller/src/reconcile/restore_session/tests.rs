@@ -2,14 +2,14 @@
 //! Task's last step by recording what `update-status --restoresession` would.
 use std::sync::Arc;
 
-use stash::api::catalog::Catalog;
 use stash::api::output::RestoreOutput;
 use stash::api::restore_session::HostRestorePhase;
 use stash::api::{BackupConfiguration, BackupSession, BackupSessionPhase, Repository};
 
 use super::*;
-use crate::clock::ManualClock;
-use crate::context::Settings;
+use crate::clock::{Clock, ManualClock};
+use crate::context::test_ctx;
+use crate::hooks::HookType;
 use crate::reconcile::backup_session::new_session;
 use crate::runner::{FakeRunner, StepRunner};
 use crate::store::{MemoryStore, ObjectStore};
@@ -73,16 +73,7 @@ async fn world_with(rs: serde_json::Value) -> World {
     }
     store.create_raw(rs).await.unwrap();
     store.take_writes();
-    let ctx = Ctx {
-        store: store.clone(),
-        runner: runner.clone(),
-        clock: clock.clone(),
-        catalog: Arc::new(Catalog::builtin().unwrap()),
-        settings: Settings {
-            operator: Default::default(),
-            scratch_root: "/tmp/stash-jobs".into(),
-        },
-    };
+    let ctx = test_ctx(store.clone(), runner.clone(), clock.clone());
     World {
         store,
         runner,
@@ -128,7 +119,7 @@ impl World {
             .unwrap()
     }
     fn job(&self) -> String {
-        job_name(NAME)
+        restore_job_name(NAME, 0, 1)
     }
 }
 
@@ -293,7 +284,7 @@ async fn a_job_that_vanished_without_reporting_fails_the_session_naming_it() {
     let w = world().await;
     w.reconcile().await;
     // The process restarts: the runner knows no job any more.
-    w.runner.forget();
+    w.runner.forget_all();
     assert_eq!(w.reconcile().await, Next::Wait);
     let st = w.status().await;
     assert_eq!(st.phase, Some(RestorePhase::Failed), "{st:?}");
@@ -531,4 +522,158 @@ async fn record_restore_upserts_a_host_by_name() {
     assert_eq!(stats.len(), 1);
     assert_eq!(stats[0].phase, Some(HostRestorePhase::Succeeded));
     assert_eq!(stats[0].error, None);
+}
+
+/// A restore with `spec.hooks` (JSON).
+async fn world_with_hooks(hooks: serde_json::Value) -> World {
+    world_with(restore_session(
+        "postgres-restore-14.0",
+        serde_json::json!({ "hooks": hooks }),
+    ))
+    .await
+}
+
+fn exec_hook() -> serde_json::Value {
+    serde_json::json!({"exec": {"command": ["true"]}})
+}
+
+impl World {
+    /// What the hook's step records.
+    async fn hook_records(&self, hook: HookType, ok: bool) {
+        let c = if ok {
+            hook.succeeded(None, self.clock.now())
+        } else {
+            hook.failed("exit status 1", self.clock.now())
+        };
+        self.store
+            .update_status::<RestoreSession, _>("demo", NAME, |r| {
+                set(r.status.get_or_insert_with(Default::default), c.clone())
+            })
+            .await
+            .unwrap();
+    }
+    fn started(&self) -> Vec<String> {
+        self.runner.started().into_iter().map(|j| j.name).collect()
+    }
+}
+
+#[tokio::test]
+async fn the_pre_restore_hook_runs_before_the_restore_job() {
+    let w = world_with_hooks(serde_json::json!({ "preRestore": exec_hook() })).await;
+    w.reconcile().await;
+    assert_eq!(w.started(), ["stash-pre-restore-hook-pg-restore"]);
+    let hook_job = &w.runner.started()[0];
+    assert_eq!(
+        hook_job.steps[0].args,
+        [
+            "session-action",
+            "pre-restore-hook",
+            "--namespace=demo",
+            "--restoresession=pg-restore"
+        ]
+    );
+    w.store.take_writes();
+    w.reconcile().await;
+    assert!(w.store.take_writes().is_empty(), "waiting writes nothing");
+
+    w.hook_records(HookType::PreRestore, true).await;
+    w.runner
+        .finish("stash-pre-restore-hook-pg-restore", JobState::Succeeded);
+    w.reconcile().await;
+    assert_eq!(
+        w.started(),
+        [
+            "stash-pre-restore-hook-pg-restore",
+            "stash-restore-pg-restore"
+        ]
+    );
+    assert_eq!(w.status().await.phase, Some(RestorePhase::Running));
+}
+
+#[tokio::test]
+async fn a_failed_pre_restore_hook_restores_nothing_and_fails_the_session() {
+    let w = world_with_hooks(serde_json::json!({
+        "preRestore": exec_hook(),
+        "postRestore": {"exec": {"command": ["true"]}, "executionPolicy": "Always"},
+    }))
+    .await;
+    w.reconcile().await;
+    // The step died without recording: the job's message becomes the condition.
+    w.runner.finish(
+        "stash-pre-restore-hook-pg-restore",
+        JobState::Failed {
+            step: "pre-restore-hook".into(),
+            message: "step pre-restore-hook exited with code 1: quiesce failed".into(),
+        },
+    );
+    assert_eq!(w.reconcile().await, Next::Wait);
+    let st = w.status().await;
+    assert_eq!(st.phase, Some(RestorePhase::Failed), "{st:?}");
+    let c = cond(&st, types::PRE_RESTORE_HOOK_EXECUTION_SUCCEEDED);
+    assert!(c.is_false());
+    assert!(c.message.as_deref().unwrap().ends_with("quiesce failed"));
+    assert_eq!(
+        w.started(),
+        ["stash-pre-restore-hook-pg-restore"],
+        "neither the restore nor the post-restore hook ran"
+    );
+}
+
+#[tokio::test]
+async fn the_post_restore_hook_runs_after_the_hosts_and_before_the_final_phase() {
+    let w = world_with_hooks(serde_json::json!({ "postRestore": exec_hook() })).await;
+    w.reconcile().await;
+    w.report("host-0", HostRestorePhase::Succeeded, None).await;
+    w.runner.finish(&w.job(), JobState::Succeeded);
+    assert_eq!(w.reconcile().await, Next::secs(POLL_SECS));
+    assert_eq!(
+        w.started(),
+        [
+            "stash-post-restore-hook-pg-restore",
+            "stash-restore-pg-restore"
+        ]
+    );
+    assert_eq!(w.status().await.phase, Some(RestorePhase::Running));
+    w.store.take_writes();
+    w.reconcile().await;
+    assert!(w.store.take_writes().is_empty(), "waiting writes nothing");
+
+    w.hook_records(HookType::PostRestore, false).await;
+    w.runner.finish(
+        "stash-post-restore-hook-pg-restore",
+        JobState::Failed {
+            step: "post-restore-hook".into(),
+            message: "exit status 1".into(),
+        },
+    );
+    assert_eq!(w.reconcile().await, Next::Wait);
+    let st = w.status().await;
+    assert_eq!(st.phase, Some(RestorePhase::Failed), "{st:?}");
+    assert_eq!(
+        cond(&st, types::POST_RESTORE_HOOK_EXECUTION_SUCCEEDED)
+            .message
+            .as_deref(),
+        Some("Failed to execute postRestore hook. Reason: exit status 1")
+    );
+}
+
+#[tokio::test]
+async fn a_post_restore_hook_its_policy_skips_starts_no_job() {
+    let w = world_with_hooks(serde_json::json!({
+        "postRestore": {"exec": {"command": ["true"]}, "executionPolicy": "OnFailure"},
+    }))
+    .await;
+    w.reconcile().await;
+    w.report("host-0", HostRestorePhase::Succeeded, None).await;
+    w.runner.finish(&w.job(), JobState::Succeeded);
+    assert_eq!(w.reconcile().await, Next::Wait);
+    let st = w.status().await;
+    assert_eq!(st.phase, Some(RestorePhase::Succeeded), "{st:?}");
+    let c = cond(&st, types::POST_RESTORE_HOOK_EXECUTION_SUCCEEDED);
+    assert!(c.is_true());
+    assert_eq!(
+        c.message.as_deref(),
+        Some("Skipping executing postRestore. Reason: executionPolicy is \"OnFailure\" but phase is \"Succeeded\".")
+    );
+    assert_eq!(w.started(), ["stash-restore-pg-restore"]);
 }
