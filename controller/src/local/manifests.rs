@@ -413,10 +413,21 @@ spec:
                 "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: bc}\nspec: {paused: maybe}\n",
             ),
             ("d.yaml", "apiVersion: stash.appscode.com/v1beta1\nkind: Nonsense\nmetadata: {name: odd}\n"),
+            // Well-formed, but refused by Stash's admission rules.
+            (
+                "e.yaml",
+                REPO.replace("name: repo", "name: wiped")
+                    .replace("spec:\n", "spec:\n  wipeOut: true\n")
+                    .as_str(),
+            ),
         ]);
         let m = read_manifests(&[dir.path().to_path_buf()]);
         let text: Vec<String> = m.problems.iter().map(|p| p.to_string()).collect();
-        assert_eq!(m.problems.len(), 3, "{text:#?}");
+        assert_eq!(m.problems.len(), 4, "{text:#?}");
+        assert!(
+            text[3].ends_with("e.yaml: Repository/wiped: spec.wipeOut: wipe out operation is not supported for local backend"),
+            "{text:#?}"
+        );
         assert!(
             text[0].contains("b.yaml") && text[0].contains("not YAML"),
             "{text:#?}"
@@ -473,12 +484,12 @@ spec:
     #[tokio::test]
     async fn apply_merges_three_ways_and_keeps_what_no_manifest_set() {
         let store = MemoryStore::new(Arc::new(ManualClock::at("2026-11-30T10:00:00Z")));
-        let bc = "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: bc}\nspec:\n  schedule: '@daily'\n  repository: {name: r}\n  timeOut: 1h\n";
+        let bc = "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: bc}\nspec:\n  schedule: '@daily'\n  repository: {name: r}\n  target: {ref: {apiVersion: apps/v1, kind: Deployment, name: app}, paths: [/data]}\n  retentionPolicy: {name: keep, keepLast: 1, prune: true}\n  timeOut: 1h\n";
         let dir = folder(&[("bc.yaml", bc)]);
         let roots = [dir.path().to_path_buf()];
-        let first = apply(&store, &read_manifests(&roots), &BTreeSet::new())
-            .await
-            .unwrap();
+        let m = read_manifests(&roots);
+        assert_eq!(m.problems, vec![], "the test's manifest is admitted");
+        let first = apply(&store, &m, &BTreeSet::new()).await.unwrap();
         let r = first.changed[0].clone();
         // `stash pause` sets a field no manifest set.
         let mut v = store.get_raw(&r).await.unwrap().unwrap();

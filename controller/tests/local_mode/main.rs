@@ -609,7 +609,7 @@ fn example_redis_runs_once() {
 /// each folder identical to the host's. The Repository is mounted in pods elsewhere than its
 /// host folder, so the jobs reach it through its `hostPath` too.
 #[test]
-fn check_08_two_paths_two_snapshots() {
+fn check_08_29_two_paths_two_snapshots_then_a_rule_restores_one() {
     let l = Local::new();
     l.mount_repository_in_pods();
     let pv = l.folder("pv");

@@ -439,6 +439,11 @@ async fn advance(
     match has(st, types::BACKEND_REPOSITORY_INITIALIZED) {
         None => {
             let job_name = init_job_name(&name);
+            if ctx.runner.state(&job_name).is_none()
+                && init_running_elsewhere(ctx, session, &repo).await?
+            {
+                return Ok(Next::secs(1));
+            }
             let steps = vec![Step {
                 name: "init-repository".into(),
                 args: action_args("init-repository", &ns, &name),
@@ -638,6 +643,43 @@ async fn advance(
     } else {
         Next::secs(POLL_SECS)
     })
+}
+
+/// Whether another session is initialising `repo` right now. Two inits of one empty backend
+/// would each write a config and a key, and the sessions would then write with different
+/// master keys; so a session waits, and its own init then finds the repository there.
+async fn init_running_elsewhere(
+    ctx: &Ctx,
+    session: &BackupSession,
+    repo: &Repository,
+) -> Result<bool> {
+    let (repo_ns, repo_name) = (namespace_of(repo), name_of(repo));
+    for other in ctx
+        .store
+        .list::<BackupSession>(None, &Selector::all())
+        .await?
+    {
+        let other_name = name_of(&other);
+        let other_ns = namespace_of(&other);
+        if (other_ns == namespace_of(session) && other_name == name_of(session))
+            || ctx.runner.state(&init_job_name(&other_name)) != Some(JobState::Running)
+        {
+            continue;
+        }
+        let invoker = other.spec.invoker.clone().unwrap_or_default();
+        let Some(bc) = ctx
+            .store
+            .get::<BackupConfiguration>(&other_ns, &invoker.name)
+            .await?
+        else {
+            continue;
+        };
+        let r = bc.spec.repository.clone().unwrap_or_default();
+        if r.name == repo_name && r.namespace_or(&other_ns) == repo_ns {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// The command line of a session's own action (`init-repository`, `post-backup`, the hooks).

@@ -10,7 +10,7 @@ use stash::api::{BackupConfiguration, BackupInvokerPhase, BackupSession, BackupS
 use super::*;
 use crate::clock::{Clock, ManualClock};
 use crate::context::{test_ctx, Ctx};
-use crate::runner::{FakeRunner, StepRunner};
+use crate::runner::{FakeRunner, JobSpec, StepRunner};
 use crate::store::{MemoryStore, ObjectStore};
 
 struct World {
@@ -685,4 +685,137 @@ async fn results_recorded_during_a_pass_are_not_taken_for_a_disruption() {
         "{t:?}"
     );
     assert_eq!(t.phase, Some(TargetPhase::Succeeded), "{t:?}");
+}
+
+/// A 3-replica StatefulSet target: one job per host, `totalHosts` 3; a host's job that ended
+/// without reporting while the others run is not yet a disruption; once every job ended with a
+/// host missing, it is.
+#[tokio::test]
+async fn a_statefulset_runs_a_job_per_replica_and_is_disrupted_only_when_all_ended() {
+    let w = world().await;
+    let mut objects = String::from(
+        "- apiVersion: apps/v1\n  kind: StatefulSet\n  metadata: {name: db, namespace: demo}\n\
+         \x20 spec:\n    replicas: 3\n    template:\n      spec:\n        containers:\n        - name: db\n          volumeMounts: [{name: data, mountPath: /data}]\n\
+         \x20   volumeClaimTemplates:\n    - metadata: {name: data}\n",
+    );
+    for i in 0..3 {
+        objects.push_str(&format!(
+            "- apiVersion: v1\n  kind: PersistentVolume\n  metadata: {{name: pv-{i}}}\n  spec: {{hostPath: {{path: /srv/db-{i}}}}}\n\
+             - apiVersion: v1\n  kind: PersistentVolumeClaim\n  metadata: {{name: data-db-{i}, namespace: demo}}\n  spec: {{volumeName: pv-{i}}}\n"
+        ));
+    }
+    for obj in serde_saphyr::from_str::<Vec<serde_json::Value>>(&objects).unwrap() {
+        w.store.create_raw(obj).await.unwrap();
+    }
+    w.store
+        .update::<BackupConfiguration, _>("demo", "pg-backup", |bc| {
+            let target: stash::api::backup_configuration::BackupTarget = serde_json::from_value(
+                serde_json::json!({"ref": {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db"}, "paths": ["/data"]}),
+            )
+            .unwrap();
+            bc.spec.template.target = Some(target);
+            bc.spec.template.task = None;
+        })
+        .await
+        .unwrap();
+    let name = w.new_session(0).await;
+    w.reconcile_session(&name).await;
+    w.runner.finish(&init_job_name(&name), JobState::Succeeded);
+    w.step_sets(&name, types::BACKEND_REPOSITORY_INITIALIZED)
+        .await;
+    w.reconcile_session(&name).await;
+    let backups: Vec<JobSpec> = w
+        .runner
+        .started()
+        .into_iter()
+        .filter(|j| j.name.starts_with("stash-backup-"))
+        .collect();
+    let names: Vec<&str> = backups.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [0, 1, 2].map(|i| format!("stash-backup-{name}-0-{i}")),
+        "one job per replica"
+    );
+    for (i, job) in backups.iter().enumerate() {
+        let args = job.steps[0].args.join(" ");
+        assert!(args.contains(&format!("--hostname=host-{i}")), "{args}");
+        assert_eq!(
+            job.env.get(crate::volumes::MOUNTS_ENV).map(String::as_str),
+            Some(format!("/data=/srv/db-{i}").as_str())
+        );
+    }
+    let st = w.session(&name).await.status.unwrap();
+    assert_eq!(st.targets.as_ref().unwrap()[0].total_hosts, Some(3));
+
+    // host-0's job ended without reporting; the others still run.
+    w.runner
+        .finish(&format!("stash-backup-{name}-0-0"), JobState::Succeeded);
+    w.reconcile_session(&name).await;
+    let st = w.session(&name).await.status.unwrap();
+    assert_eq!(st.phase, Some(BackupSessionPhase::Running), "{st:?}");
+    for i in 1..3 {
+        w.runner.finish(
+            &format!("stash-backup-{name}-0-{i}"),
+            JobState::Failed {
+                step: "pvc-backup".into(),
+                message: format!("host-{i} was killed"),
+            },
+        );
+    }
+    w.reconcile_session(&name).await;
+    let st = w.session(&name).await.status.unwrap();
+    assert_eq!(st.phase, Some(BackupSessionPhase::Failed), "{st:?}");
+    let t = &st.targets.unwrap()[0];
+    let c = find_condition(t.conditions.as_deref(), types::BACKUP_DISRUPTED).unwrap();
+    assert!(
+        c.message.as_deref().unwrap().ends_with("host-1 was killed"),
+        "{c:?}"
+    );
+}
+
+/// Two configurations backing up into one new repository: the second session's repository
+/// init waits while the first one's runs (two inits would write two configs and keys), then
+/// runs and finds the repository there.
+#[tokio::test]
+async fn a_second_init_of_the_same_repository_waits_for_the_first() {
+    let w = world().await;
+    let mut other = w.bc().await;
+    other.metadata.name = Some("pg-backup-2".into());
+    other.metadata.resource_version = None;
+    other.metadata.uid = None;
+    other.status = None;
+    w.store.create(&other).await.unwrap();
+    let first = w.new_session(0).await;
+    super::super::backup_configuration::reconcile(
+        &w.store
+            .get::<BackupConfiguration>("demo", "pg-backup-2")
+            .await
+            .unwrap()
+            .unwrap(),
+        &w.ctx,
+    )
+    .await
+    .unwrap();
+    let bc2 = w
+        .store
+        .get::<BackupConfiguration>("demo", "pg-backup-2")
+        .await
+        .unwrap()
+        .unwrap();
+    let s2 = new_session(&bc2, Some(w.clock.now().timestamp()));
+    let second = name_of(&s2);
+    w.store.create(&s2).await.unwrap();
+
+    w.reconcile_session(&first).await;
+    assert_eq!(w.jobs(), [init_job_name(&first)]);
+    assert_eq!(w.reconcile_session(&second).await, Next::secs(1));
+    assert_eq!(w.jobs(), [init_job_name(&first)], "the second init waits");
+
+    w.runner.finish(&init_job_name(&first), JobState::Succeeded);
+    w.reconcile_session(&second).await;
+    let mut jobs = w.jobs();
+    jobs.sort();
+    let mut want = vec![init_job_name(&first), init_job_name(&second)];
+    want.sort();
+    assert_eq!(jobs, want);
 }
