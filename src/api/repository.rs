@@ -81,6 +81,9 @@ pub struct RepositoryStatus {
     pub references: Option<Vec<TypedObjectReference>>,
 }
 
+// The only spec type of a backend: storage opens it as it is (`Backend::config`, implemented in
+// `crate::storage::backends`), and restic's repository strings and the `--provider` flags are
+// read into it. (A plain comment: doc comments become the CRD's descriptions.)
 /// The storage: `storageSecretName` plus exactly one provider.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -190,6 +193,40 @@ impl Backend {
     }
 }
 
+/// A required field of `spec.backend` that is unset or empty, by its path below `spec.backend`
+/// (`s3.bucket`). The provider types' `required_*` accessors are the one place these rules
+/// live: admission reports the path as a Required value, storage refuses to open without it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MissingField(pub &'static str);
+
+impl MissingField {
+    /// The provider (`s3`).
+    pub fn provider(&self) -> &'static str {
+        self.0.split_once('.').map_or(self.0, |(p, _)| p)
+    }
+
+    /// The field within the provider (`bucket`).
+    pub fn field(&self) -> &'static str {
+        self.0.split_once('.').map_or(self.0, |(_, f)| f)
+    }
+}
+
+impl std::fmt::Display for MissingField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "spec.backend.{} is required", self.0)
+    }
+}
+
+impl std::error::Error for MissingField {}
+
+/// The value of the required field at `path`, unless it is unset or blank.
+fn required<'a>(value: &'a Option<String>, path: &'static str) -> Result<&'a str, MissingField> {
+    value
+        .as_deref()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or(MissingField(path))
+}
+
 /// Any core volume source (Go inlines `core.VolumeSource`), mounted at `mountPath` (optionally
 /// `subPath`) into the backup pod. k8s-openapi has no standalone `VolumeSource`, so its members
 /// are listed here; [`LocalSpec::to_volume`] turns them into a named core `Volume`.
@@ -295,6 +332,11 @@ pub struct LocalSpec {
 }
 
 impl LocalSpec {
+    /// `mountPath`, where backup pods mount the volume (the repository folder inside them).
+    pub fn required_mount_path(&self) -> Result<&str, MissingField> {
+        required(&self.mount_path, "local.mountPath")
+    }
+
     /// The volume source as a core `Volume` called `name`.
     pub fn to_volume(&self, name: &str) -> core::Volume {
         core::Volume {
@@ -352,6 +394,17 @@ pub struct S3Spec {
     pub insecure_tls: Option<bool>,
 }
 
+impl S3Spec {
+    pub fn required_bucket(&self) -> Result<&str, MissingField> {
+        required(&self.bucket, "s3.bucket")
+    }
+
+    /// Required by admission; storage, given none (the `--provider=s3` flags), uses AWS's.
+    pub fn required_endpoint(&self) -> Result<&str, MissingField> {
+        required(&self.endpoint, "s3.endpoint")
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GCSSpec {
@@ -361,6 +414,12 @@ pub struct GCSSpec {
     pub prefix: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_connections: Option<i64>,
+}
+
+impl GCSSpec {
+    pub fn required_bucket(&self) -> Result<&str, MissingField> {
+        required(&self.bucket, "gcs.bucket")
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -374,12 +433,24 @@ pub struct AzureSpec {
     pub max_connections: Option<i64>,
 }
 
+impl AzureSpec {
+    pub fn required_container(&self) -> Result<&str, MissingField> {
+        required(&self.container, "azure.container")
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SwiftSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub prefix: Option<String>,
+}
+
+impl SwiftSpec {
+    pub fn required_container(&self) -> Result<&str, MissingField> {
+        required(&self.container, "swift.container")
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -393,10 +464,22 @@ pub struct B2Spec {
     pub max_connections: Option<i64>,
 }
 
+impl B2Spec {
+    pub fn required_bucket(&self) -> Result<&str, MissingField> {
+        required(&self.bucket, "b2.bucket")
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RestServerSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+}
+
+impl RestServerSpec {
+    pub fn required_url(&self) -> Result<&str, MissingField> {
+        required(&self.url, "rest.url")
+    }
 }
 
 /// Which namespaces may reference this Repository.

@@ -12,14 +12,18 @@
 //! | `rest:http://user:pass@host:port/path` | restic's REST server (`RESTIC_REST_USERNAME`, `RESTIC_REST_PASSWORD`) |
 //!
 //! `RESTIC_CACERT` names a PEM file of extra trusted roots for every HTTPS backend.
+//!
+//! A string parses into the same `spec.backend` types a Repository object holds, so both
+//! open through the same `XConfig::new`.
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::backends::{
-    AzureConfig, AzureSpec, B2Config, B2Spec, BackendConfig, GcsConfig, GcsSpec, LocalConfig,
-    RestConfig, RestSpec, S3Config, S3Spec, StorageError, SwiftConfig, SwiftSpec,
+    AzureConfig, B2Config, BackendConfig, GcsConfig, LocalConfig, RestConfig, S3Config,
+    StorageError, SwiftConfig,
 };
 use super::secret::EnvCredentials;
+use crate::api::repository::{AzureSpec, B2Spec, GCSSpec, RestServerSpec, S3Spec, SwiftSpec};
 use crate::engine::backend::Backend;
 
 #[derive(Debug, thiserror::Error)]
@@ -47,11 +51,11 @@ impl From<StorageError> for LocationError {
 
 /// A parsed repository location. Holds no secret: credentials are read when it is opened,
 /// except a REST URL's user info, which is kept apart and never printed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Location {
     Local(PathBuf),
     S3(S3Spec),
-    Gcs(GcsSpec),
+    Gcs(GCSSpec),
     Azure(AzureSpec),
     B2(B2Spec),
     Swift(SwiftSpec),
@@ -127,40 +131,42 @@ impl Location {
                 });
             }
             return Ok(Location::S3(S3Spec {
-                endpoint: format!("{scheme}{host}"),
-                bucket: bucket.into(),
-                prefix: prefix.into(),
-                region: None,
-                insecure_tls: false,
+                endpoint: Some(format!("{scheme}{host}")),
+                bucket: Some(bucket.into()),
+                prefix: Some(prefix.into()),
+                ..Default::default()
             }));
         }
         if let Some(rest) = s.strip_prefix("gs:") {
             let (bucket, prefix) = bucket_and_prefix(s, rest)?;
-            return Ok(Location::Gcs(GcsSpec {
-                bucket,
-                prefix,
-                max_connections: 0,
+            return Ok(Location::Gcs(GCSSpec {
+                bucket: Some(bucket),
+                prefix: Some(prefix),
+                ..Default::default()
             }));
         }
         if let Some(rest) = s.strip_prefix("azure:") {
             let (container, prefix) = bucket_and_prefix(s, rest)?;
             return Ok(Location::Azure(AzureSpec {
-                container,
-                prefix,
-                max_connections: 0,
+                container: Some(container),
+                prefix: Some(prefix),
+                ..Default::default()
             }));
         }
         if let Some(rest) = s.strip_prefix("b2:") {
             let (bucket, prefix) = bucket_and_prefix(s, rest)?;
             return Ok(Location::B2(B2Spec {
-                bucket,
-                prefix,
-                max_connections: 0,
+                bucket: Some(bucket),
+                prefix: Some(prefix),
+                ..Default::default()
             }));
         }
         if let Some(rest) = s.strip_prefix("swift:") {
             let (container, prefix) = bucket_and_prefix(s, rest)?;
-            return Ok(Location::Swift(SwiftSpec { container, prefix }));
+            return Ok(Location::Swift(SwiftSpec {
+                container: Some(container),
+                prefix: Some(prefix),
+            }));
         }
         if let Some(rest) = s.strip_prefix("rest:") {
             if !(rest.starts_with("http://") || rest.starts_with("https://")) {
@@ -204,9 +210,12 @@ impl Location {
             Location::Azure(s) => BackendConfig::Azure(AzureConfig::new(s, env)?),
             Location::B2(s) => BackendConfig::B2(B2Config::new(s, env)?),
             Location::Swift(s) => BackendConfig::Swift(SwiftConfig::new(s, env)?),
-            Location::Rest(u) => {
-                BackendConfig::Rest(RestConfig::new(&RestSpec { url: u.0.clone() }, env)?)
-            }
+            Location::Rest(u) => BackendConfig::Rest(RestConfig::new(
+                &RestServerSpec {
+                    url: Some(u.0.clone()),
+                },
+                env,
+            )?),
         })
     }
 }
@@ -285,11 +294,10 @@ mod tests {
         assert_eq!(
             Location::parse("s3:http://127.0.0.1:9000/bucket/a/b").unwrap(),
             Location::S3(S3Spec {
-                endpoint: "http://127.0.0.1:9000".into(),
-                bucket: "bucket".into(),
-                prefix: "a/b".into(),
-                region: None,
-                insecure_tls: false
+                endpoint: Some("http://127.0.0.1:9000".into()),
+                bucket: Some("bucket".into()),
+                prefix: Some("a/b".into()),
+                ..Default::default()
             })
         );
         assert!(!format!(

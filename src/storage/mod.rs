@@ -7,8 +7,9 @@
 //! restic's REST protocol, which OpenDAL lacks, is a small client of our own
 //! ([`backends::RestBackend`]) behind the same trait.
 //!
-//! * [`backends`] — Stash's `Repository.spec.backend`, one module per backend (spec, config
-//!   with credentials, `build()`), plus [`backends::BackendSpec`] over all of them;
+//! * [`backends`] — opening Stash's `Repository.spec.backend` (the API's types, the only
+//!   ones): one module per backend (config with credentials, `build()`), plus
+//!   `api::Backend::config` over all of them;
 //! * [`location`] — restic's repository strings and environment variables (the CLI);
 //! * [`secret`] — the storage Secret, the environment, and keeping secrets out of text;
 //! * [`http`] — the one HTTP/TLS stack, retry policy, timeouts and connection limits.
@@ -19,7 +20,7 @@ pub mod location;
 mod opendal_backend;
 pub mod secret;
 
-pub use backends::{BackendConfig, BackendSpec, LocalAccess, StorageError};
+pub use backends::{BackendConfig, LocalAccess, StorageError};
 pub use lazy::LazyBackend;
 pub use location::{create_location, open_location, open_location_with, Location, LocationError};
 pub use opendal_backend::OpendalBackend;

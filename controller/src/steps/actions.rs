@@ -24,7 +24,7 @@ use stash::engine::keyfile::KdfParams;
 use stash::engine::prune::PruneOptions;
 use stash::engine::retention::{keep_count, KeepPolicy};
 use stash::engine::{FileType, RepoError, RepoOptions, Repository};
-use stash::storage::{BackendSpec, LocalAccess, StorageSecret};
+use stash::storage::{LocalAccess, StorageSecret};
 
 use crate::reconcile::condition;
 use crate::store::{ObjectStore, StoreExt};
@@ -116,11 +116,12 @@ async fn open_backend(
     );
     let secret = StorageSecret::new(data);
     let what = format!("Repository {ns}/{name}");
-    let spec: BackendSpec =
-        serde_json::from_value(serde_json::to_value(&backend).unwrap_or_default())
-            .map_err(|e| ActionError::Missing(format!("{what}: spec.backend: {e}")))?;
     // Local mode: a local repository is its volume's host folder (where a Job would mount it).
-    let access = if spec.local.as_ref().is_some_and(|l| l.host_path.is_some()) {
+    let access = if backend
+        .local
+        .as_ref()
+        .is_some_and(|l| l.host_path.is_some())
+    {
         LocalAccess::Host
     } else {
         LocalAccess::Mounted
@@ -129,7 +130,7 @@ async fn open_backend(
         what: what.clone(),
         source,
     };
-    let config = spec.config(&secret, access).map_err(storage)?;
+    let config = backend.config(&secret, access).map_err(storage)?;
     let handle = config.open(create).map_err(storage)?;
     Ok(OpenBackend {
         handle,

@@ -12,6 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use stash::api::repository::{self as api, AzureSpec, GCSSpec, RestServerSpec, S3Spec};
 use stash::engine::archiver::{fs::backup_paths, stream::backup_stream, Progress, SnapshotOptions};
 use stash::engine::backend::{Backend, FileType};
 use stash::engine::check::check;
@@ -21,10 +22,7 @@ use stash::engine::restorer::{dump_content, find_node, restore, RestoreOptions};
 use stash::engine::retention::KeepPolicy;
 use stash::engine::snapshot::{select, SnapshotFilter};
 use stash::engine::{RepoOptions, Repository};
-use stash::storage::backends::{AzureSpec, GcsSpec, RestSpec, S3Spec};
-use stash::storage::{
-    open_location_with, BackendSpec, EnvCredentials, LocalAccess, Location, StorageSecret,
-};
+use stash::storage::{open_location_with, EnvCredentials, LocalAccess, Location, StorageSecret};
 use stash_integration::data::{make_tree, SqlDump};
 use stash_integration::restic::{json, restic_at_ok, PASSWORD};
 use stash_integration::treehash::assert_same;
@@ -84,25 +82,24 @@ fn s3_secret() -> StorageSecret {
 }
 
 /// Open a backend the way the operator will: Repository.spec.backend + storage Secret.
-fn open_spec(spec: &BackendSpec, secret: &StorageSecret) -> Arc<dyn Backend> {
+fn open_spec(spec: &api::Backend, secret: &StorageSecret) -> Arc<dyn Backend> {
     spec.config(secret, LocalAccess::Mounted)
         .unwrap()
         .open(true)
         .unwrap()
 }
 
-fn moto_spec(prefix: &str) -> BackendSpec {
+fn moto_spec(prefix: &str) -> api::Backend {
     let endpoint = format!(
         "http://{}",
         server("STASH_S3_PORT", 9100, "the S3 server (moto)")
     );
-    BackendSpec {
+    api::Backend {
         s3: Some(S3Spec {
-            endpoint,
-            bucket: BUCKET.into(),
-            prefix: prefix.into(),
-            region: None,
-            insecure_tls: false,
+            endpoint: Some(endpoint),
+            bucket: Some(BUCKET.into()),
+            prefix: Some(prefix.into()),
+            ..Default::default()
         }),
         ..Default::default()
     }
@@ -282,7 +279,7 @@ async fn s3_whole_cycle_on_moto() {
     // And restic agrees with the result, reading it at the same bucket/prefix.
     let repo = format!(
         "s3:{}/{BUCKET}/{prefix}",
-        spec.s3.as_ref().unwrap().endpoint
+        spec.s3.as_ref().unwrap().endpoint.as_deref().unwrap()
     );
     let env = [
         ("AWS_ACCESS_KEY_ID", AWS_KEY),
@@ -301,11 +298,11 @@ async fn azure_whole_cycle_on_azurite() {
         "http://{}/{AZ_ACCOUNT}",
         server("STASH_AZURE_PORT", 9101, "Azurite")
     );
-    let spec = BackendSpec {
+    let spec = api::Backend {
         azure: Some(AzureSpec {
-            container: BUCKET.into(),
-            prefix: prefix.clone(),
-            max_connections: 3,
+            container: Some(BUCKET.into()),
+            prefix: Some(prefix.clone()),
+            max_connections: Some(3),
         }),
         ..Default::default()
     };
@@ -315,13 +312,12 @@ async fn azure_whole_cycle_on_azurite() {
         ("AZURE_ACCOUNT_KEY", AZ_KEY),
         ("AZURE_ENDPOINT", endpoint.as_str()),
     ]);
-    assert_eq!(spec.max_connections(), Some(3));
+    assert_eq!(spec.connections(), Some(3));
     whole_cycle(open_spec(&spec, &secret), || open_spec(&spec, &secret)).await;
-    let bucket_root = BackendSpec {
+    let bucket_root = api::Backend {
         azure: Some(AzureSpec {
-            container: BUCKET.into(),
-            prefix: String::new(),
-            max_connections: 0,
+            container: Some(BUCKET.into()),
+            ..Default::default()
         }),
         ..Default::default()
     };
@@ -342,11 +338,11 @@ async fn gcs_whole_cycle_on_fake_gcs_single_shot_uploads() {
         "http://{}",
         server("STASH_GCS_PORT", 9102, "fake-gcs-server")
     );
-    let spec = BackendSpec {
-        gcs: Some(GcsSpec {
-            bucket: BUCKET.into(),
-            prefix: prefix.clone(),
-            max_connections: 2,
+    let spec = api::Backend {
+        gcs: Some(GCSSpec {
+            bucket: Some(BUCKET.into()),
+            prefix: Some(prefix.clone()),
+            max_connections: Some(2),
         }),
         ..Default::default()
     };
@@ -356,11 +352,10 @@ async fn gcs_whole_cycle_on_fake_gcs_single_shot_uploads() {
         ("STORAGE_EMULATOR_HOST", emulator.as_str()),
     ]);
     whole_cycle(open_spec(&spec, &secret), || open_spec(&spec, &secret)).await;
-    let bucket_root = BackendSpec {
-        gcs: Some(GcsSpec {
-            bucket: BUCKET.into(),
-            prefix: String::new(),
-            max_connections: 0,
+    let bucket_root = api::Backend {
+        gcs: Some(GCSSpec {
+            bucket: Some(BUCKET.into()),
+            ..Default::default()
         }),
         ..Default::default()
     };
@@ -379,8 +374,10 @@ async fn rest_whole_cycle_on_rclone_serve_restic() {
         "http://{}/{prefix}/",
         server("STASH_REST_PORT", 9103, "rclone serve restic")
     );
-    let spec = BackendSpec {
-        rest: Some(RestSpec { url: url.clone() }),
+    let spec = api::Backend {
+        rest: Some(RestServerSpec {
+            url: Some(url.clone()),
+        }),
         ..Default::default()
     };
     let secret = StorageSecret::from_strings([
@@ -401,7 +398,7 @@ async fn rest_whole_cycle_on_rclone_serve_restic() {
 }
 
 /// All object keys under `prefix`, listed from the bucket's root.
-async fn raw_keys(bucket_root: &BackendSpec, secret: &StorageSecret, prefix: &str) -> Vec<String> {
+async fn raw_keys(bucket_root: &api::Backend, secret: &StorageSecret, prefix: &str) -> Vec<String> {
     bucket_root
         .config(secret, LocalAccess::Mounted)
         .unwrap()
@@ -621,14 +618,13 @@ impl S3sFs {
         }
     }
 
-    fn spec(&self, prefix: &str) -> BackendSpec {
-        BackendSpec {
+    fn spec(&self, prefix: &str) -> api::Backend {
+        api::Backend {
             s3: Some(S3Spec {
-                endpoint: format!("http://127.0.0.1:{}", self.port),
-                bucket: BUCKET.into(),
-                prefix: prefix.into(),
-                region: None,
-                insecure_tls: false,
+                endpoint: Some(format!("http://127.0.0.1:{}", self.port)),
+                bucket: Some(BUCKET.into()),
+                prefix: Some(prefix.into()),
+                ..Default::default()
             }),
             ..Default::default()
         }
@@ -801,8 +797,10 @@ async fn wrong_rest_password_is_permission_denied_and_not_retried() {
         server("STASH_REST_PORT", 9103, "rclone serve restic"),
         unique("rest-auth")
     );
-    let spec = BackendSpec {
-        rest: Some(RestSpec { url: url.clone() }),
+    let spec = api::Backend {
+        rest: Some(RestServerSpec {
+            url: Some(url.clone()),
+        }),
         ..Default::default()
     };
     let wrong = StorageSecret::from_strings([

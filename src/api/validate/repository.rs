@@ -2,7 +2,7 @@
 //! BackupBlueprint, whose spec inlines a RepositorySpec.
 
 use super::{join, Problem};
-use crate::api::repository::{FromNamespaces, RepositorySpec};
+use crate::api::repository::{FromNamespaces, MissingField, RepositorySpec};
 use crate::api::Repository;
 
 pub(super) fn repository(r: &Repository) -> Vec<Problem> {
@@ -54,41 +54,40 @@ pub(super) fn repository_spec(spec: &RepositorySpec, base: &str) -> Vec<Problem>
             "wipe out operation is not supported for B2 backend",
         ));
     }
-    let empty = |v: &Option<String>| v.as_deref().unwrap_or_default().is_empty();
+    // The required-field rules live with the types (`required_*`); storage reads them too.
+    let mut missing = Vec::new();
     if let Some(local) = &backend.local {
-        let p = join(&backend_path, "local.mountPath");
-        match local.mount_path.as_deref().unwrap_or_default() {
-            "" => out.push(Problem::required(p)),
-            mp if mp.split('/').nth(1) == Some("stash") => out.push(Problem::at(
-                p,
+        match local.required_mount_path() {
+            Err(m) => missing.push(m),
+            Ok(mp) if mp.split('/').nth(1) == Some("stash") => out.push(Problem::at(
+                join(&backend_path, "local.mountPath"),
                 "`/stash` and `/stash/*` cannot be used as mountPath: the stash binary lives in /stash; \
                  use `/stash-backup` or any other path",
             )),
-            _ => {}
+            Ok(_) => {}
         }
     }
     if let Some(s3) = &backend.s3 {
-        if empty(&s3.bucket) {
-            out.push(Problem::required(join(&backend_path, "s3.bucket")));
-        }
-        if empty(&s3.endpoint) {
-            out.push(Problem::required(join(&backend_path, "s3.endpoint")));
-        }
+        missing.extend(s3.required_bucket().err());
+        missing.extend(s3.required_endpoint().err());
     }
-    if backend.gcs.as_ref().is_some_and(|g| empty(&g.bucket)) {
-        out.push(Problem::required(join(&backend_path, "gcs.bucket")));
-    }
-    if backend.azure.as_ref().is_some_and(|a| empty(&a.container)) {
-        out.push(Problem::required(join(&backend_path, "azure.container")));
-    }
-    if backend.swift.as_ref().is_some_and(|s| empty(&s.container)) {
-        out.push(Problem::required(join(&backend_path, "swift.container")));
-    }
-    if backend.b2.as_ref().is_some_and(|b| empty(&b.bucket)) {
-        out.push(Problem::required(join(&backend_path, "b2.bucket")));
-    }
-    if backend.rest.as_ref().is_some_and(|r| empty(&r.url)) {
-        out.push(Problem::required(join(&backend_path, "rest.url")));
+    missing.extend(backend.gcs.as_ref().and_then(|g| g.required_bucket().err()));
+    missing.extend(
+        backend
+            .azure
+            .as_ref()
+            .and_then(|a| a.required_container().err()),
+    );
+    missing.extend(
+        backend
+            .swift
+            .as_ref()
+            .and_then(|s| s.required_container().err()),
+    );
+    missing.extend(backend.b2.as_ref().and_then(|b| b.required_bucket().err()));
+    missing.extend(backend.rest.as_ref().and_then(|r| r.required_url().err()));
+    for MissingField(path) in missing {
+        out.push(Problem::required(join(&backend_path, path)));
     }
     if let Some(allowed) = spec
         .usage_policy

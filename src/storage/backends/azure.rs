@@ -2,27 +2,19 @@
 //!
 //! A pack is one Put Blob request, committed whole.
 use opendal::Operator;
-use serde::{Deserialize, Serialize};
 
-use super::gcs::{is_zero, or_root};
-use super::{restic_prefix, root_of, StorageError};
+use super::gcs::or_root;
+use super::{connection_limit, restic_prefix, root_of, StorageError};
+use crate::api::repository::AzureSpec;
 use crate::storage::http::{self, TlsOptions};
 use crate::storage::secret::{Credentials, Redactor, Sensitive};
 
-/// Stash's `backend.azure`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AzureSpec {
-    pub container: String,
-    #[serde(default)]
-    pub prefix: String,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub max_connections: i64,
-}
-
 #[derive(Clone)]
 pub struct AzureConfig {
-    pub spec: AzureSpec,
+    pub container: String,
+    pub prefix: String,
+    /// `maxConnections`; 0: no limit of ours.
+    pub max_connections: usize,
     pub account_name: String,
     pub account_key: Option<Sensitive>,
     /// restic's `AZURE_ACCOUNT_SAS`, an alternative to the key.
@@ -37,9 +29,9 @@ pub struct AzureConfig {
 impl std::fmt::Debug for AzureConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AzureConfig")
-            .field("container", &self.spec.container)
-            .field("prefix", &self.spec.prefix)
-            .field("max_connections", &self.spec.max_connections)
+            .field("container", &self.container)
+            .field("prefix", &self.prefix)
+            .field("max_connections", &self.max_connections)
             .field("account_name", &self.account_name)
             .field("account_key", &self.account_key.as_ref().map(|_| "***"))
             .field("sas_token", &self.sas_token.as_ref().map(|_| "***"))
@@ -50,18 +42,8 @@ impl std::fmt::Debug for AzureConfig {
 
 impl AzureConfig {
     pub fn new(spec: &AzureSpec, creds: &dyn Credentials) -> Result<AzureConfig, StorageError> {
-        if spec.container.trim().is_empty() {
-            return Err(StorageError::invalid(
-                "azure",
-                "container is empty: set spec.backend.azure.container",
-            ));
-        }
-        if spec.max_connections < 0 {
-            return Err(StorageError::invalid(
-                "azure",
-                "maxConnections must not be negative",
-            ));
-        }
+        let container = spec.required_container()?.to_string();
+        let max_connections = connection_limit("azure", spec.max_connections)?;
         let account_name = creds.require("AZURE_ACCOUNT_NAME")?.expose().to_string();
         let sas_token = creds.optional("AZURE_ACCOUNT_SAS");
         let account_key = match &sas_token {
@@ -81,7 +63,9 @@ impl AzureConfig {
             }
         };
         Ok(AzureConfig {
-            spec: spec.clone(),
+            container,
+            prefix: spec.prefix.clone().unwrap_or_default(),
+            max_connections,
             account_name,
             account_key,
             sas_token,
@@ -96,8 +80,8 @@ impl AzureConfig {
     pub fn location(&self) -> String {
         format!(
             "azure:{}:{}",
-            self.spec.container,
-            or_root(restic_prefix(&self.spec.prefix))
+            self.container,
+            or_root(restic_prefix(&self.prefix))
         )
     }
 
@@ -107,8 +91,8 @@ impl AzureConfig {
 
     pub fn builder(&self) -> opendal::services::Azblob {
         let mut b = opendal::services::Azblob::default()
-            .container(&self.spec.container)
-            .root(&root_of(&self.spec.prefix))
+            .container(&self.container)
+            .root(&root_of(&self.prefix))
             .endpoint(&self.endpoint)
             .account_name(&self.account_name);
         if let Some(k) = &self.account_key {
@@ -133,7 +117,7 @@ impl AzureConfig {
         Ok(http::finish(
             op,
             http::client(&tls)?,
-            usize::try_from(self.spec.max_connections).ok(),
+            Some(self.max_connections),
         ))
     }
 }
@@ -170,7 +154,7 @@ mod tests {
     #[test]
     fn both_keys_are_required() {
         let spec = AzureSpec {
-            container: "c".into(),
+            container: Some("c".into()),
             ..Default::default()
         };
         let e = AzureConfig::new(
@@ -196,7 +180,7 @@ mod tests {
     #[test]
     fn endpoint_overrides() {
         let spec = AzureSpec {
-            container: "c".into(),
+            container: Some("c".into()),
             ..Default::default()
         };
         let s = StorageSecret::from_strings([

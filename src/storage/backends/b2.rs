@@ -6,31 +6,24 @@
 //! can run here: the request shapes are unit-tested against a scripted HTTP server.
 use base64::Engine as _;
 use opendal::Operator;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::gcs::{is_zero, or_root};
-use super::{restic_prefix, root_of, StorageError};
+use super::gcs::or_root;
+use super::{connection_limit, restic_prefix, root_of, StorageError};
+use crate::api::repository::B2Spec;
 use crate::engine::backend::{BackendError, ErrorKind};
 use crate::storage::http::{self, TlsOptions};
 use crate::storage::secret::{Credentials, Redactor, Sensitive};
 use crate::storage::OpendalBackend;
 
-/// Stash's `backend.b2`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct B2Spec {
-    pub bucket: String,
-    #[serde(default)]
-    pub prefix: String,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub max_connections: i64,
-}
-
 pub const B2_API: &str = "https://api.backblazeb2.com";
 
 #[derive(Clone)]
 pub struct B2Config {
-    pub spec: B2Spec,
+    pub bucket: String,
+    pub prefix: String,
+    /// `maxConnections`; 0: no limit of ours.
+    pub max_connections: usize,
     /// The application key's id (`B2_ACCOUNT_ID`).
     pub account_id: Sensitive,
     pub account_key: Sensitive,
@@ -44,9 +37,9 @@ pub struct B2Config {
 impl std::fmt::Debug for B2Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("B2Config")
-            .field("bucket", &self.spec.bucket)
-            .field("prefix", &self.spec.prefix)
-            .field("max_connections", &self.spec.max_connections)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("max_connections", &self.max_connections)
             .field("account_id", &"***")
             .field("account_key", &"***")
             .field("bucket_id", &self.bucket_id)
@@ -86,20 +79,12 @@ struct Bucket {
 
 impl B2Config {
     pub fn new(spec: &B2Spec, creds: &dyn Credentials) -> Result<B2Config, StorageError> {
-        if spec.bucket.trim().is_empty() {
-            return Err(StorageError::invalid(
-                "b2",
-                "bucket is empty: set spec.backend.b2.bucket",
-            ));
-        }
-        if spec.max_connections < 0 {
-            return Err(StorageError::invalid(
-                "b2",
-                "maxConnections must not be negative",
-            ));
-        }
+        let bucket = spec.required_bucket()?.to_string();
+        let max_connections = connection_limit("b2", spec.max_connections)?;
         Ok(B2Config {
-            spec: spec.clone(),
+            bucket,
+            prefix: spec.prefix.clone().unwrap_or_default(),
+            max_connections,
             account_id: creds.require("B2_ACCOUNT_ID")?,
             account_key: creds.require("B2_ACCOUNT_KEY")?,
             bucket_id: None,
@@ -114,8 +99,8 @@ impl B2Config {
     pub fn location(&self) -> String {
         format!(
             "b2:{}:{}",
-            self.spec.bucket,
-            or_root(restic_prefix(&self.spec.prefix))
+            self.bucket,
+            or_root(restic_prefix(&self.prefix))
         )
     }
 
@@ -168,7 +153,7 @@ impl B2Config {
             bucket_name: Some(name),
         }) = &auth.allowed
         {
-            if name == &self.spec.bucket {
+            if name == &self.bucket {
                 return Ok(id.clone());
             }
         }
@@ -178,9 +163,7 @@ impl B2Config {
                 auth.api_url.trim_end_matches('/')
             ))
             .header("authorization", &auth.authorization_token)
-            .json(
-                &serde_json::json!({"accountId": auth.account_id, "bucketName": self.spec.bucket}),
-            )
+            .json(&serde_json::json!({"accountId": auth.account_id, "bucketName": self.bucket}))
             .send()
             .await
             .map_err(|e| self.err(ErrorKind::Temporary, "listing buckets of", e.to_string()))?;
@@ -188,7 +171,7 @@ impl B2Config {
         buckets
             .buckets
             .into_iter()
-            .find(|b| b.bucket_name == self.spec.bucket)
+            .find(|b| b.bucket_name == self.bucket)
             .map(|b| b.bucket_id)
             .ok_or_else(|| {
                 self.err(
@@ -196,7 +179,7 @@ impl B2Config {
                     "opening",
                     format!(
                         "bucket {:?} does not exist or the key may not see it",
-                        self.spec.bucket
+                        self.bucket
                     ),
                 )
             })
@@ -204,9 +187,9 @@ impl B2Config {
 
     pub fn builder(&self, bucket_id: &str) -> opendal::services::B2 {
         opendal::services::B2::default()
-            .bucket(&self.spec.bucket)
+            .bucket(&self.bucket)
             .bucket_id(bucket_id)
-            .root(&root_of(&self.spec.prefix))
+            .root(&root_of(&self.prefix))
             .application_key_id(self.account_id.expose())
             .application_key(self.account_key.expose())
     }
@@ -217,11 +200,7 @@ impl B2Config {
             location: self.location(),
             source: Box::new(e),
         })?;
-        Ok(http::finish(
-            op,
-            self.client()?,
-            usize::try_from(self.spec.max_connections).ok(),
-        ))
+        Ok(http::finish(op, self.client()?, Some(self.max_connections)))
     }
 
     /// Look the bucket up, then build (what the engine's first request triggers).
@@ -278,7 +257,7 @@ mod tests {
     #[test]
     fn both_keys_are_required_and_hidden() {
         let spec = B2Spec {
-            bucket: "b".into(),
+            bucket: Some("b".into()),
             ..Default::default()
         };
         let e = B2Config::new(

@@ -5,30 +5,18 @@
 //! or not at all — and it is the path the GCS emulator in our tests accepts.
 use base64::Engine as _;
 use opendal::Operator;
-use serde::{Deserialize, Serialize};
 
-use super::{restic_prefix, root_of, StorageError};
+use super::{connection_limit, restic_prefix, root_of, StorageError};
+use crate::api::repository::GCSSpec;
 use crate::storage::http::{self, TlsOptions};
 use crate::storage::secret::{Credentials, Redactor, Sensitive};
 
-/// Stash's `backend.gcs`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct GcsSpec {
-    pub bucket: String,
-    #[serde(default)]
-    pub prefix: String,
-    #[serde(default, skip_serializing_if = "is_zero")]
-    pub max_connections: i64,
-}
-
-pub(crate) fn is_zero(n: &i64) -> bool {
-    *n == 0
-}
-
 #[derive(Clone)]
 pub struct GcsConfig {
-    pub spec: GcsSpec,
+    pub bucket: String,
+    pub prefix: String,
+    /// `maxConnections`; 0: no limit of ours.
+    pub max_connections: usize,
     /// Not needed for object access; kept because Stash's Secret carries it.
     pub project_id: Option<String>,
     /// The service account key (JSON). Absent: workload identity / VM metadata.
@@ -42,9 +30,9 @@ pub struct GcsConfig {
 impl std::fmt::Debug for GcsConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GcsConfig")
-            .field("bucket", &self.spec.bucket)
-            .field("prefix", &self.spec.prefix)
-            .field("max_connections", &self.spec.max_connections)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("max_connections", &self.max_connections)
             .field("project_id", &self.project_id)
             .field(
                 "service_account_json",
@@ -56,19 +44,9 @@ impl std::fmt::Debug for GcsConfig {
 }
 
 impl GcsConfig {
-    pub fn new(spec: &GcsSpec, creds: &dyn Credentials) -> Result<GcsConfig, StorageError> {
-        if spec.bucket.trim().is_empty() {
-            return Err(StorageError::invalid(
-                "gcs",
-                "bucket is empty: set spec.backend.gcs.bucket",
-            ));
-        }
-        if spec.max_connections < 0 {
-            return Err(StorageError::invalid(
-                "gcs",
-                "maxConnections must not be negative",
-            ));
-        }
+    pub fn new(spec: &GCSSpec, creds: &dyn Credentials) -> Result<GcsConfig, StorageError> {
+        let bucket = spec.required_bucket()?.to_string();
+        let max_connections = connection_limit("gcs", spec.max_connections)?;
         let emulator = creds.optional("STORAGE_EMULATOR_HOST").map(|h| {
             let h = h.expose().trim_end_matches('/');
             if h.starts_with("http://") || h.starts_with("https://") {
@@ -78,7 +56,9 @@ impl GcsConfig {
             }
         });
         Ok(GcsConfig {
-            spec: spec.clone(),
+            bucket,
+            prefix: spec.prefix.clone().unwrap_or_default(),
+            max_connections,
             project_id: creds
                 .optional("GOOGLE_PROJECT_ID")
                 .map(|p| p.expose().to_string()),
@@ -94,8 +74,8 @@ impl GcsConfig {
     pub fn location(&self) -> String {
         format!(
             "gs:{}:{}",
-            self.spec.bucket,
-            or_root(restic_prefix(&self.spec.prefix))
+            self.bucket,
+            or_root(restic_prefix(&self.prefix))
         )
     }
 
@@ -105,8 +85,8 @@ impl GcsConfig {
 
     pub fn builder(&self) -> opendal::services::Gcs {
         let mut b = opendal::services::Gcs::default()
-            .bucket(&self.spec.bucket)
-            .root(&root_of(&self.spec.prefix))
+            .bucket(&self.bucket)
+            .root(&root_of(&self.prefix))
             .scope("https://www.googleapis.com/auth/devstorage.read_write");
         if let Some(json) = &self.service_account_json {
             b = b.credential(&base64::engine::general_purpose::STANDARD.encode(json.expose()));
@@ -134,7 +114,7 @@ impl GcsConfig {
         Ok(http::finish(
             op,
             http::client(&tls)?,
-            usize::try_from(self.spec.max_connections).ok(),
+            Some(self.max_connections),
         ))
     }
 }
@@ -155,7 +135,7 @@ mod tests {
 
     #[test]
     fn stash_fields_map_to_the_operator() {
-        let spec: GcsSpec = serde_json::from_value(serde_json::json!({"bucket": "stash-testing", "prefix": "/demo/pg", "maxConnections": 5})).unwrap();
+        let spec: GCSSpec = serde_json::from_value(serde_json::json!({"bucket": "stash-testing", "prefix": "/demo/pg", "maxConnections": 5})).unwrap();
         let key = r#"{"type":"service_account","private_key":"-----BEGIN PRIVATE KEY-----\nMIIEsecretsecret\n-----END PRIVATE KEY-----\n"}"#;
         let secret = StorageSecret::from_strings([
             ("GOOGLE_PROJECT_ID", "my-project"),
@@ -178,17 +158,17 @@ mod tests {
 
     #[test]
     fn emulator_and_root_forms() {
-        let spec = GcsSpec {
-            bucket: "b".into(),
+        let spec = GCSSpec {
+            bucket: Some("b".into()),
             ..Default::default()
         };
         let secret = StorageSecret::from_strings([("STORAGE_EMULATOR_HOST", "127.0.0.1:4443")]);
         let c = GcsConfig::new(&spec, &secret).unwrap();
         assert_eq!(c.emulator.as_deref(), Some("http://127.0.0.1:4443"));
         assert_eq!(c.location(), "gs:b:/");
-        let bad = GcsSpec {
-            bucket: "b".into(),
-            max_connections: -1,
+        let bad = GCSSpec {
+            bucket: Some("b".into()),
+            max_connections: Some(-1),
             ..Default::default()
         };
         assert!(GcsConfig::new(&bad, &secret)

@@ -4,33 +4,10 @@
 //! so a pack is never half-visible, as with restic's local backend.
 use std::path::{Path, PathBuf};
 
+use super::{LocalAccess, StorageError};
+use crate::api::repository::LocalSpec;
 use opendal::layers::RetryLayer;
 use opendal::Operator;
-use serde::{Deserialize, Serialize};
-
-use super::{LocalAccess, StorageError};
-
-/// Stash's `backend.local`: an inline core VolumeSource plus `mountPath`/`subPath`. Of the
-/// volume only `hostPath` matters to us (local mode); other volume kinds are accepted and
-/// kept for the pod spec by whoever builds it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct LocalSpec {
-    #[serde(default)]
-    pub mount_path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub host_path: Option<HostPathSpec>,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct HostPathSpec {
-    pub path: String,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub type_: Option<String>,
-}
 
 /// A local repository folder. Nothing secret, so the derived `Debug` is fine.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -39,17 +16,12 @@ pub struct LocalConfig {
 }
 
 impl LocalConfig {
+    /// Stash's `backend.local` is an inline core VolumeSource plus `mountPath`/`subPath`. Of
+    /// the volume only `hostPath` matters here (local mode); the other volume kinds are for
+    /// whoever builds the pod.
     pub fn new(spec: &LocalSpec, access: LocalAccess) -> Result<LocalConfig, StorageError> {
         let path = match access {
-            LocalAccess::Mounted => {
-                if spec.mount_path.is_empty() {
-                    return Err(StorageError::invalid(
-                        "local",
-                        "mountPath is empty: set spec.backend.local.mountPath",
-                    ));
-                }
-                PathBuf::from(&spec.mount_path)
-            }
+            LocalAccess::Mounted => PathBuf::from(spec.required_mount_path()?),
             LocalAccess::Host => {
                 let Some(hp) = &spec.host_path else {
                     return Err(StorageError::invalid(

@@ -1,20 +1,26 @@
-//! Stash's `Repository.spec.backend`, one module per backend, all of the same shape:
+//! Opening Stash's `Repository.spec.backend`, one module per backend.
 //!
-//! * `XSpec` — the CRD's fields, camelCase as Stash spells them (plain serde data);
-//! * `XConfig` — the spec plus credentials from a [`Credentials`] source (a storage Secret or
-//!   the environment), with a hand-written `Debug` that hides every secret;
+//! There is one family of spec types, the API's ([`crate::api::repository::Backend`] and its
+//! `S3Spec`, `GCSSpec`, …): a Repository object opens with no conversion and no second copy
+//! of its fields or of the rules on them (the required-field rules are the API types'
+//! `required_*` accessors, which admission uses too). restic's repository strings
+//! ([`super::location`]) parse into the same types. Each backend module has:
+//!
+//! * `XConfig::new(&api::XSpec, creds)` — the spec's fields resolved (defaults applied,
+//!   required ones checked) plus credentials from a [`Credentials`](super::Credentials) source
+//!   (a storage Secret or the environment), with a hand-written `Debug` that hides every
+//!   secret;
 //! * `XConfig::location()` — restic's repository string, never with a secret in it;
 //! * `XConfig::build()` — the OpenDAL operator rooted at the repository (the REST backend,
 //!   which OpenDAL has no service for, builds our own client instead).
 //!
-//! [`BackendSpec`] mirrors Stash's `Backend` (exactly one member set) and turns into a
+//! `api::Backend::config` (here) checks that exactly one provider is set and makes the
 //! [`BackendConfig`], which opens an `Arc<dyn Backend>` for the engine.
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
-
 use super::secret::{MissingKey, Redactor, StorageSecret};
 use super::{LazyBackend, OpendalBackend};
+use crate::api::repository::{self as api, MissingField};
 use crate::engine::backend::Backend;
 
 pub mod azure;
@@ -28,13 +34,13 @@ pub mod swift;
 #[cfg(test)]
 pub(crate) mod stub;
 
-pub use azure::{AzureConfig, AzureSpec};
-pub use b2::{B2Config, B2Spec};
-pub use gcs::{GcsConfig, GcsSpec};
-pub use local::{LocalConfig, LocalSpec};
-pub use rest::{RestBackend, RestConfig, RestSpec};
-pub use s3::{S3Config, S3Spec};
-pub use swift::{SwiftConfig, SwiftSpec};
+pub use azure::AzureConfig;
+pub use b2::B2Config;
+pub use gcs::GcsConfig;
+pub use local::LocalConfig;
+pub use rest::{RestBackend, RestConfig};
+pub use s3::S3Config;
+pub use swift::SwiftConfig;
 
 /// Configuring or building a backend failed. Never carries a secret.
 #[derive(Debug, thiserror::Error)]
@@ -62,6 +68,17 @@ pub enum StorageError {
     NotExactlyOne(String),
 }
 
+/// A required field, in the words storage has always used: `s3 backend: bucket is empty: set
+/// spec.backend.s3.bucket`.
+impl From<MissingField> for StorageError {
+    fn from(m: MissingField) -> StorageError {
+        StorageError::invalid(
+            m.provider(),
+            format!("{} is empty: set spec.backend.{}", m.field(), m.0),
+        )
+    }
+}
+
 impl StorageError {
     pub(crate) fn invalid(backend: &'static str, message: impl Into<String>) -> StorageError {
         StorageError::Invalid {
@@ -69,28 +86,6 @@ impl StorageError {
             message: message.into(),
         }
     }
-}
-
-/// Stash's `Repository.spec.backend`: the storage Secret's name and exactly one backend.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BackendSpec {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub storage_secret_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub local: Option<LocalSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub s3: Option<S3Spec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gcs: Option<GcsSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub azure: Option<AzureSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub swift: Option<SwiftSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub b2: Option<B2Spec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rest: Option<RestSpec>,
 }
 
 /// Where a `local` backend's folder is reached from.
@@ -103,46 +98,23 @@ pub enum LocalAccess {
     Host,
 }
 
-impl BackendSpec {
-    fn members(&self) -> Vec<&'static str> {
-        let mut v = Vec::new();
-        if self.local.is_some() {
-            v.push("local");
-        }
-        if self.s3.is_some() {
-            v.push("s3");
-        }
-        if self.gcs.is_some() {
-            v.push("gcs");
-        }
-        if self.azure.is_some() {
-            v.push("azure");
-        }
-        if self.swift.is_some() {
-            v.push("swift");
-        }
-        if self.b2.is_some() {
-            v.push("b2");
-        }
-        if self.rest.is_some() {
-            v.push("rest");
-        }
-        v
-    }
-
-    /// Combine with the storage Secret. A missing required key fails with Stash's text
-    /// (`storage Secret missing <KEY> key`).
+/// Opening the API's `spec.backend` (the storage layer's side of the type; it lives here so
+/// that the API module does not depend on OpenDAL).
+impl api::Backend {
+    /// Combine with the storage Secret. Exactly one provider must be set; a missing required
+    /// field fails naming it (the rule is the API type's, the one admission applies); a missing
+    /// required key fails with Stash's text (`storage Secret missing <KEY> key`).
     pub fn config(
         &self,
         secret: &StorageSecret,
         local: LocalAccess,
     ) -> Result<BackendConfig, StorageError> {
-        let members = self.members();
-        if members.len() != 1 {
-            let what = if members.is_empty() {
+        let providers = self.providers();
+        if providers.len() != 1 {
+            let what = if providers.is_empty() {
                 "none".to_string()
             } else {
-                members.join(" and ")
+                providers.join(" and ")
             };
             return Err(StorageError::NotExactlyOne(what));
         }
@@ -160,22 +132,28 @@ impl BackendSpec {
             BackendConfig::B2(B2Config::new(s, secret)?)
         } else {
             BackendConfig::Rest(RestConfig::new(
-                self.rest.as_ref().expect("one member"),
+                self.rest.as_ref().expect("one provider"),
                 secret,
             )?)
         })
     }
 
-    /// Stash's `maxConnections` of the backend, if it has one (for `RepoOptions.connections`).
-    pub fn max_connections(&self) -> Option<usize> {
-        let n = self
-            .gcs
-            .as_ref()
-            .map(|s| s.max_connections)
-            .or(self.azure.as_ref().map(|s| s.max_connections))
-            .or(self.b2.as_ref().map(|s| s.max_connections))?;
-        (n > 0).then_some(n as usize)
+    /// Stash's `maxConnections` of the backend, if it sets a positive one (for
+    /// `RepoOptions.connections`).
+    pub fn connections(&self) -> Option<usize> {
+        usize::try_from(self.max_connections())
+            .ok()
+            .filter(|n| *n > 0)
     }
+}
+
+/// A spec's `maxConnections` as a limit (`0`: none); negative is refused.
+pub(crate) fn connection_limit(
+    backend: &'static str,
+    max_connections: Option<i64>,
+) -> Result<usize, StorageError> {
+    usize::try_from(max_connections.unwrap_or(0))
+        .map_err(|_| StorageError::invalid(backend, "maxConnections must not be negative"))
 }
 
 /// A backend ready to open: spec plus credentials.
@@ -298,14 +276,14 @@ mod tests {
 
     #[test]
     fn exactly_one_backend() {
-        let spec: BackendSpec =
+        let spec: api::Backend =
             serde_json::from_value(serde_json::json!({"storageSecretName": "s"})).unwrap();
         let e = spec
             .config(&StorageSecret::default(), LocalAccess::Mounted)
             .unwrap_err()
             .to_string();
         assert!(e.contains("sets none"), "{e}");
-        let spec: BackendSpec = serde_json::from_value(serde_json::json!({
+        let spec: api::Backend = serde_json::from_value(serde_json::json!({
             "s3": {"endpoint": "s3.amazonaws.com", "bucket": "b"}, "gcs": {"bucket": "g"}
         }))
         .unwrap();
@@ -317,13 +295,65 @@ mod tests {
     }
 
     #[test]
+    fn missing_required_fields_are_named() {
+        let cases = [
+            (
+                serde_json::json!({"s3": {"endpoint": "e"}}),
+                "s3 backend: bucket is empty: set spec.backend.s3.bucket",
+            ),
+            (
+                serde_json::json!({"gcs": {"bucket": " "}}),
+                "gcs backend: bucket is empty: set spec.backend.gcs.bucket",
+            ),
+            (
+                serde_json::json!({"azure": {}}),
+                "azure backend: container is empty: set spec.backend.azure.container",
+            ),
+            (
+                serde_json::json!({"swift": {"prefix": "p"}}),
+                "swift backend: container is empty: set spec.backend.swift.container",
+            ),
+            (
+                serde_json::json!({"b2": {}}),
+                "b2 backend: bucket is empty: set spec.backend.b2.bucket",
+            ),
+            (
+                serde_json::json!({"rest": {}}),
+                "rest backend: url is empty: set spec.backend.rest.url",
+            ),
+            (
+                serde_json::json!({"local": {"emptyDir": {}}}),
+                "local backend: mountPath is empty: set spec.backend.local.mountPath",
+            ),
+        ];
+        for (spec, want) in cases {
+            let spec: api::Backend = serde_json::from_value(spec).unwrap();
+            let e = spec
+                .config(&StorageSecret::default(), LocalAccess::Mounted)
+                .unwrap_err()
+                .to_string();
+            assert_eq!(e, want);
+        }
+        let b: api::Backend = serde_json::from_value(
+            serde_json::json!({"gcs": {"bucket": "b", "maxConnections": -1}}),
+        )
+        .unwrap();
+        assert_eq!(b.connections(), None);
+        assert!(b
+            .config(&StorageSecret::default(), LocalAccess::Mounted)
+            .unwrap_err()
+            .to_string()
+            .contains("maxConnections must not be negative"));
+    }
+
+    #[test]
     fn stash_yaml_parses_and_maps() {
-        let spec: BackendSpec = serde_json::from_value(serde_json::json!({
+        let spec: api::Backend = serde_json::from_value(serde_json::json!({
             "storageSecretName": "gcs-secret",
             "gcs": {"bucket": "stash-testing", "prefix": "/demo/mariadb/sample-mariadb", "maxConnections": 3}
         }))
         .unwrap();
-        assert_eq!(spec.max_connections(), Some(3));
+        assert_eq!(spec.connections(), Some(3));
         let secret =
             StorageSecret::from_strings([("RESTIC_PASSWORD", "pw"), ("GOOGLE_PROJECT_ID", "p")]);
         let cfg = spec.config(&secret, LocalAccess::Mounted).unwrap();
@@ -375,7 +405,7 @@ mod tests {
             ),
         ];
         for (spec, want) in cases {
-            let spec: BackendSpec = serde_json::from_value(spec).unwrap();
+            let spec: api::Backend = serde_json::from_value(spec).unwrap();
             let cfg = spec.config(&secret, LocalAccess::Mounted).unwrap();
             assert_eq!(cfg.location(), want);
             // Opening contacts nothing (Swift and B2 authenticate on first use).

@@ -15,20 +15,14 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use reqwest::{StatusCode, Url};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::Semaphore;
 
 use super::StorageError;
+use crate::api::repository::RestServerSpec;
 use crate::engine::backend::{Backend, BackendError, ErrorKind, FileInfo, FileType};
 use crate::storage::http::{self, TlsOptions, RETRY_MAX_TIMES};
 use crate::storage::secret::{Credentials, Redactor, Sensitive};
-
-/// Stash's `backend.rest`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct RestSpec {
-    pub url: String,
-}
 
 #[derive(Clone)]
 pub struct RestConfig {
@@ -58,8 +52,8 @@ impl RestConfig {
     /// User info in the URL (restic's `rest:http://user:pass@host/`) is taken out of it and
     /// wins over `REST_SERVER_USERNAME`/`REST_SERVER_PASSWORD` (Stash injects those into the
     /// URL for restic; we send them as a header instead).
-    pub fn new(spec: &RestSpec, creds: &dyn Credentials) -> Result<RestConfig, StorageError> {
-        let raw = spec.url.trim();
+    pub fn new(spec: &RestServerSpec, creds: &dyn Credentials) -> Result<RestConfig, StorageError> {
+        let raw = spec.required_url()?.trim();
         let mut url = Url::parse(raw).map_err(|e| {
             // The parse error never echoes the URL, which may hold a password.
             StorageError::invalid(
@@ -518,8 +512,8 @@ mod tests {
     #[test]
     fn user_info_leaves_the_url() {
         let c = RestConfig::new(
-            &RestSpec {
-                url: "http://alice:p%40ss-word@127.0.0.1:8000/repo".into(),
+            &RestServerSpec {
+                url: Some("http://alice:p%40ss-word@127.0.0.1:8000/repo".into()),
             },
             &StorageSecret::default(),
         )
@@ -533,8 +527,8 @@ mod tests {
 
     #[test]
     fn stash_keys_and_restics_env() {
-        let spec = RestSpec {
-            url: "https://rest.example/".into(),
+        let spec = RestServerSpec {
+            url: Some("https://rest.example/".into()),
         };
         let s = StorageSecret::from_strings([
             ("REST_SERVER_USERNAME", "bob"),
@@ -553,8 +547,8 @@ mod tests {
         let c = RestConfig::new(&spec, &env).unwrap();
         assert_eq!(c.username.unwrap().expose(), "carol");
         let e = RestConfig::new(
-            &RestSpec {
-                url: "ftp://x:secretpw@h/".into(),
+            &RestServerSpec {
+                url: Some("ftp://x:secretpw@h/".into()),
             },
             &env,
         )
@@ -562,8 +556,8 @@ mod tests {
         .to_string();
         assert!(!e.contains("secretpw"), "{e}");
         let e = RestConfig::new(
-            &RestSpec {
-                url: "not a url secretpw".into(),
+            &RestServerSpec {
+                url: Some("not a url secretpw".into()),
             },
             &env,
         )
@@ -588,8 +582,8 @@ mod tests {
             ("REST_SERVER_PASSWORD", "pw-987654"),
         ]);
         let b = RestConfig::new(
-            &RestSpec {
-                url: format!("{}/repo", stub.base),
+            &RestServerSpec {
+                url: Some(format!("{}/repo", stub.base)),
             },
             &s,
         )
@@ -627,8 +621,8 @@ mod tests {
         ])
         .await;
         let b = RestConfig::new(
-            &RestSpec {
-                url: stub.base.clone(),
+            &RestServerSpec {
+                url: Some(stub.base.clone()),
             },
             &StorageSecret::default(),
         )

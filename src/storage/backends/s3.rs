@@ -4,43 +4,32 @@
 //! and restic's client uses for non-AWS endpoints. A pack is one PUT (OpenDAL writes a whole
 //! buffer in one request), so it is visible whole or not at all.
 use opendal::Operator;
-use serde::{Deserialize, Serialize};
 
 use super::{restic_prefix, root_of, StorageError};
+use crate::api::repository::S3Spec;
 use crate::storage::http::{self, TlsOptions};
 use crate::storage::secret::{Credentials, Redactor, Sensitive};
-
-/// Stash's `backend.s3`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct S3Spec {
-    /// `s3.amazonaws.com`, `https://minio.example:9000`, `http://127.0.0.1:9000`; no scheme
-    /// means https.
-    #[serde(default)]
-    pub endpoint: String,
-    pub bucket: String,
-    #[serde(default)]
-    pub prefix: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    #[serde(default, rename = "insecureTLS")]
-    pub insecure_tls: bool,
-}
 
 /// Used when neither the spec nor `AWS_DEFAULT_REGION` names one (restic's default too).
 pub const DEFAULT_REGION: &str = "us-east-1";
 
 #[derive(Clone)]
 pub struct S3Config {
-    pub spec: S3Spec,
-    /// `https://…` or `http://…`, without a trailing slash.
+    /// `https://…` or `http://…`, without a trailing slash. The spec's `s3.amazonaws.com`,
+    /// `https://minio.example:9000`, `http://127.0.0.1:9000`; no scheme means https, none at
+    /// all AWS.
     pub endpoint: String,
+    pub bucket: String,
+    /// As given (`/demo/pg/`); restic's string and the operator's root normalise it.
+    pub prefix: String,
     pub region: String,
     /// Both or neither; neither means OpenDAL's default chain (environment, profile, IRSA web
     /// identity, instance metadata), like Stash's optional keys.
     pub access_key_id: Option<Sensitive>,
     pub secret_access_key: Option<Sensitive>,
     pub session_token: Option<Sensitive>,
+    /// `insecureTLS`: skip verifying the server's certificate.
+    pub insecure_tls: bool,
     pub ca_cert_pem: Option<Vec<u8>>,
 }
 
@@ -48,10 +37,10 @@ impl std::fmt::Debug for S3Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("S3Config")
             .field("endpoint", &self.endpoint)
-            .field("bucket", &self.spec.bucket)
-            .field("prefix", &self.spec.prefix)
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
             .field("region", &self.region)
-            .field("insecure_tls", &self.spec.insecure_tls)
+            .field("insecure_tls", &self.insecure_tls)
             .field("access_key_id", &self.access_key_id.as_ref().map(|_| "***"))
             .field(
                 "secret_access_key",
@@ -65,13 +54,13 @@ impl std::fmt::Debug for S3Config {
 
 impl S3Config {
     pub fn new(spec: &S3Spec, creds: &dyn Credentials) -> Result<S3Config, StorageError> {
-        if spec.bucket.trim().is_empty() {
-            return Err(StorageError::invalid(
-                "s3",
-                "bucket is empty: set spec.backend.s3.bucket",
-            ));
-        }
-        let raw = spec.endpoint.trim().trim_end_matches('/');
+        let bucket = spec.required_bucket()?.to_string();
+        let raw = spec
+            .endpoint
+            .as_deref()
+            .unwrap_or_default()
+            .trim()
+            .trim_end_matches('/');
         let endpoint = if raw.is_empty() {
             "https://s3.amazonaws.com".to_string()
         } else if raw.starts_with("http://") || raw.starts_with("https://") {
@@ -101,12 +90,14 @@ impl S3Config {
             })
             .unwrap_or_else(|| DEFAULT_REGION.to_string());
         Ok(S3Config {
-            spec: spec.clone(),
             endpoint,
+            bucket,
+            prefix: spec.prefix.clone().unwrap_or_default(),
             region,
             access_key_id,
             secret_access_key,
             session_token: creds.optional("AWS_SESSION_TOKEN"),
+            insecure_tls: spec.insecure_tls.unwrap_or(false),
             ca_cert_pem: creds
                 .optional("CA_CERT_DATA")
                 .map(|c| c.expose().as_bytes().to_vec()),
@@ -119,11 +110,7 @@ impl S3Config {
             .endpoint
             .strip_prefix("https://")
             .unwrap_or(&self.endpoint);
-        format!(
-            "s3:{ep}/{}{}",
-            self.spec.bucket,
-            restic_prefix(&self.spec.prefix)
-        )
+        format!("s3:{ep}/{}{}", self.bucket, restic_prefix(&self.prefix))
     }
 
     pub fn redactor(&self) -> Redactor {
@@ -137,7 +124,7 @@ impl S3Config {
 
     pub fn tls(&self) -> TlsOptions {
         TlsOptions {
-            insecure: self.spec.insecure_tls,
+            insecure: self.insecure_tls,
             ca_cert_pem: self.ca_cert_pem.clone(),
         }
     }
@@ -145,8 +132,8 @@ impl S3Config {
     pub fn builder(&self) -> opendal::services::S3 {
         let mut b = opendal::services::S3::default()
             .endpoint(&self.endpoint)
-            .bucket(&self.spec.bucket)
-            .root(&root_of(&self.spec.prefix))
+            .bucket(&self.bucket)
+            .root(&root_of(&self.prefix))
             .region(&self.region);
         if let (Some(a), Some(s)) = (&self.access_key_id, &self.secret_access_key) {
             // Explicit keys win over whatever the environment or a profile says.
@@ -185,7 +172,7 @@ mod tests {
         let s = spec(serde_json::json!({
             "endpoint": "http://minio.storage:9000", "bucket": "stash", "prefix": "/demo/pg/", "region": "eu-west-1", "insecureTLS": true
         }));
-        assert!(s.insecure_tls);
+        assert_eq!(s.insecure_tls, Some(true));
         let secret = StorageSecret::from_strings([
             ("AWS_ACCESS_KEY_ID", "AKIAEXAMPLE1"),
             ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMIsecret"),

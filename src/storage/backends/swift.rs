@@ -7,24 +7,15 @@
 //! token is fetched on first use of the backend. No Swift or Keystone server can run here: the
 //! request shapes and catalog parsing are unit-tested against a scripted HTTP server.
 use opendal::Operator;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::gcs::or_root;
 use super::{restic_prefix, root_of, StorageError};
+use crate::api::repository::SwiftSpec;
 use crate::engine::backend::{BackendError, ErrorKind};
 use crate::storage::http::{self, TlsOptions};
 use crate::storage::secret::{Credentials, Redactor, Sensitive};
 use crate::storage::OpendalBackend;
-
-/// Stash's `backend.swift`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SwiftSpec {
-    pub container: String,
-    #[serde(default)]
-    pub prefix: String,
-}
 
 /// How to get a token.
 #[derive(Clone)]
@@ -72,7 +63,8 @@ pub enum V3Identity {
 
 #[derive(Clone)]
 pub struct SwiftConfig {
-    pub spec: SwiftSpec,
+    pub container: String,
+    pub prefix: String,
     pub auth: SwiftAuth,
     /// `OS_REGION_NAME`: which object-store endpoint of the catalog to use.
     pub region: Option<String>,
@@ -99,8 +91,8 @@ impl std::fmt::Debug for SwiftConfig {
             }
         };
         f.debug_struct("SwiftConfig")
-            .field("container", &self.spec.container)
-            .field("prefix", &self.spec.prefix)
+            .field("container", &self.container)
+            .field("prefix", &self.prefix)
             .field("auth", &method)
             .field("region", &self.region)
             .finish()
@@ -113,12 +105,7 @@ fn plain(creds: &dyn Credentials, key: &str) -> Option<String> {
 
 impl SwiftConfig {
     pub fn new(spec: &SwiftSpec, creds: &dyn Credentials) -> Result<SwiftConfig, StorageError> {
-        if spec.container.trim().is_empty() {
-            return Err(StorageError::invalid(
-                "swift",
-                "container is empty: set spec.backend.swift.container",
-            ));
-        }
+        let container = spec.required_container()?.to_string();
         let auth = if let (Some(url), Some(token)) = (
             plain(creds, "OS_STORAGE_URL"),
             creds.optional("OS_AUTH_TOKEN"),
@@ -183,7 +170,8 @@ impl SwiftConfig {
             ));
         };
         Ok(SwiftConfig {
-            spec: spec.clone(),
+            container,
+            prefix: spec.prefix.clone().unwrap_or_default(),
             auth,
             region: plain(creds, "OS_REGION_NAME"),
             ca_cert_pem: creds
@@ -196,8 +184,8 @@ impl SwiftConfig {
     pub fn location(&self) -> String {
         format!(
             "swift:{}:{}",
-            self.spec.container,
-            or_root(restic_prefix(&self.spec.prefix))
+            self.container,
+            or_root(restic_prefix(&self.prefix))
         )
     }
 
@@ -425,8 +413,8 @@ impl SwiftConfig {
     pub fn build(&self, storage_url: &str, token: &Sensitive) -> Result<Operator, StorageError> {
         let b = opendal::services::Swift::default()
             .endpoint(storage_url)
-            .container(&self.spec.container)
-            .root(&root_of(&self.spec.prefix))
+            .container(&self.container)
+            .root(&root_of(&self.prefix))
             .token(token.expose());
         let op = Operator::new(b).map_err(|e| StorageError::Build {
             service: "swift",

@@ -1,9 +1,10 @@
 //! The repository a step works on. Stash's way: `--provider/--bucket/--endpoint/--region/
 //! --path/--insecure-tls` describe the Repository's backend and `--storage-secret-name`
-//! names the Secret with `RESTIC_PASSWORD` and the provider's keys; they map onto the storage
-//! layer's [`BackendSpec`] exactly as a Repository's `spec.backend` does. A backup initialises
-//! the repository when there is none yet (Stash's `InitializeBackendRepository` pre-backup
-//! action). Without `--provider`, restic's way: `-r/--repo` and `RESTIC_PASSWORD`.
+//! names the Secret with `RESTIC_PASSWORD` and the provider's keys; they build the
+//! Repository's `spec.backend` itself (the API's [`Backend`]), which opens exactly as a
+//! Repository object's does. A backup initialises the repository when there is none yet
+//! (Stash's `InitializeBackendRepository` pre-backup action). Without `--provider`, restic's
+//! way: `-r/--repo` and `RESTIC_PASSWORD`.
 //!
 //! A `local` repository is the folder `--path` names: inside a backup Job that is where the
 //! volume is mounted (`mountPath`); in local mode, where the folder is on this machine.
@@ -11,12 +12,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::{anyhow, bail, Context};
+use stash::api::repository::{
+    AzureSpec, B2Spec, Backend, GCSSpec, LocalSpec, RestServerSpec, S3Spec, SwiftSpec,
+};
 use stash::engine::keyfile::KdfParams;
 use stash::engine::{RepoError, Repository};
-use stash::storage::backends::{
-    AzureSpec, B2Spec, GcsSpec, LocalSpec, RestSpec, S3Spec, SwiftSpec,
-};
-use stash::storage::{BackendSpec, LocalAccess};
+use stash::storage::LocalAccess;
 
 use super::flags::{nonempty, RepoFlags, SourceFlags};
 use super::objects::Objects;
@@ -26,7 +27,7 @@ use crate::cli::GlobalArgs;
 const NEW_REPO_VERSION: u32 = 2;
 
 /// `--provider` and friends as a Repository backend.
-pub fn backend_spec(f: &RepoFlags) -> anyhow::Result<BackendSpec> {
+pub fn backend_spec(f: &RepoFlags) -> anyhow::Result<Backend> {
     let provider = nonempty(&f.provider).unwrap_or_default();
     let need = |flag: &str, value: &str, what: &str| -> anyhow::Result<String> {
         nonempty(value)
@@ -40,9 +41,9 @@ pub fn backend_spec(f: &RepoFlags) -> anyhow::Result<BackendSpec> {
             "the bucket or container (the Repository's spec.backend)",
         )
     };
-    let prefix = nonempty(&f.path).unwrap_or_default().to_string();
-    let connections = f.max_connections.max(0);
-    let mut spec = BackendSpec::default();
+    let prefix = nonempty(&f.path).map(String::from);
+    let connections = Some(f.max_connections.max(0));
+    let mut spec = Backend::default();
     match provider {
         "local" => {
             // Stash has put the folder in REPOSITORY_BUCKET or REPOSITORY_PREFIX over time.
@@ -54,49 +55,49 @@ pub fn backend_spec(f: &RepoFlags) -> anyhow::Result<BackendSpec> {
                 ),
             };
             spec.local = Some(LocalSpec {
-                mount_path: dir,
+                mount_path: Some(dir),
                 ..Default::default()
             });
         }
         "s3" => {
             spec.s3 = Some(S3Spec {
-                endpoint: nonempty(&f.endpoint).unwrap_or_default().to_string(),
-                bucket: bucket()?,
+                endpoint: nonempty(&f.endpoint).map(String::from),
+                bucket: Some(bucket()?),
                 prefix,
                 region: nonempty(&f.region).map(String::from),
-                insecure_tls: f.insecure_tls,
+                insecure_tls: Some(f.insecure_tls),
             })
         }
         "gcs" => {
-            spec.gcs = Some(GcsSpec {
-                bucket: bucket()?,
+            spec.gcs = Some(GCSSpec {
+                bucket: Some(bucket()?),
                 prefix,
                 max_connections: connections,
             })
         }
         "azure" => {
             spec.azure = Some(AzureSpec {
-                container: bucket()?,
+                container: Some(bucket()?),
                 prefix,
                 max_connections: connections,
             })
         }
         "b2" => {
             spec.b2 = Some(B2Spec {
-                bucket: bucket()?,
+                bucket: Some(bucket()?),
                 prefix,
                 max_connections: connections,
             })
         }
         "swift" => {
             spec.swift = Some(SwiftSpec {
-                container: bucket()?,
+                container: Some(bucket()?),
                 prefix,
             })
         }
         "rest" => {
-            spec.rest = Some(RestSpec {
-                url: need("endpoint", &f.endpoint, "the REST server's URL")?,
+            spec.rest = Some(RestServerSpec {
+                url: Some(need("endpoint", &f.endpoint, "the REST server's URL")?),
             })
         }
         other => {
@@ -143,10 +144,7 @@ pub async fn open(
         .with_context(|| format!("the repository of --provider={}", f.provider))?;
     let mut opts = g.options()?;
     let connections = usize::try_from(f.max_connections).unwrap_or(0);
-    if let Some(n) = Some(connections)
-        .filter(|n| *n > 0)
-        .or(spec.max_connections())
-    {
+    if let Some(n) = Some(connections).filter(|n| *n > 0).or(spec.connections()) {
         opts.connections = n;
     }
     let location = config.location();
@@ -203,21 +201,21 @@ mod tests {
     #[test]
     fn providers_map_onto_backends() {
         let s = backend_spec(&flags("local", "", "/safe/data", "")).unwrap();
-        assert_eq!(s.local.unwrap().mount_path, "/safe/data");
+        assert_eq!(s.local.unwrap().mount_path.unwrap(), "/safe/data");
         let s = backend_spec(&flags("local", "/mnt", "repo", "")).unwrap();
-        assert_eq!(s.local.unwrap().mount_path, "/mnt/repo");
+        assert_eq!(s.local.unwrap().mount_path.unwrap(), "/mnt/repo");
         let s = backend_spec(&flags("s3", "b", "demo/pg", "http://127.0.0.1:9000"))
             .unwrap()
             .s3
             .unwrap();
         assert_eq!(
-            (s.endpoint.as_str(), s.bucket.as_str(), s.prefix.as_str()),
-            ("http://127.0.0.1:9000", "b", "demo/pg")
+            (s.endpoint.unwrap(), s.bucket.unwrap(), s.prefix.unwrap()),
+            ("http://127.0.0.1:9000".into(), "b".into(), "demo/pg".into())
         );
         assert_eq!(
             backend_spec(&flags("gcs", "b", "p", ""))
                 .unwrap()
-                .max_connections(),
+                .connections(),
             Some(3)
         );
         assert_eq!(
@@ -225,7 +223,8 @@ mod tests {
                 .unwrap()
                 .rest
                 .unwrap()
-                .url,
+                .url
+                .unwrap(),
             "http://rest:8000/r"
         );
     }
