@@ -555,60 +555,64 @@ fn workload_hosts(
         .collect()
 }
 
-/// The hosts a backup of `target` has and the mounts each needs (one host without mounts for
-/// targets without volumes, e.g. an AppBinding), or the message saying what is missing.
-/// `namespace` is the invoker's.
-pub async fn backup_hosts(ctx: &Ctx, namespace: &str, target: &BackupTarget) -> Result<Hosts> {
-    let r = target.target_ref();
+/// The hosts of the target `r` (volume mounts `target_mounts`, `alias`) and the mounts each
+/// needs, resolved by `workload` for a workload's pod `ordinal`: one host without mounts for
+/// targets without volumes (an AppBinding), or the message saying what is missing.
+async fn hosts(
+    ctx: &Ctx,
+    namespace: &str,
+    r: &TargetRef,
+    target_mounts: Option<&Vec<VolumeMount>>,
+    alias: Option<&str>,
+    workload: impl Fn(&Workload, u32, &Objects) -> Result<Vec<Mount>, VolumeError>,
+) -> Result<Hosts> {
     let ns = r.namespace_or(namespace).to_string();
     if r.kind() != "PersistentVolumeClaim" && !is_workload(r.kind()) {
         return Ok(Ok(vec![Host::default()]));
     }
-    let (objs, workload) = load(ctx, &ns, &r).await?;
+    let (objs, found) = load(ctx, &ns, r).await?;
     let resolved = if r.kind() == "PersistentVolumeClaim" {
-        let at = claim_mount_path(target.volume_mounts.as_ref());
+        let at = claim_mount_path(target_mounts);
         pvc_mounts(&ns, r.name(), &at, &objs).map(|mounts| vec![Host { name: None, mounts }])
     } else {
-        let paths = target.paths.clone().unwrap_or_default();
-        let mounts = target.volume_mounts.clone().unwrap_or_default();
-        workload
+        found
             .ok_or_else(|| VolumeError::WorkloadNotFound(format!("{} {ns}/{}", r.kind(), r.name())))
             .and_then(|v| Workload::from_value(&v))
-            .and_then(|w| {
-                workload_hosts(w, target.alias.as_deref(), |w, i| {
-                    workload_mounts(w, &paths, &mounts, i, &objs)
-                })
-            })
+            .and_then(|w| workload_hosts(w, alias, |w, i| workload(w, i, &objs)))
     };
     Ok(resolved.map_err(|e| e.to_string()))
 }
 
-/// The hosts a restore into `target` has and the mounts each needs (the same resolution as a
-/// backup's; for a workload every volume it mounts, its rules' paths required among them), or
-/// the message saying what is missing. `namespace` is the invoker's.
+/// The hosts a backup of `target` has and the mounts each needs (its `paths` for a
+/// workload). `namespace` is the invoker's.
+pub async fn backup_hosts(ctx: &Ctx, namespace: &str, target: &BackupTarget) -> Result<Hosts> {
+    let paths = target.paths.clone().unwrap_or_default();
+    let mounts = target.volume_mounts.clone().unwrap_or_default();
+    hosts(
+        ctx,
+        namespace,
+        &target.target_ref(),
+        target.volume_mounts.as_ref(),
+        target.alias.as_deref(),
+        |w, i, objs| workload_mounts(w, &paths, &mounts, i, objs),
+    )
+    .await
+}
+
+/// The hosts a restore into `target` has and the mounts each needs (for a workload every
+/// volume it mounts, its rules' paths required among them). `namespace` is the invoker's.
 pub async fn restore_hosts(ctx: &Ctx, namespace: &str, target: &RestoreTarget) -> Result<Hosts> {
-    let r = target.target_ref();
-    let ns = r.namespace_or(namespace).to_string();
-    if r.kind() != "PersistentVolumeClaim" && !is_workload(r.kind()) {
-        return Ok(Ok(vec![Host::default()]));
-    }
-    let (objs, workload) = load(ctx, &ns, &r).await?;
-    let resolved = if r.kind() == "PersistentVolumeClaim" {
-        let at = claim_mount_path(target.volume_mounts.as_ref());
-        pvc_mounts(&ns, r.name(), &at, &objs).map(|mounts| vec![Host { name: None, mounts }])
-    } else {
-        let mounts = target.volume_mounts.clone().unwrap_or_default();
-        let paths = rule_paths(target);
-        workload
-            .ok_or_else(|| VolumeError::WorkloadNotFound(format!("{} {ns}/{}", r.kind(), r.name())))
-            .and_then(|v| Workload::from_value(&v))
-            .and_then(|w| {
-                workload_hosts(w, target.alias.as_deref(), |w, i| {
-                    workload_restore_mounts(w, &paths, &mounts, i, &objs)
-                })
-            })
-    };
-    Ok(resolved.map_err(|e| e.to_string()))
+    let paths = rule_paths(target);
+    let mounts = target.volume_mounts.clone().unwrap_or_default();
+    hosts(
+        ctx,
+        namespace,
+        &target.target_ref(),
+        target.volume_mounts.as_ref(),
+        target.alias.as_deref(),
+        |w, i, objs| workload_restore_mounts(w, &paths, &mounts, i, objs),
+    )
+    .await
 }
 
 /// A `local` repository's folder here, mounted where its Functions look for it

@@ -101,6 +101,21 @@ pub trait StepRunner: Send + Sync + fmt::Debug {
     fn forget(&self, job: &str);
 }
 
+/// Why a target's jobs (their `states`, one per host) ended with a host unreported: `None`
+/// while one still runs; else the first failure, a job this runner lost (`gone`), or that they
+/// ended without reporting (`silent`).
+pub fn ended_unreported(states: &[Option<JobState>], gone: &str, silent: &str) -> Option<String> {
+    if states.contains(&Some(JobState::Running)) {
+        return None;
+    }
+    let why = states.iter().find_map(|s| match s {
+        Some(JobState::Failed { message, .. }) => Some(message.clone()),
+        None => Some(gone.to_string()),
+        _ => None,
+    });
+    Some(why.unwrap_or_else(|| silent.to_string()))
+}
+
 /// Applies `mounts` to one argument.
 pub fn map_paths(arg: &str, mounts: &[(String, PathBuf)]) -> String {
     let mut out = arg.to_string();

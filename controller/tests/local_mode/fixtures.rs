@@ -45,20 +45,17 @@ impl PgDb {
     }
 }
 
+/// `psql` on database `db` of the shared PostgreSQL, quiet, as the superuser.
+pub fn psql(db: &str) -> Command {
+    let mut c = Command::new("psql");
+    c.args(["-X", "-q", "-h", "127.0.0.1", "-U", "postgres", "-d", db]);
+    c
+}
+
 impl Drop for PgDb {
     fn drop(&mut self) {
-        let _ = Command::new("psql")
-            .args([
-                "-X",
-                "-q",
-                "-h",
-                "127.0.0.1",
-                "-U",
-                "postgres",
-                "-d",
-                "postgres",
-                "-c",
-            ])
+        let _ = psql("postgres")
+            .arg("-c")
             .arg(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.0))
             .output();
     }

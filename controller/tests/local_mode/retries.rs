@@ -1,6 +1,6 @@
 //! Sessions that fail or hang: retries after a delay, the hook that waits for the final
 //! retry, and the session deadline (checks 17, 18, 21).
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use chrono::DateTime;
@@ -92,17 +92,7 @@ fn check_18_deadline_stops_a_hanging_backup() {
     let src = PgDb::create("stash_lm_hang");
     fill(&src);
     l.pg_appbinding("pg-src", &src);
-    let mut holder = Command::new("psql")
-        .args([
-            "-X",
-            "-q",
-            "-h",
-            "127.0.0.1",
-            "-U",
-            "postgres",
-            "-d",
-            &src.0,
-        ])
+    let mut holder = psql(&src.0)
         .args([
             "-c",
             "BEGIN; LOCK TABLE t IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(120);",

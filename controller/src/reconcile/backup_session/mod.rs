@@ -36,7 +36,7 @@ use crate::context::Ctx;
 use crate::error::Result;
 use crate::hooks::HookType;
 use crate::next::Next;
-use crate::runner::{JobState, Step};
+use crate::runner::{ended_unreported, JobState, Step};
 use crate::store::{ObjRef, Selector, StoreExt};
 
 mod finish;
@@ -556,17 +556,13 @@ async fn advance(
             .iter()
             .map(|j| ctx.runner.state(j))
             .collect();
-        if states.contains(&Some(JobState::Running)) {
+        let Some(why) = ended_unreported(
+            &states,
+            "the backup job is gone: stash was stopped while it ran",
+            "the backup job ended without reporting its hosts",
+        ) else {
             continue;
-        }
-        let why = states
-            .into_iter()
-            .find_map(|s| match s {
-                Some(JobState::Failed { message, .. }) => Some(message),
-                None => Some("the backup job is gone: stash was stopped while it ran".to_string()),
-                _ => None,
-            })
-            .unwrap_or_else(|| "the backup job ended without reporting its hosts".to_string());
+        };
         let msg = format!(
             "Backup of {} {} was disrupted. Reason: {why}",
             t.r#ref.as_ref().map(|r| r.kind()).unwrap_or_default(),

@@ -42,7 +42,7 @@ use crate::context::Ctx;
 use crate::error::Result;
 use crate::hooks::HookType;
 use crate::next::Next;
-use crate::runner::JobState;
+use crate::runner::{ended_unreported, JobState};
 use crate::store::{EventType, StoreExt};
 use check::{backup_in_progress, check_objects};
 use finish::final_note;
@@ -317,16 +317,12 @@ async fn advance(
         // Every host's job ended, and a host has not reported.
         let names = jobs(&name, st.total_hosts.unwrap_or(1) as usize);
         let states: Vec<Option<JobState>> = names.iter().map(|j| ctx.runner.state(j)).collect();
-        if !states.contains(&Some(JobState::Running)) {
+        if let Some(why) = ended_unreported(
+            &states,
+            "the job is gone: stash was stopped while it ran",
+            "the job ended without reporting them",
+        ) {
             let job = names.join(", ");
-            let why = states
-                .into_iter()
-                .find_map(|s| match s {
-                    Some(JobState::Failed { message, .. }) => Some(message),
-                    None => Some("the job is gone: stash was stopped while it ran".to_string()),
-                    _ => None,
-                })
-                .unwrap_or_else(|| "the job ended without reporting them".to_string());
             set(
                 st,
                 condition(
