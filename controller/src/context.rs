@@ -17,7 +17,13 @@ pub struct Settings {
     pub operator: OperatorSettings,
     /// Where jobs get their scratch folders (`/stash-tmp` of a pod) in local mode.
     pub scratch_root: PathBuf,
+    /// How many members of a Parallel BackupBatch (or RestoreBatch) run at once.
+    pub max_parallel_members: usize,
 }
+
+/// The default of [`Settings::max_parallel_members`]: enough for an application's database,
+/// cache and volume at once, few enough that dumps do not fight over two cores.
+pub const DEFAULT_PARALLEL_MEMBERS: usize = 4;
 
 pub struct Ctx {
     pub store: Arc<dyn ObjectStore>,
@@ -51,6 +57,7 @@ pub fn test_ctx(
         settings: Settings {
             operator: Default::default(),
             scratch_root: "/tmp/stash-jobs".into(),
+            max_parallel_members: DEFAULT_PARALLEL_MEMBERS,
         },
     }
 }

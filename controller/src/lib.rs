@@ -18,6 +18,7 @@ pub mod clock;
 pub mod context;
 pub mod error;
 pub mod hooks;
+pub mod invoker;
 pub mod local;
 pub mod next;
 pub mod reconcile;

@@ -108,3 +108,121 @@ pub struct RestoreMemberStatus {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stats: Option<Vec<HostRestoreStats>>,
 }
+
+/// The phase of a RestoreBatch (spec §1.6), from its conditions and its members' phases:
+/// MetricsPushed False → Failed; pushed with a global hook False or the deadline passed →
+/// Failed; ValidationPassed False → Invalid; no members yet, all Pending, or a repository or
+/// secret missing → Pending; every member complete → Unknown if one is, Failed if one is,
+/// else Succeeded once metrics are pushed; Running in between.
+pub fn restore_batch_phase(s: &RestoreBatchStatus) -> RestorePhase {
+    use super::conditions::types::*;
+    let conds = s.conditions.as_deref();
+    let is = |ty: &str, status: &str| {
+        super::common::find_condition(conds, ty).is_some_and(|c| c.status == status)
+    };
+    if is(METRICS_PUSHED, "False") {
+        return RestorePhase::Failed;
+    }
+    let pushed = is(METRICS_PUSHED, "True");
+    if pushed
+        && (is(GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED, "False")
+            || is(GLOBAL_POST_RESTORE_HOOK_SUCCEEDED, "False")
+            || is(DEADLINE_EXCEEDED, "True"))
+    {
+        return RestorePhase::Failed;
+    }
+    if is(VALIDATION_PASSED, "False") {
+        return RestorePhase::Invalid;
+    }
+    let phases: Vec<RestoreTargetPhase> = s
+        .members
+        .iter()
+        .flatten()
+        .map(|m| m.phase.unwrap_or(RestoreTargetPhase::Pending))
+        .collect();
+    if is(REPOSITORY_FOUND, "False")
+        || is(BACKEND_SECRET_FOUND, "False")
+        || phases.iter().all(|p| *p == RestoreTargetPhase::Pending)
+    {
+        return RestorePhase::Pending;
+    }
+    let complete = phases.iter().all(|p| {
+        matches!(
+            p,
+            RestoreTargetPhase::Succeeded | RestoreTargetPhase::Failed | RestoreTargetPhase::Unknown
+        )
+    });
+    if !complete || !pushed {
+        return RestorePhase::Running;
+    }
+    if phases.contains(&RestoreTargetPhase::Unknown) {
+        RestorePhase::Unknown
+    } else if phases.contains(&RestoreTargetPhase::Failed) {
+        RestorePhase::Failed
+    } else {
+        RestorePhase::Succeeded
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::conditions::types::*;
+
+    fn status(conds: &[(&str, &str)], members: &[RestoreTargetPhase]) -> RestoreBatchStatus {
+        RestoreBatchStatus {
+            conditions: Some(
+                conds
+                    .iter()
+                    .map(|(t, s)| Condition {
+                        type_: t.to_string(),
+                        status: s.to_string(),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            members: Some(
+                members
+                    .iter()
+                    .map(|p| RestoreMemberStatus {
+                        phase: Some(*p),
+                        ..Default::default()
+                    })
+                    .collect(),
+            ),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn phase_table() {
+        use RestoreTargetPhase::*;
+        let pushed = (METRICS_PUSHED, "True");
+        let cases = [
+            (status(&[], &[]), RestorePhase::Pending),
+            (status(&[], &[Pending, Pending]), RestorePhase::Pending),
+            (status(&[], &[Running, Pending]), RestorePhase::Running),
+            (status(&[], &[Succeeded, Succeeded]), RestorePhase::Running),
+            (status(&[pushed], &[Succeeded, Succeeded]), RestorePhase::Succeeded),
+            (status(&[pushed], &[Succeeded, Failed]), RestorePhase::Failed),
+            (status(&[pushed], &[Unknown, Failed]), RestorePhase::Unknown),
+            (
+                status(&[pushed, (GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED, "False")], &[]),
+                RestorePhase::Failed,
+            ),
+            (
+                status(&[(GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED, "False")], &[]),
+                RestorePhase::Pending,
+            ),
+            (status(&[(METRICS_PUSHED, "False")], &[Succeeded]), RestorePhase::Failed),
+            (status(&[(VALIDATION_PASSED, "False")], &[]), RestorePhase::Invalid),
+            (
+                status(&[pushed, (DEADLINE_EXCEEDED, "True")], &[Running]),
+                RestorePhase::Failed,
+            ),
+        ];
+        for (i, (st, want)) in cases.into_iter().enumerate() {
+            assert_eq!(restore_batch_phase(&st), want, "case {i}: {st:?}");
+        }
+    }
+}

@@ -7,10 +7,10 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use futures::StreamExt;
+use futures::{StreamExt, TryStreamExt};
 
 use super::backend::FileType;
-use super::index::{IndexBlob, IndexPack};
+use super::index::{IndexFile, IndexPack};
 use super::lock::Lock;
 use super::pack::{BlobType, PackedBlob};
 use super::repo::{RepoError, Repository, Result};
@@ -76,7 +76,9 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         }
     }
 
-    // Per pack: which of its blobs are used. Duplicates across packs: keep the indexed copy.
+    // Per pack, every blob the index files list for it (duplicates included: the master
+    // index keeps one copy of each blob), split into used and not. A blob counts as used in
+    // the pack that holds its indexed copy only.
     let sizes: HashMap<String, u64> = repo
         .backend()
         .list(FileType::Pack)
@@ -84,27 +86,29 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         .into_iter()
         .map(|f| (f.name, f.size))
         .collect();
+    let files: Vec<Id> = repo.index().files.clone();
+    let index_files: Vec<IndexFile> = futures::stream::iter(files)
+        .map(|f| async move { repo.load_json::<IndexFile>(FileType::Index, &f.to_hex()).await })
+        .buffer_unordered(repo.opts.connections.max(1) * 2)
+        .try_collect()
+        .await?;
     let mut packs: HashMap<Id, (Vec<PackedBlob>, Vec<PackedBlob>)> = HashMap::new();
-    for ((t, id), loc) in repo.index().iter() {
-        let b = PackedBlob {
-            id: *id,
-            blob_type: *t,
-            offset: loc.offset,
-            length: loc.length,
-            uncompressed_length: loc.uncompressed_length,
-        };
-        let e = packs.entry(loc.pack).or_default();
-        if used.contains(*t, id) {
-            e.0.push(b);
-        } else {
-            e.1.push(b);
+    for p in index_files.iter().flat_map(|f| &f.packs) {
+        if packs.contains_key(&p.id) {
+            // Listed by two index files (an interrupted prune): one listing is enough.
+            continue;
+        }
+        let e = packs.entry(p.id).or_default();
+        for b in &p.blobs {
+            let indexed_here = repo.lookup(b.blob_type, &b.id).is_some_and(|l| l.pack == p.id);
+            if indexed_here && used.contains(b.blob_type, &b.id) {
+                e.0.push(b.to_packed());
+            } else {
+                e.1.push(b.to_packed());
+            }
         }
     }
-    let indexed: HashSet<Id> = repo.index().packs().copied().collect();
-    // Packs listed only for duplicate blobs (the master index keeps the first copy) hold nothing we use.
-    for p in &indexed {
-        packs.entry(*p).or_default();
-    }
+    let indexed: HashSet<Id> = packs.keys().copied().collect();
     let mut stats = PruneStats::default();
     let mut delete: Vec<Id> = Vec::new();
     let mut partly: Vec<(Id, u64, u64)> = Vec::new(); // pack, used bytes, unused bytes
@@ -198,23 +202,17 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
     }
     stats.packs_written = new_packs.len();
 
-    // New index: every kept pack with its used blobs, plus the repacked ones.
+    // New index: every kept pack with all its blobs, as restic keeps them (its `check`
+    // compares a pack's size with what the index lists; unused blobs stay until the pack is
+    // repacked), plus the repacked ones.
     let gone: HashSet<Id> = delete.iter().chain(repack.iter()).copied().collect();
     let mut kept: Vec<IndexPack> = packs
         .iter()
         .filter(|(p, _)| !gone.contains(p))
-        .map(|(p, (u, _))| IndexPack {
-            id: *p,
-            blobs: u
-                .iter()
-                .map(|b| IndexBlob {
-                    id: b.id,
-                    blob_type: b.blob_type,
-                    offset: b.offset,
-                    length: b.length,
-                    uncompressed_length: b.uncompressed_length,
-                })
-                .collect(),
+        .map(|(p, (u, x))| {
+            let mut blobs: Vec<PackedBlob> = u.iter().chain(x).copied().collect();
+            blobs.sort_by_key(|b| b.offset);
+            IndexPack::from_packed(*p, &blobs)
         })
         .collect();
     kept.extend(new_packs);

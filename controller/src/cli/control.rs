@@ -2,8 +2,8 @@
 //! state folder. A running `stash run` sees the write through the state store's change feed
 //! and acts on it as an operator would on the API server's watch.
 //!
-//! - `trigger NAME` creates a BackupSession for the BackupConfiguration NAME, as `kubectl stash
-//!   trigger` does (`generateName: NAME-`, the invoker's labels, owned by it, no retries) and
+//! - `trigger NAME` creates a BackupSession for the BackupConfiguration NAME (or the
+//!   BackupBatch `backupbatch/NAME`), as `kubectl stash trigger` does (`generateName: NAME-`, the invoker's labels, owned by it, no retries) and
 //!   prints the session's name. A paused configuration can be triggered: pausing stops the
 //!   schedule only (Stash issue #997).
 //! - `pause NAME` / `resume NAME` set and clear `spec.paused` of a BackupConfiguration (or of
@@ -16,15 +16,15 @@
 use anyhow::bail;
 use clap::Args;
 use serde_json::Value;
-use stash::api::BackupConfiguration;
 
 use super::kubectl::{split_type_name, KubectlError, NamespaceArg, Resource, StateArgs};
+use crate::invoker::BackupInvoker;
 use crate::reconcile::backup_session::new_session;
 use crate::store::{ObjRef, ObjectStore, StoreError, StoreExt};
 
 #[derive(Args, Debug)]
 pub struct TriggerArgs {
-    /// The BackupConfiguration: NAME or backupconfiguration/NAME
+    /// The BackupConfiguration: NAME or backupconfiguration/NAME; or backupbatch/NAME
     pub name: String,
     #[command(flatten)]
     pub ns: NamespaceArg,
@@ -71,16 +71,16 @@ fn target(arg: &str, verb: &str, allowed: &[&str]) -> Result<(Resource, String),
 }
 
 pub async fn trigger(a: TriggerArgs) -> anyhow::Result<()> {
-    let (res, name) = target(&a.name, "trigger", &["BackupConfiguration"])?;
+    let (res, name) = target(&a.name, "trigger", &["BackupConfiguration", "BackupBatch"])?;
     let ns = a.ns.namespace.as_str();
     let store = a.state.open(Vec::new()).await?;
-    let Some(bc) = store.get::<BackupConfiguration>(ns, &name).await? else {
+    let Some(inv) = BackupInvoker::get(&store, ns, &res.kind.kind, &name).await? else {
         return Err(KubectlError::not_found(&res, &[&name]).into());
     };
-    if bc.metadata.deletion_timestamp.is_some() {
-        bail!("BackupConfiguration {ns}/{name} is being deleted: no new session is started for it");
+    if inv.metadata.deletion_timestamp.is_some() {
+        bail!("{} is being deleted: no new session is started for it", inv.display());
     }
-    let session = store.create(&new_session(&bc, None)).await?;
+    let session = store.create(&new_session(&inv, None)).await?;
     println!(
         "backupsession.stash.appscode.com/{} created",
         session.metadata.name.unwrap_or_default()

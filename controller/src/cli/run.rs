@@ -16,10 +16,13 @@ pub struct RunArgs {
     /// [default: $XDG_STATE_HOME/stash or ~/.local/state/stash]
     #[arg(long, env = STATE_ENV)]
     pub state: Option<PathBuf>,
-    /// Run what is due or pending (a first backup of each BackupConfiguration that never
-    /// ran, then pending RestoreSessions), then exit: 0 only if all of it succeeded
+    /// Run what is due or pending (a first backup of each BackupConfiguration and
+    /// BackupBatch that never ran, then pending RestoreSessions), then exit: 0 only if all of it succeeded
     #[arg(long)]
     pub once: bool,
+    /// How many members of a Parallel BackupBatch run at once
+    #[arg(long, default_value_t = crate::context::DEFAULT_PARALLEL_MEMBERS as u16, value_parser = clap::value_parser!(u16).range(1..))]
+    pub max_parallel_members: u16,
 }
 
 pub async fn run(a: RunArgs) -> anyhow::Result<()> {
@@ -28,6 +31,7 @@ pub async fn run(a: RunArgs) -> anyhow::Result<()> {
         manifests: a.manifests,
         state: state.clone(),
         once: a.once,
+        max_parallel_members: usize::from(a.max_parallel_members),
     };
     eprintln!(
         "stash run: manifests {}, state {}",

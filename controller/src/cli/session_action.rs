@@ -1,6 +1,8 @@
 //! `stash session-action ACTION`: a BackupSession's own actions and hooks
-//! (`init-repository`, `post-backup`, `pre-backup-hook`, `post-backup-hook`), a
-//! RestoreSession's hooks (`pre-restore-hook`, `post-restore-hook`) and a deleted Repository's
+//! (`init-repository`, `post-backup`, `pre-backup-hook`, `post-backup-hook` with `--member`
+//! for a batch's members, `global-pre-backup-hook`, `global-post-backup-hook`), a
+//! RestoreSession's hooks (`pre-restore-hook`, `post-restore-hook`), a RestoreBatch's global
+//! hooks (`global-pre-restore-hook`, `global-post-restore-hook`) and a deleted Repository's
 //! `wipe-out`, each run as a step of its own by the controller ([`crate::steps::actions`],
 //! [`crate::steps::hooks`]). They read and write local mode's
 //! state store (`--state`, set by `stash run` in `STASH_STATE`). Exit status 1 when the action
@@ -23,10 +25,18 @@ pub enum Action {
     PreBackupHook,
     /// The invoker's spec.hooks.postBackup (subject to its executionPolicy), once per session
     PostBackupHook,
+    /// A BackupBatch's global spec.hooks.preBackup, before any member
+    GlobalPreBackupHook,
+    /// A BackupBatch's global spec.hooks.postBackup, after every member
+    GlobalPostBackupHook,
     /// The RestoreSession's spec.hooks.preRestore, before the restore
     PreRestoreHook,
     /// The RestoreSession's spec.hooks.postRestore (subject to its executionPolicy)
     PostRestoreHook,
+    /// A RestoreBatch's global spec.hooks.preRestore, before any member
+    GlobalPreRestoreHook,
+    /// A RestoreBatch's global spec.hooks.postRestore, after every member
+    GlobalPostRestoreHook,
     /// Remove every object under a deleted Repository's backend (its spec.wipeOut)
     WipeOut,
 }
@@ -37,11 +47,17 @@ pub struct SessionActionArgs {
     #[arg(long, default_value = "default")]
     pub namespace: String,
     /// The BackupSession (its actions and hooks)
-    #[arg(long, required_unless_present_any = ["repository", "restoresession"])]
+    #[arg(long, required_unless_present_any = ["repository", "restoresession", "restorebatch"])]
     pub backupsession: Option<String>,
     /// The RestoreSession (its hooks)
     #[arg(long)]
     pub restoresession: Option<String>,
+    /// The RestoreBatch (its global hooks)
+    #[arg(long)]
+    pub restorebatch: Option<String>,
+    /// Which member of a BackupBatch a hook belongs to (0 for a BackupConfiguration)
+    #[arg(long, default_value_t = 0)]
+    pub member: usize,
     /// The Repository (wipe-out)
     #[arg(long)]
     pub repository: Option<String>,
@@ -65,10 +81,11 @@ pub async fn run(a: SessionActionArgs) -> anyhow::Result<()> {
             .as_deref()
             .with_context(|| format!("{:?} needs --backupsession NAME", a.action))
     };
+    let member = a.member;
     let hook = |h: HookType, session: &str| {
         let session = session.to_string();
         async move {
-            hooks::backup_hook(store, ns, &session, h, &ExecOptions::default())
+            hooks::backup_hook(store, ns, &session, h, member, &ExecOptions::default())
                 .await
                 .with_context(|| format!("{} hook of BackupSession {ns}/{session}", h.as_str()))
         }
@@ -88,6 +105,8 @@ pub async fn run(a: SessionActionArgs) -> anyhow::Result<()> {
         }
         Action::PreBackupHook => hook(HookType::PreBackup, session()?).await,
         Action::PostBackupHook => hook(HookType::PostBackup, session()?).await,
+        Action::GlobalPreBackupHook => hook(HookType::GlobalPreBackup, session()?).await,
+        Action::GlobalPostBackupHook => hook(HookType::GlobalPostBackup, session()?).await,
         Action::PreRestoreHook | Action::PostRestoreHook => {
             let rs = a
                 .restoresession
@@ -100,6 +119,19 @@ pub async fn run(a: SessionActionArgs) -> anyhow::Result<()> {
             hooks::restore_hook(store, ns, rs, h, &ExecOptions::default())
                 .await
                 .with_context(|| format!("{} hook of RestoreSession {ns}/{rs}", h.as_str()))
+        }
+        Action::GlobalPreRestoreHook | Action::GlobalPostRestoreHook => {
+            let rb = a
+                .restorebatch
+                .as_deref()
+                .with_context(|| format!("{:?} needs --restorebatch NAME", a.action))?;
+            let h = match a.action {
+                Action::GlobalPreRestoreHook => HookType::GlobalPreRestore,
+                _ => HookType::GlobalPostRestore,
+            };
+            hooks::restore_batch_hook(store, ns, rb, h, &ExecOptions::default())
+                .await
+                .with_context(|| format!("{} hook of RestoreBatch {ns}/{rb}", h.as_str()))
         }
         Action::WipeOut => {
             let repo = a
@@ -132,6 +164,8 @@ mod tests {
         for (word, want) in [
             ("pre-backup-hook", "PreBackupHook"),
             ("post-backup-hook", "PostBackupHook"),
+            ("global-pre-backup-hook", "GlobalPreBackupHook"),
+            ("global-post-backup-hook", "GlobalPostBackupHook"),
         ] {
             let cli = Cli::try_parse_from(["stash", word, "--namespace=demo", "--backupsession=s"])
                 .unwrap();

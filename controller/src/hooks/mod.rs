@@ -24,13 +24,19 @@ pub use exec::{execute, ExecOptions, HookError};
 pub use policy::{decide, Decision};
 pub use summary::Summary;
 
-/// Which hook: its name in messages, its condition type and reasons.
+/// Which hook: its name in messages, its condition type and reasons. The `Global` ones are a
+/// BackupBatch's or RestoreBatch's `spec.hooks`, around all members; their conditions are the
+/// session's own, not a target's.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum HookType {
     PreBackup,
     PostBackup,
     PreRestore,
     PostRestore,
+    GlobalPreBackup,
+    GlobalPostBackup,
+    GlobalPreRestore,
+    GlobalPostRestore,
 }
 
 impl HookType {
@@ -41,6 +47,10 @@ impl HookType {
             HookType::PostBackup => "postBackup",
             HookType::PreRestore => "preRestore",
             HookType::PostRestore => "postRestore",
+            HookType::GlobalPreBackup => "global preBackup",
+            HookType::GlobalPostBackup => "global postBackup",
+            HookType::GlobalPreRestore => "global preRestore",
+            HookType::GlobalPostRestore => "global postRestore",
         }
     }
 
@@ -51,11 +61,31 @@ impl HookType {
             HookType::PostBackup => "post-backup-hook",
             HookType::PreRestore => "pre-restore-hook",
             HookType::PostRestore => "post-restore-hook",
+            HookType::GlobalPreBackup => "global-pre-backup-hook",
+            HookType::GlobalPostBackup => "global-post-backup-hook",
+            HookType::GlobalPreRestore => "global-pre-restore-hook",
+            HookType::GlobalPostRestore => "global-post-restore-hook",
         }
     }
 
     pub fn is_post(self) -> bool {
-        matches!(self, HookType::PostBackup | HookType::PostRestore)
+        matches!(
+            self,
+            HookType::PostBackup
+                | HookType::PostRestore
+                | HookType::GlobalPostBackup
+                | HookType::GlobalPostRestore
+        )
+    }
+
+    pub fn is_global(self) -> bool {
+        matches!(
+            self,
+            HookType::GlobalPreBackup
+                | HookType::GlobalPostBackup
+                | HookType::GlobalPreRestore
+                | HookType::GlobalPostRestore
+        )
     }
 
     /// The condition that records this hook: present once it ran (or was skipped).
@@ -65,6 +95,10 @@ impl HookType {
             HookType::PostBackup => types::POST_BACKUP_HOOK_EXECUTION_SUCCEEDED,
             HookType::PreRestore => types::PRE_RESTORE_HOOK_EXECUTION_SUCCEEDED,
             HookType::PostRestore => types::POST_RESTORE_HOOK_EXECUTION_SUCCEEDED,
+            HookType::GlobalPreBackup => types::GLOBAL_PRE_BACKUP_HOOK_SUCCEEDED,
+            HookType::GlobalPostBackup => types::GLOBAL_POST_BACKUP_HOOK_SUCCEEDED,
+            HookType::GlobalPreRestore => types::GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED,
+            HookType::GlobalPostRestore => types::GLOBAL_POST_RESTORE_HOOK_SUCCEEDED,
         }
     }
 
@@ -86,6 +120,22 @@ impl HookType {
                 reasons::SUCCESSFULLY_EXECUTED_POST_RESTORE_HOOK,
                 reasons::FAILED_TO_EXECUTE_POST_RESTORE_HOOK,
             ),
+            HookType::GlobalPreBackup => (
+                reasons::GLOBAL_PRE_BACKUP_HOOK_EXECUTED_SUCCESSFULLY,
+                reasons::GLOBAL_PRE_BACKUP_HOOK_EXECUTION_FAILED,
+            ),
+            HookType::GlobalPostBackup => (
+                reasons::GLOBAL_POST_BACKUP_HOOK_EXECUTED_SUCCESSFULLY,
+                reasons::GLOBAL_POST_BACKUP_HOOK_EXECUTION_FAILED,
+            ),
+            HookType::GlobalPreRestore => (
+                reasons::GLOBAL_PRE_RESTORE_HOOK_EXECUTED_SUCCESSFULLY,
+                reasons::GLOBAL_PRE_RESTORE_HOOK_EXECUTION_FAILED,
+            ),
+            HookType::GlobalPostRestore => (
+                reasons::GLOBAL_POST_RESTORE_HOOK_EXECUTED_SUCCESSFULLY,
+                reasons::GLOBAL_POST_RESTORE_HOOK_EXECUTION_FAILED,
+            ),
         }
     }
 
@@ -96,7 +146,8 @@ impl HookType {
         crate::reconcile::condition(self.condition_type(), true, self.reasons().0, msg, now)
     }
 
-    /// `False`: "Failed to execute preBackup hook. Reason: …".
+    /// `False`: "Failed to execute preBackup hook. Reason: …" ("global preBackup" for a
+    /// batch's own hooks).
     pub fn failed(self, reason: &str, now: DateTime<Utc>) -> Condition {
         let msg = format!("Failed to execute {} hook. Reason: {reason}", self.as_str());
         crate::reconcile::condition(self.condition_type(), false, self.reasons().1, msg, now)

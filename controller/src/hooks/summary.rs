@@ -141,6 +141,33 @@ impl Summary {
 }
 
 impl Summary {
+    /// A summary of invoker `kind`/`name` itself, with no target (a batch's global hooks):
+    /// `Succeeded` until the caller says otherwise.
+    pub fn for_invoker(
+        kind: &str,
+        name: &str,
+        namespace: &str,
+        created: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Summary {
+        Summary {
+            name: name.into(),
+            namespace: namespace.into(),
+            invoker: InvokerRef {
+                api_group: STASH_GROUP.into(),
+                kind: kind.into(),
+                name: name.into(),
+            },
+            target: TargetInfo::default(),
+            status: SummaryStatus {
+                phase: "Succeeded".into(),
+                duration: rounded_duration(created, now),
+                error: String::new(),
+            },
+            retry_left: 0,
+        }
+    }
+
     /// The summary of RestoreSession `rs` whose status is `st`, at `now`: the invoker is the
     /// RestoreSession itself; `Failed`, with the first reason, when a host failed to restore
     /// or a condition is False.

@@ -11,8 +11,8 @@
 //! when the previous process died finds no job behind it and ends Failed with a reason that
 //! says so; its repository actions (init, post-backup) are restarted where they stood.
 //!
-//! `--once` runs what is due or pending and stops: a backup for each BackupConfiguration that
-//! has never run, sessions that schedules make due while it runs, sessions left pending, and
+//! `--once` runs what is due or pending and stops: a backup for each BackupConfiguration and
+//! BackupBatch that has never run, sessions that schedules make due while it runs, sessions left pending, and
 //! RestoreSessions — after the backups, since a restore waits for backups into its repository.
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
@@ -26,7 +26,8 @@ use k8s_openapi::api::batch::v1::CronJob;
 use serde_json::Value;
 use stash::api::catalog::Catalog;
 use stash::api::{
-    BackupConfiguration, BackupInvokerPhase, BackupSession, Repository, RestoreSession,
+    BackupBatch, BackupConfiguration, BackupInvokerPhase, BackupSession, Condition, Repository,
+    RestoreBatch, RestoreSession,
 };
 use tokio::sync::mpsc;
 
@@ -34,9 +35,11 @@ use super::manifests::{self, Problem};
 use super::queue::WorkQueue;
 use crate::clock::{Clock, SystemClock};
 use crate::context::{Ctx, Settings};
+use crate::invoker::BackupInvoker;
 use crate::next::Next;
 use crate::reconcile::{
-    backup_configuration, backup_session, cronjob, repository, restore_session,
+    backup_blueprint, backup_configuration, backup_session, cronjob, repository, restore_batch,
+    restore_session,
 };
 use crate::runner::ProcessRunner;
 use crate::steps::{MANIFESTS_ENV, STATE_ENV};
@@ -53,6 +56,7 @@ pub struct Options {
     pub manifests: Vec<PathBuf>,
     pub state: PathBuf,
     pub once: bool,
+    pub max_parallel_members: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -132,6 +136,7 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<Su
         settings: Settings {
             operator: Default::default(),
             scratch_root: opts.state.join("scratch"),
+            max_parallel_members: opts.max_parallel_members,
         },
     };
     let cursor = store.db.last_change().await?;
@@ -182,7 +187,7 @@ fn lock_state(state: &Path) -> Result<File, RunError> {
 #[derive(Debug, Default)]
 struct Once {
     started: DateTime<Utc>,
-    /// BackupConfigurations that never ran: each gets a session once it is Ready.
+    /// Backup invokers that never ran: each gets a session once it is Ready.
     to_trigger: BTreeSet<ObjRef>,
     /// Sessions this run is responsible for.
     tracked: BTreeSet<ObjRef>,
@@ -216,13 +221,14 @@ fn phase_of(v: &Value) -> String {
 fn is_final(kind: &Kind, phase: &str) -> bool {
     match kind.kind.as_str() {
         "BackupSession" => matches!(phase, "Succeeded" | "Failed" | "Skipped"),
-        "RestoreSession" => matches!(phase, "Succeeded" | "Failed" | "Unknown"),
+        "RestoreSession" | "RestoreBatch" => matches!(phase, "Succeeded" | "Failed" | "Unknown"),
         _ => false,
     }
 }
 
+/// Sessions, and a RestoreBatch (a session of several restores): what `--once` waits for.
 fn is_session(r: &ObjRef) -> bool {
-    r.is::<BackupSession>() || r.is::<RestoreSession>()
+    r.is::<BackupSession>() || r.is::<RestoreSession>() || r.is::<RestoreBatch>()
 }
 
 impl Loop {
@@ -338,11 +344,14 @@ impl Loop {
         if all {
             kinds.extend([
                 Kind::of::<BackupConfiguration>(),
+                Kind::of::<BackupBatch>(),
                 Kind::of::<BackupSession>(),
             ]);
+            // A blueprint may have changed: the targets that name one look again.
+            kinds.extend(blueprint_target_kinds());
         }
         if all || restores {
-            kinds.push(Kind::of::<RestoreSession>());
+            kinds.extend([Kind::of::<RestoreSession>(), Kind::of::<RestoreBatch>()]);
         }
         for kind in kinds {
             for v in self.store.list_raw(&kind, None).await? {
@@ -360,7 +369,8 @@ impl Loop {
     async fn reconcile(&mut self, r: ObjRef) -> Result<(), RunError> {
         let now = self.ctx.clock.now();
         // `--once` restores wait until every backup it starts exists.
-        if r.is::<RestoreSession>() && self.once.as_ref().is_some_and(|o| !o.to_trigger.is_empty())
+        if (r.is::<RestoreSession>() || r.is::<RestoreBatch>())
+            && self.once.as_ref().is_some_and(|o| !o.to_trigger.is_empty())
         {
             self.queue.add(r, now + chrono::Duration::seconds(1));
             return Ok(());
@@ -385,8 +395,11 @@ impl Loop {
 
     /// Prints a session's phase when it changes; keeps `--once`'s books.
     async fn observe(&mut self, r: &ObjRef) -> Result<(), RunError> {
-        if r.is::<BackupConfiguration>() {
+        if r.is::<BackupConfiguration>() || r.is::<BackupBatch>() {
             return self.trigger_if_ready(r).await;
+        }
+        if is_blueprint_target(r) {
+            return self.trigger_auto_backups(r).await;
         }
         if !is_session(r) {
             return Ok(());
@@ -424,27 +437,28 @@ impl Loop {
                 .failures
                 .push(format!("manifest not applied: {p}"));
         }
-        let bcs = self
+        let mut invokers: Vec<(ObjRef, BackupInvoker)> = Vec::new();
+        for bc in self
             .store
             .list::<BackupConfiguration>(None, &Selector::all())
-            .await?;
+            .await?
+        {
+            invokers.push((ObjRef::to(&bc), BackupInvoker::from(&bc)));
+        }
+        for b in self
+            .store
+            .list::<BackupBatch>(None, &Selector::all())
+            .await?
+        {
+            invokers.push((ObjRef::to(&b), BackupInvoker::from(&b)));
+        }
         let sessions = self
             .store
             .list::<BackupSession>(None, &Selector::all())
             .await?;
-        for bc in bcs {
-            if bc.spec.paused == Some(true) || bc.metadata.deletion_timestamp.is_some() {
-                continue;
-            }
-            let ran = sessions.iter().any(|s| {
-                s.metadata.namespace == bc.metadata.namespace
-                    && s.spec.invoker.as_ref().is_some_and(|i| {
-                        i.kind == "BackupConfiguration"
-                            && Some(&i.name) == bc.metadata.name.as_ref()
-                    })
-            });
-            if !ran {
-                once.to_trigger.insert(ObjRef::to(&bc));
+        for (r, inv) in invokers {
+            if never_ran(&inv, &sessions) {
+                once.to_trigger.insert(r);
             }
         }
         for (r, phase) in &self.phases {
@@ -455,8 +469,8 @@ impl Loop {
         Ok(once)
     }
 
-    /// `--once`: a never-run BackupConfiguration gets its session when it is Ready; one that
-    /// its reconcile found not Ready is reported instead.
+    /// `--once`: a never-run backup invoker gets its session when it is Ready; one that its
+    /// reconcile found not Ready is reported instead.
     async fn trigger_if_ready(&mut self, r: &ObjRef) -> Result<(), RunError> {
         let Some(once) = self.once.as_mut() else {
             return Ok(());
@@ -464,41 +478,77 @@ impl Loop {
         if !once.to_trigger.contains(r) {
             return Ok(());
         }
-        let Some(bc) = self
-            .store
-            .get::<BackupConfiguration>(&r.namespace, &r.name)
-            .await?
+        let store = self.store.as_ref();
+        let Some(inv) = BackupInvoker::get(store, &r.namespace, &r.kind.kind, &r.name).await?
         else {
             once.to_trigger.remove(r);
             return Ok(());
         };
-        let status = bc.status.clone().unwrap_or_default();
-        match status.phase {
+        match inv.phase {
             None => {}
             Some(BackupInvokerPhase::Ready) => {
                 // As the schedule would: a session of this tick, with the invoker's retries.
                 let tick = self.ctx.clock.now().timestamp();
                 let created = self
                     .store
-                    .create(&backup_session::new_session(&bc, Some(tick)))
+                    .create(&backup_session::new_session(&inv, Some(tick)))
                     .await?;
                 once.tracked.insert(ObjRef::to(&created));
                 once.to_trigger.remove(r);
                 self.queue.add(ObjRef::to(&created), self.ctx.clock.now());
             }
             Some(phase) => {
-                let why = status
-                    .conditions
+                let conditions: Vec<Condition> = match inv.kind {
+                    crate::invoker::BACKUP_BATCH => store
+                        .get::<BackupBatch>(&r.namespace, &r.name)
+                        .await?
+                        .and_then(|b| b.status)
+                        .and_then(|s| s.conditions),
+                    _ => store
+                        .get::<BackupConfiguration>(&r.namespace, &r.name)
+                        .await?
+                        .and_then(|b| b.status)
+                        .and_then(|s| s.conditions),
+                }
+                .unwrap_or_default();
+                let why = conditions
                     .iter()
-                    .flatten()
                     .filter(|c| !c.is_true())
                     .map(|c| c.message.clone().unwrap_or_default())
                     .collect::<Vec<_>>()
                     .join("; ");
                 once.summary
                     .failures
-                    .push(format!("BackupConfiguration {r}: {phase:?}: {why}"));
+                    .push(format!("{} {r}: {phase:?}: {why}", inv.kind));
                 once.to_trigger.remove(r);
+            }
+        }
+        Ok(())
+    }
+
+    /// `--once`: a BackupConfiguration auto-backup made for target `r` while it ran gets its
+    /// first session too.
+    async fn trigger_auto_backups(&mut self, r: &ObjRef) -> Result<(), RunError> {
+        if self.once.is_none() {
+            return Ok(());
+        }
+        let selector = Selector::labels([
+            (backup_blueprint::LABEL_KIND, r.kind.kind.as_str()),
+            (backup_blueprint::LABEL_NAME, r.name.as_str()),
+            (backup_blueprint::LABEL_NAMESPACE, r.namespace.as_str()),
+        ]);
+        let made = self
+            .store
+            .list::<BackupConfiguration>(None, &selector)
+            .await?;
+        let sessions = self
+            .store
+            .list::<BackupSession>(None, &Selector::all())
+            .await?;
+        let once = self.once.as_mut().expect("checked above");
+        for bc in made {
+            if never_ran(&BackupInvoker::from(&bc), &sessions) {
+                once.to_trigger.insert(ObjRef::to(&bc));
             }
         }
         Ok(())
@@ -574,15 +624,50 @@ fn created_since(v: &Value, t: DateTime<Utc>) -> bool {
         .is_some_and(|c| c.timestamp() >= second)
 }
 
+/// Whether `inv` is active and has no session yet.
+fn never_ran(inv: &BackupInvoker, sessions: &[BackupSession]) -> bool {
+    if inv.paused || inv.metadata.deletion_timestamp.is_some() {
+        return false;
+    }
+    !sessions.iter().any(|s| {
+        s.metadata.namespace == inv.metadata.namespace
+            && s.spec.invoker.as_ref().is_some_and(|i| {
+                i.kind == inv.kind && Some(&i.name) == inv.metadata.name.as_ref()
+            })
+    })
+}
+
+/// The kinds a `stash.appscode.com/backup-blueprint` annotation can be on.
+fn blueprint_target_kinds() -> Vec<Kind> {
+    use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
+    use k8s_openapi::api::core::v1::PersistentVolumeClaim;
+    vec![
+        Kind::of::<stash::api::AppBinding>(),
+        Kind::of::<PersistentVolumeClaim>(),
+        Kind::of::<Deployment>(),
+        Kind::of::<StatefulSet>(),
+        Kind::of::<DaemonSet>(),
+    ]
+}
+
+fn is_blueprint_target(r: &ObjRef) -> bool {
+    blueprint_target_kinds().contains(&r.kind)
+}
+
 /// The kinds local mode reconciles.
 fn reconciled_kinds() -> Vec<Kind> {
     vec![
         Kind::of::<BackupConfiguration>(),
+        Kind::of::<BackupBatch>(),
         Kind::of::<CronJob>(),
         Kind::of::<BackupSession>(),
         Kind::of::<RestoreSession>(),
+        Kind::of::<RestoreBatch>(),
         Kind::of::<Repository>(),
     ]
+    .into_iter()
+    .chain(blueprint_target_kinds())
+    .collect()
 }
 
 /// Reads `r` and runs its kind's reconciler; an object that is gone needs nothing.
@@ -590,9 +675,16 @@ async fn dispatch(r: &ObjRef, ctx: &Ctx) -> crate::error::Result<Next> {
     async fn load<T: Object>(r: &ObjRef, ctx: &Ctx) -> crate::error::Result<Option<T>> {
         Ok(ctx.store.get::<T>(&r.namespace, &r.name).await?)
     }
+    if is_blueprint_target(r) {
+        return backup_blueprint::reconcile(r, ctx).await;
+    }
     if r.is::<BackupConfiguration>() {
         if let Some(o) = load::<BackupConfiguration>(r, ctx).await? {
             return backup_configuration::reconcile(&o, ctx).await;
+        }
+    } else if r.is::<BackupBatch>() {
+        if let Some(o) = load::<BackupBatch>(r, ctx).await? {
+            return backup_configuration::reconcile_batch(&o, ctx).await;
         }
     } else if r.is::<CronJob>() {
         if let Some(o) = load::<CronJob>(r, ctx).await? {
@@ -605,6 +697,10 @@ async fn dispatch(r: &ObjRef, ctx: &Ctx) -> crate::error::Result<Next> {
     } else if r.is::<RestoreSession>() {
         if let Some(o) = load::<RestoreSession>(r, ctx).await? {
             return restore_session::reconcile(&o, ctx).await;
+        }
+    } else if r.is::<RestoreBatch>() {
+        if let Some(o) = load::<RestoreBatch>(r, ctx).await? {
+            return restore_batch::reconcile(&o, ctx).await;
         }
     } else if r.is::<Repository>() {
         if let Some(o) = load::<Repository>(r, ctx).await? {
@@ -643,12 +739,11 @@ fn failure_reason(v: &Value) -> String {
         .cloned()
         .unwrap_or_default();
     let mut conds = conditions(&status);
-    for t in status
-        .get("targets")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
+    let targets = ["targets", "members"]
+        .iter()
+        .filter_map(|k| status.get(*k).and_then(Value::as_array))
+        .flatten();
+    for t in targets {
         hosts.extend(
             t.get("stats")
                 .and_then(Value::as_array)

@@ -5,12 +5,12 @@
 //! attempt at the same tick a no-op — and records the tick. Ticks missed while nothing ran are
 //! caught up once ([`crate::schedule`]).
 use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus};
-use stash::api::BackupConfiguration;
 
 use super::backup_session::new_session;
 use super::namespace_of;
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::invoker::BackupInvoker;
 use crate::next::Next;
 use crate::schedule::Schedule;
 use crate::store::{StoreError, StoreExt};
@@ -41,15 +41,13 @@ pub async fn reconcile(cj: &CronJob, ctx: &Ctx) -> Result<Next> {
     let due = schedule.due(last, now);
     if let Some(tick) = due.missed {
         let ns = namespace_of(cj);
-        if kind == "BackupConfiguration" {
-            if let Some(bc) = ctx.store.get::<BackupConfiguration>(&ns, invoker).await? {
-                let session = new_session(&bc, Some(tick.timestamp()));
-                match ctx.store.create(&session).await {
-                    Ok(_) | Err(StoreError::AlreadyExists(_)) => {}
-                    Err(e) => return Err(e.into()),
-                }
-                tracing::info!(invoker = %format!("{ns}/{invoker}"), tick = %tick, "schedule due: BackupSession created");
+        if let Some(inv) = BackupInvoker::get(ctx.store.as_ref(), &ns, kind, invoker).await? {
+            let session = new_session(&inv, Some(tick.timestamp()));
+            match ctx.store.create(&session).await {
+                Ok(_) | Err(StoreError::AlreadyExists(_)) => {}
+                Err(e) => return Err(e.into()),
             }
+            tracing::info!(invoker = %format!("{kind} {ns}/{invoker}"), tick = %tick, "schedule due: BackupSession created");
         }
         let name = cj.metadata.name.clone().unwrap_or_default();
         ctx.store

@@ -2,11 +2,18 @@
 //! folder, split by step) per kind. Each reads what exists, decides, writes, and says when to
 //! look again; run twice on the same world, the second run writes nothing.
 //!
-//! - [`backup_configuration`]: conditions, phase, finalizer, the trigger CronJob.
+//! - [`backup_configuration`]: BackupConfiguration and BackupBatch: conditions, phase,
+//!   finalizer, the trigger CronJob.
+//! - [`backup_blueprint`]: auto-backup: an annotated target gets its Repository and
+//!   BackupConfiguration from a BackupBlueprint, and loses the configuration with the
+//!   annotation.
 //! - [`cronjob`]: local mode's CronJob controller: schedules become BackupSessions.
-//! - [`backup_session`]: a session from Pending to its final phase.
+//! - [`backup_session`]: a session from Pending to its final phase, for a configuration's
+//!   one target or a batch's members.
 //! - [`restore_session`]: a restore from Pending to its final phase, after any backup into
 //!   the same Repository.
+//! - [`restore_batch`]: a RestoreBatch's members, each through a RestoreSession of its own,
+//!   between the batch's global hooks.
 //! - [`job`]: the catalog and the job a Task becomes, shared by backup and restore sessions.
 //! - [`repository`]: the finalizer, and wipeOut when it is deleted.
 use chrono::{DateTime, Utc};
@@ -15,11 +22,13 @@ use stash::api::Condition;
 
 use crate::store::Object;
 
+pub mod backup_blueprint;
 pub mod backup_configuration;
 pub mod backup_session;
 pub mod cronjob;
 pub mod job;
 pub mod repository;
+pub mod restore_batch;
 pub mod restore_session;
 
 /// chrono's time as the API's `Time` (k8s-openapi keeps a jiff timestamp).

@@ -14,9 +14,7 @@ use k8s_openapi::api::core::v1::Secret;
 use stash::api::common::set_condition;
 use stash::api::conditions::{reasons, types};
 use stash::api::output::format_bytes;
-use stash::api::{
-    BackupConfiguration, BackupSession, Repository as RepositoryObject, RetentionPolicy,
-};
+use stash::api::{BackupSession, Repository as RepositoryObject, RetentionPolicy};
 use stash::engine::backend::Backend;
 use stash::engine::check::check;
 use stash::engine::forget::{forget, ForgetOptions};
@@ -26,6 +24,7 @@ use stash::engine::retention::{keep_count, KeepPolicy};
 use stash::engine::{FileType, RepoError, RepoOptions, Repository};
 use stash::storage::{LocalAccess, StorageSecret};
 
+use crate::invoker::BackupInvoker;
 use crate::reconcile::condition;
 use crate::store::{ObjectStore, StoreExt};
 
@@ -61,28 +60,26 @@ pub enum ActionError {
     },
 }
 
-/// The session, its BackupConfiguration and Repository.
+/// The session, its invoker (BackupConfiguration or BackupBatch) and Repository.
 async fn objects(
     store: &dyn ObjectStore,
     ns: &str,
     session: &str,
-) -> Result<(BackupSession, BackupConfiguration, RepositoryObject), ActionError> {
+) -> Result<(BackupSession, BackupInvoker, RepositoryObject), ActionError> {
     let s: BackupSession = store
         .get(ns, session)
         .await?
         .ok_or_else(|| ActionError::Missing(format!("BackupSession {ns}/{session} not found")))?;
-    let inv = s.spec.invoker.clone().unwrap_or_default();
-    let bc: BackupConfiguration = store
-        .get(ns, &inv.name)
+    let r = s.spec.invoker.clone().unwrap_or_default();
+    let inv = BackupInvoker::get(store, ns, &r.kind, &r.name)
         .await?
-        .ok_or_else(|| ActionError::Missing(format!("{} {ns}/{} not found", inv.kind, inv.name)))?;
-    let r = bc.spec.repository.clone().unwrap_or_default();
-    let rns = r.namespace_or(ns).to_string();
+        .ok_or_else(|| ActionError::Missing(format!("{} {ns}/{} not found", r.kind, r.name)))?;
+    let (rns, rname) = inv.repository_key();
     let repo: RepositoryObject = store
-        .get(&rns, &r.name)
+        .get(&rns, &rname)
         .await?
-        .ok_or_else(|| ActionError::Missing(format!("Repository {rns}/{} not found", r.name)))?;
-    Ok((s, bc, repo))
+        .ok_or_else(|| ActionError::Missing(format!("Repository {rns}/{rname} not found")))?;
+    Ok((s, inv, repo))
 }
 
 /// The Repository object's backend, opened with its storage Secret (a local folder is created
@@ -326,7 +323,7 @@ pub async fn post_backup(
     ns: &str,
     session: &str,
 ) -> Result<(), ActionError> {
-    let (s, bc, repo_obj) = objects(store, ns, session).await?;
+    let (s, inv, repo_obj) = objects(store, ns, session).await?;
     let repo = match open_repository(store, &repo_obj, false).await {
         Ok(r) => r,
         Err(e) => {
@@ -354,7 +351,7 @@ pub async fn post_backup(
     };
     let mut conds = Vec::new();
     let mut failure = None;
-    let counts = match apply_retention(&repo, bc.spec.retention_policy.as_ref()).await {
+    let counts = match apply_retention(&repo, inv.retention_policy.as_ref()).await {
         Ok(c) => {
             let msg = match c.would_remove {
                 Some(n) => format!("Successfully applied retention policy (dryRun: {n} snapshot(s) would be removed; none was)."),

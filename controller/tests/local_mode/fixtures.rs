@@ -405,3 +405,23 @@ pub fn succeeded_session(l: &Local) -> Value {
     assert_eq!(text(&s, "/status/phase"), "Succeeded", "{s:#}");
     s
 }
+
+/// The examples' repository password (their Secrets hold it).
+pub const EXAMPLE_PASSWORD: &str = "change-me-repository-password";
+
+/// restic on an example's repository, with the examples' password: its stdout.
+pub fn restic_example(repo: &Path, args: &[&str]) -> Vec<u8> {
+    let out = Command::new("restic")
+        .args(["--no-cache", "-r"])
+        .arg(repo)
+        .args(args)
+        .env("RESTIC_PASSWORD", EXAMPLE_PASSWORD)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "restic {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}

@@ -12,6 +12,8 @@ use stash_integration::pgcluster::Pg;
 use stash_integration::restic::restic;
 
 mod addons;
+mod batch;
+mod blueprint;
 mod fixtures;
 mod hooks;
 mod repository;

@@ -158,6 +158,42 @@ async fn prune_repacks_partly_used_packs() {
     );
 }
 
+/// Two writers that did not see each other's index (a BackupBatch's parallel members) store
+/// the same blobs twice; a prune that keeps a pack holding such a duplicate must keep listing
+/// it in the index, or restic's check finds the pack larger than the index says.
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_keeps_duplicates_of_kept_packs_in_the_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    init(tmp.path(), 2, Compression::Off).await;
+    let (one, two) = (
+        super::common::open(tmp.path()).await,
+        super::common::open(tmp.path()).await,
+    );
+    let shared = Rng::new(41).bytes(4 << 20);
+    let mut longer = shared.clone();
+    longer.extend(Rng::new(42).bytes(4 << 20));
+    let opts = SnapshotOptions::default();
+    let (first, second) = tokio::join!(
+        backup_stream(one, &shared[..], "a.sql", &opts, Arc::new(Progress::default())),
+        backup_stream(two, &longer[..], "b.sql", &opts, Arc::new(Progress::default())),
+    );
+    let (_, _) = (first.unwrap(), second.unwrap());
+    let repo = super::common::open(tmp.path()).await;
+    // Keep whatever is partly unused: only the index rewrite is under test.
+    prune(
+        &repo,
+        &PruneOptions {
+            max_unused: 1.0,
+            dry_run: false,
+        },
+    )
+    .await
+    .unwrap();
+    restic(tmp.path(), &["check", "--read-data"]);
+    let (h, _) = restic_stdout_hash(tmp.path(), &["dump", "latest", "/b.sql"]);
+    assert_eq!(h, sha(&longer));
+}
+
 fn sha(b: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(b))

@@ -2,13 +2,15 @@
 //! always the last condition, after which the phase is final), an event, and retries of a
 //! failed session (spec §3.3 step 1, §3.12).
 use chrono::{DateTime, Utc};
+use stash::api::backup_session::HostBackupPhase;
 use stash::api::conditions::{reasons, types};
-use stash::api::{BackupConfiguration, BackupSession, BackupSessionPhase, BackupSessionStatus};
+use stash::api::{BackupSession, BackupSessionPhase, BackupSessionStatus};
 
 use super::super::{condition, name_of, namespace_of};
 use super::{has, new_session, parse_go_duration, set};
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::invoker::BackupInvoker;
 use crate::next::Next;
 use crate::store::{EventType, Selector, StoreError, StoreExt};
 
@@ -26,14 +28,15 @@ fn created(s: &BackupSession) -> Option<DateTime<Utc>> {
 /// deleted here.
 async fn clean_history(
     session: &BackupSession,
-    bc: &BackupConfiguration,
+    inv: &BackupInvoker,
     ctx: &Ctx,
 ) -> Result<Result<usize, String>> {
     let ns = namespace_of(session);
-    let limit = bc.spec.backup_history_limit();
+    let limit = inv.backup_history_limit;
+    let invoker_name = inv.name();
     let selector = Selector::labels([
-        ("stash.appscode.com/invoker-name", name_of(bc).as_str()),
-        ("stash.appscode.com/invoker-type", "BackupConfiguration"),
+        ("stash.appscode.com/invoker-name", invoker_name.as_str()),
+        ("stash.appscode.com/invoker-type", inv.kind),
     ]);
     let mut all = ctx
         .store
@@ -66,13 +69,13 @@ async fn clean_history(
 /// Step 8, for a completed session: history, then metrics, which makes the phase final.
 pub async fn finish(
     session: &BackupSession,
-    bc: &BackupConfiguration,
+    inv: &BackupInvoker,
     st: &mut BackupSessionStatus,
     ctx: &Ctx,
     now: DateTime<Utc>,
 ) -> Result<Next> {
     if has(st, types::BACKUP_HISTORY_CLEANED).is_none() {
-        match clean_history(session, bc, ctx).await? {
+        match clean_history(session, inv, ctx).await? {
             Ok(n) => set(
                 st,
                 condition(
@@ -129,12 +132,28 @@ pub async fn after_final(
         BackupSessionPhase::Skipped => (EventType::Normal, "BackupSession Skipped"),
         _ => (EventType::Warning, "BackupSession Failed"),
     };
-    // The session's own conditions first, then its targets' (a failed hook, a disruption).
+    // The session's own conditions first, then its targets' (a failed hook, a disruption),
+    // then the first failed host, named with its target (a batch has several).
     let target_conditions = st
         .targets
         .iter()
         .flatten()
         .flat_map(|t| t.conditions.iter().flatten());
+    let host_error = st.targets.iter().flatten().find_map(|t| {
+        let host = t
+            .stats
+            .iter()
+            .flatten()
+            .find(|h| h.phase == Some(HostBackupPhase::Failed))?;
+        let r = t.r#ref.clone().unwrap_or_default();
+        Some(format!(
+            "{} {} host {}: {}",
+            r.kind(),
+            r.name(),
+            host.hostname.clone().unwrap_or_default(),
+            host.error.clone().unwrap_or_default()
+        ))
+    });
     let why = st
         .conditions
         .iter()
@@ -146,7 +165,8 @@ pub async fn after_final(
                 || (c.type_ == types::BACKUP_DISRUPTED && c.is_true())
                 || c.is_false()
         })
-        .and_then(|c| c.message.clone());
+        .and_then(|c| c.message.clone())
+        .or(host_error);
     let mut msg = format!("BackupSession {} is {phase:?}", name_of(session));
     if let Some(w) = why.filter(|_| phase != BackupSessionPhase::Succeeded) {
         msg.push_str(&format!(": {w}"));
@@ -168,16 +188,13 @@ pub async fn retry(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
     }
     let (ns, name) = (namespace_of(session), name_of(session));
     let invoker = session.spec.invoker.clone().unwrap_or_default();
-    let Some(bc) = ctx
-        .store
-        .get::<BackupConfiguration>(&ns, &invoker.name)
-        .await?
+    let Some(inv) =
+        BackupInvoker::get(ctx.store.as_ref(), &ns, &invoker.kind, &invoker.name).await?
     else {
         return Ok(Next::Wait);
     };
     let now = ctx.clock.now();
-    let delay = bc
-        .spec
+    let delay = inv
         .retry_config
         .as_ref()
         .and_then(|r| r.delay.as_deref())
@@ -200,7 +217,7 @@ pub async fn retry(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
                 .unwrap_or_default(),
         ));
     }
-    let mut next = new_session(&bc, Some(now.timestamp()));
+    let mut next = new_session(&inv, Some(now.timestamp()));
     next.spec.retry_left = Some(left - 1);
     match ctx.store.create(&next).await {
         Ok(_) | Err(StoreError::AlreadyExists(_)) => {}

@@ -4,17 +4,21 @@
 //! 1. final → retry if the invoker asks for one ([`finish::retry`]);
 //! 2. deadline: store `sessionDeadline`, and past it `DeadlineExceeded` (jobs are stopped);
 //! 3. skip: the invoker is not Ready, or another of its sessions runs → `BackupSkipped`;
-//! 4. pre-backup hooks, a job each, before anything else ([`hooks`]); a failed one fails its
-//!    target, which then takes no backup;
+//! 4. a batch's global pre-backup hook, then each member's pre-backup hook, a job each, before
+//!    anything else ([`hooks`]); a failed global hook stops every member, a failed member
+//!    hook fails its target, which then takes no backup;
 //! 5. pre-backup action: the repository is initialised once (`BackendRepositoryInitialized`),
 //!    by a job of its own;
-//! 6. targets: each gets its job (the resolved Task), `totalHosts` and its actions;
+//! 6. targets (a configuration's one, a batch's members): each gets its jobs (the resolved
+//!    Task), `totalHosts` and its actions — a Sequential batch's member once every earlier
+//!    member is done (failed or not), a Parallel batch's while fewer than
+//!    `max_parallel_members` are under way;
 //! 7. fold: the hosts' results arrive through the store (written by the Task's
 //!    `update-status`); a job that ended without reporting marks its target disrupted;
 //! 8. post-backup actions, once, after every target: retention, integrity check, the
 //!    Repository's status — a job of their own;
 //! 9. post-backup hooks, per target, after its backup ended and the actions are settled,
-//!    as their execution policy says;
+//!    as their execution policy says; then a batch's global post-backup hook;
 //! 10. finish: history cleanup, metrics, the final phase, duration and events.
 //!
 //! Each pass computes the new status from the old one plus the facts (job states, the clock)
@@ -27,14 +31,15 @@ use stash::api::backup_session::{
 use stash::api::common::{find_condition, set_condition};
 use stash::api::conditions::{actions, reasons, types};
 use stash::api::{
-    BackupConfiguration, BackupInvokerPhase, BackupSession, BackupSessionPhase,
-    BackupSessionStatus, Condition, Repository,
+    BackupInvokerPhase, BackupSession, BackupSessionPhase, BackupSessionStatus, Condition,
+    Repository,
 };
 
 use super::{condition, name_of, namespace_of};
 use crate::context::Ctx;
 use crate::error::Result;
 use crate::hooks::HookType;
+use crate::invoker::BackupInvoker;
 use crate::next::Next;
 use crate::runner::{ended_unreported, JobState, Step};
 use crate::store::{ObjRef, Selector, StoreExt};
@@ -107,17 +112,10 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
         return finish::retry(session, ctx).await;
     }
     let invoker = session.spec.invoker.clone().unwrap_or_default();
-    let bc = match invoker.kind.as_str() {
-        "BackupConfiguration" => {
-            ctx.store
-                .get::<BackupConfiguration>(&ns, &invoker.name)
-                .await?
-        }
-        _ => None,
-    };
+    let inv = BackupInvoker::get(ctx.store.as_ref(), &ns, &invoker.kind, &invoker.name).await?;
     let mut st = old.clone();
     let mut next = Next::Wait;
-    match &bc {
+    match &inv {
         None => {
             let msg = format!(
                 "Skipped taking backup. Reason: {} {ns}/{} does not exist.",
@@ -134,11 +132,11 @@ pub async fn reconcile(session: &BackupSession, ctx: &Ctx) -> Result<Next> {
                 ),
             );
         }
-        Some(bc) => next = advance(session, bc, &mut st, ctx, now).await?,
+        Some(inv) => next = advance(session, inv, &mut st, ctx, now).await?,
     }
     // Without an invoker the session ends Skipped: its condition is already set.
-    if let Some(bc) = bc.as_ref().filter(|bc| session_completed(&st, bc)) {
-        next = finish::finish(session, bc, &mut st, ctx, now).await?;
+    if let Some(inv) = inv.as_ref().filter(|inv| session_completed(&st, inv)) {
+        next = finish::finish(session, inv, &mut st, ctx, now).await?;
     }
     for t in st.targets.iter_mut().flatten() {
         t.phase = Some(backup_target_phase(t));
@@ -261,9 +259,10 @@ fn merge_status(
 
 /// Every target done and what follows it settled, or nothing will run any more (skipped, a
 /// global hook failed, the deadline passed).
-fn session_completed(st: &BackupSessionStatus, bc: &BackupConfiguration) -> bool {
+fn session_completed(st: &BackupSessionStatus, inv: &BackupInvoker) -> bool {
     if has(st, types::BACKUP_SKIPPED) == Some(true)
         || has(st, types::DEADLINE_EXCEEDED) == Some(true)
+        || has(st, types::GLOBAL_PRE_BACKUP_HOOK_SUCCEEDED) == Some(false)
     {
         return true;
     }
@@ -272,19 +271,37 @@ fn session_completed(st: &BackupSessionStatus, bc: &BackupConfiguration) -> bool
             .targets
             .iter()
             .flatten()
-            .any(|t| hooks::post_hook_pending(t, bc))
+            .enumerate()
+            .any(|(i, t)| hooks::post_hook_pending(t, inv, i))
+        && !hooks::global_post_pending(st, inv)
+}
+
+fn target_done(t: &BackupTargetStatus) -> bool {
+    matches!(
+        backup_target_phase(t),
+        TargetPhase::Succeeded | TargetPhase::Failed
+    )
+}
+
+/// Whether member `i` may start (its pre-backup hook or its backup): in a Sequential batch
+/// once every earlier member is done, failed or not; otherwise while fewer than `limit`
+/// members are under way.
+fn may_start(inv: &BackupInvoker, st: &BackupSessionStatus, i: usize, limit: usize) -> bool {
+    let targets = st.targets.as_deref().unwrap_or_default();
+    if inv.is_sequential() {
+        return targets.iter().take(i).all(target_done);
+    }
+    let under_way = targets
+        .iter()
+        .filter(|t| t.total_hosts.is_some() && !target_done(t))
+        .count();
+    under_way < limit.max(1)
 }
 
 /// Every target done, and the post-backup actions done or not to be run.
 fn actions_settled(st: &BackupSessionStatus) -> bool {
     let targets = st.targets.as_deref().unwrap_or_default();
-    let done = |t: &BackupTargetStatus| {
-        matches!(
-            backup_target_phase(t),
-            TargetPhase::Succeeded | TargetPhase::Failed
-        )
-    };
-    if targets.is_empty() || !targets.iter().all(done) {
+    if targets.is_empty() || !targets.iter().all(target_done) {
         return false;
     }
     // Post-backup actions run only when every target succeeded; they are done when their
@@ -297,21 +314,21 @@ fn actions_settled(st: &BackupSessionStatus) -> bool {
             && has(st, types::REPOSITORY_INTEGRITY_VERIFIED).is_some()
 }
 
-/// Creates the target entries (a BackupConfiguration has one).
-fn ensure_targets(st: &mut BackupSessionStatus, bc: &BackupConfiguration) {
+/// Creates the target entries, one per member (a BackupConfiguration has one).
+fn ensure_targets(st: &mut BackupSessionStatus, inv: &BackupInvoker) {
     let targets = st.targets.get_or_insert_with(Vec::new);
     if targets.is_empty() {
-        targets.push(BackupTargetStatus {
-            r#ref: bc.spec.template.target.as_ref().map(|t| t.target_ref()),
+        targets.extend((0..inv.members.len()).map(|i| BackupTargetStatus {
+            r#ref: inv.target_ref(i),
             ..Default::default()
-        });
+        }));
     }
 }
 
 /// Steps 2–9.
 async fn advance(
     session: &BackupSession,
-    bc: &BackupConfiguration,
+    inv: &BackupInvoker,
     st: &mut BackupSessionStatus,
     ctx: &Ctx,
     now: DateTime<Utc>,
@@ -320,7 +337,7 @@ async fn advance(
     let started = st.targets.as_ref().is_some_and(|t| !t.is_empty());
 
     // 2. Deadline.
-    let timeout = bc.spec.time_out.as_deref().and_then(parse_go_duration);
+    let timeout = inv.time_out.as_deref().and_then(parse_go_duration);
     if let (Some(t), None) = (timeout, &st.session_deadline) {
         let created = session
             .metadata
@@ -337,7 +354,7 @@ async fn advance(
                 let msg = format!(
                     "Failed to complete backup within the session deadline {} (spec.timeOut {}).",
                     crate::reconcile::from_time(&deadline).to_rfc3339(),
-                    bc.spec.time_out.clone().unwrap_or_default()
+                    inv.time_out.clone().unwrap_or_default()
                 );
                 set(
                     st,
@@ -359,16 +376,16 @@ async fn advance(
 
     // 3. Skip.
     if !started && has(st, types::BACKUP_SKIPPED).is_none() {
-        let phase = bc.status.as_ref().and_then(|s| s.phase);
-        let reason = if phase != Some(BackupInvokerPhase::Ready) {
+        let reason = if inv.phase != Some(BackupInvokerPhase::Ready) {
             Some(format!(
-                "Skipped taking backup. Reason: BackupConfiguration {ns}/{} is not ready.",
-                name_of(bc)
+                "Skipped taking backup. Reason: {} is not ready.",
+                inv.display()
             ))
         } else {
+            let invoker_name = inv.name();
             let selector = Selector::labels([
-                ("stash.appscode.com/invoker-name", name_of(bc).as_str()),
-                ("stash.appscode.com/invoker-type", "BackupConfiguration"),
+                ("stash.appscode.com/invoker-name", invoker_name.as_str()),
+                ("stash.appscode.com/invoker-type", inv.kind),
             ]);
             let running = ctx
                 .store
@@ -408,9 +425,15 @@ async fn advance(
         .as_ref()
         .and_then(|d| (crate::reconcile::from_time(d) - now).to_std().ok());
 
-    // 4. Pre-backup hooks, before the repository is touched.
-    ensure_targets(st, bc);
-    if hooks::pre_backup(session, bc, st, ctx, now, remaining).await? {
+    // 4. Pre-backup hooks, before the repository is touched: a batch's global one first.
+    ensure_targets(st, inv);
+    match hooks::global_pre_backup(session, inv, st, ctx, now, remaining).await? {
+        Some(true) => {}
+        Some(false) => return Ok(Next::Wait),
+        None => return Ok(Next::secs(POLL_SECS)),
+    }
+    let limit = ctx.settings.max_parallel_members;
+    if hooks::pre_backup(session, inv, st, ctx, now, remaining, limit).await? {
         return Ok(Next::secs(POLL_SECS));
     }
     let pre_failed = |t: &BackupTargetStatus| {
@@ -425,12 +448,8 @@ async fn advance(
         return Ok(Next::Wait);
     }
 
-    let repo_ref = bc.spec.repository.clone().unwrap_or_default();
-    let Some(repo) = ctx
-        .store
-        .get::<Repository>(repo_ref.namespace_or(&ns), &repo_ref.name)
-        .await?
-    else {
+    let (repo_ns, repo_name) = inv.repository_key();
+    let Some(repo) = ctx.store.get::<Repository>(&repo_ns, &repo_name).await? else {
         // The invoker was Ready a moment ago; wait for it to notice.
         return Ok(Next::secs(POLL_SECS));
     };
@@ -476,31 +495,23 @@ async fn advance(
     }
     let repo_failed = has(st, types::BACKEND_REPOSITORY_INITIALIZED) == Some(false);
 
-    // 6. Targets (a BackupConfiguration has one), once their pre-backup hook passed.
-    let targets = st.targets.get_or_insert_with(Vec::new);
-    let count = targets.len();
-    for (i, t) in targets.iter_mut().enumerate() {
+    // 6. Targets, once their pre-backup hook passed and their turn came.
+    let count = st.targets.as_ref().map_or(0, Vec::len);
+    for i in 0..count {
+        let t = &st.targets.as_ref().expect("targets")[i];
         if find_condition(t.conditions.as_deref(), types::BACKUP_EXECUTOR_ENSURED).is_some()
-            || !hooks::pre_hook_passed(t, bc)
+            || !hooks::pre_hook_passed(t, inv, i)
+            || (t.total_hosts.is_none() && !may_start(inv, st, i, limit))
         {
             continue;
         }
+        let planned = match repo_failed {
+            true => Err("the backend repository could not be initialized (see the BackendRepositoryInitialized condition)".to_string()),
+            false => plan::backup_jobs(ctx, session, inv, &repo, i, remaining).await?,
+        };
+        let t = &mut st.targets.as_mut().expect("targets")[i];
         let conds = t.conditions.get_or_insert_with(Vec::new);
-        if repo_failed {
-            let msg = "Failed to ensure backup executor. Reason: the backend repository could not be initialized (see the BackendRepositoryInitialized condition).";
-            set_condition(
-                conds,
-                condition(
-                    types::BACKUP_EXECUTOR_ENSURED,
-                    false,
-                    reasons::FAILED_TO_ENSURE_BACKUP_EXECUTOR,
-                    msg,
-                    now,
-                ),
-            );
-            continue;
-        }
-        match plan::backup_jobs(ctx, session, bc, &repo, i, remaining).await? {
+        match planned {
             Ok(jobs) => {
                 let hosts = jobs.len();
                 for job in jobs {
@@ -632,9 +643,10 @@ async fn advance(
         }
     }
 
-    // 9. Post-backup hooks.
-    hooks::post_backup(session, bc, st, ctx, now, remaining).await?;
-    Ok(if session_completed(st, bc) {
+    // 9. Post-backup hooks: the members', then the batch's global one.
+    hooks::post_backup(session, inv, st, ctx, now, remaining).await?;
+    hooks::global_post_backup(session, inv, st, ctx, now, remaining).await?;
+    Ok(if session_completed(st, inv) {
         Next::Wait
     } else {
         Next::secs(POLL_SECS)
@@ -662,16 +674,13 @@ async fn init_running_elsewhere(
         {
             continue;
         }
-        let invoker = other.spec.invoker.clone().unwrap_or_default();
-        let Some(bc) = ctx
-            .store
-            .get::<BackupConfiguration>(&other_ns, &invoker.name)
-            .await?
+        let r = other.spec.invoker.clone().unwrap_or_default();
+        let Some(other_inv) =
+            BackupInvoker::get(ctx.store.as_ref(), &other_ns, &r.kind, &r.name).await?
         else {
             continue;
         };
-        let r = bc.spec.repository.clone().unwrap_or_default();
-        if r.name == repo_name && r.namespace_or(&other_ns) == repo_ns {
+        if other_inv.repository_key() == (repo_ns.clone(), repo_name.clone()) {
             return Ok(true);
         }
     }
@@ -708,6 +717,9 @@ fn session_jobs(name: &str, st: &BackupSessionStatus) -> Vec<String> {
     jobs.extend((0..n).flat_map(|i| {
         [HookType::PreBackup, HookType::PostBackup].map(|h| hook_job_name(h, name, i))
     }));
+    jobs.extend(
+        [HookType::GlobalPreBackup, HookType::GlobalPostBackup].map(|h| hook_job_name(h, name, 0)),
+    );
     jobs.push(init_job_name(name));
     jobs.push(post_job_name(name));
     jobs

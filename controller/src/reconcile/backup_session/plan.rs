@@ -6,11 +6,12 @@
 //! that does not exist, a claim with no volume) and becomes `BackupExecutorEnsured=False` with
 //! its message.
 use stash::api::resolve::variables::{addon_task, backup_variables, BackupInputs};
-use stash::api::{AppBinding, BackupConfiguration, BackupSession, Repository};
+use stash::api::{AppBinding, BackupSession, Repository};
 
 use super::super::{name_of, namespace_of};
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::invoker::BackupInvoker;
 use crate::runner::JobSpec;
 use crate::store::{ObjRef, StoreExt};
 use crate::volumes;
@@ -18,18 +19,20 @@ use crate::volumes;
 // Shared with restores; kept reachable here for callers that name them through `plan`.
 pub use super::super::job::{catalog, job, task_steps, POD_SCRATCH};
 
-/// The jobs of target `index` of `session`, one per host (a StatefulSet has one per replica),
-/// or the message saying why there are none.
+/// The jobs of target `index` of `session` (the invoker's member `index`), one per host (a
+/// StatefulSet has one per replica), or the message saying why there are none.
 pub async fn backup_jobs(
     ctx: &Ctx,
     session: &BackupSession,
-    bc: &BackupConfiguration,
+    inv: &BackupInvoker,
     repo: &Repository,
     index: usize,
     timeout: Option<std::time::Duration>,
 ) -> Result<Result<Vec<JobSpec>, String>> {
     let ns = namespace_of(session);
-    let template = &bc.spec.template;
+    let Some(template) = inv.members.get(index) else {
+        return Ok(Err(format!("{} has no member {index}", inv.display())));
+    };
     let target_ref = template
         .target
         .as_ref()
@@ -66,10 +69,10 @@ pub async fn backup_jobs(
     };
     let vars = backup_variables(&BackupInputs {
         repository: Some(repo),
-        invoker_kind: "BackupConfiguration",
-        invoker_name: &name_of(bc),
+        invoker_kind: inv.kind,
+        invoker_name: &inv.name(),
         target: template,
-        retention_policy: bc.spec.retention_policy.as_ref(),
+        retention_policy: inv.retention_policy.as_ref(),
         session_name: &name_of(session),
         session_namespace: &ns,
         settings: &ctx.settings.operator,

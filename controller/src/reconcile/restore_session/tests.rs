@@ -7,6 +7,7 @@ use stash::api::restore_session::HostRestorePhase;
 use stash::api::{BackupConfiguration, BackupSession, BackupSessionPhase, Repository};
 
 use super::*;
+use crate::invoker::BackupInvoker;
 use crate::clock::{Clock, ManualClock};
 use crate::context::test_ctx;
 use crate::hooks::HookType;
@@ -335,7 +336,7 @@ async fn a_stale_copy_does_not_mark_a_reported_restore_disrupted() {
 async fn a_restore_waits_while_a_backup_into_its_repository_runs() {
     let w = world().await;
     let bc: BackupConfiguration = w.store.get("demo", "pg-backup").await.unwrap().unwrap();
-    let backup = new_session(&bc, Some(1_796_033_100));
+    let backup = new_session(&BackupInvoker::from(&bc), Some(1_796_033_100));
     let backup_name = name_of(&backup);
     w.store.create(&backup).await.unwrap();
     let set_phase = |p: BackupSessionPhase| {
@@ -381,7 +382,7 @@ async fn a_backup_into_another_repository_does_not_hold_a_restore_back() {
     bc.metadata.uid = None;
     bc.spec.repository.as_mut().unwrap().name = "other-repo".into();
     w.store.create(&bc).await.unwrap();
-    let backup = new_session(&bc, Some(1_796_033_100));
+    let backup = new_session(&BackupInvoker::from(&bc), Some(1_796_033_100));
     w.store.create(&backup).await.unwrap();
     w.store
         .update_status::<BackupSession, _>("demo", &name_of(&backup), |s| {

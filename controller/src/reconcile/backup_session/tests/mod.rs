@@ -215,7 +215,7 @@ async fn a_job_that_dies_without_reporting_fails_its_session_and_history_is_limi
     let bc = w.bc().await;
     let mut names = Vec::new();
     for i in 0..3 {
-        let mut s = new_session(&bc, Some(1_764_496_500 + i * 300));
+        let mut s = new_session(&BackupInvoker::from(&bc), Some(1_764_496_500 + i * 300));
         s.metadata.creation_timestamp = None;
         let name = name_of(&s);
         w.store.create(&s).await.unwrap();
@@ -289,7 +289,7 @@ impl World {
         super::super::backup_configuration::reconcile(&self.bc().await, &self.ctx)
             .await
             .unwrap();
-        let mut s = new_session(&self.bc().await, Some(self.clock.now().timestamp()));
+        let mut s = new_session(&BackupInvoker::from(&self.bc().await), Some(self.clock.now().timestamp()));
         s.spec.retry_left = Some(retry_left);
         self.store.create(&s).await.unwrap();
         name_of(&s)
@@ -307,6 +307,7 @@ impl World {
             "demo",
             name,
             hook,
+            0,
             &crate::hooks::ExecOptions::default(),
         )
         .await;
@@ -657,7 +658,7 @@ async fn results_recorded_during_a_pass_are_not_taken_for_a_disruption() {
         .await
         .unwrap();
     let bc = w.bc().await;
-    let s = new_session(&bc, Some(1_764_496_500));
+    let s = new_session(&BackupInvoker::from(&bc), Some(1_764_496_500));
     let name = name_of(&s);
     w.store.create(&s).await.unwrap();
     w.reconcile_session(&name).await;
@@ -802,7 +803,7 @@ async fn a_second_init_of_the_same_repository_waits_for_the_first() {
         .await
         .unwrap()
         .unwrap();
-    let s2 = new_session(&bc2, Some(w.clock.now().timestamp()));
+    let s2 = new_session(&BackupInvoker::from(&bc2), Some(w.clock.now().timestamp()));
     let second = name_of(&s2);
     w.store.create(&s2).await.unwrap();
 
@@ -819,3 +820,5 @@ async fn a_second_init_of_the_same_repository_waits_for_the_first() {
     want.sort();
     assert_eq!(jobs, want);
 }
+
+mod batch;
