@@ -19,6 +19,7 @@ pub mod context;
 pub mod error;
 pub mod hooks;
 pub mod local;
+pub mod metrics;
 pub mod next;
 pub mod reconcile;
 pub mod runner;

@@ -14,6 +14,7 @@ use stash_integration::restic::restic;
 mod addons;
 mod fixtures;
 mod hooks;
+mod metrics;
 mod repository;
 mod restore;
 mod retention;
