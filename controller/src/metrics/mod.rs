@@ -37,7 +37,7 @@
 use std::collections::BTreeMap;
 
 use prometheus::proto::MetricFamily;
-use prometheus::{Encoder, GaugeVec, Opts, Registry, TextEncoder};
+use prometheus::{GaugeVec, Opts, Registry, TextEncoder};
 
 mod push;
 mod record;
@@ -216,13 +216,13 @@ impl Metrics {
         let label = |m: &prometheus::proto::Metric, k: &str| {
             m.get_label()
                 .iter()
-                .find(|l| l.get_name() == k)
-                .map(|l| l.get_value().to_string())
+                .find(|l| l.name() == k)
+                .map(|l| l.value().to_string())
                 .unwrap_or_default()
         };
         let mut out = Vec::new();
         for mut f in self.registry.gather() {
-            let repo_family = f.get_name().starts_with(&format!("{NS}_repository_"));
+            let repo_family = f.name().starts_with(&format!("{NS}_repository_"));
             f.mut_metric().retain(|m| {
                 if repo_family {
                     repository.is_some_and(|(ns, name)| {
@@ -258,15 +258,13 @@ impl Metrics {
 }
 
 fn encode(families: &[MetricFamily]) -> String {
-    let mut buf = Vec::new();
     TextEncoder::new()
-        .encode(families, &mut buf)
-        .expect("gauges encode as text");
-    String::from_utf8(buf).expect("the text format is UTF-8")
+        .encode_to_string(families)
+        .expect("gauges encode as text")
 }
 
 /// Label values by name, in the order of `names`.
-fn values<'a>(labels: &'a BTreeMap<&str, String>, names: &[&str]) -> Vec<&'a str> {
+fn values<'a>(labels: &'a BTreeMap<&str, String>, names: &[&'a str]) -> Vec<&'a str> {
     names
         .iter()
         .map(|n| labels.get(n).map(String::as_str).unwrap_or_default())

@@ -188,7 +188,10 @@ pub async fn push_repository(
     metrics.record_repository(repo);
     let key = (namespace_of(repo), name_of(repo));
     match metrics
-        .push(&Invoker::backup_configuration(bc), Some((&key.0, &key.1)))
+        .push(
+            &Invoker::backup_configuration(bc),
+            Some((key.0.as_str(), key.1.as_str())),
+        )
         .await
     {
         Ok(Some(url)) => condition(

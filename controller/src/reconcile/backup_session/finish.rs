@@ -99,7 +99,8 @@ pub async fn finish(
         // The session's metrics (and its Repository's), recorded and pushed; a failed push is
         // MetricsPushed=False, which fails the session.
         let pushed = crate::metrics::session::backup_session_finished(ctx, session, bc, st, now);
-        set(st, pushed.await?);
+        let pushed = pushed.await?;
+        set(st, pushed);
     }
     Ok(Next::Wait)
 }

@@ -146,8 +146,8 @@ async fn pass(rs: &RestoreSession, ctx: &Ctx) -> Result<Pass> {
     if completed(rs, &st) && has(&st, types::METRICS_PUSHED).is_none() {
         // The session's metrics (and its Repository's), recorded and pushed; a failed push is
         // MetricsPushed=False, which fails the session.
-        let pushed = crate::metrics::session::restore_session_finished(ctx, rs, &st, now);
-        set(&mut st, pushed.await?);
+        let pushed = crate::metrics::session::restore_session_finished(ctx, rs, &st, now).await?;
+        set(&mut st, pushed);
     }
     st.phase = Some(restore_session_phase(&st));
     let is_final = st.phase.is_some_and(RestorePhase::is_final);
