@@ -117,7 +117,7 @@ fn check_36_pushgateway_holds_session_and_repository_metrics() {
         assert!(message.contains(&url), "{ty}: {message}");
     }
 
-    let text = http_get(&gw, "/metrics");
+    let exposed = http_get(&gw, "/metrics");
     let session = [
         ("job", job.as_str()),
         ("invoker_kind", "BackupConfiguration"),
@@ -127,9 +127,9 @@ fn check_36_pushgateway_holds_session_and_repository_metrics() {
         ("repository", "repo"),
     ];
     let b = |n: &str| format!("stash_appscode_com_backupsession_{n}");
-    assert_eq!(one(&text, &b("success"), &session), 1.0);
-    assert_eq!(one(&text, &b("target_count_total"), &session), 1.0);
-    let duration = one(&text, &b("duration_seconds"), &session);
+    assert_eq!(one(&exposed, &b("success"), &session), 1.0);
+    assert_eq!(one(&exposed, &b("target_count_total"), &session), 1.0);
+    let duration = one(&exposed, &b("duration_seconds"), &session);
     assert!(duration >= 0.0, "{duration}");
     let target = [
         ("job", job.as_str()),
@@ -137,12 +137,12 @@ fn check_36_pushgateway_holds_session_and_repository_metrics() {
         ("group", "kubedb.com"),
         ("name", "pg-src"),
     ];
-    assert_eq!(one(&text, &b("target_success"), &target), 1.0);
-    assert_eq!(one(&text, &b("target_host_count_total"), &target), 1.0);
+    assert_eq!(one(&exposed, &b("target_success"), &target), 1.0);
+    assert_eq!(one(&exposed, &b("target_host_count_total"), &target), 1.0);
     let host = [("job", job.as_str()), ("hostname", "host-0")];
-    assert_eq!(one(&text, &b("host_backup_success"), &host), 1.0);
-    assert_eq!(one(&text, &b("host_files_total"), &host), 1.0);
-    assert!(one(&text, &b("host_data_size_bytes"), &host) > 0.0, "{text}");
+    assert_eq!(one(&exposed, &b("host_backup_success"), &host), 1.0);
+    assert_eq!(one(&exposed, &b("host_files_total"), &host), 1.0);
+    assert!(one(&exposed, &b("host_data_size_bytes"), &host) > 0.0, "{exposed}");
 
     let snapshots = l.restic_snapshots().len();
     assert_eq!(snapshots, 1);
@@ -155,9 +155,9 @@ fn check_36_pushgateway_holds_session_and_repository_metrics() {
         ("prefix", repo_prefix.as_str()),
     ];
     let r = |n: &str| format!("stash_appscode_com_repository_{n}");
-    assert_eq!(one(&text, &r("snapshot_count"), &repo), snapshots as f64);
-    assert_eq!(one(&text, &r("integrity"), &repo), 1.0);
-    assert!(one(&text, &r("size_bytes"), &repo) > 0.0, "{text}");
+    assert_eq!(one(&exposed, &r("snapshot_count"), &repo), snapshots as f64);
+    assert_eq!(one(&exposed, &r("integrity"), &repo), 1.0);
+    assert!(one(&exposed, &r("size_bytes"), &repo) > 0.0, "{exposed}");
 
     // A failing session of the same invoker: a pre-backup hook that exits 1.
     l.write(
@@ -180,13 +180,13 @@ fn check_36_pushgateway_holds_session_and_repository_metrics() {
     let (status, _) = condition(&s["status"]["conditions"], "MetricsPushed").unwrap();
     assert_eq!(status, "True", "{s:#}");
 
-    let text = http_get(&gw, "/metrics");
-    assert_eq!(one(&text, &b("success"), &session), 0.0);
-    assert_eq!(one(&text, &b("target_success"), &target), 0.0);
+    let exposed = http_get(&gw, "/metrics");
+    assert_eq!(one(&exposed, &b("success"), &session), 0.0);
+    assert_eq!(one(&exposed, &b("target_success"), &target), 0.0);
     // The last success's duration and the Repository (untouched by the failure) remain.
-    assert_eq!(one(&text, &b("duration_seconds"), &session), duration);
+    assert_eq!(one(&exposed, &b("duration_seconds"), &session), duration);
     assert_eq!(l.restic_snapshots().len(), snapshots);
-    assert_eq!(one(&text, &r("snapshot_count"), &repo), snapshots as f64);
+    assert_eq!(one(&exposed, &r("snapshot_count"), &repo), snapshots as f64);
 }
 
 /// `stash run --metrics-addr 127.0.0.1:0` serves `/metrics` while it runs: after a triggered
