@@ -81,7 +81,10 @@ pub fn format_seconds(secs: u64) -> String {
 /// float since the text keeps three decimals. `None` for anything else.
 pub fn parse_bytes(s: &str) -> Option<f64> {
     let (num, unit) = s.trim().split_once(' ')?;
-    let n: f64 = num.parse().ok().filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
     let scale = match unit {
         "B" => 1u64,
         "KiB" => 1 << 10,

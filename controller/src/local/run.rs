@@ -123,7 +123,10 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<Su
     ]);
     // Metrics: the registry `/metrics` serves, the Pushgateway sessions are pushed to (the
     // post-backup step pushes the Repository's metrics, so it gets the URL too).
-    let pushgateway_url = opts.pushgateway_url.clone().filter(|u| !u.trim().is_empty());
+    let pushgateway_url = opts
+        .pushgateway_url
+        .clone()
+        .filter(|u| !u.trim().is_empty());
     let pushgateway = pushgateway_url
         .as_deref()
         .map(crate::metrics::Pushgateway::new)
@@ -134,14 +137,18 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<Su
     let metrics = Arc::new(crate::metrics::Metrics::new(pushgateway));
     let _server = match &opts.metrics_addr {
         Some(addr) => {
-            let listener = crate::metrics::serve::bind(addr)
-                .await
-                .map_err(|source| RunError::Listen {
-                    addr: addr.clone(),
-                    source,
-                })?;
+            let listener =
+                crate::metrics::serve::bind(addr)
+                    .await
+                    .map_err(|source| RunError::Listen {
+                        addr: addr.clone(),
+                        source,
+                    })?;
             if let Ok(bound) = listener.local_addr() {
-                eprintln!("stash run: metrics at {}", crate::metrics::serve::url(bound));
+                eprintln!(
+                    "stash run: metrics at {}",
+                    crate::metrics::serve::url(bound)
+                );
             }
             Some(AbortOnDrop(tokio::spawn(crate::metrics::serve::serve(
                 listener,

@@ -155,41 +155,196 @@ impl Metrics {
     /// A registry with every family registered; pushes go to `pushgateway` if given.
     pub fn new(pushgateway: Option<Pushgateway>) -> Metrics {
         let r = Registry::new();
-        let (b, s, t, h) = ("backupsession", &SESSION_LABELS[..], &TARGET_LABELS[..], &HOST_LABELS[..]);
+        let (b, s, t, h) = (
+            "backupsession",
+            &SESSION_LABELS[..],
+            &TARGET_LABELS[..],
+            &HOST_LABELS[..],
+        );
         let backup = BackupGauges {
-            success: gauge(&r, b, "success", "1 if the BackupSession succeeded, 0 if it failed", s),
-            duration: gauge(&r, b, "duration_seconds", "Time the last successful BackupSession took", s),
-            target_count: gauge(&r, b, "target_count_total", "Targets of the last successful BackupSession", s),
-            last_success: gauge(&r, b, "last_success_time_seconds", "When the last successful BackupSession ended (Unix time)", s),
-            target_success: gauge(&r, b, "target_success", "1 if the target's backup succeeded, 0 if it failed", t),
-            target_hosts: gauge(&r, b, "target_host_count_total", "Hosts of the target at its last successful backup", t),
-            target_last_success: gauge(&r, b, "target_last_success_time_seconds", "When the target's last successful backup ended (Unix time)", t),
-            host_success: gauge(&r, b, "host_backup_success", "1 if the host's backup succeeded, 0 if it failed", h),
-            host_duration: gauge(&r, b, "host_backup_duration_seconds", "Time the host's last successful backup took", h),
-            host_size: gauge(&r, b, "host_data_size_bytes", "Size of the data the host's last successful backup read", h),
-            host_uploaded: gauge(&r, b, "host_data_uploaded_bytes", "Bytes the host's last successful backup added to the repository", h),
-            host_processing: gauge(&r, b, "host_data_processing_time_seconds", "Time the host's last successful backup spent on its data", h),
-            host_files_total: gauge(&r, b, "host_files_total", "Files in the host's last successful backup", h),
-            host_files_new: gauge(&r, b, "host_files_new", "New files in the host's last successful backup", h),
-            host_files_modified: gauge(&r, b, "host_files_modified", "Modified files in the host's last successful backup", h),
-            host_files_unmodified: gauge(&r, b, "host_files_unmodified", "Unmodified files in the host's last successful backup", h),
+            success: gauge(
+                &r,
+                b,
+                "success",
+                "1 if the BackupSession succeeded, 0 if it failed",
+                s,
+            ),
+            duration: gauge(
+                &r,
+                b,
+                "duration_seconds",
+                "Time the last successful BackupSession took",
+                s,
+            ),
+            target_count: gauge(
+                &r,
+                b,
+                "target_count_total",
+                "Targets of the last successful BackupSession",
+                s,
+            ),
+            last_success: gauge(
+                &r,
+                b,
+                "last_success_time_seconds",
+                "When the last successful BackupSession ended (Unix time)",
+                s,
+            ),
+            target_success: gauge(
+                &r,
+                b,
+                "target_success",
+                "1 if the target's backup succeeded, 0 if it failed",
+                t,
+            ),
+            target_hosts: gauge(
+                &r,
+                b,
+                "target_host_count_total",
+                "Hosts of the target at its last successful backup",
+                t,
+            ),
+            target_last_success: gauge(
+                &r,
+                b,
+                "target_last_success_time_seconds",
+                "When the target's last successful backup ended (Unix time)",
+                t,
+            ),
+            host_success: gauge(
+                &r,
+                b,
+                "host_backup_success",
+                "1 if the host's backup succeeded, 0 if it failed",
+                h,
+            ),
+            host_duration: gauge(
+                &r,
+                b,
+                "host_backup_duration_seconds",
+                "Time the host's last successful backup took",
+                h,
+            ),
+            host_size: gauge(
+                &r,
+                b,
+                "host_data_size_bytes",
+                "Size of the data the host's last successful backup read",
+                h,
+            ),
+            host_uploaded: gauge(
+                &r,
+                b,
+                "host_data_uploaded_bytes",
+                "Bytes the host's last successful backup added to the repository",
+                h,
+            ),
+            host_processing: gauge(
+                &r,
+                b,
+                "host_data_processing_time_seconds",
+                "Time the host's last successful backup spent on its data",
+                h,
+            ),
+            host_files_total: gauge(
+                &r,
+                b,
+                "host_files_total",
+                "Files in the host's last successful backup",
+                h,
+            ),
+            host_files_new: gauge(
+                &r,
+                b,
+                "host_files_new",
+                "New files in the host's last successful backup",
+                h,
+            ),
+            host_files_modified: gauge(
+                &r,
+                b,
+                "host_files_modified",
+                "Modified files in the host's last successful backup",
+                h,
+            ),
+            host_files_unmodified: gauge(
+                &r,
+                b,
+                "host_files_unmodified",
+                "Unmodified files in the host's last successful backup",
+                h,
+            ),
         };
         let rs = "restoresession";
         let restore = RestoreGauges {
-            success: gauge(&r, rs, "success", "1 if the RestoreSession succeeded, 0 if it failed", s),
-            duration: gauge(&r, rs, "duration_seconds", "Time the last successful RestoreSession took", s),
-            target_count: gauge(&r, rs, "target_count_total", "Targets of the last successful RestoreSession", s),
-            target_success: gauge(&r, rs, "target_success", "1 if the target's restore succeeded, 0 if it failed", t),
-            target_hosts: gauge(&r, rs, "target_host_count_total", "Hosts of the target at its last successful restore", t),
-            host_success: gauge(&r, rs, "host_restore_success", "1 if the host's restore succeeded, 0 if it failed", h),
-            host_duration: gauge(&r, rs, "host_restore_duration_seconds", "Time the host's last successful restore took", h),
+            success: gauge(
+                &r,
+                rs,
+                "success",
+                "1 if the RestoreSession succeeded, 0 if it failed",
+                s,
+            ),
+            duration: gauge(
+                &r,
+                rs,
+                "duration_seconds",
+                "Time the last successful RestoreSession took",
+                s,
+            ),
+            target_count: gauge(
+                &r,
+                rs,
+                "target_count_total",
+                "Targets of the last successful RestoreSession",
+                s,
+            ),
+            target_success: gauge(
+                &r,
+                rs,
+                "target_success",
+                "1 if the target's restore succeeded, 0 if it failed",
+                t,
+            ),
+            target_hosts: gauge(
+                &r,
+                rs,
+                "target_host_count_total",
+                "Hosts of the target at its last successful restore",
+                t,
+            ),
+            host_success: gauge(
+                &r,
+                rs,
+                "host_restore_success",
+                "1 if the host's restore succeeded, 0 if it failed",
+                h,
+            ),
+            host_duration: gauge(
+                &r,
+                rs,
+                "host_restore_duration_seconds",
+                "Time the host's last successful restore took",
+                h,
+            ),
         };
         let (rp, l) = ("repository", &REPOSITORY_LABELS[..]);
         let repository = RepositoryGauges {
-            integrity: gauge(&r, rp, "integrity", "1 if the last integrity check of the repository passed, 0 if it failed", l),
+            integrity: gauge(
+                &r,
+                rp,
+                "integrity",
+                "1 if the last integrity check of the repository passed, 0 if it failed",
+                l,
+            ),
             size: gauge(&r, rp, "size_bytes", "Size of the repository's data", l),
             snapshot_count: gauge(&r, rp, "snapshot_count", "Snapshots in the repository", l),
-            snapshot_cleaned: gauge(&r, rp, "snapshot_cleaned", "Snapshots the last retention policy removed", l),
+            snapshot_cleaned: gauge(
+                &r,
+                rp,
+                "snapshot_cleaned",
+                "Snapshots the last retention policy removed",
+                l,
+            ),
         };
         Metrics {
             registry: r,
@@ -212,7 +367,11 @@ impl Metrics {
 
     /// The series of one push: the sessions' series of `invoker`, and those of the repository
     /// `repository` (`(namespace, name)`) if given.
-    fn job_families(&self, invoker: &Invoker, repository: Option<(&str, &str)>) -> Vec<MetricFamily> {
+    fn job_families(
+        &self,
+        invoker: &Invoker,
+        repository: Option<(&str, &str)>,
+    ) -> Vec<MetricFamily> {
         let label = |m: &prometheus::proto::Metric, k: &str| {
             m.get_label()
                 .iter()

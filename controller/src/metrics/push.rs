@@ -17,7 +17,9 @@ pub struct Pushgateway {
 
 #[derive(Debug, thiserror::Error)]
 pub enum PushError {
-    #[error("the Pushgateway URL {url:?} is not an http(s) URL: give one like http://127.0.0.1:9091")]
+    #[error(
+        "the Pushgateway URL {url:?} is not an http(s) URL: give one like http://127.0.0.1:9091"
+    )]
     BadUrl { url: String },
     #[error("building the HTTP client")]
     Client(#[source] stash::storage::StorageError),
@@ -27,14 +29,13 @@ pub enum PushError {
 
 impl Pushgateway {
     pub fn new(url: &str) -> Result<Pushgateway, PushError> {
-        let bad = || PushError::BadUrl {
-            url: redact(url),
-        };
+        let bad = || PushError::BadUrl { url: redact(url) };
         let parsed = reqwest::Url::parse(url.trim_end_matches('/')).map_err(|_| bad())?;
         if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
             return Err(bad());
         }
-        let client = stash::storage::http::client(&Default::default()).map_err(PushError::Client)?;
+        let client =
+            stash::storage::http::client(&Default::default()).map_err(PushError::Client)?;
         Ok(Pushgateway {
             url: parsed,
             client,
@@ -137,7 +138,12 @@ mod tests {
         let gw = Pushgateway::new("http://stash:s3cret@127.0.0.1:9091/").unwrap();
         assert_eq!(gw.to_string(), "http://stash:***@127.0.0.1:9091");
         assert!(!format!("{gw:?}").contains("s3cret"));
-        for bad in ["127.0.0.1:9091", "ftp://x:9091", "not a url", "http://u:pw@"] {
+        for bad in [
+            "127.0.0.1:9091",
+            "ftp://x:9091",
+            "not a url",
+            "http://u:pw@",
+        ] {
             let e = Pushgateway::new(bad).unwrap_err().to_string();
             assert!(e.contains("http://127.0.0.1:9091"), "{e}");
             assert!(!e.contains("pw@"), "{e}");

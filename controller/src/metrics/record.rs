@@ -125,8 +125,12 @@ fn seconds(go_duration: Option<&str>) -> Option<f64> {
     go_duration.and_then(|d| parse_go_duration(d).ok())
 }
 
-fn created(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<DateTime<Utc>> {
-    meta.creation_timestamp.as_ref().map(crate::reconcile::from_time)
+fn created(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<DateTime<Utc>> {
+    meta.creation_timestamp
+        .as_ref()
+        .map(crate::reconcile::from_time)
 }
 
 impl Metrics {
@@ -150,12 +154,16 @@ impl Metrics {
             .zip(duration)
             .map(|(c, d)| c.timestamp() as f64 + d);
         let succeeded = st.phase == Some(BackupSessionPhase::Succeeded);
-        g.success.with_label_values(&s).set(f64::from(u8::from(succeeded)));
+        g.success
+            .with_label_values(&s)
+            .set(f64::from(u8::from(succeeded)));
         if succeeded {
             if let Some(d) = duration {
                 g.duration.with_label_values(&s).set(d);
             }
-            g.target_count.with_label_values(&s).set(targets.len() as f64);
+            g.target_count
+                .with_label_values(&s)
+                .set(targets.len() as f64);
             if let Some(t) = ended {
                 g.last_success.with_label_values(&s).set(t);
             }
@@ -164,7 +172,9 @@ impl Metrics {
             let tl = target_labels(&base, t.r#ref.as_ref(), apps);
             let tv = values(&tl, &TARGET_LABELS);
             let ok = backup_target_phase(t) == TargetPhase::Succeeded;
-            g.target_success.with_label_values(&tv).set(f64::from(u8::from(ok)));
+            g.target_success
+                .with_label_values(&tv)
+                .set(f64::from(u8::from(ok)));
             if ok {
                 if let Some(n) = t.total_hosts {
                     g.target_hosts.with_label_values(&tv).set(f64::from(n));
@@ -178,7 +188,9 @@ impl Metrics {
                 hl.insert("hostname", h.hostname.clone().unwrap_or_default());
                 let hv = values(&hl, &HOST_LABELS);
                 let ok = h.phase == Some(HostBackupPhase::Succeeded);
-                g.host_success.with_label_values(&hv).set(f64::from(u8::from(ok)));
+                g.host_success
+                    .with_label_values(&hv)
+                    .set(f64::from(u8::from(ok)));
                 if !ok {
                     continue;
                 }
@@ -186,9 +198,10 @@ impl Metrics {
                     g.host_duration.with_label_values(&hv).set(d);
                 }
                 let snaps = h.snapshots.as_deref().unwrap_or_default();
-                let sum = |f: &dyn Fn(&stash::api::backup_session::SnapshotStats) -> Option<f64>| {
-                    snaps.iter().filter_map(f).sum::<f64>()
-                };
+                let sum =
+                    |f: &dyn Fn(&stash::api::backup_session::SnapshotStats) -> Option<f64>| {
+                        snaps.iter().filter_map(f).sum::<f64>()
+                    };
                 g.host_size
                     .with_label_values(&hv)
                     .set(sum(&|s| s.total_size.as_deref().and_then(parse_bytes)));
@@ -236,7 +249,9 @@ impl Metrics {
         let s = values(&base, &SESSION_LABELS);
         let target = rs.spec.template.target.as_ref().map(|t| t.target_ref());
         let succeeded = st.phase == Some(RestorePhase::Succeeded);
-        g.success.with_label_values(&s).set(f64::from(u8::from(succeeded)));
+        g.success
+            .with_label_values(&s)
+            .set(f64::from(u8::from(succeeded)));
         if succeeded {
             if let Some(d) = seconds(st.session_duration.as_deref()) {
                 g.duration.with_label_values(&s).set(d);
@@ -253,7 +268,9 @@ impl Metrics {
             st.stats.as_deref(),
         );
         let ok = phase == RestoreTargetPhase::Succeeded;
-        g.target_success.with_label_values(&tv).set(f64::from(u8::from(ok)));
+        g.target_success
+            .with_label_values(&tv)
+            .set(f64::from(u8::from(ok)));
         if let (true, Some(n)) = (ok, st.total_hosts) {
             g.target_hosts.with_label_values(&tv).set(f64::from(n));
         }
@@ -262,7 +279,9 @@ impl Metrics {
             hl.insert("hostname", h.hostname.clone().unwrap_or_default());
             let hv = values(&hl, &HOST_LABELS);
             let ok = h.phase == Some(HostRestorePhase::Succeeded);
-            g.host_success.with_label_values(&hv).set(f64::from(u8::from(ok)));
+            g.host_success
+                .with_label_values(&hv)
+                .set(f64::from(u8::from(ok)));
             if let (true, Some(d)) = (ok, seconds(h.duration.as_deref())) {
                 g.host_duration.with_label_values(&hv).set(d);
             }
@@ -285,8 +304,14 @@ impl Metrics {
         }
         let labels = BTreeMap::from([
             ("name", repo.metadata.name.clone().unwrap_or_default()),
-            ("namespace", repo.metadata.namespace.clone().unwrap_or_default()),
-            ("backend", backend.provider().unwrap_or_default().to_string()),
+            (
+                "namespace",
+                repo.metadata.namespace.clone().unwrap_or_default(),
+            ),
+            (
+                "backend",
+                backend.provider().unwrap_or_default().to_string(),
+            ),
             ("bucket", backend.bucket().to_string()),
             ("prefix", prefix),
         ]);
@@ -295,7 +320,9 @@ impl Metrics {
             return;
         };
         if let Some(ok) = st.integrity {
-            g.integrity.with_label_values(&v).set(f64::from(u8::from(ok)));
+            g.integrity
+                .with_label_values(&v)
+                .set(f64::from(u8::from(ok)));
         }
         if let Some(size) = st.total_size.as_deref().and_then(parse_bytes) {
             g.size.with_label_values(&v).set(size);

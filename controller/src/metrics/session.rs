@@ -25,7 +25,9 @@ fn duration_since(created: Option<DateTime<Utc>>, now: DateTime<Utc>) -> String 
     stash::api::output::go_duration(std::time::Duration::from_secs(secs))
 }
 
-fn created(meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Option<DateTime<Utc>> {
+fn created(
+    meta: &k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+) -> Option<DateTime<Utc>> {
     meta.creation_timestamp
         .as_ref()
         .map(crate::reconcile::from_time)
@@ -39,7 +41,11 @@ async fn app_bindings<'a>(
 ) -> Result<Vec<AppBinding>> {
     let mut apps = Vec::new();
     for t in targets.filter(|t| t.kind() == "AppBinding") {
-        apps.extend(store.get::<AppBinding>(t.namespace_or(ns), t.name()).await?);
+        apps.extend(
+            store
+                .get::<AppBinding>(t.namespace_or(ns), t.name())
+                .await?,
+        );
     }
     Ok(apps)
 }
@@ -104,7 +110,9 @@ pub async fn backup_session_finished(
     let targets = st.targets.iter().flatten().filter_map(|t| t.r#ref.as_ref());
     let apps = app_bindings(ctx.store.as_ref(), &ns, targets).await?;
     let invoker = Invoker::backup_configuration(bc);
-    let repo_key = repo.as_ref().map(|_| (repo_ns.as_str(), repo_ref.name.as_str()));
+    let repo_key = repo
+        .as_ref()
+        .map(|_| (repo_ns.as_str(), repo_ref.name.as_str()));
     // This session's series alone go to the Pushgateway (as Stash pushes a registry per
     // session); the long-lived registry gets the phase the session ends with, which a failed
     // push turns to Failed.
@@ -147,7 +155,9 @@ pub async fn restore_session_finished(
         .await?;
     let target = rs.spec.template.target.as_ref().map(|t| t.target_ref());
     let apps = app_bindings(ctx.store.as_ref(), &ns, target.iter()).await?;
-    let repo_key = repo.as_ref().map(|_| (repo_ns.as_str(), repo_ref.name.as_str()));
+    let repo_key = repo
+        .as_ref()
+        .map(|_| (repo_ns.as_str(), repo_ref.name.as_str()));
     let invoker = Invoker::restore_session(rs);
     let one = Metrics::new(ctx.metrics.pushgateway().cloned());
     one.record_restore_session(&ended, repo.as_ref(), &apps);
@@ -157,7 +167,8 @@ pub async fn restore_session_finished(
             s.phase = Some(stash::api::RestorePhase::Failed);
         }
     }
-    ctx.metrics.record_restore_session(&ended, repo.as_ref(), &apps);
+    ctx.metrics
+        .record_restore_session(&ended, repo.as_ref(), &apps);
     Ok(pushed(result, now))
 }
 
@@ -179,7 +190,10 @@ pub async fn push_repository(
             now,
         )
     };
-    let gw = match pushgateway.filter(|u| !u.trim().is_empty()).map(Pushgateway::new) {
+    let gw = match pushgateway
+        .filter(|u| !u.trim().is_empty())
+        .map(Pushgateway::new)
+    {
         None => None,
         Some(Ok(gw)) => Some(gw),
         Some(Err(e)) => return failed(&e),

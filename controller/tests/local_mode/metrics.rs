@@ -34,7 +34,8 @@ fn http(method: &str, addr: &str, path: &str) -> String {
     let (head, body) = out.split_once("\r\n\r\n").unwrap_or((&out, ""));
     let status = head.lines().next().unwrap_or_default();
     assert!(
-        status.starts_with("HTTP/1.") && status.split(' ').nth(1).is_some_and(|c| c.starts_with('2')),
+        status.starts_with("HTTP/1.")
+            && status.split(' ').nth(1).is_some_and(|c| c.starts_with('2')),
         "{method} {path}: {head}\n{body}"
     );
     body.to_string()
@@ -142,7 +143,10 @@ fn check_36_pushgateway_holds_session_and_repository_metrics() {
     let host = [("job", job.as_str()), ("hostname", "host-0")];
     assert_eq!(one(&exposed, &b("host_backup_success"), &host), 1.0);
     assert_eq!(one(&exposed, &b("host_files_total"), &host), 1.0);
-    assert!(one(&exposed, &b("host_data_size_bytes"), &host) > 0.0, "{exposed}");
+    assert!(
+        one(&exposed, &b("host_data_size_bytes"), &host) > 0.0,
+        "{exposed}"
+    );
 
     let snapshots = l.restic_snapshots().len();
     assert_eq!(snapshots, 1);
@@ -273,10 +277,15 @@ fn an_unreachable_pushgateway_makes_metrics_pushed_false_naming_the_url() {
         let (status, message) = condition(&s["status"]["conditions"], ty).unwrap();
         assert_eq!(status, "False", "{ty}: {s:#}");
         assert!(
-            message.contains(&format!("{url}/metrics/job/backupconfiguration-demo-{name}")),
+            message.contains(&format!(
+                "{url}/metrics/job/backupconfiguration-demo-{name}"
+            )),
             "{ty}: {message}"
         );
-        assert!(message.to_lowercase().contains("connect"), "{ty}: {message}");
+        assert!(
+            message.to_lowercase().contains("connect"),
+            "{ty}: {message}"
+        );
     }
     // The backup itself succeeded: only the metrics failed.
     assert_eq!(l.restic_snapshots().len(), 1);
@@ -284,6 +293,5 @@ fn an_unreachable_pushgateway_makes_metrics_pushed_false_naming_the_url() {
 
 /// Seconds of a Go duration as the session's status prints them (`12.5s`, `1m2.5s`, `250ms`).
 fn go_seconds(d: &str) -> f64 {
-    stash::api::validate::syntax::parse_go_duration(d)
-        .unwrap_or_else(|e| panic!("{d:?}: {e}"))
+    stash::api::validate::syntax::parse_go_duration(d).unwrap_or_else(|e| panic!("{d:?}: {e}"))
 }

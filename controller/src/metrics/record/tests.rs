@@ -19,7 +19,10 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
             .then(|| value.parse().unwrap())
         })
         .collect();
-    assert!(hits.len() <= 1, "{name} {labels:?} matches {hits:?} in\n{text}");
+    assert!(
+        hits.len() <= 1,
+        "{name} {labels:?} matches {hits:?} in\n{text}"
+    );
     hits.first().copied()
 }
 
@@ -82,7 +85,12 @@ fn session(phase: &str) -> BackupSession {
 #[test]
 fn a_backup_session_has_stashs_names_labels_and_values() {
     let m = Metrics::new(None);
-    m.record_backup_session(&session("Failed"), &invoker(), Some(&repository()), &[app()]);
+    m.record_backup_session(
+        &session("Failed"),
+        &invoker(),
+        Some(&repository()),
+        &[app()],
+    );
     let text = m.text();
     let s = [
         ("invoker_kind", "BackupConfiguration"),
@@ -92,13 +100,24 @@ fn a_backup_session_has_stashs_names_labels_and_values() {
         ("repository", "repo"),
     ];
     // One target failed (host-1), so the session did: success 0 and nothing else of it.
-    assert_eq!(sample(&text, "stash_appscode_com_backupsession_success", &s), Some(0.0));
-    for name in ["duration_seconds", "target_count_total", "last_success_time_seconds"] {
+    assert_eq!(
+        sample(&text, "stash_appscode_com_backupsession_success", &s),
+        Some(0.0)
+    );
+    for name in [
+        "duration_seconds",
+        "target_count_total",
+        "last_success_time_seconds",
+    ] {
         let full = format!("stash_appscode_com_backupsession_{name}");
         assert_eq!(sample(&text, &full, &s), None, "{full}");
     }
     // The AppBinding target is labelled by its application; it succeeded.
-    let pg = [("kind", "postgres"), ("group", "kubedb.com"), ("name", "pg")];
+    let pg = [
+        ("kind", "postgres"),
+        ("group", "kubedb.com"),
+        ("name", "pg"),
+    ];
     let t = |n: &str| format!("stash_appscode_com_backupsession_{n}");
     assert_eq!(sample(&text, &t("target_success"), &pg), Some(1.0));
     assert_eq!(sample(&text, &t("target_host_count_total"), &pg), Some(1.0));
@@ -110,10 +129,22 @@ fn a_backup_session_has_stashs_names_labels_and_values() {
     );
     let h0 = [("kind", "postgres"), ("hostname", "host-0")];
     assert_eq!(sample(&text, &t("host_backup_success"), &h0), Some(1.0));
-    assert_eq!(sample(&text, &t("host_backup_duration_seconds"), &h0), Some(12.5));
-    assert_eq!(sample(&text, &t("host_data_size_bytes"), &h0), Some(3.0 * 1048576.0));
-    assert_eq!(sample(&text, &t("host_data_uploaded_bytes"), &h0), Some(1536.0));
-    assert_eq!(sample(&text, &t("host_data_processing_time_seconds"), &h0), Some(3667.0));
+    assert_eq!(
+        sample(&text, &t("host_backup_duration_seconds"), &h0),
+        Some(12.5)
+    );
+    assert_eq!(
+        sample(&text, &t("host_data_size_bytes"), &h0),
+        Some(3.0 * 1048576.0)
+    );
+    assert_eq!(
+        sample(&text, &t("host_data_uploaded_bytes"), &h0),
+        Some(1536.0)
+    );
+    assert_eq!(
+        sample(&text, &t("host_data_processing_time_seconds"), &h0),
+        Some(3667.0)
+    );
     assert_eq!(sample(&text, &t("host_files_total"), &h0), Some(4.0));
     assert_eq!(sample(&text, &t("host_files_new"), &h0), Some(1.0));
     assert_eq!(sample(&text, &t("host_files_modified"), &h0), Some(1.0));
@@ -124,9 +155,15 @@ fn a_backup_session_has_stashs_names_labels_and_values() {
     assert_eq!(sample(&text, &t("target_host_count_total"), &web), None);
     let web1 = [("name", "web"), ("hostname", "host-1")];
     assert_eq!(sample(&text, &t("host_backup_success"), &web1), Some(0.0));
-    assert_eq!(sample(&text, &t("host_backup_duration_seconds"), &web1), None);
+    assert_eq!(
+        sample(&text, &t("host_backup_duration_seconds"), &web1),
+        None
+    );
     let web0 = [("name", "web"), ("hostname", "host-0")];
-    assert_eq!(sample(&text, &t("host_backup_duration_seconds"), &web0), Some(3.0));
+    assert_eq!(
+        sample(&text, &t("host_backup_duration_seconds"), &web0),
+        Some(3.0)
+    );
     // Repository metrics carry the Repository's own labels.
     let r = [
         ("name", "repo"),
@@ -162,7 +199,10 @@ fn a_successful_session_sets_its_duration_count_and_time_and_a_later_failure_kee
     // Without its AppBinding, a target keeps the AppBinding's own kind and group.
     let ab = [("kind", "AppBinding"), ("group", "appcatalog.appscode.com")];
     assert_eq!(sample(&text, &b("target_success"), &ab), Some(1.0));
-    assert!(!text.contains("stash_appscode_com_repository_"), "no Repository given:\n{text}");
+    assert!(
+        !text.contains("stash_appscode_com_repository_"),
+        "no Repository given:\n{text}"
+    );
 
     m.record_backup_session(&session("Failed"), &invoker(), None, &[]);
     let text = m.text();
@@ -195,17 +235,31 @@ fn a_restore_session_has_stashs_names_labels_and_values() {
     assert_eq!(sample(&text, &r("success"), &s), Some(1.0));
     assert_eq!(sample(&text, &r("duration_seconds"), &s), Some(20.0));
     assert_eq!(sample(&text, &r("target_count_total"), &s), Some(1.0));
-    let pg = [("kind", "postgres"), ("group", "kubedb.com"), ("name", "pg")];
+    let pg = [
+        ("kind", "postgres"),
+        ("group", "kubedb.com"),
+        ("name", "pg"),
+    ];
     assert_eq!(sample(&text, &r("target_success"), &pg), Some(1.0));
     assert_eq!(sample(&text, &r("target_host_count_total"), &pg), Some(1.0));
     let h = [("name", "pg"), ("hostname", "host-0")];
     assert_eq!(sample(&text, &r("host_restore_success"), &h), Some(1.0));
-    assert_eq!(sample(&text, &r("host_restore_duration_seconds"), &h), Some(2.25));
     assert_eq!(
-        sample(&text, "stash_appscode_com_repository_snapshot_count", &[("name", "repo")]),
+        sample(&text, &r("host_restore_duration_seconds"), &h),
+        Some(2.25)
+    );
+    assert_eq!(
+        sample(
+            &text,
+            "stash_appscode_com_repository_snapshot_count",
+            &[("name", "repo")]
+        ),
         Some(4.0)
     );
-    assert_eq!(Invoker::restore_session(&rs).job_name(), "restoresession-demo-pg-restore");
+    assert_eq!(
+        Invoker::restore_session(&rs).job_name(),
+        "restoresession-demo-pg-restore"
+    );
 }
 
 #[test]
@@ -224,8 +278,14 @@ fn a_push_holds_one_invokers_series_and_its_repository_only() {
     let pushed = super::super::encode(&m.job_families(&invoker(), Some(("demo", "repo"))));
     assert!(pushed.contains("invoker_name=\"pg-backup\""), "{pushed}");
     assert!(!pushed.contains("invoker_name=\"other\""), "{pushed}");
-    assert!(pushed.contains("stash_appscode_com_repository_snapshot_count{"), "{pushed}");
+    assert!(
+        pushed.contains("stash_appscode_com_repository_snapshot_count{"),
+        "{pushed}"
+    );
     assert!(!pushed.contains("name=\"repo2\""), "{pushed}");
     let without_repo = super::super::encode(&m.job_families(&other, None));
-    assert!(!without_repo.contains("stash_appscode_com_repository_"), "{without_repo}");
+    assert!(
+        !without_repo.contains("stash_appscode_com_repository_"),
+        "{without_repo}"
+    );
 }

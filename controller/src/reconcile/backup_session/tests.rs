@@ -212,7 +212,10 @@ async fn a_scheduled_session_runs_from_tick_to_success_and_a_second_pass_writes_
     ] {
         assert!(metrics.lines().any(|l| l == line), "{line}\n{metrics}");
     }
-    assert!(metrics.contains("group=\"kubedb.com\",hostname=\"host-0\""), "{metrics}");
+    assert!(
+        metrics.contains("group=\"kubedb.com\",hostname=\"host-0\""),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
