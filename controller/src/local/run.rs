@@ -14,6 +14,10 @@
 //! `--once` runs what is due or pending and stops: a backup for each BackupConfiguration that
 //! has never run, sessions that schedules make due while it runs, sessions left pending, and
 //! RestoreSessions — after the backups, since a restore waits for backups into its repository.
+//!
+//! Metrics ([`crate::metrics`]): `--metrics-addr` serves the registry at `/metrics` while the
+//! loop runs; `--pushgateway-url` goes into the context (sessions push at their end) and into
+//! the steps' environment (the post-backup step pushes the Repository's metrics).
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::future::Future;
