@@ -1,5 +1,6 @@
-//! What every reconcile gets: the three seams (store, runner, clock), the catalog, and the
-//! settings of this controller.
+//! What every reconcile gets: the three seams (store, runner, clock), the catalog, the
+//! settings of this controller, and its metrics (the registry `/metrics` serves, and the
+//! Pushgateway a finished session is pushed to).
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use stash::api::catalog::Catalog;
 use stash::api::resolve::variables::OperatorSettings;
 
 use crate::clock::Clock;
+use crate::metrics::Metrics;
 use crate::runner::StepRunner;
 use crate::store::ObjectStore;
 
@@ -31,6 +33,7 @@ pub struct Ctx {
     pub clock: Arc<dyn Clock>,
     pub catalog: Arc<Catalog>,
     pub settings: Settings,
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Ctx {
@@ -59,5 +62,6 @@ pub fn test_ctx(
             scratch_root: "/tmp/stash-jobs".into(),
             max_parallel_members: DEFAULT_PARALLEL_MEMBERS,
         },
+        metrics: Arc::new(Metrics::new(None)),
     }
 }

@@ -6,7 +6,7 @@
 //! one path for both kinds.
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference};
 use stash::api::backup_configuration::BackupConfigurationTemplateSpec;
-use stash::api::common::{ExecutionOrder, ObjectReference, RetryConfig};
+use stash::api::common::{ExecutionOrder, ObjectReference, RetryConfig, Snapshotter};
 use stash::api::hooks::BackupHooks;
 use stash::api::{
     BackupBatch, BackupConfiguration, BackupInvokerPhase, RetentionPolicy, TargetRef,
@@ -38,6 +38,7 @@ pub struct BackupInvoker {
     pub global_hooks: Option<BackupHooks>,
     pub execution_order: ExecutionOrder,
     pub phase: Option<BackupInvokerPhase>,
+    pub driver: Snapshotter,
 }
 
 impl From<&BackupConfiguration> for BackupInvoker {
@@ -58,6 +59,7 @@ impl From<&BackupConfiguration> for BackupInvoker {
             global_hooks: None,
             execution_order: ExecutionOrder::Parallel,
             phase: bc.status.as_ref().and_then(|st| st.phase),
+            driver: s.driver(),
         }
     }
 }
@@ -80,6 +82,7 @@ impl From<&BackupBatch> for BackupInvoker {
             global_hooks: s.hooks.clone(),
             execution_order: s.execution_order(),
             phase: b.status.as_ref().and_then(|st| st.phase),
+            driver: s.driver(),
         }
     }
 }

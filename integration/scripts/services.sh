@@ -6,6 +6,7 @@
 #   Azure  azurite-blob              127.0.0.1:${STASH_AZURE_PORT:-9101}  container stash-test (devstoreaccount1)
 #   GCS    fake-gcs-server           127.0.0.1:${STASH_GCS_PORT:-9102}    bucket stash-test
 #   REST   rclone serve restic       127.0.0.1:${STASH_REST_PORT:-9103}   user stash / password stash-rest-pw
+#   Pushgateway prometheus-pushgateway 127.0.0.1:${STASH_PUSHGATEWAY_PORT:-9104}  in memory (no persistence file)
 #
 #   integration/scripts/services.sh start   # starts each server whose port is closed
 #   integration/scripts/services.sh stop    # stops only the servers this script started
@@ -24,6 +25,7 @@ S3_PORT=${STASH_S3_PORT:-9100}
 AZURE_PORT=${STASH_AZURE_PORT:-9101}
 GCS_PORT=${STASH_GCS_PORT:-9102}
 REST_PORT=${STASH_REST_PORT:-9103}
+PUSHGATEWAY_PORT=${STASH_PUSHGATEWAY_PORT:-9104}
 BUCKET=stash-test
 AZ_ACCOUNT=devstoreaccount1
 # Azurite's well-known development key (public, documented by Microsoft).
@@ -89,6 +91,12 @@ start() {
 
   mkdir -p "$data/rest"
   start_one rclone-restic "$REST_PORT" rclone serve restic --addr "127.0.0.1:$REST_PORT" --user "$REST_USER" --pass "$REST_PASS" "$data/rest"
+
+  # An empty --persistence.file keeps pushed metrics in memory only: a restart starts clean.
+  start_one pushgateway "$PUSHGATEWAY_PORT" prometheus-pushgateway --web.listen-address="127.0.0.1:$PUSHGATEWAY_PORT" \
+    --persistence.file="" --log.level=warn
+  code=$(curl -sS -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PUSHGATEWAY_PORT/-/ready" 2>/dev/null || true)
+  [ "$code" = 200 ] || { echo "pushgateway: /-/ready answered ${code:-nothing}" >&2; exit 1; }
 }
 
 stop() {

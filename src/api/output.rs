@@ -77,6 +77,39 @@ pub fn format_seconds(secs: u64) -> String {
     }
 }
 
+/// Bytes from [`format_bytes`]' text (`12.345 MiB`, `1024 B`; restic's `KiB`…`TiB`), as a
+/// float since the text keeps three decimals. `None` for anything else.
+pub fn parse_bytes(s: &str) -> Option<f64> {
+    let (num, unit) = s.trim().split_once(' ')?;
+    let n: f64 = num
+        .parse()
+        .ok()
+        .filter(|n: &f64| n.is_finite() && *n >= 0.0)?;
+    let scale = match unit {
+        "B" => 1u64,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => return None,
+    };
+    Some(n * scale as f64)
+}
+
+/// Seconds from [`format_seconds`]' text (`m:ss` or `h:mm:ss`). `None` for anything else.
+pub fn parse_seconds(s: &str) -> Option<u64> {
+    let parts: Vec<u64> = s
+        .trim()
+        .split(':')
+        .map(|p| p.parse().ok())
+        .collect::<Option<_>>()?;
+    match parts.as_slice() {
+        [m, s] => Some(m * 60 + s),
+        [h, m, s] => Some(h * 3600 + m * 60 + s),
+        _ => None,
+    }
+}
+
 /// A duration as Go's `time.Duration.String()`: `1h2m3.5s`, `2.25s`, `1.5ms`, `0s`.
 pub fn go_duration(d: Duration) -> String {
     let nanos = d.as_nanos();
@@ -130,6 +163,25 @@ mod tests {
         assert_eq!(format_seconds(0), "0:00");
         assert_eq!(format_seconds(75), "1:15");
         assert_eq!(format_seconds(3600 + 62), "1:01:02");
+    }
+
+    #[test]
+    fn sizes_and_times_read_back() {
+        for n in [0u64, 1024, 1536, 5 << 20, 3 << 40, 123_456_789] {
+            let back = parse_bytes(&format_bytes(n)).unwrap();
+            // Three decimals of the unit: within 0.05% of the bytes.
+            assert!((back - n as f64).abs() <= n as f64 * 5e-4, "{n} -> {back}");
+        }
+        assert_eq!(parse_bytes("12.5 KiB"), Some(12800.0));
+        for bad in ["", "12", "12 kB", "x MiB", "-1 B"] {
+            assert_eq!(parse_bytes(bad), None, "{bad:?}");
+        }
+        for secs in [0, 59, 75, 3600 + 62, 90_000] {
+            assert_eq!(parse_seconds(&format_seconds(secs)), Some(secs));
+        }
+        for bad in ["", "12", "1:x", "1:2:3:4"] {
+            assert_eq!(parse_seconds(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

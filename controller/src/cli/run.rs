@@ -1,4 +1,5 @@
-//! `stash run --manifests DIR [--state DIR] [--once]`: local mode ([`crate::local::run`]).
+//! `stash run --manifests DIR [--state DIR] [--once] [--metrics-addr ADDR] [--pushgateway-url
+//! URL]`: local mode ([`crate::local::run`]).
 use std::path::PathBuf;
 
 use anyhow::bail;
@@ -23,6 +24,15 @@ pub struct RunArgs {
     /// How many members of a Parallel BackupBatch run at once
     #[arg(long, default_value_t = crate::context::DEFAULT_PARALLEL_MEMBERS as u16, value_parser = clap::value_parser!(u16).range(1..))]
     pub max_parallel_members: u16,
+    /// Serve Prometheus metrics at http://ADDR/metrics while running (e.g. 127.0.0.1:9090;
+    /// port 0 picks a free one, printed at start)
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_addr: Option<String>,
+    /// Push each finished session's metrics (and its Repository's) to this Prometheus
+    /// Pushgateway, job <invoker kind>-<namespace>-<invoker name>; a failed push fails the
+    /// session (its MetricsPushed condition says why)
+    #[arg(long, value_name = "URL", env = crate::metrics::PUSHGATEWAY_ENV)]
+    pub pushgateway_url: Option<String>,
 }
 
 pub async fn run(a: RunArgs) -> anyhow::Result<()> {
@@ -32,6 +42,8 @@ pub async fn run(a: RunArgs) -> anyhow::Result<()> {
         state: state.clone(),
         once: a.once,
         max_parallel_members: usize::from(a.max_parallel_members),
+        metrics_addr: a.metrics_addr,
+        pushgateway_url: a.pushgateway_url,
     };
     eprintln!(
         "stash run: manifests {}, state {}",

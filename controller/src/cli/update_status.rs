@@ -35,7 +35,8 @@ pub struct UpdateStatusArgs {
     pub repository: String,
     #[arg(long, default_value = "", hide_default_value = true)]
     pub repository_namespace: String,
-    /// Accepted; metrics are not pushed yet
+    /// Accepted; the controller pushes a session's metrics when the session ends
+    /// (`stash run --pushgateway-url`), host metrics included
     #[arg(long, default_value = "false")]
     pub metrics_enabled: String,
     #[arg(long, default_value = "", hide_default_value = true)]

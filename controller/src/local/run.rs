@@ -14,6 +14,10 @@
 //! `--once` runs what is due or pending and stops: a backup for each BackupConfiguration and
 //! BackupBatch that has never run, sessions that schedules make due while it runs, sessions left pending, and
 //! RestoreSessions — after the backups, since a restore waits for backups into its repository.
+//!
+//! Metrics ([`crate::metrics`]): `--metrics-addr` serves the registry at `/metrics` while the
+//! loop runs; `--pushgateway-url` goes into the context (sessions push at their end) and into
+//! the steps' environment (the post-backup step pushes the Repository's metrics).
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::File;
 use std::future::Future;
@@ -57,6 +61,10 @@ pub struct Options {
     pub state: PathBuf,
     pub once: bool,
     pub max_parallel_members: usize,
+    /// Serve `/metrics` here while running (`127.0.0.1:9090`; port 0 picks one).
+    pub metrics_addr: Option<String>,
+    /// Push each finished session's metrics here.
+    pub pushgateway_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -69,6 +77,13 @@ pub enum RunError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("listening on --metrics-addr {addr}: {source}; give a free host:port such as 127.0.0.1:9090")]
+    Listen {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("--pushgateway-url: {0}")]
+    Pushgateway(#[from] crate::metrics::PushError),
     #[error("the built-in catalog is broken: {0}")]
     Catalog(String),
     #[error(transparent)]
@@ -107,13 +122,49 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<Su
         path: opts.manifests.first().cloned().unwrap_or_default(),
         source: std::io::Error::new(std::io::ErrorKind::InvalidInput, e),
     })?;
-    let env = BTreeMap::from([
+    let mut env = BTreeMap::from([
         (STATE_ENV.to_string(), absolute(&opts.state)),
         (
             MANIFESTS_ENV.to_string(),
             manifests_env.to_string_lossy().into_owned(),
         ),
     ]);
+    // Metrics: the registry `/metrics` serves, the Pushgateway sessions are pushed to (the
+    // post-backup step pushes the Repository's metrics, so it gets the URL too).
+    let pushgateway_url = opts
+        .pushgateway_url
+        .clone()
+        .filter(|u| !u.trim().is_empty());
+    let pushgateway = pushgateway_url
+        .as_deref()
+        .map(crate::metrics::Pushgateway::new)
+        .transpose()?;
+    if let Some(url) = &pushgateway_url {
+        env.insert(crate::metrics::PUSHGATEWAY_ENV.to_string(), url.clone());
+    }
+    let metrics = Arc::new(crate::metrics::Metrics::new(pushgateway));
+    let _server = match &opts.metrics_addr {
+        Some(addr) => {
+            let listener =
+                crate::metrics::serve::bind(addr)
+                    .await
+                    .map_err(|source| RunError::Listen {
+                        addr: addr.clone(),
+                        source,
+                    })?;
+            if let Ok(bound) = listener.local_addr() {
+                eprintln!(
+                    "stash run: metrics at {}",
+                    crate::metrics::serve::url(bound)
+                );
+            }
+            Some(AbortOnDrop(tokio::spawn(crate::metrics::serve::serve(
+                listener,
+                metrics.clone(),
+            ))))
+        }
+        None => None,
+    };
     let runner = Arc::new(ProcessRunner::new(
         exe,
         env,
@@ -134,10 +185,14 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<Su
         clock,
         catalog: Arc::new(catalog),
         settings: Settings {
-            operator: Default::default(),
+            operator: stash::api::resolve::variables::OperatorSettings {
+                pushgateway_url: pushgateway_url.unwrap_or_default(),
+                ..Default::default()
+            },
             scratch_root: opts.state.join("scratch"),
             max_parallel_members: opts.max_parallel_members,
         },
+        metrics,
     };
     let cursor = store.db.last_change().await?;
     let applied = manifests::applied_objects(store.as_ref(), &store.db.kinds().await?).await?;
@@ -154,6 +209,15 @@ pub async fn run(opts: Options, shutdown: impl Future<Output = ()>) -> Result<Su
         once: None,
     };
     lp.main(done_rx, shutdown).await
+}
+
+/// A task stopped when `stash run` returns (the `/metrics` server).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Paths handed to steps must not depend on their working folder.

@@ -5,7 +5,8 @@
 //! - `post-backup`, after every target succeeded: the retention policy over the whole
 //!   repository (`RetentionPolicyApplied`; it waits for the exclusive lock while other
 //!   backups hold theirs, like restic's `--retry-lock`), the integrity check
-//!   (`RepositoryIntegrityVerified`), then the Repository's status.
+//!   (`RepositoryIntegrityVerified`), then the Repository's status, and its metrics pushed
+//!   (`RepositoryMetricsPushed`, [`crate::metrics::session::push_repository`]).
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -438,7 +439,7 @@ pub async fn post_backup(
         .creation_timestamp
         .clone()
         .unwrap_or(crate::reconcile::to_time(Utc::now()));
-    store
+    let updated = store
         .update_status::<RepositoryObject, _>(&rns, &rname, |r| {
             let st = r.status.get_or_insert_with(Default::default);
             st.integrity = Some(integrity);
@@ -454,6 +455,14 @@ pub async fn post_backup(
             st.observed_generation = r.metadata.generation;
         })
         .await?;
+    // Stash's SendRepositoryMetrics, the last post-backup action: the status just written,
+    // pushed under the invoker's job when `stash run` was given a Pushgateway.
+    if let Some(repo) = updated {
+        let url = std::env::var(crate::metrics::PUSHGATEWAY_ENV).ok();
+        let pushed =
+            crate::metrics::session::push_repository(&inv, &repo, url.as_deref(), Utc::now());
+        conds.push(pushed.await);
+    }
     set_session_conditions(store, ns, session, conds).await?;
     match failure {
         Some(e) => Err(e),

@@ -16,6 +16,7 @@ mod batch;
 mod blueprint;
 mod fixtures;
 mod hooks;
+mod metrics;
 mod repository;
 mod restore;
 mod retention;

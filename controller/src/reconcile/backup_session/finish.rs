@@ -99,18 +99,11 @@ pub async fn finish(
         }
     }
     if has(st, types::METRICS_PUSHED).is_none() {
-        // Local mode keeps the session's results in the store; a Pushgateway comes with the
-        // metrics work.
-        set(
-            st,
-            condition(
-                types::METRICS_PUSHED,
-                true,
-                reasons::SUCCESSFULLY_PUSHED_METRICS,
-                "Successfully recorded the session's metrics.",
-                now,
-            ),
-        );
+        // The session's metrics (and its Repository's), recorded and pushed; a failed push is
+        // MetricsPushed=False, which fails the session.
+        let pushed = crate::metrics::session::backup_session_finished(ctx, session, inv, st, now);
+        let pushed = pushed.await?;
+        set(st, pushed);
     }
     Ok(Next::Wait)
 }

@@ -144,18 +144,10 @@ async fn pass(rs: &RestoreSession, ctx: &Ctx) -> Result<Pass> {
 
     // 9. Finish: metrics are the last condition; after them the phase is final.
     if completed(rs, &st) && has(&st, types::METRICS_PUSHED).is_none() {
-        // Local mode keeps the session's results in the store; a Pushgateway comes with the
-        // metrics work.
-        set(
-            &mut st,
-            condition(
-                types::METRICS_PUSHED,
-                true,
-                reasons::SUCCESSFULLY_PUSHED_METRICS,
-                "Successfully recorded the session's metrics.",
-                now,
-            ),
-        );
+        // The session's metrics (and its Repository's), recorded and pushed; a failed push is
+        // MetricsPushed=False, which fails the session.
+        let pushed = crate::metrics::session::restore_session_finished(ctx, rs, &st, now).await?;
+        set(&mut st, pushed);
     }
     st.phase = Some(restore_session_phase(&st));
     let is_final = st.phase.is_some_and(RestorePhase::is_final);

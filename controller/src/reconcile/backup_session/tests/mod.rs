@@ -204,6 +204,18 @@ async fn a_scheduled_session_runs_from_tick_to_success_and_a_second_pass_writes_
         Vec::<String>::new(),
         "a final session is left alone"
     );
+    // Its metrics, as it ended (no Pushgateway here: recorded only).
+    let metrics = w.ctx.metrics.text();
+    for line in [
+        "stash_appscode_com_backupsession_success{driver=\"Restic\",invoker_kind=\"BackupConfiguration\",invoker_name=\"pg-backup\",namespace=\"demo\",repository=\"repo\"} 1",
+        "stash_appscode_com_backupsession_duration_seconds{driver=\"Restic\",invoker_kind=\"BackupConfiguration\",invoker_name=\"pg-backup\",namespace=\"demo\",repository=\"repo\"} 90",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line}\n{metrics}");
+    }
+    assert!(
+        metrics.contains("group=\"kubedb.com\",hostname=\"host-0\""),
+        "{metrics}"
+    );
 }
 
 #[tokio::test]
