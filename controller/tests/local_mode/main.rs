@@ -18,6 +18,7 @@ mod repository;
 mod restore;
 mod retention;
 mod retries;
+mod snapshots;
 
 use fixtures::*;
 
