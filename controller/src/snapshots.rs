@@ -473,7 +473,7 @@ mod tests {
     use stash::engine::Id;
 
     fn repo(name: &str, labels: &[(&str, &str)]) -> RepositoryObject {
-        let mut r = RepositoryObject::default();
+        let mut r = RepositoryObject::new(name, Default::default());
         r.metadata.name = Some(name.into());
         r.metadata.namespace = Some("demo".into());
         if !labels.is_empty() {
