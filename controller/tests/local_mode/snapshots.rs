@@ -297,3 +297,77 @@ fn snapshot_names_that_name_nothing_are_clear_errors() {
         out
     );
 }
+
+/// While a backup holds its (shared) lock, `stash delete snapshot` waits for it, as retention
+/// does, and deletes once it is released. The repository is made by restic itself; `stash run`
+/// only files the Repository.
+#[test]
+fn delete_waits_while_a_backup_holds_the_lock() {
+    use stash::engine::lock::Lock;
+    use stash::engine::{RepoOptions, Repository};
+    use stash::storage::{open_location, Location};
+
+    let l = Local::new();
+    let data = l.folder("data");
+    std::fs::create_dir_all(&data).unwrap();
+    restic(&l.repo, &["init"]);
+    for i in 0..2 {
+        std::fs::write(data.join("f.txt"), format!("version {i}\n")).unwrap();
+        let d = data.to_str().unwrap();
+        restic(&l.repo, &["backup", "--host", "host-0", d]);
+    }
+    assert_ok(&l.run_once());
+    let ids = restic_ids(&l.repo, None);
+    assert_eq!(ids.len(), 2);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let backup_lock = rt.block_on(async {
+        let b = open_location(&Location::Local(l.repo.clone())).unwrap();
+        let repo = Repository::open(b, PASSWORD, RepoOptions::default())
+            .await
+            .unwrap();
+        Lock::acquire(std::sync::Arc::new(repo), false)
+            .await
+            .unwrap()
+    });
+    let name = format!("repo-{}", &ids[0][..8]);
+    let mut delete = l
+        .stash(&["delete", "snapshot", &name, "-n", "demo"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        delete.try_wait().unwrap().is_none(),
+        "delete must wait for the lock"
+    );
+    let still = restic(&l.repo, &["snapshots", "--json", "--no-lock"]);
+    assert_eq!(
+        serde_json::from_slice::<Value>(&still.stdout)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        2,
+        "nothing is removed while the backup holds its lock"
+    );
+    rt.block_on(backup_lock.release());
+    let out = delete.wait_with_output().unwrap();
+    let (stdout, stderr) = out_text(&out);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stdout.contains(&format!("\"{name}\" deleted")), "{stdout}");
+    assert!(
+        stderr.contains("Repository demo/repo is in use (repository is already locked by PID")
+            && stderr.contains("waiting up to 600s for its lock"),
+        "{stderr}"
+    );
+    assert_eq!(restic_ids(&l.repo, None), [ids[1].clone()]);
+    restic(&l.repo, &["check", "--read-data"]);
+    assert_eq!(
+        l.get("Repository", "repo").unwrap()["status"]["snapshotCount"],
+        1
+    );
+}
