@@ -47,10 +47,11 @@ pub const HOSTNAME_LABEL: &str = "hostname";
 /// How many characters of the snapshot id a Snapshot's name carries.
 pub const ID_PREFIX_LEN: usize = 8;
 
+/// Sources are boxed: the error stays small on the `Ok` path of every function returning it.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
     #[error(transparent)]
-    Store(#[from] StoreError),
+    Store(Box<StoreError>),
     #[error("{name:?} is not a Snapshot name: a Snapshot is named <repository>-<first 8 hex characters of its restic id>, as `stash get snapshots` lists it")]
     BadName { name: String },
     #[error("Snapshot {namespace}/{name}: its Repository {namespace}/{repository} not found")]
@@ -78,15 +79,21 @@ pub enum SnapshotError {
     Open {
         repository: String,
         #[source]
-        source: ActionError,
+        source: Box<ActionError>,
     },
     #[error("Repository {repository}: {what}")]
     Repo {
         repository: String,
         what: &'static str,
         #[source]
-        source: RepoError,
+        source: Box<RepoError>,
     },
+}
+
+impl From<StoreError> for SnapshotError {
+    fn from(e: StoreError) -> SnapshotError {
+        SnapshotError::Store(Box::new(e))
+    }
 }
 
 impl SnapshotError {
@@ -262,7 +269,7 @@ async fn open(
             let (ns, name) = ns_name(repo);
             Err(SnapshotError::Open {
                 repository: format!("{ns}/{name}"),
-                source,
+                source: Box::new(source),
             })
         }
     }
@@ -276,7 +283,7 @@ fn repo_error(
     move |source| SnapshotError::Repo {
         repository: format!("{ns}/{name}"),
         what,
-        source,
+        source: Box::new(source),
     }
 }
 

@@ -186,7 +186,7 @@ pub async fn delete(a: DeleteArgs) -> anyhow::Result<()> {
     for name in &names {
         match crate::snapshots::delete(&store, &a.ns.namespace, name).await {
             Ok(_) => println!("snapshot.repositories.stash.appscode.com \"{name}\" deleted"),
-            Err(crate::snapshots::SnapshotError::Store(e)) => return Err(e.into()),
+            Err(crate::snapshots::SnapshotError::Store(e)) => return Err((*e).into()),
             Err(e) => errors.push(KubectlError::snapshot(&e).0),
         }
     }

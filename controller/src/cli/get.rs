@@ -409,7 +409,7 @@ pub async fn fetch_snapshots(
     for name in names {
         match snapshots::get(store, ns, name).await {
             Ok(s) => found.push(serde_json::to_value(&s)?),
-            Err(snapshots::SnapshotError::Store(e)) => return Err(e.into()),
+            Err(snapshots::SnapshotError::Store(e)) => return Err((*e).into()),
             Err(e) => errors.push(KubectlError::snapshot(&e).0),
         }
     }
