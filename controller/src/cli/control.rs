@@ -1,6 +1,6 @@
 //! `stash trigger`, `stash pause`, `stash resume`, `stash delete snapshot`: `kubectl stash`'s
-//! controls over local mode's state folder. A running `stash run` sees the write through the state store's change feed
-//! and acts on it as an operator would on the API server's watch.
+//! controls over local mode's state folder. A running `stash run` sees the write through the
+//! state store's change feed and acts on it as an operator would on the API server's watch.
 //!
 //! - `trigger NAME` creates a BackupSession for the BackupConfiguration NAME, as `kubectl stash
 //!   trigger` does (`generateName: NAME-`, the invoker's labels, owned by it, no retries) and

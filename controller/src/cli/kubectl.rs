@@ -6,9 +6,10 @@
 //! Stash's own kinds and AppBinding come from the CRDs the API module generates
 //! ([`stash::api::crd::all`]): their names, scope and printer columns are the ones a cluster
 //! would serve, so a column added to a type shows up here with no second list to keep in step.
-//! Two core kinds are known by hand: CronJob (local mode's schedule triggers) and Secret; and
-//! Stash's Snapshot (`repositories.stash.appscode.com`), which no store holds: its objects are
-//! the repositories' restic snapshots, read through [`crate::snapshots`]. It is in no category,
+//! Three kinds are known by hand: CronJob (local mode's schedule triggers), Secret, and
+//! Stash's Snapshot (`repositories.stash.appscode.com`, served by Stash's API server, not a
+//! CRD), which no store holds: its objects are the repositories' restic snapshots, read
+//! through [`crate::snapshots`]. It is in no category,
 //! so `get all` reads the state store only and opens no repository. Pods, Jobs and workloads
 //! are not known: local mode keeps none of its own.
 use std::path::PathBuf;
