@@ -10,8 +10,10 @@
 //!
 //! The reconcilers ([`reconcile`]) take a [`context::Ctx`] holding those three and never name
 //! Kubernetes or SQLite. [`local`] is `stash run`: manifests in, reconcilers driven by a work
-//! queue; [`volumes`] finds a target's folders on this machine for its jobs. [`hooks`] runs the
-//! users' backup and restore hooks (for the step commands in [`steps`]). [`cli`] is clap only.
+//! queue; [`volumes`] finds a target's folders on this machine for its jobs; [`snapshots`]
+//! shows the repositories' restic snapshots as Snapshot objects (`stash get snapshots`,
+//! `stash delete snapshot`). [`hooks`] runs the users' backup and restore hooks (for the step
+//! commands in [`steps`]). [`cli`] is clap only.
 //! The root `stash` crate (API types, engine, storage) knows none of this.
 pub mod cli;
 pub mod clock;
@@ -25,6 +27,7 @@ pub mod next;
 pub mod reconcile;
 pub mod runner;
 pub mod schedule;
+pub mod snapshots;
 pub mod steps;
 pub mod store;
 pub mod targets;

@@ -1,6 +1,6 @@
-//! `stash trigger`, `stash pause`, `stash resume`: `kubectl stash`'s controls over local mode's
-//! state folder. A running `stash run` sees the write through the state store's change feed
-//! and acts on it as an operator would on the API server's watch.
+//! `stash trigger`, `stash pause`, `stash resume`, `stash delete snapshot`: `kubectl stash`'s
+//! controls over local mode's state folder. A running `stash run` sees the write through the
+//! state store's change feed and acts on it as an operator would on the API server's watch.
 //!
 //! - `trigger NAME` creates a BackupSession for the BackupConfiguration NAME (or the
 //!   BackupBatch `backupbatch/NAME`), as `kubectl stash trigger` does (`generateName: NAME-`, the invoker's labels, owned by it, no retries) and
@@ -9,6 +9,11 @@
 //! - `pause NAME` / `resume NAME` set and clear `spec.paused` of a BackupConfiguration (or of
 //!   a BackupBatch, named `backupbatch/NAME`); the reconciler suspends or resumes the trigger
 //!   CronJob.
+//! - `delete snapshot NAME…` forgets and prunes each restic snapshot, as `kubectl delete
+//!   snapshot` does through Stash's server ([`crate::snapshots::delete`]: under the
+//!   repository's exclusive lock, then the Repository's `snapshotCount` and `totalSize`).
+//!   Snapshots are the only kind deleted here: the other objects come from the manifests
+//!   folder, and leave it by being removed from there.
 //!
 //! `stash run` applies the manifests folder as `kubectl apply` does (a three-way merge against
 //! the last-applied manifest, [`crate::local::manifests`]): a pause made here lasts until a
@@ -20,6 +25,7 @@ use serde_json::Value;
 use super::kubectl::{split_type_name, KubectlError, NamespaceArg, Resource, StateArgs};
 use crate::invoker::BackupInvoker;
 use crate::reconcile::backup_session::new_session;
+use crate::steps::MANIFESTS_ENV;
 use crate::store::{ObjRef, ObjectStore, StoreError, StoreExt};
 
 #[derive(Args, Debug)]
@@ -41,6 +47,22 @@ pub struct PauseArgs {
     pub ns: NamespaceArg,
     #[command(flatten)]
     pub state: StateArgs,
+}
+
+#[derive(Args, Debug)]
+pub struct DeleteArgs {
+    /// Kind: snapshot (the only kind deleted here), or snapshot/NAME
+    pub kind: String,
+    /// Snapshot name(s): <repository>-<first 8 characters of the snapshot id>, as `stash get
+    /// snapshots` lists them
+    pub names: Vec<String>,
+    #[command(flatten)]
+    pub ns: NamespaceArg,
+    #[command(flatten)]
+    pub state: StateArgs,
+    /// Manifests folder(s) holding the Repositories' storage Secrets
+    #[arg(long = "manifests", env = MANIFESTS_ENV, value_delimiter = ':')]
+    pub manifests: Vec<std::path::PathBuf>,
 }
 
 /// The kind and name of `[TYPE/]NAME`, where TYPE must be one of `allowed` (the first one when
@@ -134,6 +156,46 @@ pub async fn pause(a: PauseArgs, paused: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The Snapshot names `delete`'s arguments give (`snapshot NAME…` or `snapshot/NAME…`).
+fn snapshot_names(kind: &str, names: &[String]) -> Result<Vec<String>, KubectlError> {
+    let mut out = Vec::new();
+    for (res, names) in super::get::requests(kind, names)? {
+        if !res.is_snapshot() {
+            return Err(KubectlError::usage(format!(
+                "stash delete deletes Snapshots only: a {} comes from the manifests folder, so remove it there (stash run applies the change)",
+                res.kind.kind
+            )));
+        }
+        out.extend(names);
+    }
+    if out.is_empty() {
+        return Err(KubectlError::usage(
+            "resource(s) were provided, but no name was specified",
+        ));
+    }
+    Ok(out)
+}
+
+pub async fn delete(a: DeleteArgs) -> anyhow::Result<()> {
+    let names = snapshot_names(&a.kind, &a.names)?;
+    if a.manifests.is_empty() {
+        bail!("Snapshots are deleted from the repositories, opened with their storage Secrets from the manifests folder: pass --manifests DIR (or set {MANIFESTS_ENV})");
+    }
+    let store = a.state.open(a.manifests.clone()).await?;
+    let mut errors = Vec::new();
+    for name in &names {
+        match crate::snapshots::delete(&store, &a.ns.namespace, name).await {
+            Ok(_) => println!("snapshot.repositories.stash.appscode.com \"{name}\" deleted"),
+            Err(crate::snapshots::SnapshotError::Store(e)) => return Err((*e).into()),
+            Err(e) => errors.push(KubectlError::snapshot(&e).0),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(KubectlError(errors.join("\n")).into());
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
@@ -173,6 +235,26 @@ mod tests {
             "error: the server doesn't have a resource type \"widget\""
         );
         assert_eq!(err("bc/"), "error: trigger: a name is required");
+    }
+
+    #[test]
+    fn delete_takes_snapshots_by_name_only() {
+        let names = |kind: &str, names: &[&str]| {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            snapshot_names(kind, &names).map_err(|e| e.to_string())
+        };
+        assert_eq!(
+            names("snapshot", &["r-0a1b2c3d", "r-11112222"]).unwrap(),
+            ["r-0a1b2c3d", "r-11112222"]
+        );
+        assert_eq!(names("snapshots/r-0a1b2c3d", &[]).unwrap(), ["r-0a1b2c3d"]);
+        assert_eq!(
+            names("snapshot", &[]).unwrap_err(),
+            "error: resource(s) were provided, but no name was specified"
+        );
+        assert!(names("bc", &["nightly"])
+            .unwrap_err()
+            .starts_with("error: stash delete deletes Snapshots only: a BackupConfiguration comes from the manifests folder"));
     }
 
     #[tokio::test]

@@ -495,6 +495,12 @@ pub fn describe(res: &Resource, obj: &Value, evs: &[Event], now: DateTime<Utc>) 
 
 pub async fn run(a: DescribeArgs) -> anyhow::Result<()> {
     let reqs = super::get::requests(&a.kind, &a.names)?;
+    if reqs.iter().any(|(r, _)| r.is_snapshot()) {
+        return Err(KubectlError::usage(
+            "describe does not read repositories: `stash get snapshot NAME -o yaml` shows a Snapshot in full",
+        )
+        .into());
+    }
     let secrets = reqs.iter().any(|(r, _)| r.is_secret());
     if secrets && a.manifests.is_empty() {
         bail!("Secrets are read from the manifests folder, not from the state: pass --manifests DIR (or set {MANIFESTS_ENV})");

@@ -8,6 +8,13 @@
 //! returns them (keys sorted, as for any custom resource); several objects become a `List`.
 //! Secrets are read from `--manifests` and are shown as a table only: their data stays in the
 //! files it was written to.
+//!
+//! Snapshots (`get snapshots`, `get snapshot NAME`) are the repositories' restic snapshots as
+//! objects ([`crate::snapshots`]): each Repository of the namespace is opened with its storage
+//! Secret from `--manifests`; `-l repository=R` opens only R, `-l hostname=H` keeps H's. The
+//! table is Stash's: NAME, ID (restic's short id), REPOSITORY, HOSTNAME, CREATED AT (the
+//! snapshot's time, as Stash's server prints it). A Repository that cannot be read is one error
+//! line naming it and why; the others are still listed, and the exit code is 1.
 use std::path::PathBuf;
 
 use anyhow::{bail, Context};
@@ -17,6 +24,7 @@ use serde_json::{json, Value};
 
 use super::kubectl::{age, tabwrite, time_at, Column, KubectlError, Resource, StateArgs};
 use super::GlobalArgs;
+use crate::snapshots;
 use crate::steps::MANIFESTS_ENV;
 use crate::store::{rules, ObjRef, ObjectStore, Selector};
 
@@ -34,7 +42,8 @@ pub enum Output {
 pub struct GetArgs {
     /// Kind: repository (repo), backupconfiguration (bc), backupsession (bs), restoresession
     /// (restore, rs), backupbatch, restorebatch, backupblueprint (bb), function (fn), task,
-    /// appbinding, cronjob (cj), secret; singular, plural or short
+    /// appbinding, cronjob (cj), secret, snapshot (read from the repositories); singular,
+    /// plural or short
     pub kind: String,
     /// Object name(s); all objects of the kind when none
     pub names: Vec<String>,
@@ -51,7 +60,8 @@ pub struct GetArgs {
     pub output: Option<Output>,
     #[command(flatten)]
     pub state: StateArgs,
-    /// Manifests folder(s) holding the Secrets (`get secret` only)
+    /// Manifests folder(s) holding the Secrets (`get secret`, and `get snapshots` to open the
+    /// repositories)
     #[arg(long = "manifests", env = MANIFESTS_ENV, value_delimiter = ':')]
     pub manifests: Vec<PathBuf>,
 }
@@ -130,6 +140,20 @@ pub fn columns(res: &Resource, wide: bool) -> Vec<Column> {
             core("Selector", 1),
         ],
         ("", "Secret") => vec![core("Type", 0), core("Data", 0), core("Age", 0)],
+        _ if res.is_snapshot() => {
+            let path = |name: &str, json_path: &str| Column {
+                name: name.into(),
+                type_: "string".into(),
+                json_path: json_path.into(),
+                priority: 0,
+            };
+            vec![
+                core("ID", 0),
+                path("Repository", ".status.repository"),
+                path("Hostname", ".status.hostname"),
+                path("Created At", ".metadata.creationTimestamp"),
+            ]
+        }
         _ => res.columns.clone(),
     };
     all.into_iter()
@@ -220,6 +244,11 @@ fn core_cell(res: &Resource, obj: &Value, col: &str, now: DateTime<Utc>) -> Stri
         ("CronJob", "Selector") => format_selector(obj.pointer("/spec/jobTemplate/spec/selector")),
         ("Secret", "Type") => text(obj, "/type").unwrap_or("Opaque").into(),
         ("Secret", "Data") => super::describe::secret_sizes(obj).len().to_string(),
+        ("Snapshot", "ID") => text(obj, "/metadata/uid")
+            .unwrap_or_default()
+            .chars()
+            .take(snapshots::ID_PREFIX_LEN)
+            .collect(),
         _ => String::new(),
     }
 }
@@ -358,6 +387,35 @@ pub async fn fetch(
     Ok((found, missing))
 }
 
+/// Snapshots asked for: by name, or listed from the Repositories the selector picks. Besides
+/// the objects, the error lines of what could not be shown (a name not found or malformed, a
+/// Repository that does not open), each naming what and why.
+pub async fn fetch_snapshots(
+    store: &dyn ObjectStore,
+    namespace: Option<&str>,
+    names: &[String],
+    selector: &Selector,
+) -> anyhow::Result<(Vec<Value>, Vec<String>)> {
+    let (mut found, mut errors) = (Vec::new(), Vec::new());
+    if names.is_empty() {
+        let listing = snapshots::list(store, namespace, selector).await?;
+        for s in &listing.snapshots {
+            found.push(serde_json::to_value(s)?);
+        }
+        errors.extend(listing.failures.iter().map(|e| KubectlError::snapshot(e).0));
+        return Ok((found, errors));
+    }
+    let ns = namespace.unwrap_or(crate::local::manifests::DEFAULT_NAMESPACE);
+    for name in names {
+        match snapshots::get(store, ns, name).await {
+            Ok(s) => found.push(serde_json::to_value(&s)?),
+            Err(snapshots::SnapshotError::Store(e)) => return Err((*e).into()),
+            Err(e) => errors.push(KubectlError::snapshot(&e).0),
+        }
+    }
+    Ok((found, errors))
+}
+
 /// What `get`'s arguments ask for: kinds, each with the names wanted (none: all of them).
 /// `KIND[,KIND…] [NAME…]` (a kind may be a category such as `all`), or `TYPE/NAME…`.
 pub fn requests(
@@ -416,7 +474,11 @@ pub async fn run(g: &GlobalArgs, a: GetArgs) -> anyhow::Result<()> {
     if secrets && a.manifests.is_empty() {
         bail!("Secrets are read from the manifests folder, not from the state: pass --manifests DIR (or set {MANIFESTS_ENV})");
     }
-    let manifests = if secrets {
+    let snapshots = reqs.iter().any(|(r, _)| r.is_snapshot());
+    if snapshots && a.manifests.is_empty() {
+        bail!("Snapshots are read from the repositories, opened with their storage Secrets from the manifests folder: pass --manifests DIR (or set {MANIFESTS_ENV})");
+    }
+    let manifests = if secrets || snapshots {
         a.manifests.clone()
     } else {
         Vec::new()
@@ -428,6 +490,12 @@ pub async fn run(g: &GlobalArgs, a: GetArgs) -> anyhow::Result<()> {
     let mut results = Vec::new();
     let mut errors = Vec::new();
     for (res, names) in &reqs {
+        if res.is_snapshot() {
+            let (found, failed) = fetch_snapshots(&store, namespace, names, &selector).await?;
+            errors.extend(failed);
+            results.push((res, found));
+            continue;
+        }
         let (found, missing) = fetch(&store, res, namespace, names, &selector).await?;
         if !missing.is_empty() {
             let missing: Vec<&str> = missing.iter().map(String::as_str).collect();
@@ -610,6 +678,47 @@ mod tests {
         );
         assert_eq!(heads("cj", true).len(), 9);
         assert_eq!(heads("secret", false), ["Type", "Data", "Age"]);
+        assert_eq!(
+            heads("snapshots", false),
+            ["ID", "Repository", "Hostname", "Created At"]
+        );
+    }
+
+    #[test]
+    fn snapshot_table_is_stashs() {
+        let id = "b54ee4a0e9c9084696dc976f125c4fd0e6b1a31abfd82cfc857b3bc9e559fa2f";
+        let snap = json!({
+            "apiVersion": "repositories.stash.appscode.com/v1alpha1", "kind": "Snapshot",
+            "metadata": {"name": "gcs-repo-b54ee4a0", "namespace": "demo", "uid": id,
+                         "creationTimestamp": "2026-03-01T11:00:00Z",
+                         "labels": {"repository": "gcs-repo", "hostname": "host-0"}},
+            "status": {"repository": "gcs-repo", "hostname": "host-0", "paths": ["/data"],
+                       "tree": "00", "username": "", "uid": 0, "gid": 0},
+        });
+        let r = Resource::find("snapshots").unwrap();
+        let t = table(&r, std::slice::from_ref(&snap), Layout::default(), now());
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "NAME                ID         REPOSITORY   HOSTNAME   CREATED AT",
+                "gcs-repo-b54ee4a0   b54ee4a0   gcs-repo     host-0     2026-03-01T11:00:00Z",
+            ]
+        );
+        assert_eq!(
+            object_name(&r, &snap),
+            "snapshot.repositories.stash.appscode.com/gcs-repo-b54ee4a0"
+        );
+        let with_ns = table(
+            &r,
+            &[snap],
+            Layout {
+                namespace: true,
+                ..Default::default()
+            },
+            now(),
+        );
+        assert_eq!(rows(&with_ns)[1][..2], ["demo", "gcs-repo-b54ee4a0"]);
     }
 
     #[test]

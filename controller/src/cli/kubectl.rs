@@ -6,9 +6,12 @@
 //! Stash's own kinds and AppBinding come from the CRDs the API module generates
 //! ([`stash::api::crd::all`]): their names, scope and printer columns are the ones a cluster
 //! would serve, so a column added to a type shows up here with no second list to keep in step.
-//! Two core kinds are known by hand: CronJob (local mode's schedule triggers) and Secret.
-//! Pods, Jobs and workloads are not: local mode keeps none of its own, and Snapshots are read
-//! from the repository by `stash snapshots`.
+//! Three kinds are known by hand: CronJob (local mode's schedule triggers), Secret, and
+//! Stash's Snapshot (`repositories.stash.appscode.com`, served by Stash's API server, not a
+//! CRD), which no store holds: its objects are the repositories' restic snapshots, read
+//! through [`crate::snapshots`]. It is in no category,
+//! so `get all` reads the state store only and opens no repository. Pods, Jobs and workloads
+//! are not known: local mode keeps none of its own.
 use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
@@ -16,6 +19,7 @@ use clap::Args;
 use serde_json::Value;
 
 use crate::clock::SystemClock;
+use crate::snapshots::SnapshotError;
 use crate::steps::{default_state_dir, STATE_ENV};
 use crate::store::sqlite::DB_FILE;
 use crate::store::{Kind, LocalStore};
@@ -42,6 +46,20 @@ impl KubectlError {
 
     pub fn usage(message: impl std::fmt::Display) -> KubectlError {
         KubectlError(format!("error: {message}"))
+    }
+
+    /// A Snapshot that could not be shown or deleted, as the aggregated API server classes it:
+    /// NotFound, BadRequest (a bad or ambiguous name), else an error reading the repository;
+    /// the message and its causes on one line.
+    pub fn snapshot(e: &SnapshotError) -> KubectlError {
+        let message = crate::steps::actions::error_chain(e);
+        KubectlError(if e.is_not_found() {
+            format!("Error from server (NotFound): {message}")
+        } else if e.is_bad_request() {
+            format!("Error from server (BadRequest): {message}")
+        } else {
+            format!("error: {message}")
+        })
     }
 }
 
@@ -144,6 +162,14 @@ impl Resource {
             &["all"],
         ));
         out.push(Resource::core("", "v1", "Secret", "secrets", &[], &[]));
+        out.push(Resource::core(
+            stash::api::snapshot::GROUP,
+            stash::api::snapshot::VERSION,
+            stash::api::snapshot::KIND,
+            "snapshots",
+            &[],
+            &[],
+        ));
         out
     }
 
@@ -198,6 +224,12 @@ impl Resource {
 
     pub fn is_secret(&self) -> bool {
         self.kind.group.is_empty() && self.kind.kind == "Secret"
+    }
+
+    /// Snapshots: read from the repositories, not from the state store.
+    pub fn is_snapshot(&self) -> bool {
+        self.kind.group == stash::api::snapshot::GROUP
+            && self.kind.kind == stash::api::snapshot::KIND
     }
 }
 
@@ -443,6 +475,9 @@ mod tests {
             ("backupsessions.v1beta1.stash.appscode.com", "BackupSession"),
             ("appbindings.appcatalog.appscode.com", "AppBinding"),
             ("cronjobs.batch", "CronJob"),
+            ("snapshot", "Snapshot"),
+            ("snapshots", "Snapshot"),
+            ("snapshots.repositories.stash.appscode.com", "Snapshot"),
         ];
         for (typed, kind) in cases {
             let r = Resource::find(typed).unwrap_or_else(|| panic!("{typed} not found"));
@@ -450,7 +485,7 @@ mod tests {
         }
         for unknown in [
             "pods",
-            "snapshot",
+            "snapshots.stash.appscode.com",
             "backupsessions.batch",
             "repo.v1beta1.stash.appscode.com",
         ] {
@@ -478,6 +513,13 @@ mod tests {
         assert!(!Resource::find("task").unwrap().namespaced);
         assert!(Resource::find("appbinding").unwrap().namespaced);
         assert_eq!(Resource::find("repo").unwrap().kind.version, "v1alpha1");
+        let snap = Resource::find("snapshot").unwrap();
+        assert!(snap.is_snapshot() && snap.namespaced && !snap.is_secret());
+        assert_eq!(
+            snap.group_singular(),
+            "snapshot.repositories.stash.appscode.com"
+        );
+        assert!(!Resource::find("repo").unwrap().is_snapshot());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Command-line interface: the repository commands named and flagged like restic's; the
-//! commands over local mode's objects (`get`, `describe`, `trigger`, `pause`, `resume`) like
-//! kubectl's and `kubectl stash`'s.
+//! commands over local mode's objects (`get`, `describe`, `trigger`, `pause`, `resume`,
+//! `delete snapshot`) like kubectl's and `kubectl stash`'s.
 mod addon;
 mod backup;
 mod control;
@@ -82,6 +82,8 @@ pub enum Command {
     Pause(control::PauseArgs),
     /// Resume a paused BackupConfiguration's schedule
     Resume(control::PauseArgs),
+    /// Delete Snapshots: forget and prune a restic snapshot (`delete snapshot NAME`)
+    Delete(control::DeleteArgs),
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -108,6 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Trigger(a) => control::trigger(a).await,
         Command::Pause(a) => control::pause(a, true).await,
         Command::Resume(a) => control::pause(a, false).await,
+        Command::Delete(a) => control::delete(a).await,
     }
 }
 

@@ -32,8 +32,8 @@ use crate::store::{ObjectStore, StoreExt};
 /// Repository format of repositories we create (restic ≥ 0.14 reads it).
 const NEW_REPO_VERSION: u32 = 2;
 /// How long retention waits for the exclusive lock (other sessions' backups hold shared ones).
-const LOCK_WAIT: Duration = Duration::from_secs(600);
-const LOCK_RETRY: Duration = Duration::from_secs(5);
+pub const LOCK_WAIT: Duration = Duration::from_secs(600);
+pub const LOCK_RETRY: Duration = Duration::from_secs(5);
 
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {

@@ -21,6 +21,7 @@ mod repository;
 mod restore;
 mod retention;
 mod retries;
+mod snapshots;
 
 use fixtures::*;
 
