@@ -141,9 +141,8 @@ impl BackupInvoker {
 
     /// The member whose target is `target`.
     pub fn member_index(&self, target: Option<&TargetRef>) -> Option<usize> {
-        (0..self.members.len()).find(|&i| {
-            crate::steps::record::same_target(self.target_ref(i).as_ref(), target)
-        })
+        (0..self.members.len())
+            .find(|&i| crate::steps::record::same_target(self.target_ref(i).as_ref(), target))
     }
 
     pub fn is_sequential(&self) -> bool {

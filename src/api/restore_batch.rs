@@ -149,7 +149,9 @@ pub fn restore_batch_phase(s: &RestoreBatchStatus) -> RestorePhase {
     let complete = phases.iter().all(|p| {
         matches!(
             p,
-            RestoreTargetPhase::Succeeded | RestoreTargetPhase::Failed | RestoreTargetPhase::Unknown
+            RestoreTargetPhase::Succeeded
+                | RestoreTargetPhase::Failed
+                | RestoreTargetPhase::Unknown
         )
     });
     if !complete || !pushed {
@@ -203,8 +205,14 @@ mod tests {
             (status(&[], &[Pending, Pending]), RestorePhase::Pending),
             (status(&[], &[Running, Pending]), RestorePhase::Running),
             (status(&[], &[Succeeded, Succeeded]), RestorePhase::Running),
-            (status(&[pushed], &[Succeeded, Succeeded]), RestorePhase::Succeeded),
-            (status(&[pushed], &[Succeeded, Failed]), RestorePhase::Failed),
+            (
+                status(&[pushed], &[Succeeded, Succeeded]),
+                RestorePhase::Succeeded,
+            ),
+            (
+                status(&[pushed], &[Succeeded, Failed]),
+                RestorePhase::Failed,
+            ),
             (status(&[pushed], &[Unknown, Failed]), RestorePhase::Unknown),
             (
                 status(&[pushed, (GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED, "False")], &[]),
@@ -214,8 +222,14 @@ mod tests {
                 status(&[(GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED, "False")], &[]),
                 RestorePhase::Pending,
             ),
-            (status(&[(METRICS_PUSHED, "False")], &[Succeeded]), RestorePhase::Failed),
-            (status(&[(VALIDATION_PASSED, "False")], &[]), RestorePhase::Invalid),
+            (
+                status(&[(METRICS_PUSHED, "False")], &[Succeeded]),
+                RestorePhase::Failed,
+            ),
+            (
+                status(&[(VALIDATION_PASSED, "False")], &[]),
+                RestorePhase::Invalid,
+            ),
             (
                 status(&[pushed, (DEADLINE_EXCEEDED, "True")], &[Running]),
                 RestorePhase::Failed,

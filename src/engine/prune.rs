@@ -88,7 +88,10 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         .collect();
     let files: Vec<Id> = repo.index().files.clone();
     let index_files: Vec<IndexFile> = futures::stream::iter(files)
-        .map(|f| async move { repo.load_json::<IndexFile>(FileType::Index, &f.to_hex()).await })
+        .map(|f| async move {
+            repo.load_json::<IndexFile>(FileType::Index, &f.to_hex())
+                .await
+        })
         .buffer_unordered(repo.opts.connections.max(1) * 2)
         .try_collect()
         .await?;
@@ -100,7 +103,9 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         }
         let e = packs.entry(p.id).or_default();
         for b in &p.blobs {
-            let indexed_here = repo.lookup(b.blob_type, &b.id).is_some_and(|l| l.pack == p.id);
+            let indexed_here = repo
+                .lookup(b.blob_type, &b.id)
+                .is_some_and(|l| l.pack == p.id);
             if indexed_here && used.contains(b.blob_type, &b.id) {
                 e.0.push(b.to_packed());
             } else {

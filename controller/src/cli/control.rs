@@ -100,7 +100,10 @@ pub async fn trigger(a: TriggerArgs) -> anyhow::Result<()> {
         return Err(KubectlError::not_found(&res, &[&name]).into());
     };
     if inv.metadata.deletion_timestamp.is_some() {
-        bail!("{} is being deleted: no new session is started for it", inv.display());
+        bail!(
+            "{} is being deleted: no new session is started for it",
+            inv.display()
+        );
     }
     let session = store.create(&new_session(&inv, None)).await?;
     println!(

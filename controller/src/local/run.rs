@@ -695,9 +695,10 @@ fn never_ran(inv: &BackupInvoker, sessions: &[BackupSession]) -> bool {
     }
     !sessions.iter().any(|s| {
         s.metadata.namespace == inv.metadata.namespace
-            && s.spec.invoker.as_ref().is_some_and(|i| {
-                i.kind == inv.kind && Some(&i.name) == inv.metadata.name.as_ref()
-            })
+            && s.spec
+                .invoker
+                .as_ref()
+                .is_some_and(|i| i.kind == inv.kind && Some(&i.name) == inv.metadata.name.as_ref())
     })
 }
 

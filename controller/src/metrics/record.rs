@@ -10,8 +10,8 @@ use stash::api::restore_batch::RestoreTargetPhase;
 use stash::api::restore_session::{restore_target_phase, HostRestorePhase};
 use stash::api::validate::syntax::parse_go_duration;
 use stash::api::{
-    AppBinding, BackupSession, BackupSessionPhase, Repository, RestorePhase,
-    RestoreSession, Snapshotter, TargetRef,
+    AppBinding, BackupSession, BackupSessionPhase, Repository, RestorePhase, RestoreSession,
+    Snapshotter, TargetRef,
 };
 
 use super::{values, Metrics, HOST_LABELS, REPOSITORY_LABELS, SESSION_LABELS, TARGET_LABELS};

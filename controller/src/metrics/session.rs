@@ -9,14 +9,14 @@ use stash::api::common::set_condition;
 use stash::api::conditions::{reasons, types};
 use stash::api::restore_session::restore_session_phase;
 use stash::api::{
-    AppBinding, BackupSession, BackupSessionStatus, Condition, Repository,
-    RestoreSession, RestoreSessionStatus, TargetRef,
+    AppBinding, BackupSession, BackupSessionStatus, Condition, Repository, RestoreSession,
+    RestoreSessionStatus, TargetRef,
 };
 
 use super::{Invoker, Metrics, Pushgateway};
-use crate::invoker::BackupInvoker;
 use crate::context::Ctx;
 use crate::error::Result;
+use crate::invoker::BackupInvoker;
 use crate::reconcile::{condition, name_of, namespace_of};
 use crate::store::{ObjectStore, StoreExt};
 

@@ -99,7 +99,9 @@ pub async fn reconcile(r: &ObjRef, ctx: &Ctx) -> Result<Next> {
         let key = (namespace(&bc), name_of(&bc));
         if !keep.contains(&key) && bc.metadata.deletion_timestamp.is_none() {
             tracing::info!(target = %r, backup = %format!("{}/{}", key.0, key.1), "auto-backup removed: the BackupConfiguration is deleted, its Repository kept");
-            ctx.store.delete::<BackupConfiguration>(&key.0, &key.1).await?;
+            ctx.store
+                .delete::<BackupConfiguration>(&key.0, &key.1)
+                .await?;
         }
     }
     Ok(Next::Wait)
@@ -285,7 +287,11 @@ mod tests {
         assert_eq!(s3.prefix.as_deref(), Some("stash/demo/postgres/db"));
         store.take_writes();
         reconcile(&appbinding_ref(), &ctx).await.unwrap();
-        assert_eq!(store.take_writes(), Vec::<String>::new(), "nothing changed, nothing written");
+        assert_eq!(
+            store.take_writes(),
+            Vec::<String>::new(),
+            "nothing changed, nothing written"
+        );
 
         // A schedule annotation changes the configuration.
         annotate(
@@ -308,7 +314,11 @@ mod tests {
             .await
             .unwrap()
             .is_none());
-        assert!(store.get::<Repository>("demo", "app-db").await.unwrap().is_some());
+        assert!(store
+            .get::<Repository>("demo", "app-db")
+            .await
+            .unwrap()
+            .is_some());
     }
 
     #[tokio::test]
@@ -328,6 +338,10 @@ mod tests {
         annotate(&store, &[]).await;
         reconcile(&appbinding_ref(), &ctx).await.unwrap();
         let bc: BackupConfiguration = store.get("demo", "app-db").await.unwrap().unwrap();
-        assert_eq!(bc.spec.schedule.as_deref(), Some("0 2 * * *"), "not ours: untouched");
+        assert_eq!(
+            bc.spec.schedule.as_deref(),
+            Some("0 2 * * *"),
+            "not ours: untouched"
+        );
     }
 }

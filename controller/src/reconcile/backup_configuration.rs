@@ -111,7 +111,14 @@ pub async fn reconcile(bc: &BackupConfiguration, ctx: &Ctx) -> Result<Next> {
         return Ok(Next::Wait);
     };
     // A configuration's one target is among its own conditions.
-    found.conditions.extend(found.members.pop().into_iter().flat_map(|m| m.conditions).flatten());
+    found.conditions.extend(
+        found
+            .members
+            .pop()
+            .into_iter()
+            .flat_map(|m| m.conditions)
+            .flatten(),
+    );
     let (generation, driver) = (bc.metadata.generation, bc.spec.driver());
     ctx.store
         .update_status::<BackupConfiguration, _>(&inv.namespace(), &inv.name(), |b| {

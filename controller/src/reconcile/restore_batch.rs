@@ -91,7 +91,11 @@ fn member_session(rb: &RestoreBatch, index: usize) -> RestoreSession {
 }
 
 /// A member's entry in the batch's status, from its RestoreSession (Pending before it exists).
-fn member_status(rb: &RestoreBatch, index: usize, rs: Option<&RestoreSession>) -> RestoreMemberStatus {
+fn member_status(
+    rb: &RestoreBatch,
+    index: usize,
+    rs: Option<&RestoreSession>,
+) -> RestoreMemberStatus {
     let ns = namespace_of(rb);
     let target = rb.spec.members()[index]
         .target
@@ -109,7 +113,11 @@ fn member_status(rb: &RestoreBatch, index: usize, rs: Option<&RestoreSession>) -
         Some(RestorePhase::Unknown) => RestoreTargetPhase::Unknown,
         // A member whose spec the webhook refuses does not run.
         Some(RestorePhase::Invalid) => RestoreTargetPhase::Failed,
-        _ => restore_target_phase(st.conditions.as_deref(), st.total_hosts, st.stats.as_deref()),
+        _ => restore_target_phase(
+            st.conditions.as_deref(),
+            st.total_hosts,
+            st.stats.as_deref(),
+        ),
     };
     let phase = match (phase, st.phase) {
         // Not final yet: its metrics and event are still to come.
@@ -130,7 +138,11 @@ fn member_status(rb: &RestoreBatch, index: usize, rs: Option<&RestoreSession>) -
 fn member_final(m: &RestoreMemberStatus) -> bool {
     matches!(
         m.phase,
-        Some(RestoreTargetPhase::Succeeded | RestoreTargetPhase::Failed | RestoreTargetPhase::Unknown)
+        Some(
+            RestoreTargetPhase::Succeeded
+                | RestoreTargetPhase::Failed
+                | RestoreTargetPhase::Unknown
+        )
     )
 }
 
@@ -141,7 +153,10 @@ pub fn summary(rb: &RestoreBatch, st: &RestoreBatchStatus, now: DateTime<Utc>) -
         KIND,
         &name_of(rb),
         &namespace_of(rb),
-        rb.metadata.creation_timestamp.as_ref().map_or(now, from_time),
+        rb.metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or(now, from_time),
         now,
     );
     let member_error = st.members.iter().flatten().find_map(|m| {
@@ -185,9 +200,11 @@ pub async fn reconcile(rb: &RestoreBatch, ctx: &Ctx) -> Result<Next> {
     let mut next = advance(rb, &mut st, ctx, now).await?;
     let completed = has(&st, types::DEADLINE_EXCEEDED) == Some(true)
         || has(&st, types::GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED) == Some(false)
-        || (st.members.as_ref().is_some_and(|m| {
-            m.len() == rb.spec.members().len() && m.iter().all(member_final)
-        }) && !global_post_pending(rb, &st));
+        || (st
+            .members
+            .as_ref()
+            .is_some_and(|m| m.len() == rb.spec.members().len() && m.iter().all(member_final))
+            && !global_post_pending(rb, &st));
     if completed && has(&st, types::METRICS_PUSHED).is_none() {
         set(
             &mut st,
@@ -203,7 +220,11 @@ pub async fn reconcile(rb: &RestoreBatch, ctx: &Ctx) -> Result<Next> {
     st.phase = Some(restore_batch_phase(&st));
     let is_final = st.phase.is_some_and(RestorePhase::is_final);
     if is_final && st.session_duration.is_none() {
-        let created = rb.metadata.creation_timestamp.as_ref().map_or(now, from_time);
+        let created = rb
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or(now, from_time);
         st.session_duration = Some(stash::api::output::go_duration(
             std::time::Duration::from_secs((now - created).num_seconds().max(0) as u64),
         ));
@@ -242,7 +263,10 @@ pub async fn reconcile(rb: &RestoreBatch, ctx: &Ctx) -> Result<Next> {
 
 /// Whether the global postRestore hook is still owed.
 fn global_post_pending(rb: &RestoreBatch, st: &RestoreBatchStatus) -> bool {
-    rb.spec.hooks.as_ref().is_some_and(|h| h.post_restore.is_some())
+    rb.spec
+        .hooks
+        .as_ref()
+        .is_some_and(|h| h.post_restore.is_some())
         && has(st, types::GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED) != Some(false)
         && has(st, types::GLOBAL_POST_RESTORE_HOOK_SUCCEEDED).is_none()
 }
@@ -297,15 +321,25 @@ async fn advance(
         let n = member_session_name(&name, i);
         sessions.iter().find(|s| name_of(*s) == n)
     };
-    st.members = Some((0..count).map(|i| member_status(rb, i, session_of(i))).collect());
+    st.members = Some(
+        (0..count)
+            .map(|i| member_status(rb, i, session_of(i)))
+            .collect(),
+    );
 
     // The deadline.
     if let (Some(t), None) = (
         rb.spec.time_out.as_deref().and_then(parse_go_duration),
         &st.session_deadline,
     ) {
-        let created = rb.metadata.creation_timestamp.as_ref().map_or(now, from_time);
-        st.session_deadline = Some(to_time(created + chrono::Duration::from_std(t).unwrap_or_default()));
+        let created = rb
+            .metadata
+            .creation_timestamp
+            .as_ref()
+            .map_or(now, from_time);
+        st.session_deadline = Some(to_time(
+            created + chrono::Duration::from_std(t).unwrap_or_default(),
+        ));
     }
     let deadline = st.session_deadline.as_ref().map(from_time);
     if let Some(deadline) = deadline.filter(|d| now > *d) {
@@ -317,14 +351,23 @@ async fn advance(
             );
             set(
                 st,
-                condition(types::DEADLINE_EXCEEDED, true, reasons::FAILED_TO_COMPLETE_WITHIN_DEADLINE, msg, now),
+                condition(
+                    types::DEADLINE_EXCEEDED,
+                    true,
+                    reasons::FAILED_TO_COMPLETE_WITHIN_DEADLINE,
+                    msg,
+                    now,
+                ),
             );
         }
         for hook in [HookType::GlobalPreRestore, HookType::GlobalPostRestore] {
             ctx.runner.cancel(&hook_job_name(hook, &name)).await;
         }
         for s in sessions.iter().filter(|s| {
-            !s.status.as_ref().and_then(|s| s.phase).is_some_and(RestorePhase::is_final)
+            !s.status
+                .as_ref()
+                .and_then(|s| s.phase)
+                .is_some_and(RestorePhase::is_final)
         }) {
             ctx.store.delete::<RestoreSession>(&ns, &name_of(s)).await?;
         }
@@ -333,7 +376,11 @@ async fn advance(
     let remaining = deadline.and_then(|d| (d - now).to_std().ok());
 
     // The global preRestore hook, before any member.
-    if rb.spec.hooks.as_ref().is_some_and(|h| h.pre_restore.is_some())
+    if rb
+        .spec
+        .hooks
+        .as_ref()
+        .is_some_and(|h| h.pre_restore.is_some())
         && has(st, types::GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED).is_none()
     {
         follow_hook(rb, st, HookType::GlobalPreRestore, ctx, now, remaining).await?;
@@ -486,7 +533,11 @@ mod tests {
 
     impl World {
         async fn batch(&self) -> RestoreBatch {
-            self.store.get("demo", "app-restore").await.unwrap().unwrap()
+            self.store
+                .get("demo", "app-restore")
+                .await
+                .unwrap()
+                .unwrap()
         }
         async fn reconcile(&self) -> RestoreBatchStatus {
             reconcile(&self.batch().await, &self.ctx).await.unwrap();
@@ -506,7 +557,11 @@ mod tests {
         }
         /// What member `i`'s RestoreSession reconciler would have written at its end.
         async fn member_ends(&self, i: usize, phase: RestorePhase) {
-            let host = if phase == RestorePhase::Succeeded { "Succeeded" } else { "Failed" };
+            let host = if phase == RestorePhase::Succeeded {
+                "Succeeded"
+            } else {
+                "Failed"
+            };
             let st: RestoreSessionStatus = serde_json::from_value(serde_json::json!({
                 "phase": phase,
                 "totalHosts": 1,
@@ -516,9 +571,11 @@ mod tests {
             }))
             .unwrap();
             self.store
-                .update_status::<RestoreSession, _>("demo", &member_session_name("app-restore", i), |r| {
-                    r.status = Some(st.clone())
-                })
+                .update_status::<RestoreSession, _>(
+                    "demo",
+                    &member_session_name("app-restore", i),
+                    |r| r.status = Some(st.clone()),
+                )
                 .await
                 .unwrap()
                 .unwrap();
@@ -529,12 +586,19 @@ mod tests {
     async fn sequential_members_restore_one_after_another_even_after_a_failure() {
         let w = world(|_| {}).await;
         let st = w.reconcile().await;
-        assert_eq!(w.members().await, vec!["app-restore-0"], "one member at a time");
+        assert_eq!(
+            w.members().await,
+            vec!["app-restore-0"],
+            "one member at a time"
+        );
         assert_eq!(st.phase, Some(RestorePhase::Pending));
         let rs: RestoreSession = w.store.get("demo", "app-restore-0").await.unwrap().unwrap();
         assert_eq!(rs.spec.repository.as_ref().unwrap().name, "repo");
         assert_eq!(rs.spec.template.task_name(), "postgres-restore-14.0");
-        assert_eq!(rs.metadata.owner_references.unwrap()[0].kind, "RestoreBatch");
+        assert_eq!(
+            rs.metadata.owner_references.unwrap()[0].kind,
+            "RestoreBatch"
+        );
 
         w.member_ends(0, RestorePhase::Failed).await;
         let st = w.reconcile().await;
@@ -550,7 +614,10 @@ mod tests {
         let phases: Vec<_> = st.members.unwrap().iter().map(|m| m.phase).collect();
         assert_eq!(
             phases,
-            vec![Some(RestoreTargetPhase::Failed), Some(RestoreTargetPhase::Succeeded)]
+            vec![
+                Some(RestoreTargetPhase::Failed),
+                Some(RestoreTargetPhase::Succeeded)
+            ]
         );
         assert!(st.session_duration.is_some());
         let events = w
@@ -584,8 +651,10 @@ mod tests {
     async fn a_failed_global_pre_restore_hook_restores_no_member() {
         let w = world(|rb| {
             rb.spec.hooks = Some(
-                serde_saphyr::from_str("{preRestore: {exec: {command: [sh, -c, 'echo locked; exit 1']}}}")
-                    .unwrap(),
+                serde_saphyr::from_str(
+                    "{preRestore: {exec: {command: [sh, -c, 'echo locked; exit 1']}}}",
+                )
+                .unwrap(),
             )
         })
         .await;
@@ -603,10 +672,20 @@ mod tests {
         )
         .await;
         let message = res.unwrap_err().to_string();
-        w.runner.finish(&job, JobState::Failed { step: "hook".into(), message });
+        w.runner.finish(
+            &job,
+            JobState::Failed {
+                step: "hook".into(),
+                message,
+            },
+        );
         let st = w.reconcile().await;
         assert_eq!(st.phase, Some(RestorePhase::Failed), "{st:?}");
-        let c = find_condition(st.conditions.as_deref(), types::GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED).unwrap();
+        let c = find_condition(
+            st.conditions.as_deref(),
+            types::GLOBAL_PRE_RESTORE_HOOK_SUCCEEDED,
+        )
+        .unwrap();
         assert!(c.is_false());
         assert!(c.message.as_deref().unwrap().contains("locked"), "{c:?}");
         assert!(w.members().await.is_empty(), "no member restored");

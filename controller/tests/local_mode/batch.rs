@@ -72,7 +72,9 @@ fn check_09_batch_members_share_one_repository_and_retention_runs_once() {
         .as_array()
         .unwrap()
         .iter()
-        .filter(|c| c["type"] == "RetentionPolicyApplied" || c["type"] == "RepositoryIntegrityVerified")
+        .filter(|c| {
+            c["type"] == "RetentionPolicyApplied" || c["type"] == "RepositoryIntegrityVerified"
+        })
         .count();
     assert_eq!(applied, 2, "retention and check once each: {s:#}");
     let snapshots = l.restic_snapshots();
@@ -91,7 +93,10 @@ fn check_09_batch_members_share_one_repository_and_retention_runs_once() {
     );
     let repo = l.get("Repository", "repo").unwrap();
     assert_eq!(repo["status"]["snapshotCount"], 2, "{repo:#}");
-    assert_eq!(repo["status"]["snapshotsRemovedOnLastCleanup"], 2, "{repo:#}");
+    assert_eq!(
+        repo["status"]["snapshotsRemovedOnLastCleanup"], 2,
+        "{repo:#}"
+    );
     assert_eq!(repo["status"]["integrity"], true);
     let check = restic(&l.repo, &["check"]);
     assert!(check.status.success(), "{check:?}");
@@ -100,7 +105,10 @@ fn check_09_batch_members_share_one_repository_and_retention_runs_once() {
     let batch = l.get("BackupBatch", "app").unwrap();
     assert_eq!(text(&batch, "/status/phase"), "Ready", "{batch:#}");
     assert_eq!(
-        batch["status"]["memberConditions"].as_array().unwrap().len(),
+        batch["status"]["memberConditions"]
+            .as_array()
+            .unwrap()
+            .len(),
         2,
         "{batch:#}"
     );
@@ -131,10 +139,15 @@ fn check_31_sequential_batch_runs_the_next_member_after_one_fails() {
     assert_eq!(text(&targets[0], "/phase"), "Failed", "{s:#}");
     assert_eq!(text(&targets[1], "/phase"), "Succeeded", "{s:#}");
     let error = text(&targets[0], "/stats/0/error");
-    assert!(error.contains(&gone.0), "the member's error names its database: {error}");
+    assert!(
+        error.contains(&gone.0),
+        "the member's error names its database: {error}"
+    );
     let events = l.events("BackupSession", &text(&s, "/metadata/name"));
     assert!(
-        events.iter().any(|e| e.contains("BackupSession Failed") && e.contains(&gone.0)),
+        events
+            .iter()
+            .any(|e| e.contains("BackupSession Failed") && e.contains(&gone.0)),
         "{events:?}"
     );
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -146,7 +159,10 @@ fn check_31_sequential_batch_runs_the_next_member_after_one_fails() {
     assert_eq!(text(&snapshots[0], "/hostname"), "second");
     let started: chrono::DateTime<chrono::Utc> = text(&snapshots[0], "/time").parse().unwrap();
     let name = text(&s, "/metadata/name");
-    let first_log = l.state.join("logs").join(format!("stash-backup-{name}-0.log"));
+    let first_log = l
+        .state
+        .join("logs")
+        .join(format!("stash-backup-{name}-0.log"));
     let first_ended: chrono::DateTime<chrono::Utc> = std::fs::metadata(&first_log)
         .unwrap_or_else(|e| panic!("{}: {e}", first_log.display()))
         .modified()
@@ -191,7 +207,10 @@ fn check_32_failing_global_pre_backup_hook_backs_up_no_member() {
         "no member ran: the repository was not even initialised"
     );
     assert_eq!(text(&s, "/status/targets/0/phase"), "Pending", "{s:#}");
-    assert!(!marker.exists(), "no global postBackup after a failed preBackup");
+    assert!(
+        !marker.exists(),
+        "no global postBackup after a failed preBackup"
+    );
 }
 
 /// examples/batch: the whole application — PostgreSQL, MariaDB, Redis, MongoDB and a folder —
@@ -206,11 +225,20 @@ fn example_batch_three_scheduled_runs_then_restore_batch() {
     std::fs::create_dir_all(root.join("uploads-restored")).unwrap();
     let pg = Pg::shared();
     for db in ["stash_batch", "stash_batch_restored"] {
-        pg.psql("postgres", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        pg.psql(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        );
         pg.psql("postgres", &format!("CREATE DATABASE {db}"));
-        mariadb("mysql", &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"));
+        mariadb(
+            "mysql",
+            &format!("DROP DATABASE IF EXISTS {db}; CREATE DATABASE {db}"),
+        );
     }
-    let (pg_src, pg_dst) = (PgDb("stash_batch".into()), PgDb("stash_batch_restored".into()));
+    let (pg_src, pg_dst) = (
+        PgDb("stash_batch".into()),
+        PgDb("stash_batch_restored".into()),
+    );
     fill(&pg_src);
     mariadb(
         "stash_batch",
@@ -294,26 +322,46 @@ fn example_batch_three_scheduled_runs_then_restore_batch() {
     assert_eq!(groups, want, "keepLast 2 per member, as restic lists them");
     restic_example(&l.repo, &["check"]);
 
-    std::fs::copy(example.join("restorebatch.yaml"), l.manifests.join("restorebatch.yaml")).unwrap();
+    std::fs::copy(
+        example.join("restorebatch.yaml"),
+        l.manifests.join("restorebatch.yaml"),
+    )
+    .unwrap();
     assert_ok(&l.run_once());
     let rb = l.get("RestoreBatch", "app-restore").unwrap();
     assert_eq!(text(&rb, "/status/phase"), "Succeeded", "{rb:#}");
     let members = rb["status"]["members"].as_array().unwrap();
     assert_eq!(members.len(), 5, "{rb:#}");
-    assert!(members.iter().all(|m| text(m, "/phase") == "Succeeded"), "{rb:#}");
+    assert!(
+        members.iter().all(|m| text(m, "/phase") == "Succeeded"),
+        "{rb:#}"
+    );
 
     assert_eq!(pg_src.dump(), pg_dst.dump());
-    let checksum = |db: &str| mariadb(db, "CHECKSUM TABLE orders").split_whitespace().last().unwrap().to_string();
+    let checksum = |db: &str| {
+        mariadb(db, "CHECKSUM TABLE orders")
+            .split_whitespace()
+            .last()
+            .unwrap()
+            .to_string()
+    };
     assert_eq!(checksum("stash_batch"), checksum("stash_batch_restored"));
     let keys = String::from_utf8(redis_cli(7, &["KEYS", "*"])).unwrap();
     assert_eq!(keys.lines().count(), 201);
     for k in keys.lines() {
-        assert_eq!(redis_cli(7, &["DUMP", k]), redis_cli(8, &["DUMP", k]), "key {k}");
+        assert_eq!(
+            redis_cli(7, &["DUMP", k]),
+            redis_cli(8, &["DUMP", k]),
+            "key {k}"
+        );
     }
     rt.block_on(async {
         let source = mongo_docs(&mongo, "stash_batch", "carts").await;
         assert_eq!(source.len(), 300);
-        assert_eq!(source, mongo_docs(&mongo, "stash_batch_restored", "carts").await);
+        assert_eq!(
+            source,
+            mongo_docs(&mongo, "stash_batch_restored", "carts").await
+        );
         for db in ["stash_batch", "stash_batch_restored"] {
             mongo.database(db).drop().await.unwrap();
         }
@@ -322,5 +370,8 @@ fn example_batch_three_scheduled_runs_then_restore_batch() {
     for db in [7, 8] {
         redis_cli(db, &["FLUSHDB"]);
     }
-    mariadb("mysql", "DROP DATABASE stash_batch; DROP DATABASE stash_batch_restored");
+    mariadb(
+        "mysql",
+        "DROP DATABASE stash_batch; DROP DATABASE stash_batch_restored",
+    );
 }

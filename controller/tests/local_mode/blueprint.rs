@@ -74,7 +74,10 @@ fn check_35_blueprint_annotation_creates_backup_and_removing_it_keeps_the_reposi
         l.get("BackupConfiguration", "deployment-app").is_none()
     });
     drop(run);
-    assert!(l.get("Repository", "deployment-app").is_some(), "the Repository is kept");
+    assert!(
+        l.get("Repository", "deployment-app").is_some(),
+        "the Repository is kept"
+    );
     assert!(
         l.get("CronJob", "stash-trigger-deployment-app").is_none(),
         "the schedule is gone with it"
@@ -91,7 +94,10 @@ fn example_blueprint_runs_once() {
     let _ = std::fs::remove_dir_all(root);
     let pg = Pg::shared();
     for db in ["stash_blueprint", "stash_blueprint_restored"] {
-        pg.psql("postgres", &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"));
+        pg.psql(
+            "postgres",
+            &format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"),
+        );
         pg.psql("postgres", &format!("CREATE DATABASE {db}"));
     }
     let (src, dst) = (
@@ -109,13 +115,18 @@ fn example_blueprint_runs_once() {
     };
     assert_ok(&l.run_once());
     let bc = l.get("BackupConfiguration", "app-pg-blueprint").unwrap();
-    assert_eq!(text(&bc, "/spec/schedule"), "0 * * * *", "the annotation's schedule");
+    assert_eq!(
+        text(&bc, "/spec/schedule"),
+        "0 * * * *",
+        "the annotation's schedule"
+    );
     assert_eq!(text(&bc, "/spec/task/name"), "postgres-backup-14.0");
     assert_eq!(text(&bc, "/spec/task/params/0/value"), "pg_dump");
     let s = succeeded_session(&l);
     assert_eq!(text(&s, "/spec/invoker/name"), "app-pg-blueprint");
     let restic = |args: &[&str]| restic_example(&l.repo, args);
-    let snaps: serde_json::Value = serde_json::from_slice(&restic(&["snapshots", "--json"])).unwrap();
+    let snaps: serde_json::Value =
+        serde_json::from_slice(&restic(&["snapshots", "--json"])).unwrap();
     assert_eq!(snaps.as_array().unwrap().len(), 1, "{snaps:#?}");
     assert_eq!(snaps[0]["paths"], serde_json::json!(["/dumpfile.sql"]));
     let dump = restic(&["dump", "latest", "/dumpfile.sql"]);

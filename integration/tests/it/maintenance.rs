@@ -174,8 +174,20 @@ async fn prune_keeps_duplicates_of_kept_packs_in_the_index() {
     longer.extend(Rng::new(42).bytes(4 << 20));
     let opts = SnapshotOptions::default();
     let (first, second) = tokio::join!(
-        backup_stream(one, &shared[..], "a.sql", &opts, Arc::new(Progress::default())),
-        backup_stream(two, &longer[..], "b.sql", &opts, Arc::new(Progress::default())),
+        backup_stream(
+            one,
+            &shared[..],
+            "a.sql",
+            &opts,
+            Arc::new(Progress::default())
+        ),
+        backup_stream(
+            two,
+            &longer[..],
+            "b.sql",
+            &opts,
+            Arc::new(Progress::default())
+        ),
     );
     let (_, _) = (first.unwrap(), second.unwrap());
     let repo = super::common::open(tmp.path()).await;

@@ -266,7 +266,11 @@ pub async fn global_post_backup(
     if !global_post_pending(st, inv) || !super::actions_settled(st) || members_pending {
         return Ok(());
     }
-    if ctx.runner.state(&hook_job_name(hook, &name_of(session), 0)).is_none() {
+    if ctx
+        .runner
+        .state(&hook_job_name(hook, &name_of(session), 0))
+        .is_none()
+    {
         let summary = Summary::for_backup(session, st, None, now);
         let policy = policy.unwrap_or_default();
         if let Decision::Skip(msg) = decide(hook, policy, &summary.status.phase, summary.retry_left)

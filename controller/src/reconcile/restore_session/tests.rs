@@ -7,10 +7,10 @@ use stash::api::restore_session::HostRestorePhase;
 use stash::api::{BackupConfiguration, BackupSession, BackupSessionPhase, Repository};
 
 use super::*;
-use crate::invoker::BackupInvoker;
 use crate::clock::{Clock, ManualClock};
 use crate::context::test_ctx;
 use crate::hooks::HookType;
+use crate::invoker::BackupInvoker;
 use crate::reconcile::backup_session::new_session;
 use crate::runner::{FakeRunner, StepRunner};
 use crate::store::{MemoryStore, ObjectStore};

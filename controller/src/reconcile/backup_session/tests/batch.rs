@@ -103,7 +103,11 @@ async fn a_parallel_batch_runs_members_at_once_up_to_the_limit_then_post_actions
     );
     w.init_done(&name).await;
     w.reconcile_session(&name).await;
-    assert_eq!(w.running_backups(&name), vec![0, 1], "two at once, the third waits");
+    assert_eq!(
+        w.running_backups(&name),
+        vec![0, 1],
+        "two at once, the third waits"
+    );
     let st = w.session(&name).await.status.unwrap();
     let targets = st.targets.unwrap();
     assert_eq!(targets.len(), 3, "one target per member");
@@ -112,7 +116,11 @@ async fn a_parallel_batch_runs_members_at_once_up_to_the_limit_then_post_actions
 
     w.member_ends(&name, 1, true).await;
     w.reconcile_session(&name).await;
-    assert_eq!(w.running_backups(&name), vec![0, 2], "the third starts when one ends");
+    assert_eq!(
+        w.running_backups(&name),
+        vec![0, 2],
+        "the third starts when one ends"
+    );
     w.member_ends(&name, 0, true).await;
     w.member_ends(&name, 2, true).await;
     w.reconcile_session(&name).await;
@@ -122,8 +130,7 @@ async fn a_parallel_batch_runs_members_at_once_up_to_the_limit_then_post_actions
         .filter(|j| j.starts_with("stash-post-") || j.starts_with("stash-init-"))
         .collect();
     assert_eq!(post, vec![init_job_name(&name), post_job_name(&name)]);
-    w.runner
-        .finish(&post_job_name(&name), JobState::Succeeded);
+    w.runner.finish(&post_job_name(&name), JobState::Succeeded);
     w.step_sets(&name, types::RETENTION_POLICY_APPLIED).await;
     w.step_sets(&name, types::REPOSITORY_INTEGRITY_VERIFIED)
         .await;
@@ -132,7 +139,12 @@ async fn a_parallel_batch_runs_members_at_once_up_to_the_limit_then_post_actions
     let targets = w.session(&name).await.status.unwrap().targets.unwrap();
     let actions: Vec<_> = targets
         .iter()
-        .map(|t| (t.pre_backup_actions.is_some(), t.post_backup_actions.is_some()))
+        .map(|t| {
+            (
+                t.pre_backup_actions.is_some(),
+                t.post_backup_actions.is_some(),
+            )
+        })
         .collect();
     assert_eq!(
         actions,
@@ -260,8 +272,7 @@ async fn the_global_post_backup_hook_runs_after_every_member_by_its_policy() {
         w.member_ends(&name, i, true).await;
     }
     w.reconcile_session(&name).await;
-    w.runner
-        .finish(&post_job_name(&name), JobState::Succeeded);
+    w.runner.finish(&post_job_name(&name), JobState::Succeeded);
     w.step_sets(&name, types::RETENTION_POLICY_APPLIED).await;
     w.step_sets(&name, types::REPOSITORY_INTEGRITY_VERIFIED)
         .await;
@@ -274,7 +285,10 @@ async fn the_global_post_backup_hook_runs_after_every_member_by_its_policy() {
     .unwrap();
     assert!(c.is_true());
     assert!(
-        c.message.as_deref().unwrap().starts_with("Skipping executing global postBackup"),
+        c.message
+            .as_deref()
+            .unwrap()
+            .starts_with("Skipping executing global postBackup"),
         "{c:?}"
     );
     assert_eq!(st.phase, Some(BackupSessionPhase::Succeeded));

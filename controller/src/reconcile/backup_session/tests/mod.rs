@@ -301,7 +301,10 @@ impl World {
         super::super::backup_configuration::reconcile(&self.bc().await, &self.ctx)
             .await
             .unwrap();
-        let mut s = new_session(&BackupInvoker::from(&self.bc().await), Some(self.clock.now().timestamp()));
+        let mut s = new_session(
+            &BackupInvoker::from(&self.bc().await),
+            Some(self.clock.now().timestamp()),
+        );
         s.spec.retry_left = Some(retry_left);
         self.store.create(&s).await.unwrap();
         name_of(&s)
