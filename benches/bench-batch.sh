@@ -18,8 +18,8 @@ cd "$(dirname "$0")/.."
 SCALE=${1:-1}
 WORK=${BENCH_DIR:-/tmp/stash-batch-bench}
 TARGET=${CARGO_TARGET_DIR:-$PWD/target}
-cargo build -q --release -p stash-controller --bin stash
-STASH=$TARGET/release/stash
+cargo build -q -p stash-controller --bin stash
+STASH=$TARGET/debug/stash   # dev profile: every package we run is built with opt-level ≥ 2
 export PGHOST=127.0.0.1 PGUSER=postgres
 DB=stash_batch_bench
 

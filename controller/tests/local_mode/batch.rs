@@ -7,6 +7,7 @@ use stash_integration::pgcluster::Pg;
 use stash_integration::restic::restic;
 
 use super::fixtures::*;
+use super::metrics::{go_seconds, http_get, one};
 use super::mongo_docs;
 
 /// A BackupBatch `app` of `members` (YAML list items, indented by four) with `extra` spec
@@ -216,7 +217,8 @@ fn check_32_failing_global_pre_backup_hook_backs_up_no_member() {
 /// examples/batch: the whole application — PostgreSQL, MariaDB, Redis, MongoDB and a folder —
 /// backed up by one Parallel BackupBatch every minute, three times with keepLast 2; then the
 /// RestoreBatch restores each member into its second copy, each judged by its own tool
-/// (`pg_dump`, `CHECKSUM TABLE`, every key's `DUMP`, the documents, file hashes).
+/// (`pg_dump`, `CHECKSUM TABLE`, every key's `DUMP`, the documents, file hashes). `/metrics`
+/// shows the session's success and each member's host duration.
 #[test]
 fn example_batch_three_scheduled_runs_then_restore_batch() {
     let root = std::path::Path::new("/tmp/stash-examples/batch");
@@ -290,7 +292,15 @@ fn example_batch_three_scheduled_runs_then_restore_batch() {
     for f in ["repository.yaml", "app.yaml", "backupbatch.yaml"] {
         std::fs::copy(example.join(f), l.manifests.join(f)).unwrap();
     }
-    let run = l.start();
+    let log = std::fs::File::create(l.tmp.path().join("run.log")).unwrap();
+    let run = Running(
+        l.stash(&["run", "--metrics-addr", "127.0.0.1:0"])
+            .env_remove("STASH_PUSHGATEWAY_URL")
+            .stdout(std::process::Stdio::from(log.try_clone().unwrap()))
+            .stderr(std::process::Stdio::from(log))
+            .spawn()
+            .unwrap(),
+    );
     let mut seen = std::collections::BTreeSet::new();
     l.wait_for("three successful batch sessions", 300, || {
         for s in l.list("BackupSession") {
@@ -304,7 +314,54 @@ fn example_batch_three_scheduled_runs_then_restore_batch() {
         }
         seen.len() >= 3
     });
+    // /metrics: the session's success, and each member's host duration as a session recorded it.
+    let addr = l
+        .run_log()
+        .lines()
+        .find_map(|line| line.strip_prefix("stash run: metrics at http://"))
+        .and_then(|rest| rest.strip_suffix("/metrics"))
+        .expect("the metrics address in the run's log")
+        .to_string();
+    let metrics = http_get(&addr, "/metrics");
     drop(run);
+    let labels = [
+        ("invoker_kind", "BackupBatch"),
+        ("invoker_name", "app-backup"),
+    ];
+    assert_eq!(
+        one(
+            &metrics,
+            "stash_appscode_com_backupsession_success",
+            &labels
+        ),
+        1.0
+    );
+    let sessions = l.list("BackupSession");
+    for host in ["postgres", "mariadb", "redis", "mongodb", "uploads"] {
+        let mut hl = labels.to_vec();
+        hl.push(("hostname", host));
+        let got = one(
+            &metrics,
+            "stash_appscode_com_backupsession_host_backup_duration_seconds",
+            &hl,
+        );
+        let recorded: Vec<f64> = sessions
+            .iter()
+            .flat_map(|s| {
+                s["status"]["targets"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default()
+            })
+            .flat_map(|t| t["stats"].as_array().cloned().unwrap_or_default())
+            .filter(|h| text(h, "/hostname") == host)
+            .map(|h| go_seconds(&text(&h, "/duration")))
+            .collect();
+        assert!(
+            recorded.iter().any(|d| (d - got).abs() < 1e-9),
+            "{host}: /metrics says {got}, the sessions recorded {recorded:?}"
+        );
+    }
     let repo = l.get("Repository", "app-repo").unwrap();
     assert_eq!(repo["status"]["integrity"], true, "{repo:#}");
     assert_eq!(repo["status"]["snapshotCount"], 10, "{repo:#}");

@@ -41,12 +41,12 @@ fn http(method: &str, addr: &str, path: &str) -> String {
     body.to_string()
 }
 
-fn http_get(addr: &str, path: &str) -> String {
+pub(super) fn http_get(addr: &str, path: &str) -> String {
     http("GET", addr, path)
 }
 
 /// The values of the samples of `name` whose labels include all of `labels`.
-fn samples(text: &str, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
+pub(super) fn samples(text: &str, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
@@ -63,7 +63,7 @@ fn samples(text: &str, name: &str, labels: &[(&str, &str)]) -> Vec<f64> {
 }
 
 /// The one sample of `name` with `labels`, failing with the whole exposition if not exactly one.
-fn one(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(super) fn one(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     let found = samples(text, name, labels);
     assert_eq!(found.len(), 1, "{name} {labels:?}: {found:?} in\n{text}");
     found[0]
@@ -292,6 +292,6 @@ fn an_unreachable_pushgateway_makes_metrics_pushed_false_naming_the_url() {
 }
 
 /// Seconds of a Go duration as the session's status prints them (`12.5s`, `1m2.5s`, `250ms`).
-fn go_seconds(d: &str) -> f64 {
+pub(super) fn go_seconds(d: &str) -> f64 {
     stash::api::validate::syntax::parse_go_duration(d).unwrap_or_else(|e| panic!("{d:?}: {e}"))
 }
