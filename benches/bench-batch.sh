@@ -117,6 +117,17 @@ EOF
   echo "$m"
 }
 
+# The sum of every host's duration (Go durations: 1m2.5s) in `stash get -o json`'s sessions.
+cat > "$WORK/host_seconds.py" <<'PY'
+import json, re, sys
+doc = json.load(sys.stdin)
+units = {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
+def secs(d):
+    return sum(float(n) * units[u] for n, u in re.findall(r"([0-9.]+)(ms|us|µs|ns|h|m|s)", d or ""))
+hosts = [h for s in doc.get("items", [doc]) for t in s["status"]["targets"] for h in t.get("stats", [])]
+print(f"{sum(secs(h.get('duration')) for h in hosts):.1f}")
+PY
+
 declare -A WALL SUM
 for order in Parallel Sequential; do
   m=$(manifests $order)
@@ -125,16 +136,8 @@ for order in Parallel Sequential; do
     || { cat "$WORK/$order/run.log"; echo "the $order session failed" >&2; exit 1; }
   end=$(date +%s.%N)
   WALL[$order]=$(python3 -c "print(f'{$end - $start:.1f}')")
-  SUM[$order]=$(STASH_STATE=$WORK/$order/state "$STASH" get backupsession -n bench -o json | python3 -c '
-import json, re, sys
-doc = json.load(sys.stdin)
-items = doc.get("items", [doc])
-def secs(d):
-    total = 0.0
-    for n, u in re.findall(r"([0-9.]+)(ms|us|µs|ns|h|m|s)", d or ""):
-        total += float(n) * {"h": 3600, "m": 60, "s": 1, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}[u]
-    return total
-print(f"{sum(secs(h.get(\"duration\")) for s in items for t in s[\"status\"][\"targets\"] for h in t.get(\"stats\", [])):.1f}")')
+  SUM[$order]=$(STASH_STATE=$WORK/$order/state "$STASH" get backupsession -n bench -o json \
+    | python3 "$WORK/host_seconds.py")
 done
 
 printf '\n%-11s %10s %16s %8s\n' order "wall (s)" "members sum (s)" "sum/wall"
