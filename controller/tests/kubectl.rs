@@ -475,7 +475,16 @@ async fn trigger_pause_and_resume_write_the_state() {
     ));
     assert_eq!(
         stderr(&out),
-        "error: trigger takes a BackupConfiguration, not a BackupBatch\n"
+        "Error from server (NotFound): backupbatches.stash.appscode.com \"nightly\" not found\n",
+        "a BackupBatch is triggered like a configuration"
+    );
+    let out = fails(&mut stash(
+        &state,
+        &["trigger", "restoresession/nightly", "-n", "demo"],
+    ));
+    assert_eq!(
+        stderr(&out),
+        "error: trigger takes a BackupConfiguration or a BackupBatch, not a RestoreSession\n"
     );
 
     // pause / resume: spec.paused, seen by get; nothing else of the spec changes.

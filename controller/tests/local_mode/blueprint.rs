@@ -87,7 +87,8 @@ fn check_35_blueprint_annotation_creates_backup_and_removing_it_keeps_the_reposi
 
 /// examples/blueprint: the annotated AppBinding gets a working backup (`app-pg-blueprint`,
 /// the Task of its PostgreSQL version, the annotation's schedule and task param), and the
-/// dump restic holds restores to an identical database.
+/// dump restic holds restores to an identical database; without the annotation the
+/// BackupConfiguration goes and the Repository stays.
 #[test]
 fn example_blueprint_runs_once() {
     let root = Path::new("/tmp/stash-examples/blueprint");
@@ -108,11 +109,15 @@ fn example_blueprint_runs_once() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/blueprint");
     let tmp = tempfile::tempdir().unwrap();
     let l = Local {
-        manifests: example.clone(),
+        manifests: tmp.path().join("manifests"),
         state: tmp.path().join("state"),
         repo: root.join("repo/demo/postgres/pg-blueprint"),
         tmp,
     };
+    std::fs::create_dir_all(&l.manifests).unwrap();
+    for f in ["backupblueprint.yaml", "appbinding.yaml"] {
+        std::fs::copy(example.join(f), l.manifests.join(f)).unwrap();
+    }
     assert_ok(&l.run_once());
     let bc = l.get("BackupConfiguration", "app-pg-blueprint").unwrap();
     assert_eq!(
@@ -139,4 +144,20 @@ fn example_blueprint_runs_once() {
     load.stdin.take().unwrap().write_all(&dump).unwrap();
     assert!(load.wait().unwrap().success());
     assert_eq!(src.dump(), dst.dump());
+
+    // The annotation removed from the example's AppBinding.
+    let appbinding = std::fs::read_to_string(l.manifests.join("appbinding.yaml")).unwrap();
+    let unannotated = appbinding.replace(
+        "    stash.appscode.com/backup-blueprint: postgres-backup-blueprint\n",
+        "",
+    );
+    assert_ne!(appbinding, unannotated);
+    l.write("appbinding.yaml", &unannotated);
+    let run = l.start();
+    l.wait_for("the BackupConfiguration deleted", 60, || {
+        l.get("BackupConfiguration", "app-pg-blueprint").is_none()
+    });
+    drop(run);
+    assert!(l.get("Repository", "app-pg-blueprint").is_some());
+    restic(&["check"]);
 }
