@@ -58,6 +58,19 @@ pub fn backup_hook_of(
     }
 }
 
+/// A hook whose condition is recorded is not run again: its step ends as the hook did (a
+/// failed one with the condition's message).
+fn ran_already(hook: HookType, c: &Condition) -> Result<(), String> {
+    tracing::info!(
+        "Skipping executing {}. Reason: It has been executed already.",
+        hook.as_str()
+    );
+    match c.is_false() {
+        true => Err(c.message.clone().unwrap_or_default()),
+        false => Ok(()),
+    }
+}
+
 /// The hook's condition on `target` in `session`, if recorded.
 pub fn hook_condition<'a>(
     session: &'a BackupSession,
@@ -162,14 +175,7 @@ pub async fn backup_hook(
         false => hook_condition(&s, target.as_ref(), hook),
     };
     if let Some(c) = recorded {
-        tracing::info!(
-            "Skipping executing {}. Reason: It has been executed already.",
-            hook.as_str()
-        );
-        return match c.is_false() {
-            true => Err(HookStepError::Failed(c.message.clone().unwrap_or_default())),
-            false => Ok(()),
-        };
+        return ran_already(hook, c).map_err(HookStepError::Failed);
     }
     let now = Utc::now();
     let summary = Summary::for_backup(&s, &st, target.as_ref(), now);
@@ -238,14 +244,7 @@ pub async fn restore_hook(
     };
     let st = rs.status.clone().unwrap_or_default();
     if let Some(c) = find_condition(st.conditions.as_deref(), hook.condition_type()) {
-        tracing::info!(
-            "Skipping executing {}. Reason: It has been executed already.",
-            hook.as_str()
-        );
-        return match c.is_false() {
-            true => Err(HookStepError::Failed(c.message.clone().unwrap_or_default())),
-            false => Ok(()),
-        };
+        return ran_already(hook, c).map_err(HookStepError::Failed);
     }
     let summary = Summary::for_restore(&rs, &st, Utc::now());
     let outcome = hooks::run(hook, &handler, policy, &summary, opts).await;
@@ -303,14 +302,7 @@ pub async fn restore_batch_hook(
     };
     let st = rb.status.clone().unwrap_or_default();
     if let Some(c) = find_condition(st.conditions.as_deref(), hook.condition_type()) {
-        tracing::info!(
-            "Skipping executing {}. Reason: It has been executed already.",
-            hook.as_str()
-        );
-        return match c.is_false() {
-            true => Err(HookStepError::Failed(c.message.clone().unwrap_or_default())),
-            false => Ok(()),
-        };
+        return ran_already(hook, c).map_err(HookStepError::Failed);
     }
     let summary = crate::reconcile::restore_batch::summary(&rb, &st, Utc::now());
     let outcome = hooks::run(hook, &handler, policy, &summary, opts).await;
