@@ -190,6 +190,7 @@ pub fn snapshot_object(repo: &RepositoryObject, entry: &SnapshotEntry) -> Snapsh
             gid: s.gid as i32,
             tags: (!s.tags.is_empty()).then(|| s.tags.clone()),
             repository,
+            size: None,
         }),
     }
 }
@@ -371,7 +372,19 @@ pub async fn get(
         .map_err(repo_error(&repo_obj, "listing its snapshots"))?;
     let (_, repository) = ns_name(&repo_obj);
     let entry = pick(&entries, namespace, name, &repository, prefix)?;
-    Ok(snapshot_object(&repo_obj, entry))
+    let mut object = snapshot_object(&repo_obj, entry);
+    // One snapshot also shows what a restore of it writes (a walk of its tree).
+    let stats = stash::engine::stats::stats(&repo, std::slice::from_ref(entry))
+        .await
+        .map_err(repo_error(&repo_obj, "reading the snapshot's tree"))?;
+    if let Some(st) = object.status.as_mut() {
+        st.size = Some(stash::api::snapshot::SnapshotSize {
+            total_bytes: stats.total_size,
+            total: stash::api::output::format_bytes(stats.total_size),
+            file_count: stats.total_file_count,
+        });
+    }
+    Ok(object)
 }
 
 /// The repository's exclusive lock, waiting (up to [`LOCK_WAIT`]) while others hold theirs —

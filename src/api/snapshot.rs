@@ -43,6 +43,20 @@ pub struct SnapshotStatus {
     pub tags: Option<Vec<String>>,
     #[serde(default)]
     pub repository: String,
+    /// Ours, shown for one snapshot (`get snapshot NAME`), not in a list: what a restore of it
+    /// writes, as `restic stats --mode restore-size` counts it. Stash's object has no sizes.
+    #[serde(default, rename = "size", skip_serializing_if = "Option::is_none")]
+    pub size: Option<SnapshotSize>,
+}
+
+/// A snapshot's restore size.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SnapshotSize {
+    /// Bytes of file content, and the same in IEC units (`12.3 MiB`).
+    pub total_bytes: u64,
+    pub total: String,
+    pub file_count: u64,
 }
 
 /// `<repository>-<first 8 chars of id>`.

@@ -210,6 +210,24 @@ fn check_30_snapshots_listed_by_repository_and_host_and_deleted() {
         serde_saphyr::from_str(&stash_ok(&l, &["get", "snapshot", &name, "-o", "yaml"])).unwrap();
     assert_eq!(text(&one, "/metadata/uid"), *gone, "{one:#}");
     assert_eq!(text(&one, "/kind"), "Snapshot");
+    // Its size, as restic counts a restore of it.
+    let stats: Value = serde_json::from_slice(
+        &restic(
+            &l.repo,
+            &["stats", "--mode", "restore-size", "--json", gone],
+        )
+        .stdout,
+    )
+    .unwrap();
+    assert_eq!(
+        one["status"]["size"]["totalBytes"], stats["total_size"],
+        "{one:#}"
+    );
+    assert_eq!(
+        one["status"]["size"]["fileCount"], stats["total_file_count"],
+        "{one:#}"
+    );
+    assert!(!text(&one, "/status/size/total").is_empty());
 
     // Deleted: restic no longer has it, the repository checks clean, the others remain, and
     // the Repository's status counts them.
