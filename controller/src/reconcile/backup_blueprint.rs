@@ -20,7 +20,7 @@ use serde_json::Value;
 use stash::api::resolve::blueprint::{blueprint_names, resolve_blueprint, BlueprintTarget};
 use stash::api::{AppBinding, BackupBlueprint, BackupConfiguration, Repository};
 
-use super::name_of;
+use super::{name_of, namespace_of};
 use crate::context::Ctx;
 use crate::error::Result;
 use crate::next::Next;
@@ -73,7 +73,7 @@ pub async fn reconcile(r: &ObjRef, ctx: &Ctx) -> Result<Next> {
         let Some(obj) = obj.as_ref() else { break };
         match desired(ctx, r, obj, &annotations, bp_name, wanted.len() > 1).await? {
             Ok((repo, bc)) => {
-                keep.push((namespace(&bc), name_of(&bc)));
+                keep.push((namespace_of(&bc), name_of(&bc)));
                 ensure_repository(ctx, &repo).await?;
                 ensure_configuration(ctx, &bc).await?;
             }
@@ -96,7 +96,7 @@ pub async fn reconcile(r: &ObjRef, ctx: &Ctx) -> Result<Next> {
         .list::<BackupConfiguration>(None, &selector)
         .await?
     {
-        let key = (namespace(&bc), name_of(&bc));
+        let key = (namespace_of(&bc), name_of(&bc));
         if !keep.contains(&key) && bc.metadata.deletion_timestamp.is_none() {
             tracing::info!(target = %r, backup = %format!("{}/{}", key.0, key.1), "auto-backup removed: the BackupConfiguration is deleted, its Repository kept");
             ctx.store
@@ -105,10 +105,6 @@ pub async fn reconcile(r: &ObjRef, ctx: &Ctx) -> Result<Next> {
         }
     }
     Ok(Next::Wait)
-}
-
-fn namespace<T: crate::store::Object>(o: &T) -> String {
-    super::namespace_of(o)
 }
 
 /// The Repository and BackupConfiguration blueprint `bp_name` makes for target `obj`, or why
@@ -174,7 +170,7 @@ fn made_by_us(labels: Option<&BTreeMap<String, String>>) -> bool {
 
 /// Creates the Repository if missing, or brings the one auto-backup made up to date.
 async fn ensure_repository(ctx: &Ctx, want: &Repository) -> Result<()> {
-    let (ns, name) = (namespace(want), name_of(want));
+    let (ns, name) = (namespace_of(want), name_of(want));
     match ctx.store.get::<Repository>(&ns, &name).await? {
         None => match ctx.store.create(want).await {
             Ok(_) | Err(StoreError::AlreadyExists(_)) => {}
@@ -196,7 +192,7 @@ async fn ensure_repository(ctx: &Ctx, want: &Repository) -> Result<()> {
 /// Creates the BackupConfiguration, or updates the one auto-backup made when its desired
 /// spec changed.
 async fn ensure_configuration(ctx: &Ctx, want: &BackupConfiguration) -> Result<()> {
-    let (ns, name) = (namespace(want), name_of(want));
+    let (ns, name) = (namespace_of(want), name_of(want));
     match ctx.store.get::<BackupConfiguration>(&ns, &name).await? {
         None => match ctx.store.create(want).await {
             Ok(_) | Err(StoreError::AlreadyExists(_)) => {}

@@ -37,6 +37,8 @@ use crate::error::Result;
 use crate::hooks::{decide, Decision, HookType, Summary};
 use crate::next::Next;
 use crate::reconcile::job::job;
+// A global hook's job is named as a RestoreSession's hook job: `stash-<action>-<name>`.
+use crate::reconcile::restore_session::hooks::hook_job_name;
 use crate::runner::{JobState, Step};
 use crate::store::{EventType, ObjRef, Selector, StoreError, StoreExt};
 
@@ -55,11 +57,6 @@ fn set(st: &mut RestoreBatchStatus, c: Condition) {
 /// The RestoreSession restoring member `index` of batch `batch`.
 pub fn member_session_name(batch: &str, index: usize) -> String {
     format!("{batch}-{index}")
-}
-
-/// The job of a global hook of batch `name`.
-pub fn hook_job_name(hook: HookType, name: &str) -> String {
-    format!("stash-{}-{name}", hook.action()).replace('.', "-")
 }
 
 /// Member `index`'s RestoreSession as the batch would create it.
@@ -97,12 +94,11 @@ fn member_status(
     rs: Option<&RestoreSession>,
 ) -> RestoreMemberStatus {
     let ns = namespace_of(rb);
-    let target = rb.spec.members()[index]
+    let mut target = rb.spec.members()[index]
         .target
         .as_ref()
         .map(|t| t.target_ref())
         .unwrap_or_default();
-    let mut target = target;
     if target.namespace.as_deref().unwrap_or_default().is_empty() {
         target.namespace = Some(ns);
     }
