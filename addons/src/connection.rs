@@ -219,7 +219,9 @@ impl DbConnection {
         c: &stash::api::resolve::appbinding::Connection,
     ) -> Result<DbConnection, crate::AddonError> {
         // An empty password is no password (PostgreSQL, MySQL and Redis all read it so); for
-        // Redis it must not become an AUTH with an empty argument.
+        // Redis it must not become an AUTH with an empty argument. Likewise an empty username
+        // is none: MongoDB would otherwise try to log in as "" (a Secret whose values come
+        // from an environment, as in examples/compose, may leave both empty).
         let password = c.required_secret_key("password")?.filter(|p| !p.is_empty());
         let text = |b: &Vec<u8>| String::from_utf8_lossy(b).into_owned();
         let tls = (c.ca_bundle.is_some() || c.client_cert.is_some() || c.insecure_skip_tls_verify)
@@ -245,7 +247,7 @@ impl DbConnection {
         Ok(DbConnection {
             host: c.host.clone(),
             port: (c.port != 0).then_some(c.port),
-            user: c.username(),
+            user: c.username().filter(|u| !u.is_empty()),
             password,
             database: c
                 .path
@@ -301,5 +303,9 @@ mod appbinding_tests {
             e.contains("Secret \"pg-auth\"") && e.contains("no key \"password\""),
             "{e}"
         );
+        c.secret.insert("username".into(), Vec::new());
+        c.secret.insert("password".into(), Vec::new());
+        let d = DbConnection::from_appbinding(&c).unwrap();
+        assert_eq!((d.user, d.password), (None, None), "empty means none");
     }
 }

@@ -23,9 +23,65 @@ pub mod run;
 pub mod tls;
 pub mod volume;
 
+/// Every client program a database addon runs, by the name it runs it (MongoDB and Redis are
+/// spoken natively). The container image installs each one: the Dockerfile's check line runs
+/// `<tool> --version` for exactly these (a test keeps the two in step), and the addons assert
+/// in debug builds that they run nothing else.
+pub const CLIENT_TOOLS: &[&str] = &[
+    "pg_dump",
+    "pg_dumpall",
+    "psql",
+    "mariadb-dump",
+    "mariadb",
+    "mysqldump",
+    "mysql",
+];
+
 pub use addon::{Addon, Capabilities, Ctx, ProbeInfo, Report};
 pub use connection::{DbConnection, SecretDir, TlsConfig};
 pub use error::{chain, AddonError, Result};
 pub use run::{
     backup, restore, wait_ready, BackupOutcome, BackupRequest, RestoreOutcome, RestoreRequest,
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn every_program_an_addon_names_is_a_client_tool() {
+        use mysql::Flavor;
+        use postgres::BackupCmd;
+        let named = [
+            Flavor::MySql.dump_tool(),
+            Flavor::MySql.client_tool(),
+            Flavor::MariaDb.dump_tool(),
+            Flavor::MariaDb.client_tool(),
+            BackupCmd::PgDump.program(),
+            BackupCmd::PgDumpall.program(),
+            "psql",
+        ];
+        for p in named {
+            assert!(CLIENT_TOOLS.contains(&p), "{p}");
+        }
+    }
+
+    /// The image checks `<tool> --version` for every tool when it is built: that list is
+    /// exactly [`CLIENT_TOOLS`].
+    #[test]
+    fn the_image_installs_exactly_the_client_tools() {
+        let dockerfile = include_str!("../../Dockerfile");
+        let words: Vec<&str> = dockerfile.split_whitespace().collect();
+        let checked: BTreeSet<&str> = words
+            .windows(2)
+            .filter(|w| w[1] == "--version")
+            .map(|w| w[0])
+            .collect();
+        let wanted: BTreeSet<&str> = CLIENT_TOOLS.iter().copied().collect();
+        assert_eq!(
+            checked, wanted,
+            "Dockerfile's `<tool> --version` check line"
+        );
+    }
+}

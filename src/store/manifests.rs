@@ -312,7 +312,18 @@ impl ObjectStore for ManifestDir {
 
     async fn secret(&self, namespace: &str, name: &str) -> Result<SecretObject, StoreError> {
         let entry = self.find("", "Secret", namespace, name)?;
-        let secret: Secret = serde_path_to_error::deserialize(&entry.value).map_err(|e| {
+        let mut value = entry.value.clone();
+        super::env::expand_secret(&mut value, |var| std::env::var(var).ok()).map_err(|e| {
+            Self::invalid(
+                "Secret",
+                namespace,
+                name,
+                entry,
+                format!("stringData.{}", e.key),
+                e.error.to_string(),
+            )
+        })?;
+        let secret: Secret = serde_path_to_error::deserialize(&value).map_err(|e| {
             Self::invalid(
                 "Secret",
                 namespace,

@@ -20,6 +20,7 @@ use crate::api::resolve::ResolveError;
 use crate::api::{AppBinding, Repository};
 use crate::storage::StorageSecret;
 
+pub mod env;
 mod manifests;
 
 pub use manifests::ManifestDir;

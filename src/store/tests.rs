@@ -183,3 +183,28 @@ async fn secrets_never_show_in_debug() {
     );
     assert!(shown.contains("password"), "{shown}");
 }
+
+#[tokio::test]
+async fn annotated_secrets_take_values_from_the_environment() {
+    std::env::set_var("STASH_TEST_STORE_PW", "from-env");
+    std::env::remove_var("STASH_TEST_STORE_UNSET");
+    let secret = |name: &str, var: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: demo\n  annotations:\n    \
+             local.stash.appscode.com/expand-env: \"true\"\nstringData:\n  password: \"${{{var}}}\"\n"
+        )
+    };
+    let (_tmp, store) = dir(&[
+        ("a.yaml", &secret("set", "STASH_TEST_STORE_PW")),
+        ("b.yaml", &secret("unset", "STASH_TEST_STORE_UNSET")),
+    ]);
+    let s = store.secret("demo", "set").await.unwrap();
+    assert_eq!(s.data()["password"], b"from-env");
+    let e = store.secret("demo", "unset").await.unwrap_err().to_string();
+    assert!(
+        e.contains("Secret demo/unset")
+            && e.contains("b.yaml")
+            && e.contains("stringData.password: ${STASH_TEST_STORE_UNSET} is not set"),
+        "{e}"
+    );
+}

@@ -87,6 +87,10 @@ impl Mysql {
 
     /// A tool whose first argument is our option file (the tools require it first).
     pub(crate) fn tool(&self, program: &str, secrets: &SecretDir) -> Result<Tool> {
+        debug_assert!(
+            crate::CLIENT_TOOLS.contains(&program),
+            "{program} is not in CLIENT_TOOLS"
+        );
         let path = match &self.opts.bin_dir {
             Some(d) => d.join(program).to_string_lossy().into_owned(),
             None => program.to_string(),

@@ -118,6 +118,10 @@ impl Postgres {
     /// A client tool with connection flags and credentials (environment + 0600 files in
     /// `secrets`, which must outlive the tool).
     pub(crate) fn tool(&self, program: &str, secrets: &SecretDir) -> Result<Tool> {
+        debug_assert!(
+            crate::CLIENT_TOOLS.contains(&program),
+            "{program} is not in CLIENT_TOOLS"
+        );
         let path = match &self.opts.bin_dir {
             Some(d) => d.join(program).to_string_lossy().into_owned(),
             None => program.to_string(),

@@ -173,6 +173,17 @@ fn add(place: &str, mut value: Value, out: &mut Manifests) {
             return;
         }
     }
+    if kind == "Secret" && text(&value, "/apiVersion") == "v1" {
+        if let Err(e) =
+            stash::store::env::expand_secret(&mut value, |name| std::env::var(name).ok())
+        {
+            out.problems.push(Problem {
+                place: place.into(),
+                message: format!("{}: {e}", describe(&value)),
+            });
+            return;
+        }
+    }
     if !CLUSTER_SCOPED.contains(&kind.as_str()) && text(&value, "/metadata/namespace").is_empty() {
         value["metadata"]["namespace"] = Value::String(DEFAULT_NAMESPACE.into());
     }
@@ -402,6 +413,30 @@ spec:
     local: {mountPath: /tmp/r, hostPath: {path: /tmp/r}}
     storageSecretName: s
 ";
+
+    #[test]
+    fn annotated_secrets_take_values_from_the_environment() {
+        std::env::set_var("STASH_TEST_MANIFESTS_PW", "from-env");
+        std::env::remove_var("STASH_TEST_MANIFESTS_UNSET");
+        let secret = |name: &str, var: &str| {
+            format!(
+                "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  annotations: {{local.stash.appscode.com/expand-env: \"true\"}}\nstringData: {{password: \"${{{var}}}\"}}\n"
+            )
+        };
+        let dir = folder(&[
+            ("a.yaml", &secret("set", "STASH_TEST_MANIFESTS_PW")),
+            ("b.yaml", &secret("unset", "STASH_TEST_MANIFESTS_UNSET")),
+        ]);
+        let m = read_manifests(&[dir.path().to_path_buf()]);
+        assert_eq!(m.objects.len(), 1);
+        assert_eq!(m.objects[0].value["stringData"]["password"], "from-env");
+        let text: Vec<String> = m.problems.iter().map(|p| p.to_string()).collect();
+        assert_eq!(text.len(), 1, "{text:#?}");
+        assert!(
+            text[0].contains("b.yaml: Secret default/unset: stringData.password: ${STASH_TEST_MANIFESTS_UNSET} is not set"),
+            "{text:#?}"
+        );
+    }
 
     #[tokio::test]
     async fn broken_documents_are_problems_and_the_rest_is_applied() {

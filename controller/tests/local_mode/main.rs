@@ -14,6 +14,7 @@ use stash_integration::restic::restic;
 mod addons;
 mod batch;
 mod blueprint;
+mod compose;
 mod fixtures;
 mod hooks;
 mod metrics;

@@ -6,11 +6,11 @@ use std::net::TcpStream;
 
 use super::fixtures::*;
 
-const S3: &str = "127.0.0.1:9100";
+pub const S3: &str = "127.0.0.1:9100";
 const BUCKET: &str = "stash-test";
 
 /// One plain HTTP/1.0 request to the S3 server: its status line and body.
-fn s3(method: &str, path: &str, body: &str) -> (String, String) {
+pub fn s3(method: &str, path: &str, body: &str) -> (String, String) {
     let mut c = TcpStream::connect(S3).unwrap_or_else(|e| {
         panic!("the S3 server (moto) is not listening on {S3} ({e}): run integration/scripts/services.sh start")
     });
