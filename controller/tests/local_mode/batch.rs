@@ -254,29 +254,17 @@ fn example_batch_three_scheduled_runs_then_restore_batch() {
         redis_cli(7, &["SET", &format!("session:{i}"), &format!("dätä {i}")]);
     }
     redis_cli(7, &["RPUSH", "queue", "a", "b", "c"]);
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mongo = rt.block_on(async {
-        let client = mongodb::Client::with_uri_str(
-            "mongodb://127.0.0.1:27017/?directConnection=true&serverSelectionTimeoutMS=5000",
-        )
-        .await
-        .unwrap();
-        for db in ["stash_batch", "stash_batch_restored"] {
-            client.database(db).drop().await.unwrap();
-        }
+    let (rt, mongo) = mongo_client(&["stash_batch", "stash_batch_restored"]);
+    rt.block_on(async {
         let docs: Vec<bson::Document> = (0..300)
             .map(|i| bson::doc! {"_id": i, "user": format!("Zoë {i}"), "cart": [i, i * 2]})
             .collect();
-        client
+        mongo
             .database("stash_batch")
             .collection("carts")
             .insert_many(docs)
             .await
             .unwrap();
-        client
     });
 
     // The example as it is, but for the RestoreBatch, which comes after three backups.

@@ -303,32 +303,20 @@ fn example_compose_backs_up_and_restores_every_database() {
         Command::new("redis-cli").args(["-h", "127.0.0.1", "-n", "0"]),
         &seed.join("redis.txt"),
     );
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let mongo = rt.block_on(async {
-        let client = mongodb::Client::with_uri_str(
-            "mongodb://127.0.0.1:27017/?directConnection=true&serverSelectionTimeoutMS=5000",
-        )
-        .await
-        .unwrap();
-        for db in DBS {
-            client.database(db).drop().await.unwrap();
-        }
+    let (rt, mongo) = mongo_client(&DBS);
+    rt.block_on(async {
         let carts: Vec<Value> =
             serde_json::from_slice(&std::fs::read(seed.join("carts.json")).unwrap()).unwrap();
         let docs: Vec<bson::Document> = carts
             .iter()
             .map(|c| bson::to_document(c).unwrap())
             .collect();
-        client
+        mongo
             .database(DBS[0])
             .collection("carts")
             .insert_many(docs)
             .await
             .unwrap();
-        client
     });
 
     let bucket = unique("compose").replace('_', "-");

@@ -425,3 +425,24 @@ pub fn restic_example(repo: &Path, args: &[&str]) -> Vec<u8> {
     );
     out.stdout
 }
+
+/// A client of the MongoDB-wire test server and the runtime it runs on, with databases `drop`
+/// dropped first.
+pub fn mongo_client(drop: &[&str]) -> (tokio::runtime::Runtime, mongodb::Client) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = rt.block_on(async {
+        let client = mongodb::Client::with_uri_str(
+            "mongodb://127.0.0.1:27017/?directConnection=true&serverSelectionTimeoutMS=5000",
+        )
+        .await
+        .unwrap();
+        for db in drop {
+            client.database(db).drop().await.unwrap();
+        }
+        client
+    });
+    (rt, client)
+}

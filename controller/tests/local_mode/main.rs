@@ -824,19 +824,8 @@ async fn mongo_docs(client: &mongodb::Client, db: &str, collection: &str) -> Vec
 /// document equal, in `_id` order.
 #[test]
 fn example_mongodb_runs_once() {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = rt.block_on(async {
-        let client = mongodb::Client::with_uri_str(
-            "mongodb://127.0.0.1:27017/?directConnection=true&serverSelectionTimeoutMS=5000",
-        )
-        .await
-        .unwrap();
-        for db in ["stash_demo", "stash_demo_restored"] {
-            client.database(db).drop().await.unwrap();
-        }
+    let (rt, client) = mongo_client(&["stash_demo", "stash_demo_restored"]);
+    rt.block_on(async {
         let docs: Vec<bson::Document> = (0..500)
             .map(|i| {
                 bson::doc! {
@@ -850,7 +839,6 @@ fn example_mongodb_runs_once() {
             .collect();
         let users = client.database("stash_demo").collection("users");
         users.insert_many(docs).await.unwrap();
-        client
     });
     run_example_once("mongodb");
     rt.block_on(async {
