@@ -96,6 +96,24 @@ pub fn encode_header(key: &Key, blobs: &[PackedBlob]) -> Vec<u8> {
     out
 }
 
+/// The size of a pack holding exactly `blobs`: their bytes, the encrypted header (one entry
+/// each, IV and MAC) and its 4-byte length. A pack of another size is damaged (restic's check
+/// says "unexpected file size").
+pub fn expected_size(blobs: &[PackedBlob]) -> u64 {
+    let entries: usize = blobs
+        .iter()
+        .map(|b| {
+            if b.uncompressed_length.is_some() {
+                ENTRY_COMPRESSED
+            } else {
+                ENTRY
+            }
+        })
+        .sum();
+    let body: u64 = blobs.iter().map(|b| u64::from(b.length)).sum();
+    body + (entries + super::crypto::OVERHEAD + 4) as u64
+}
+
 /// Largest possible encrypted header for a pack of `size` bytes, to read the tail in one go.
 pub fn tail_guess(size: u64) -> u64 {
     // restic reads the last 64 KiB (or the whole pack) first; a header is rarely larger.
@@ -196,6 +214,7 @@ mod tests {
         let h = encode_header(&key, &blobs);
         let mut pack = vec![0u8; 90];
         pack.extend_from_slice(&h);
+        assert_eq!(expected_size(&blobs), pack.len() as u64);
         let got = decode_header(&key, &pack, pack.len() as u64)
             .unwrap()
             .unwrap();

@@ -4,6 +4,12 @@
 //! write the new index, delete the old index files, and only then delete obsolete packs.
 //! Runs under an exclusive lock, so packs that no index lists can only be leftovers of
 //! interrupted backups and are deleted too.
+//!
+//! A damaged repository is not pruned (restic refuses too): a pack the index lists that is
+//! missing or has the wrong size, or a pack to repack whose blobs do not decrypt to their ids,
+//! stops prune before it deletes anything, and what it had written is removed again. Deleting
+//! from a damaged repository could throw away what a repair would still save; the refusal
+//! names the packs and says how to repair.
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -58,22 +64,25 @@ pub async fn prune(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneS
 pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneStats> {
     let snaps = repo.snapshots().await?;
     repo.load_index().await?;
-    let mut tree_err = None;
+    let mut unreadable: Vec<(String, String)> = Vec::new();
     let used = reachable(repo, snaps.iter().map(|s| s.snapshot.tree), |id, e| {
-        tree_err.get_or_insert(format!("tree {id}: {e}"));
+        unreadable.push((format!("tree {id}"), e.to_string()));
     })
     .await?;
-    if let Some(e) = tree_err {
-        return Err(RepoError::Other(format!(
-            "refusing to prune: a snapshot's tree cannot be read ({e}); run `stash check`"
-        )));
-    }
-    for id in &used.data {
-        if !repo.has_blob(BlobType::Data, id) {
-            return Err(RepoError::Other(format!(
-                "refusing to prune: data blob {id} referenced by a snapshot is missing; run `stash check`"
-            )));
-        }
+    unreadable.extend(
+        used.data
+            .iter()
+            .filter(|id| !repo.has_blob(BlobType::Data, id))
+            .map(|id| {
+                (
+                    format!("data blob {id}"),
+                    "a snapshot references it, but no index lists it".to_string(),
+                )
+            }),
+    );
+    if !unreadable.is_empty() {
+        unreadable.sort();
+        return Err(refusal(&unreadable));
     }
 
     // Per pack, every blob the index files list for it (duplicates included: the master
@@ -112,6 +121,25 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
                 e.1.push(b.to_packed());
             }
         }
+    }
+    let mut damaged: Vec<(String, String)> = packs
+        .iter()
+        .filter_map(|(p, (u, x))| {
+            let listed: Vec<PackedBlob> = u.iter().chain(x).copied().collect();
+            let want = super::pack::expected_size(&listed);
+            let why = match sizes.get(&p.to_hex()) {
+                None => "missing from the repository".to_string(),
+                Some(&got) if got != want => {
+                    format!("{got} bytes, but its index entry says {want}")
+                }
+                Some(_) => return None,
+            };
+            Some((format!("pack {p}"), why))
+        })
+        .collect();
+    if !damaged.is_empty() {
+        damaged.sort();
+        return Err(refusal(&damaged));
     }
     let indexed: HashSet<Id> = packs.keys().copied().collect();
     let mut stats = PruneStats::default();
@@ -169,41 +197,17 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
         return Ok(stats);
     }
 
-    // Repack: copy used blobs' encrypted bytes into new packs (no re-encryption needed).
     let mut new_packs: Vec<IndexPack> = Vec::new();
-    for t in [BlobType::Data, BlobType::Tree] {
-        let mut body: Vec<u8> = Vec::new();
-        let mut blobs: Vec<PackedBlob> = Vec::new();
-        for p in &repack {
-            let keep: Vec<PackedBlob> = packs[p]
-                .0
-                .iter()
-                .filter(|b| b.blob_type == t)
-                .copied()
-                .collect();
-            if keep.is_empty() {
-                continue;
-            }
-            let raw = repo.backend().read(FileType::Pack, &p.to_hex()).await?;
-            for b in keep {
-                let mut bytes = raw[b.offset as usize..(b.offset + b.length) as usize].to_vec();
-                let loc = b.location(*p);
-                // Verify before copying: never carry corrupt data into a new pack.
-                repo.decode_blob(b.blob_type, &b.id, &loc, &mut bytes.clone())?;
-                let offset = body.len() as u32;
-                body.append(&mut bytes);
-                blobs.push(PackedBlob { offset, ..b });
-                if body.len() >= repo.opts.pack_size {
-                    new_packs.push(
-                        repo.save_pack(std::mem::take(&mut body), std::mem::take(&mut blobs))
-                            .await?,
-                    );
-                }
-            }
+    let repacked = repack_packs(repo, &repack, &packs, &mut new_packs).await;
+    if !matches!(&repacked, Ok(corrupt) if corrupt.is_empty()) {
+        // Leave the repository as it was: drop what was written (no index names it yet).
+        for p in &new_packs {
+            let _ = repo.backend().remove(FileType::Pack, &p.id.to_hex()).await;
         }
-        if !blobs.is_empty() {
-            new_packs.push(repo.save_pack(body, blobs).await?);
-        }
+    }
+    let corrupt = repacked?;
+    if !corrupt.is_empty() {
+        return Err(refusal(&corrupt));
     }
     stats.packs_written = new_packs.len();
 
@@ -243,4 +247,80 @@ pub async fn run(repo: &Arc<Repository>, opts: &PruneOptions) -> Result<PruneSta
     }
     repo.load_index().await?;
     Ok(stats)
+}
+
+/// Copies the used blobs of `repack` into new packs (their encrypted bytes, no re-encryption),
+/// appending each written pack to `written`. Every blob is verified before it is copied, so
+/// corrupt data never moves into a new pack; a pack with a blob that fails is listed in the
+/// result, and from then on packs are only verified, not written, so that every damaged pack
+/// is named at once.
+async fn repack_packs(
+    repo: &Arc<Repository>,
+    repack: &[Id],
+    packs: &HashMap<Id, (Vec<PackedBlob>, Vec<PackedBlob>)>,
+    written: &mut Vec<IndexPack>,
+) -> Result<Vec<(String, String)>> {
+    let mut damaged: Vec<(Id, String)> = Vec::new();
+    for t in [BlobType::Data, BlobType::Tree] {
+        let mut body: Vec<u8> = Vec::new();
+        let mut blobs: Vec<PackedBlob> = Vec::new();
+        for p in repack {
+            let keep: Vec<PackedBlob> = packs[p]
+                .0
+                .iter()
+                .filter(|b| b.blob_type == t)
+                .copied()
+                .collect();
+            if keep.is_empty() || damaged.iter().any(|(d, _)| d == p) {
+                continue;
+            }
+            let raw = repo.backend().read(FileType::Pack, &p.to_hex()).await?;
+            let bad = keep.iter().find_map(|b| {
+                let mut bytes = raw[b.offset as usize..(b.offset + b.length) as usize].to_vec();
+                repo.decode_blob(b.blob_type, &b.id, &b.location(*p), &mut bytes)
+                    .err()
+                    .map(|e| format!("{} blob {}: {e}", b.blob_type, b.id.short()))
+            });
+            if let Some(e) = bad {
+                damaged.push((*p, e));
+                continue;
+            }
+            if !damaged.is_empty() {
+                continue;
+            }
+            for b in keep {
+                let offset = body.len() as u32;
+                body.extend_from_slice(&raw[b.offset as usize..(b.offset + b.length) as usize]);
+                blobs.push(PackedBlob { offset, ..b });
+                if body.len() >= repo.opts.pack_size {
+                    written.push(
+                        repo.save_pack(std::mem::take(&mut body), std::mem::take(&mut blobs))
+                            .await?,
+                    );
+                }
+            }
+        }
+        if damaged.is_empty() && !blobs.is_empty() {
+            written.push(repo.save_pack(body, blobs).await?);
+        }
+    }
+    Ok(damaged
+        .into_iter()
+        .map(|(p, why)| (format!("pack {p}"), why))
+        .collect())
+}
+
+/// The error of a prune that found the repository damaged: every pack, tree or blob and what
+/// is wrong with it, that nothing was changed, and how to repair.
+fn refusal(damaged: &[(String, String)]) -> RepoError {
+    let packs: String = damaged
+        .iter()
+        .map(|(what, why)| format!("\n  {what}: {why}"))
+        .collect();
+    RepoError::Other(format!(
+        "refusing to prune a damaged repository; nothing was changed:{packs}\n\
+         `stash check --read-data` shows what is affected. To repair (the repository is restic's \
+         format): `restic repair index`, then `restic repair snapshots --forget` (restic 0.16 or \
+         later), which keep everything that can still be read; then prune again."
+    ))
 }

@@ -214,3 +214,143 @@ fn sha(b: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(b))
 }
+
+/// Every file of the repository but its locks, with its bytes.
+fn repo_files(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().is_dir() {
+                walk(&e.path(), out);
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(root, &mut files);
+    files
+        .into_iter()
+        .map(|p| (p.strip_prefix(root).unwrap().display().to_string(), p))
+        .filter(|(name, _)| !name.starts_with("locks"))
+        .map(|(name, p)| (name, std::fs::read(p).unwrap()))
+        .collect()
+}
+
+/// Two snapshots whose streams share their first half, in 64 MiB packs, the first one
+/// forgotten: its pack is then partly used, so a prune without tolerance must repack it.
+async fn repository_with_a_pack_to_repack(root: &std::path::Path) -> Arc<Repository> {
+    init(root, 2, Compression::Auto).await;
+    let b = open_location(&Location::Local(root.to_path_buf())).unwrap();
+    let repo = Arc::new(
+        Repository::open(
+            b,
+            PASSWORD,
+            RepoOptions {
+                pack_size: 64 << 20,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    let a = SqlDump::to_vec(1, 8 << 20);
+    let mut b = a[..4 << 20].to_vec();
+    b.extend(SqlDump::to_vec(2, 4 << 20));
+    let mut ids = Vec::new();
+    for (data, name) in [(&a, "a.sql"), (&b, "b.sql")] {
+        let (s, _) = backup_stream(
+            repo.clone(),
+            &data[..],
+            name,
+            &Default::default(),
+            Arc::new(Progress::default()),
+        )
+        .await
+        .unwrap();
+        ids.push(s.id);
+    }
+    repo.backend()
+        .remove(stash::engine::FileType::Snapshot, &ids[0].to_hex())
+        .await
+        .unwrap();
+    repo
+}
+
+/// The files (`data/xx/<id>`) of the packs that hold data blobs.
+async fn data_packs(repo: &Arc<Repository>) -> Vec<String> {
+    repo.load_index().await.unwrap();
+    let packs: std::collections::BTreeSet<String> = repo
+        .index()
+        .iter()
+        .filter(|((t, _), _)| *t == stash::engine::pack::BlobType::Data)
+        .map(|(_, loc)| {
+            let hex = loc.pack.to_hex();
+            format!("data/{}/{hex}", &hex[..2])
+        })
+        .collect();
+    packs.into_iter().collect()
+}
+
+async fn prune_all(repo: &Arc<Repository>) -> String {
+    let opts = PruneOptions {
+        max_unused: 0.0,
+        dry_run: false,
+    };
+    prune(repo, &opts).await.unwrap_err().to_string()
+}
+
+/// A pack the index lists is missing: prune refuses, names the pack, says how to repair, and
+/// leaves every file of the repository as it was.
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_refuses_a_repository_with_a_missing_pack_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repository_with_a_pack_to_repack(tmp.path()).await;
+    let packs = data_packs(&repo).await;
+    assert!(packs.len() >= 2, "{packs:?}");
+    std::fs::remove_file(tmp.path().join(&packs[0])).unwrap();
+    let missing = packs[0].rsplit('/').next().unwrap().to_string();
+    let before = repo_files(tmp.path());
+    let e = prune_all(&repo).await;
+    assert!(
+        e.contains(&format!("pack {missing}: missing from the repository"))
+            && e.contains("nothing was changed")
+            && e.contains("repair index"),
+        "{e}"
+    );
+    assert!(
+        before == repo_files(tmp.path()),
+        "prune changed the repository"
+    );
+}
+
+/// A pack that must be repacked holds blobs that no longer decrypt: prune refuses before it
+/// deletes anything, names the pack, and removes what it had written.
+#[tokio::test(flavor = "multi_thread")]
+async fn prune_refuses_a_repository_with_a_corrupt_pack_and_changes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = repository_with_a_pack_to_repack(tmp.path()).await;
+    // Overwrite every data pack's blobs (not its header, so its size and listing stay).
+    let mut corrupted = Vec::new();
+    for name in data_packs(&repo).await {
+        let path = tmp.path().join(&name);
+        let mut raw = std::fs::read(&path).unwrap();
+        let n = raw.len();
+        let header = u32::from_le_bytes(raw[n - 4..].try_into().unwrap()) as usize;
+        raw[..n - 4 - header].fill(0xA5);
+        std::fs::write(&path, raw).unwrap();
+        corrupted.push(name.rsplit('/').next().unwrap().to_string());
+    }
+    let before = repo_files(tmp.path());
+    let e = prune_all(&repo).await;
+    assert!(
+        corrupted
+            .iter()
+            .any(|p| e.contains(&format!("pack {p}: data blob")))
+            && e.contains("nothing was changed"),
+        "{e}"
+    );
+    assert!(
+        before == repo_files(tmp.path()),
+        "prune changed the repository"
+    );
+}
