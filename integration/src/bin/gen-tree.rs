@@ -73,7 +73,11 @@ fn main() {
     let mut total = 0u64;
     for i in 0..count {
         let size = size_of(&mut rng);
-        write(&path_of(&root, i), seed.wrapping_mul(1_000_000_007) + i, size);
+        write(
+            &path_of(&root, i),
+            seed.wrapping_mul(1_000_000_007) + i,
+            size,
+        );
         total += size;
     }
     println!("{count} files, {total} bytes");

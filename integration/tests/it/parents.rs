@@ -115,7 +115,10 @@ async fn parent_backup_reads_only_changed_files() {
     let (second, st) = backup(&repo, &src, &SnapshotOptions::default()).await;
     assert_eq!(second.snapshot.parent, Some(first.id));
     let read = data.len() as u64 + len as u64 + 11;
-    assert_eq!(st.bytes_read, read, "only the changed files are read: {st:?}");
+    assert_eq!(
+        st.bytes_read, read,
+        "only the changed files are read: {st:?}"
+    );
     assert_eq!(st.bytes_processed, bytes - removed_len + 8 + 11);
     assert_eq!(
         (st.files.new, st.files.changed, st.files.unmodified),
@@ -307,7 +310,10 @@ async fn parent_blob_missing_from_the_index_is_read_again() {
     let repo = super::common::open(&repo_path).await;
     let (second, st) = backup(&repo, &src, &SnapshotOptions::default()).await;
     assert_eq!(second.snapshot.parent, Some(first.id));
-    assert_eq!(st.bytes_read, bytes, "every content blob was missing: {st:?}");
+    assert_eq!(
+        st.bytes_read, bytes,
+        "every content blob was missing: {st:?}"
+    );
     let (files, _) = files_and_bytes(&src);
     // Read again, they differ from the parent's nodes only in atime (the first backup's
     // reads moved it), which restic's summary also calls changed.
@@ -393,7 +399,10 @@ async fn file_growing_during_the_backup_is_stored_consistently() {
         let (stop, grows) = (stop.clone(), grows.clone());
         std::thread::spawn(move || {
             use std::io::Write;
-            let mut f = std::fs::OpenOptions::new().append(true).open(&grows).unwrap();
+            let mut f = std::fs::OpenOptions::new()
+                .append(true)
+                .open(&grows)
+                .unwrap();
             let mut rng = Rng::new(6);
             while !stop.load(std::sync::atomic::Ordering::Relaxed) {
                 f.write_all(&rng.bytes(64 << 10)).unwrap();

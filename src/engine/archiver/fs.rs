@@ -27,6 +27,7 @@ use super::saver::{ChangeCounts, ChunkReceipt, WholeChunks};
 use super::{BackupStats, BlobSaver, Progress, SnapshotOptions};
 use crate::engine::backend::FileType;
 use crate::engine::chunker::MIN_SIZE;
+use crate::engine::crypto::OVERHEAD;
 use crate::engine::lock::Lock;
 use crate::engine::pack::BlobType;
 use crate::engine::pathmap::PathMap;
@@ -285,7 +286,13 @@ impl<'a> Walker<'a> {
         let mut total = 0u64;
         for id in content {
             match index.get(BlobType::Data, id) {
-                Some(loc) => total += u64::from(loc.data_length()),
+                // Plaintext length; a damaged entry shorter than the crypto overhead counts 0.
+                Some(loc) => {
+                    total += match loc.uncompressed_length {
+                        Some(n) => u64::from(n),
+                        None => u64::from(loc.length).saturating_sub(OVERHEAD as u64),
+                    }
+                }
                 None => return false,
             }
         }
@@ -293,7 +300,12 @@ impl<'a> Walker<'a> {
     }
 
     /// Read a changed or new file into the pipeline; returns its content and byte count.
-    async fn read_file(&self, real: &Path, at: &str, before: &std::fs::Metadata) -> Result<(Vec<Id>, u64)> {
+    async fn read_file(
+        &self,
+        real: &Path,
+        at: &str,
+        before: &std::fs::Metadata,
+    ) -> Result<(Vec<Id>, u64)> {
         let io = |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", real.display()));
         let _permit = self
             .reads
@@ -433,9 +445,10 @@ impl<'a> Walker<'a> {
                 let p = format!("{}/{name}", at.trim_end_matches('/'));
                 let previous = parent_tree.as_ref().and_then(|t| t.find(name)).cloned();
                 match e {
-                    VEntry::Target(real) => tree
-                        .nodes
-                        .push(self.save_path(name.clone(), p, real.clone(), previous).await?),
+                    VEntry::Target(real) => tree.nodes.push(
+                        self.save_path(name.clone(), p, real.clone(), previous)
+                            .await?,
+                    ),
                     VEntry::Dir(sub) => {
                         let mut node = match self.map.host_of(&p) {
                             Some(real) => {
@@ -591,7 +604,9 @@ pub async fn backup_mapped(
             },
             None => None,
         };
-        let tree = walker.save_vdir(&root, "/".to_string(), parent_root).await?;
+        let tree = walker
+            .save_vdir(&root, "/".to_string(), parent_root)
+            .await?;
         let tally = walker.tally.into_inner().unwrap();
         let mut stats = saver.finish().await?;
         stats.files = tally.files;

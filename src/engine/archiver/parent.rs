@@ -84,8 +84,7 @@ pub fn choose<'a>(
                 .iter()
                 .filter(|e| e.snapshot.hostname == host && e.snapshot.time <= time)
                 .filter(|e| {
-                    let mut have: Vec<&str> =
-                        e.snapshot.paths.iter().map(String::as_str).collect();
+                    let mut have: Vec<&str> = e.snapshot.paths.iter().map(String::as_str).collect();
                     have.sort_unstable();
                     have.dedup();
                     have == want
@@ -231,7 +230,13 @@ mod tests {
             SelectError::NotFound("ffffffffffff".into())
         );
         assert!(matches!(
-            choose(&snaps, &ParentChoice::Snapshot(String::new()), "h", &paths, at),
+            choose(
+                &snaps,
+                &ParentChoice::Snapshot(String::new()),
+                "h",
+                &paths,
+                at
+            ),
             Err(SelectError::Ambiguous(_))
         ));
     }
