@@ -222,7 +222,7 @@ enum Head {
 fn read_head(path: &Path, chunks: WholeChunks, expect: u64) -> Result<Head> {
     use std::io::Read;
     let io = |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", path.display()));
-    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut file = sys::open_noatime(path).map_err(io)?;
     let limit = MIN_SIZE as u64;
     let mut head = chunks.buffer(expect.saturating_add(1).min(limit) as usize);
     let n = (&mut file).take(limit).read_to_end(&mut head).map_err(io)? as u64;
@@ -371,11 +371,14 @@ impl<'a> Walker<'a> {
             let md = tokio::fs::symlink_metadata(&real).await.map_err(io)?;
             let mut node = node_from_metadata(&name, &real, &md).map_err(io)?;
             if md.is_dir() {
+                let dir = real.clone();
+                let listed = tokio::task::spawn_blocking(move || sys::read_dir_names(&dir))
+                    .await
+                    .map_err(|e| RepoError::Other(format!("folder reader thread: {e}")))?
+                    .map_err(io)?;
                 let mut names = BTreeMap::new();
-                let mut rd = tokio::fs::read_dir(&real).await.map_err(io)?;
-                while let Some(e) = rd.next_entry().await.map_err(io)? {
-                    let child = e.file_name().to_string_lossy().into_owned();
-                    names.insert(child.clone(), real.join(child));
+                for child in listed {
+                    names.insert(child.to_string_lossy().into_owned(), real.join(child));
                 }
                 // A volume mounted inside this one is read from its own folder.
                 for (child, host) in self.map.child_mounts(&at) {
