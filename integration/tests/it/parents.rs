@@ -129,9 +129,8 @@ async fn parent_backup_reads_only_changed_files() {
     let list = json(&restic(&repo_path, &["snapshots", "--json"]));
     assert_eq!(list[1]["parent"], first.id.to_hex());
 
-    // Nothing changed: nothing is read, and src's trees are the same blobs again (files and
-    // folders are read without moving their atimes, which trees record; so this comes before
-    // anything else reads src). The folders above src (/tmp) change as other tests run.
+    // Nothing changed: nothing is read, and src's trees are the same blobs again. The folders
+    // above src (/tmp) change as other tests run.
     let (third, st) = backup(&repo, &src, &SnapshotOptions::default()).await;
     assert_eq!(third.snapshot.parent, Some(second.id));
     assert_eq!((st.bytes_read, st.blobs_new), (0, 0), "{st:?}");
@@ -193,7 +192,7 @@ async fn force_and_explicit_parent() {
     };
     let err = backup_paths(
         repo.clone(),
-        &[src.clone()],
+        std::slice::from_ref(&src),
         &[],
         &missing,
         Arc::new(Progress::default()),

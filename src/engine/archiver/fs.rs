@@ -112,7 +112,10 @@ pub(crate) fn node_from_metadata(
         "socket"
     };
     let mut n = Node::new(name, node_type, to_time(md.mtime(), md.mtime_nsec()));
-    n.atime = to_time(md.atime(), md.atime_nsec());
+    // restic records the mtime as the atime unless told `--with-atime`: a real atime moves
+    // whenever anything reads the file or lists the folder, which would change its tree in
+    // every backup.
+    n.atime = n.mtime;
     n.ctime = to_time(md.ctime(), md.ctime_nsec());
     n.mode = gomode::from_unix(md.mode());
     n.uid = md.uid();

@@ -150,7 +150,8 @@ mod tests {
         touched.atime = t("2030-01-01T00:00:00Z");
         assert!(d.unchanged(&prev, &touched));
 
-        let cases: [(&str, fn(&mut Node)); 5] = [
+        type Edit = fn(&mut Node);
+        let cases: [(&str, Edit); 5] = [
             ("size", |n| n.size = 11),
             ("mtime", |n| n.mtime = t("2024-01-01T00:00:00.500000001Z")),
             ("ctime", |n| n.ctime = t("2024-01-03T00:00:00Z")),
