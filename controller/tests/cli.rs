@@ -467,3 +467,59 @@ fn addon_backup_with_secret_missing_password_key_fails_without_snapshot() {
         "no snapshot may be written"
     );
 }
+
+#[test]
+fn backup_parent_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    let src = tmp.path().join("src");
+    stash_integration::data::make_tree(&src, 3);
+    ok(&mut stash(&repo, &["init"]));
+    let src_arg = src.to_str().unwrap();
+    let summary = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["backup", src_arg, "--json"];
+        args.extend_from_slice(extra);
+        serde_json::from_slice(&ok(&mut stash(&repo, &args)).stdout).unwrap()
+    };
+    let first = summary(&[]);
+    let files = first["files_new"].as_u64().unwrap();
+    let bytes = first["total_bytes_read"].as_u64().unwrap();
+    assert!(files > 40 && bytes > 12 << 20, "{first}");
+    assert_eq!(first["total_bytes_processed"], bytes);
+
+    let second = summary(&[]);
+    assert_eq!(second["files_unmodified"], files, "{second}");
+    assert_eq!(second["total_bytes_read"], 0, "{second}");
+    assert_eq!(second["total_bytes_processed"], bytes, "{second}");
+
+    let forced = summary(&["--force"]);
+    assert_eq!(forced["files_new"], files, "{forced}");
+    assert_eq!(forced["total_bytes_read"], bytes, "{forced}");
+
+    let first_id = first["snapshot_id"].as_str().unwrap();
+    let given = summary(&[
+        "--parent",
+        &first_id[..8],
+        "--ignore-inode",
+        "--ignore-ctime",
+    ]);
+    assert_eq!(given["total_bytes_read"], 0, "{given}");
+    let snaps: serde_json::Value =
+        serde_json::from_slice(&restic(&repo, &["snapshots", "--json"]).stdout).unwrap();
+    assert_eq!(snaps[3]["parent"], first_id, "{snaps}");
+
+    let out = stash(&repo, &["backup", src_arg, "--parent", "abc", "--force"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "--parent and --force conflict");
+    let out = stash(&repo, &["backup", src_arg, "--parent", "0000ffff"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("choosing the parent snapshot: no snapshot matched \"0000ffff\""),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

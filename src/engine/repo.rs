@@ -94,6 +94,8 @@ pub enum RepoError {
     BlobNotFound { blob_type: BlobType, id: Id },
     #[error(transparent)]
     Locked(#[from] super::lock::LockedError),
+    #[error("choosing the parent snapshot: {0}")]
+    Parent(super::snapshot::SelectError),
     #[error("reading key file {name}")]
     Key { name: String, source: KeyFileError },
     /// Writing restored data failed (a full disk, or the reader of a pipe went away).

@@ -1,7 +1,11 @@
 //! Facts about the running process that restic records: host name, user name, uid/gid,
-//! and the names behind uids and gids (cached, since a tree walk asks for them per file).
+//! and the names behind uids and gids (cached, since a tree walk asks for them per file);
+//! and reading files and folders without moving their access times.
 use std::collections::HashMap;
-use std::ffi::CStr;
+use std::ffi::{CStr, OsString};
+use std::fs::{File, OpenOptions};
+use std::io;
+use std::path::Path;
 use std::sync::Mutex;
 
 pub fn hostname() -> String {
@@ -91,4 +95,132 @@ pub fn process_alive(pid: u32) -> bool {
     // SAFETY: kill with signal 0 only checks for existence and permission.
     let rc = unsafe { libc::kill(pid as libc::pid_t, 0) };
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// Flush everything written to the filesystem that holds `path` (Linux `syncfs`; elsewhere
+/// `sync`, all filesystems).
+pub fn sync_filesystem(path: &Path) -> io::Result<()> {
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::io::AsRawFd;
+        let f = File::open(path)?;
+        // SAFETY: f's descriptor is open for the duration of the call.
+        if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = path;
+        // SAFETY: sync takes no arguments and cannot fail.
+        unsafe { libc::sync() };
+    }
+    Ok(())
+}
+
+/// `O_NOATIME` where the platform has it.
+#[cfg(target_os = "linux")]
+const NOATIME: libc::c_int = libc::O_NOATIME;
+#[cfg(not(target_os = "linux"))]
+const NOATIME: libc::c_int = 0;
+
+/// Open `path` for reading with `flags` plus `O_NOATIME`, or without it where the kernel
+/// refuses (it allows it only to the file's owner and to root).
+fn open_flags(path: &Path, flags: libc::c_int) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let open = |f| OpenOptions::new().read(true).custom_flags(f).open(path);
+    match open(flags | NOATIME) {
+        Err(e) if NOATIME != 0 && e.raw_os_error() == Some(libc::EPERM) => open(flags),
+        r => r,
+    }
+}
+
+/// Open a file for a backup to read without updating its access time, as restic does:
+/// trees record atimes, so a backup that moved them would find every file it read changed
+/// next time, and every tree with it.
+pub fn open_noatime(path: &Path) -> io::Result<File> {
+    open_flags(path, 0)
+}
+
+/// The names in a folder, except `.` and `..`, read without updating its access time (see
+/// [`open_noatime`]; `std::fs::read_dir` cannot be given the flag).
+#[cfg(target_os = "linux")]
+pub fn read_dir_names(path: &Path) -> io::Result<Vec<OsString>> {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::io::IntoRawFd;
+    let fd = open_flags(path, libc::O_DIRECTORY)?.into_raw_fd();
+    // SAFETY: fd is an open folder descriptor we own; on success the DIR takes it over and
+    // closedir closes it.
+    let dir = unsafe { libc::fdopendir(fd) };
+    if dir.is_null() {
+        let e = io::Error::last_os_error();
+        // SAFETY: fdopendir failed, so fd is still ours to close.
+        unsafe { libc::close(fd) };
+        return Err(e);
+    }
+    let mut names = Vec::new();
+    let result = loop {
+        // readdir returns NULL both at the end and on error; only errno tells them apart.
+        // SAFETY: __errno_location points at this thread's errno.
+        unsafe { *libc::__errno_location() = 0 };
+        // SAFETY: dir is a valid DIR until closedir below.
+        let ent = unsafe { libc::readdir(dir) };
+        if ent.is_null() {
+            let e = io::Error::last_os_error();
+            break match e.raw_os_error() {
+                Some(0) | None => Ok(()),
+                Some(_) => Err(e),
+            };
+        }
+        // SAFETY: d_name of the entry readdir returned is NUL-terminated and valid until the
+        // next readdir call; it is copied before that.
+        let name = unsafe { CStr::from_ptr((*ent).d_name.as_ptr()) }.to_bytes();
+        if name != b"." && name != b".." {
+            names.push(std::ffi::OsStr::from_bytes(name).to_os_string());
+        }
+    };
+    // SAFETY: dir is valid and closed exactly once.
+    unsafe { libc::closedir(dir) };
+    result.map(|()| names)
+}
+
+/// The names in a folder, except `.` and `..`.
+#[cfg(not(target_os = "linux"))]
+pub fn read_dir_names(path: &Path) -> io::Result<Vec<OsString>> {
+    std::fs::read_dir(path)?
+        .map(|e| e.map(|e| e.file_name()))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reading_moves_no_access_time() {
+        use std::os::unix::fs::MetadataExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let f = tmp.path().join("f");
+        std::fs::write(&f, b"data").unwrap();
+        std::fs::create_dir(tmp.path().join("sub")).unwrap();
+        // An atime before the mtime is what relatime moves on the next read.
+        let old = filetime::FileTime::from_unix_time(1_000_000_000, 0);
+        filetime::set_file_atime(&f, old).unwrap();
+        filetime::set_file_atime(tmp.path(), old).unwrap();
+
+        let mut data = Vec::new();
+        io::Read::read_to_end(&mut open_noatime(&f).unwrap(), &mut data).unwrap();
+        assert_eq!(data, b"data");
+        let mut names = read_dir_names(tmp.path()).unwrap();
+        names.sort();
+        assert_eq!(names, vec![OsString::from("f"), OsString::from("sub")]);
+        if cfg!(target_os = "linux") {
+            assert_eq!(std::fs::metadata(&f).unwrap().atime(), 1_000_000_000);
+            assert_eq!(
+                std::fs::metadata(tmp.path()).unwrap().atime(),
+                1_000_000_000
+            );
+        }
+        assert!(read_dir_names(&f).is_err(), "a file is not a folder");
+    }
 }

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context};
 use clap::Args;
-use stash::engine::archiver::{fs::backup_paths, stream::backup_stream, Progress, SnapshotOptions};
+use stash::engine::archiver::{
+    fs::backup_paths, stream::backup_stream, ChangeDetection, ParentChoice, Progress,
+    SnapshotOptions,
+};
 use stash::engine::snapshot::DEFAULT_HOST;
 
 use super::progress::Ticker;
@@ -32,6 +35,19 @@ pub struct BackupArgs {
     /// Snapshot time instead of now, "YYYY-MM-DD HH:MM:SS" in local time
     #[arg(long)]
     pub time: Option<String>,
+    /// Snapshot whose unchanged files are not read again (default: the latest of the same
+    /// host and paths)
+    #[arg(long, value_name = "SNAPSHOT", conflicts_with = "force")]
+    pub parent: Option<String>,
+    /// Read every file, whatever the parent snapshot says
+    #[arg(long)]
+    pub force: bool,
+    /// A changed inode number alone does not make a file be read again
+    #[arg(long)]
+    pub ignore_inode: bool,
+    /// A changed ctime alone does not make a file be read again
+    #[arg(long)]
+    pub ignore_ctime: bool,
 }
 
 pub async fn run(g: &GlobalArgs, a: BackupArgs) -> anyhow::Result<()> {
@@ -42,9 +58,19 @@ pub async fn run(g: &GlobalArgs, a: BackupArgs) -> anyhow::Result<()> {
         bail!("nothing to back up: give paths or --stdin");
     }
     let repo = g.open().await?;
+    let parent = match (&a.parent, a.force) {
+        (_, true) => ParentChoice::None,
+        (Some(id), false) => ParentChoice::Snapshot(id.clone()),
+        (None, false) => ParentChoice::Latest,
+    };
     let mut opts = SnapshotOptions {
         host: a.host.clone(),
         tags: a.tags.clone(),
+        parent,
+        change: ChangeDetection {
+            ignore_inode: a.ignore_inode,
+            ignore_ctime: a.ignore_ctime,
+        },
         ..Default::default()
     };
     if let Some(t) = &a.time {
@@ -74,21 +100,46 @@ pub async fn run(g: &GlobalArgs, a: BackupArgs) -> anyhow::Result<()> {
     ticker.stop();
     let (snap, stats) = res?;
     let secs = started.elapsed().as_secs_f64();
+    for w in &stats.warnings {
+        eprintln!("warning: {w}");
+    }
+    let (files, dirs, processed) = (stats.files, stats.dirs, stats.bytes_processed);
     if g.json {
         let summary = serde_json::json!({
             "message_type": "summary",
+            "files_new": files.new,
+            "files_changed": files.changed,
+            "files_unmodified": files.unmodified,
+            "dirs_new": dirs.new,
+            "dirs_changed": dirs.changed,
+            "dirs_unmodified": dirs.unmodified,
             "data_blobs": stats.blobs_new,
             "data_added": stats.bytes_stored,
-            "total_files_processed": Progress::get(&progress.files),
-            "total_bytes_processed": stats.bytes_read,
+            "total_files_processed": files.total(),
+            "total_bytes_processed": processed,
+            "total_bytes_read": stats.bytes_read,
             "total_duration": secs,
             "snapshot_id": snap.id.to_hex(),
         });
         println!("{summary}");
     } else if !g.quiet {
+        if !a.stdin {
+            if let Some(p) = &snap.snapshot.parent {
+                println!("using parent snapshot {}", p.short());
+            }
+            println!(
+                "Files: {:>7} new, {:>7} changed, {:>7} unmodified",
+                files.new, files.changed, files.unmodified
+            );
+            println!(
+                "Dirs:  {:>7} new, {:>7} changed, {:>7} unmodified",
+                dirs.new, dirs.changed, dirs.unmodified
+            );
+        }
         println!(
-            "processed {} files, {} in {:.1}s; added {} ({} stored, {} new blobs, {} reused)",
-            Progress::get(&progress.files),
+            "processed {} files, {} ({} read) in {:.1}s; added {} ({} stored, {} new blobs, {} reused)",
+            files.total(),
+            indicatif::HumanBytes(processed),
             indicatif::HumanBytes(stats.bytes_read),
             secs,
             indicatif::HumanBytes(stats.bytes_new),

@@ -13,5 +13,6 @@ mod faults;
 mod interop;
 mod locks;
 mod maintenance;
+mod parents;
 mod retention;
 mod storage;

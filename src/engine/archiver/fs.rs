@@ -4,25 +4,39 @@
 //! directory becoming a tree node with its own metadata, so `restic restore` recreates
 //! `/target/path/…` below the restore folder just as for a snapshot restic made.
 //!
+//! A backup compares itself with a parent snapshot ([`super::parent`]): unchanged files are
+//! not read and unchanged folders cost no upload. Files are read a few at a time, and a file
+//! shorter than the chunker's minimum (most files of a volume) goes to the workers as one blob
+//! without a chunker task of its own, so many small files keep every core busy.
+//!
 //! [`backup_mapped`] backs up paths as a pod names them (a [`PathMap`] says where its volumes
 //! are on this machine) and records the pod's paths, as Stash's sidecar or Job would.
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, FixedOffset, Local, TimeZone};
 use futures::future::BoxFuture;
+use futures::{StreamExt, TryStreamExt};
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
+use tokio::io::AsyncReadExt;
 
+use super::parent::{self, Change, ChangeDetection, ParentChoice};
+use super::saver::{ChangeCounts, ChunkReceipt, WholeChunks};
 use super::{BackupStats, BlobSaver, Progress, SnapshotOptions};
 use crate::engine::backend::FileType;
+use crate::engine::chunker::MIN_SIZE;
+use crate::engine::crypto::OVERHEAD;
 use crate::engine::lock::Lock;
+use crate::engine::pack::BlobType;
 use crate::engine::pathmap::PathMap;
 use crate::engine::repo::{RepoError, Repository, Result};
+use crate::engine::restorer::load_tree;
 use crate::engine::snapshot::SnapshotEntry;
 use crate::engine::sys;
 use crate::engine::tree::{gomode, Node, Tree};
+use crate::engine::Id;
 
 /// Glob patterns in restic's style: `*` stops at `/`, `**` crosses it; a pattern that does
 /// not start with `/` matches at any depth; a match on a directory skips all below it.
@@ -98,7 +112,10 @@ pub(crate) fn node_from_metadata(
         "socket"
     };
     let mut n = Node::new(name, node_type, to_time(md.mtime(), md.mtime_nsec()));
-    n.atime = to_time(md.atime(), md.atime_nsec());
+    // restic records the mtime as the atime unless told `--with-atime`: a real atime moves
+    // whenever anything reads the file or lists the folder, which would change its tree in
+    // every backup.
+    n.atime = n.mtime;
     n.ctime = to_time(md.ctime(), md.ctime_nsec());
     n.mode = gomode::from_unix(md.mode());
     n.uid = md.uid();
@@ -159,63 +176,285 @@ fn synthetic_dir(name: &str) -> Node {
     n
 }
 
+/// Files read at once: enough to keep every worker busy when files are small (each is one
+/// blob, so one file at a time would leave all but one core idle), few enough that their
+/// buffers (at most the chunker's minimum each) stay small.
+fn read_concurrency() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        + 2
+}
+
+/// Entries of one folder saved at once. Folders nest, so this multiplies with depth, but what
+/// waits is only futures: reading is bounded by [`Walker::reads`].
+const DIR_FANOUT: usize = 8;
+
+/// What a directory backup counts besides the pipeline's bytes and blobs.
+#[derive(Default)]
+struct Tally {
+    files: ChangeCounts,
+    dirs: ChangeCounts,
+    bytes_processed: u64,
+    warnings: Vec<String>,
+}
+
+fn count(c: &mut ChangeCounts, change: Change) {
+    match change {
+        Change::New => c.new += 1,
+        Change::Changed => c.changed += 1,
+        Change::Unmodified => c.unmodified += 1,
+    }
+}
+
+/// The start of a file, read on a blocking thread.
+enum Head {
+    /// The whole file: shorter than the chunker's minimum, so one blob (none when empty),
+    /// already handed to the workers. `after` is the metadata once it was read.
+    Whole {
+        receipt: Option<ChunkReceipt>,
+        size: u64,
+        after: std::fs::Metadata,
+    },
+    /// The file goes on: the rest is chunked as a stream.
+    Partial { file: std::fs::File, head: Vec<u8> },
+}
+
+/// Open `path` and read up to the chunker's minimum; a file that ends before it goes to the
+/// workers whole.
+fn read_head(path: &Path, chunks: WholeChunks, expect: u64) -> Result<Head> {
+    use std::io::Read;
+    let io = |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", path.display()));
+    let mut file = sys::open_noatime(path).map_err(io)?;
+    let limit = MIN_SIZE as u64;
+    let mut head = chunks.buffer(expect.saturating_add(1).min(limit) as usize);
+    let n = (&mut file).take(limit).read_to_end(&mut head).map_err(io)? as u64;
+    if n == limit {
+        return Ok(Head::Partial { file, head });
+    }
+    let after = file.metadata().map_err(io)?;
+    let receipt = if n == 0 {
+        None
+    } else {
+        Some(chunks.submit(head)?)
+    };
+    Ok(Head::Whole {
+        receipt,
+        size: n,
+        after,
+    })
+}
+
 struct Walker<'a> {
+    repo: &'a Repository,
     saver: &'a BlobSaver,
     excludes: &'a PathMatcher,
     map: &'a PathMap,
     progress: &'a Progress,
+    change: ChangeDetection,
+    /// Files being read, at most [`read_concurrency`].
+    reads: tokio::sync::Semaphore,
+    tally: Mutex<Tally>,
 }
 
 impl<'a> Walker<'a> {
-    /// Saves what snapshot path `at` holds, reading it from `real`.
-    fn save_path(&'a self, name: String, at: String, real: PathBuf) -> BoxFuture<'a, Result<Node>> {
+    fn warn(&self, msg: String) {
+        tracing::warn!("{msg}");
+        self.tally.lock().unwrap().warnings.push(msg);
+    }
+
+    /// The parent's tree for a folder whose node in the parent is `previous`. A tree that
+    /// cannot be loaded only means that the folder's files are read.
+    async fn parent_tree(&self, previous: Option<&Node>, at: &str) -> Option<Tree> {
+        let id = previous.filter(|n| n.is_dir())?.subtree?;
+        match load_tree(self.repo, &id).await {
+            Ok(t) => Some(t),
+            Err(e) => {
+                self.warn(format!(
+                    "the parent snapshot's tree {} for {at} could not be loaded, so its files are read again: {e}",
+                    id.short()
+                ));
+                None
+            }
+        }
+    }
+
+    /// Whether `previous`'s content list can be reused: every blob is in the index and their
+    /// lengths add up to the file's size (else it is read again, as restic does).
+    fn content_stored(&self, previous: &Node) -> bool {
+        let Some(content) = &previous.content else {
+            return false;
+        };
+        let index = self.repo.index();
+        let mut total = 0u64;
+        for id in content {
+            match index.get(BlobType::Data, id) {
+                // Plaintext length; a damaged entry shorter than the crypto overhead counts 0.
+                Some(loc) => {
+                    total += match loc.uncompressed_length {
+                        Some(n) => u64::from(n),
+                        None => u64::from(loc.length).saturating_sub(OVERHEAD as u64),
+                    }
+                }
+                None => return false,
+            }
+        }
+        total == previous.size
+    }
+
+    /// Read a changed or new file into the pipeline; returns its content and byte count.
+    async fn read_file(
+        &self,
+        real: &Path,
+        at: &str,
+        before: &std::fs::Metadata,
+    ) -> Result<(Vec<Id>, u64)> {
+        let io = |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", real.display()));
+        let _permit = self
+            .reads
+            .acquire()
+            .await
+            .map_err(|_| RepoError::Other("file readers stopped".into()))?;
+        let chunks = self.saver.whole_chunks();
+        let path = real.to_path_buf();
+        let expect = before.len();
+        let head = tokio::task::spawn_blocking(move || read_head(&path, chunks, expect))
+            .await
+            .map_err(|e| RepoError::Other(format!("file reader thread: {e}")))??;
+        let (content, size, after) = match head {
+            Head::Whole {
+                receipt,
+                size,
+                after,
+            } => {
+                let content = match receipt {
+                    Some(r) => vec![r.id(self.saver).await?],
+                    None => vec![],
+                };
+                (content, size, after)
+            }
+            Head::Partial { file, head } => {
+                let mut file = tokio::fs::File::from_std(file);
+                let rest = std::io::Cursor::new(head).chain(&mut file);
+                let (content, size) = self.saver.save_stream(rest).await?;
+                let after = file.metadata().await.map_err(io)?;
+                (content, size, after)
+            }
+        };
+        let same = |a: &std::fs::Metadata, b: &std::fs::Metadata| {
+            a.len() == b.len()
+                && a.mtime() == b.mtime()
+                && a.mtime_nsec() == b.mtime_nsec()
+                && a.ctime() == b.ctime()
+                && a.ctime_nsec() == b.ctime_nsec()
+        };
+        if size != before.len() || !same(before, &after) {
+            self.warn(format!(
+                "{at} changed while it was read ({} bytes before, {} after): the snapshot \
+                 holds the {size} bytes that were read",
+                before.len(),
+                after.len()
+            ));
+        }
+        Ok((content, size))
+    }
+
+    /// Saves what snapshot path `at` holds, reading it from `real`; `previous` is the node
+    /// at the same path in the parent snapshot.
+    fn save_path(
+        &'a self,
+        name: String,
+        at: String,
+        real: PathBuf,
+        previous: Option<Node>,
+    ) -> BoxFuture<'a, Result<Node>> {
         Box::pin(async move {
             let io =
                 |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", real.display()));
             let md = tokio::fs::symlink_metadata(&real).await.map_err(io)?;
             let mut node = node_from_metadata(&name, &real, &md).map_err(io)?;
             if md.is_dir() {
+                let dir = real.clone();
+                let listed = tokio::task::spawn_blocking(move || sys::read_dir_names(&dir))
+                    .await
+                    .map_err(|e| RepoError::Other(format!("folder reader thread: {e}")))?
+                    .map_err(io)?;
                 let mut names = BTreeMap::new();
-                let mut rd = tokio::fs::read_dir(&real).await.map_err(io)?;
-                while let Some(e) = rd.next_entry().await.map_err(io)? {
-                    let child = e.file_name().to_string_lossy().into_owned();
-                    names.insert(child.clone(), real.join(child));
+                for child in listed {
+                    names.insert(child.to_string_lossy().into_owned(), real.join(child));
                 }
                 // A volume mounted inside this one is read from its own folder.
                 for (child, host) in self.map.child_mounts(&at) {
                     names.insert(child, host);
                 }
-                let mut tree = Tree::default();
-                for (child, child_real) in names {
-                    let child_at = format!("{}/{child}", at.trim_end_matches('/'));
-                    if self.excludes.matches(&child_at) {
-                        continue;
-                    }
-                    tree.nodes
-                        .push(self.save_path(child, child_at, child_real).await?);
-                }
+                let parent_tree = self.parent_tree(previous.as_ref(), &at).await;
+                let children: Vec<_> = names
+                    .into_iter()
+                    .filter_map(|(child, child_real)| {
+                        let child_at = format!("{}/{child}", at.trim_end_matches('/'));
+                        if self.excludes.matches(&child_at) {
+                            return None;
+                        }
+                        let before = parent_tree.as_ref().and_then(|t| t.find(&child)).cloned();
+                        Some((child, child_at, child_real, before))
+                    })
+                    .collect();
+                drop(parent_tree);
+                let nodes: Vec<Node> = futures::stream::iter(children)
+                    .map(|(child, child_at, child_real, before)| {
+                        self.save_path(child, child_at, child_real, before)
+                    })
+                    .buffered(DIR_FANOUT)
+                    .try_collect()
+                    .await?;
+                let mut tree = Tree { nodes };
                 node.subtree = Some(self.saver.save_tree(tree.to_blob()).await?);
                 Progress::add(&self.progress.dirs, 1);
+                count(
+                    &mut self.tally.lock().unwrap().dirs,
+                    Change::of(previous.as_ref(), &node),
+                );
             } else if md.is_file() {
-                let f = tokio::fs::File::open(&real).await.map_err(io)?;
-                let (content, size) = self.saver.save_stream(f).await?;
-                node.size = size;
-                node.content = Some(content);
+                let reuse = previous
+                    .as_ref()
+                    .filter(|p| self.change.unchanged(p, &node) && self.content_stored(p));
+                let change = match reuse {
+                    Some(p) => {
+                        node.content = p.content.clone();
+                        Change::Unmodified
+                    }
+                    None => {
+                        let (content, size) = self.read_file(&real, &at, &md).await?;
+                        node.size = size;
+                        node.content = Some(content);
+                        Change::of(previous.as_ref(), &node)
+                    }
+                };
                 Progress::add(&self.progress.files, 1);
+                let mut tally = self.tally.lock().unwrap();
+                count(&mut tally.files, change);
+                tally.bytes_processed += node.size;
             }
             Ok(node)
         })
     }
 
-    fn save_vdir(&'a self, dir: &'a VDir, at: String) -> BoxFuture<'a, Result<crate::engine::Id>> {
+    fn save_vdir(
+        &'a self,
+        dir: &'a VDir,
+        at: String,
+        parent_tree: Option<Tree>,
+    ) -> BoxFuture<'a, Result<crate::engine::Id>> {
         Box::pin(async move {
             let mut tree = Tree::default();
             for (name, e) in &dir.children {
                 let p = format!("{}/{name}", at.trim_end_matches('/'));
+                let previous = parent_tree.as_ref().and_then(|t| t.find(name)).cloned();
                 match e {
-                    VEntry::Target(real) => tree
-                        .nodes
-                        .push(self.save_path(name.clone(), p, real.clone()).await?),
+                    VEntry::Target(real) => tree.nodes.push(
+                        self.save_path(name.clone(), p, real.clone(), previous)
+                            .await?,
+                    ),
                     VEntry::Dir(sub) => {
                         let mut node = match self.map.host_of(&p) {
                             Some(real) => {
@@ -227,7 +466,12 @@ impl<'a> Walker<'a> {
                             }
                             None => synthetic_dir(name),
                         };
-                        node.subtree = Some(self.save_vdir(sub, p).await?);
+                        let sub_tree = self.parent_tree(previous.as_ref(), &p).await;
+                        node.subtree = Some(self.save_vdir(sub, p, sub_tree).await?);
+                        count(
+                            &mut self.tally.lock().unwrap().dirs,
+                            Change::of(previous.as_ref(), &node),
+                        );
                         tree.nodes.push(node);
                     }
                 }
@@ -333,18 +577,51 @@ pub async fn backup_mapped(
     let lock = Lock::acquire(repo.clone(), false).await?;
     let res = async {
         repo.load_index().await?;
+        let time = opts.time_or_now();
+        let parent = if opts.parent == ParentChoice::None {
+            None
+        } else {
+            let snaps = repo.snapshots().await?;
+            parent::choose(&snaps, &opts.parent, &opts.host, &paths, time)
+                .map_err(RepoError::Parent)?
+                .cloned()
+        };
         let saver = BlobSaver::new(repo.clone(), progress.clone());
         let walker = Walker {
+            repo: &repo,
             saver: &saver,
             excludes: &matcher,
             map,
             progress: &progress,
+            change: opts.change,
+            reads: tokio::sync::Semaphore::new(read_concurrency()),
+            tally: Mutex::new(Tally::default()),
         };
-        let tree = walker.save_vdir(&root, "/".to_string()).await?;
-        let stats = saver.finish().await?;
+        let parent_root = match &parent {
+            Some(p) => match load_tree(&repo, &p.snapshot.tree).await {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    walker.warn(format!(
+                        "the parent snapshot {} could not be read, so every file is read: {e}",
+                        p.id.short()
+                    ));
+                    None
+                }
+            },
+            None => None,
+        };
+        let tree = walker
+            .save_vdir(&root, "/".to_string(), parent_root)
+            .await?;
+        let tally = walker.tally.into_inner().unwrap();
+        let mut stats = saver.finish().await?;
+        stats.files = tally.files;
+        stats.dirs = tally.dirs;
+        stats.bytes_processed = tally.bytes_processed;
+        stats.warnings = tally.warnings;
         let mut o = opts.clone();
         o.excludes = excludes.to_vec();
-        let snap = o.build(tree, paths);
+        let snap = o.build(time, parent.map(|p| p.id), tree, paths);
         let id = repo.save_json(FileType::Snapshot, &snap).await?;
         Ok((SnapshotEntry { id, snapshot: snap }, stats))
     }

@@ -6,26 +6,32 @@
 //! until [`saver::BlobSaver::finish`] has uploaded every pack and written the index; the
 //! snapshot file is written last, so an interrupted backup leaves only unreferenced packs.
 pub mod fs;
+pub mod parent;
 pub mod progress;
 pub mod saver;
 pub mod stream;
 
+pub use parent::{ChangeDetection, ParentChoice};
 pub use progress::Progress;
-pub use saver::{BackupStats, BlobSaver};
+pub use saver::{BackupStats, BlobSaver, ChangeCounts};
 
 use chrono::{DateTime, FixedOffset, Local};
 
 use super::snapshot::{Snapshot, DEFAULT_HOST};
 use super::{sys, Id};
 
-/// What goes into the snapshot besides its content.
+/// What goes into the snapshot besides its content, and how a directory backup compares
+/// itself with an earlier snapshot (see [`parent`]; stream backups have no parent, as in restic).
 #[derive(Clone, Debug)]
 pub struct SnapshotOptions {
     pub host: String,
     pub tags: Vec<String>,
     pub time: Option<DateTime<FixedOffset>>,
-    pub parent: Option<Id>,
     pub excludes: Vec<String>,
+    /// Which snapshot unchanged files are taken from (recorded as the snapshot's `parent`).
+    pub parent: ParentChoice,
+    /// Which metadata changes make a file be read again.
+    pub change: ChangeDetection,
 }
 
 impl Default for SnapshotOptions {
@@ -34,17 +40,29 @@ impl Default for SnapshotOptions {
             host: DEFAULT_HOST.to_string(),
             tags: vec![],
             time: None,
-            parent: None,
             excludes: vec![],
+            parent: ParentChoice::default(),
+            change: ChangeDetection::default(),
         }
     }
 }
 
 impl SnapshotOptions {
-    pub(crate) fn build(&self, tree: Id, paths: Vec<String>) -> Snapshot {
+    /// The snapshot's time: the one given, else now.
+    pub(crate) fn time_or_now(&self) -> DateTime<FixedOffset> {
+        self.time.unwrap_or_else(|| Local::now().fixed_offset())
+    }
+
+    pub(crate) fn build(
+        &self,
+        time: DateTime<FixedOffset>,
+        parent: Option<Id>,
+        tree: Id,
+        paths: Vec<String>,
+    ) -> Snapshot {
         Snapshot {
-            time: self.time.unwrap_or_else(|| Local::now().fixed_offset()),
-            parent: self.parent,
+            time,
+            parent,
             tree,
             paths,
             hostname: self.host.clone(),

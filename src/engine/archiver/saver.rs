@@ -52,6 +52,9 @@ type FullPack = (Vec<u8>, Vec<PackedBlob>);
 struct Shared {
     repo: Arc<Repository>,
     progress: Arc<Progress>,
+    /// The progress counters when this backup started: a shared [`Progress`] may have counted
+    /// earlier backups already.
+    baseline: Baseline,
     pending: Mutex<HashSet<(BlobType, Id)>>,
     data_pack: Mutex<PackBuf>,
     tree_pack: Mutex<PackBuf>,
@@ -130,16 +133,63 @@ impl Shared {
     }
 }
 
-/// Counts of one backup, for the summary line and the session status.
+/// Counts of one backup, for the summary line and the session status. The byte and blob
+/// counts are this backup's own, even when its [`Progress`] is shared with others.
 #[derive(Clone, Debug, Default, serde::Serialize)]
 pub struct BackupStats {
     pub packs_written: usize,
     pub index_files_written: usize,
     pub blobs_new: u64,
     pub blobs_dup: u64,
+    /// Bytes read from the source (files taken unchanged from a parent are not read).
     pub bytes_read: u64,
     pub bytes_new: u64,
     pub bytes_stored: u64,
+    /// Directory backups: files and folders as restic's summary classes them, against the
+    /// parent snapshot (all new without one).
+    pub files: ChangeCounts,
+    pub dirs: ChangeCounts,
+    /// Bytes of every file in the snapshot, read or taken from the parent (restic's
+    /// `total_bytes_processed`).
+    pub bytes_processed: u64,
+    /// Things the user should know that did not stop the backup (a file that changed while
+    /// it was read).
+    pub warnings: Vec<String>,
+}
+
+/// Files or folders by how they compare with the parent snapshot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChangeCounts {
+    pub new: u64,
+    pub changed: u64,
+    pub unmodified: u64,
+}
+
+impl ChangeCounts {
+    pub fn total(&self) -> u64 {
+        self.new + self.changed + self.unmodified
+    }
+}
+
+/// The counters [`BackupStats`] reports, at one moment.
+struct Baseline {
+    blobs_new: u64,
+    blobs_dup: u64,
+    bytes_read: u64,
+    bytes_new: u64,
+    bytes_stored: u64,
+}
+
+impl Baseline {
+    fn of(p: &Progress) -> Baseline {
+        Baseline {
+            blobs_new: Progress::get(&p.blobs_new),
+            blobs_dup: Progress::get(&p.blobs_dup),
+            bytes_read: Progress::get(&p.bytes_read),
+            bytes_new: Progress::get(&p.bytes_new),
+            bytes_stored: Progress::get(&p.bytes_stored),
+        }
+    }
 }
 
 /// A running backup pipeline. Create one per backup; call [`BlobSaver::finish`] at the end.
@@ -159,6 +209,7 @@ impl BlobSaver {
         let conns = repo.opts.connections.max(1);
         let shared = Arc::new(Shared {
             repo: repo.clone(),
+            baseline: Baseline::of(&progress),
             progress,
             pending: Mutex::new(HashSet::new()),
             data_pack: Mutex::new(PackBuf::default()),
@@ -328,6 +379,14 @@ impl BlobSaver {
         Ok((ids, total))
     }
 
+    /// A handle through which blocking code hands whole small files to the workers.
+    pub(crate) fn whole_chunks(&self) -> WholeChunks {
+        WholeChunks {
+            job_tx: self.job_tx.clone().expect("saver is running"),
+            shared: self.shared.clone(),
+        }
+    }
+
     /// Store a tree blob (from async code); returns its id.
     pub async fn save_tree(&self, blob: Vec<u8>) -> Result<Id> {
         self.check_error()?;
@@ -383,13 +442,65 @@ impl BlobSaver {
             ..Default::default()
         };
         stats.index_files_written = self.shared.repo.save_index_batched(packs, &[]).await?;
-        let pr = &self.shared.progress;
-        stats.blobs_new = Progress::get(&pr.blobs_new);
-        stats.blobs_dup = Progress::get(&pr.blobs_dup);
-        stats.bytes_read = Progress::get(&pr.bytes_read);
-        stats.bytes_new = Progress::get(&pr.bytes_new);
-        stats.bytes_stored = Progress::get(&pr.bytes_stored);
+        let now = Baseline::of(&self.shared.progress);
+        let was = &self.shared.baseline;
+        stats.blobs_new = now.blobs_new - was.blobs_new;
+        stats.blobs_dup = now.blobs_dup - was.blobs_dup;
+        stats.bytes_read = now.bytes_read - was.bytes_read;
+        stats.bytes_new = now.bytes_new - was.bytes_new;
+        stats.bytes_stored = now.bytes_stored - was.bytes_stored;
         Ok(stats)
+    }
+}
+
+/// For blocking code (the thread that read a file) to hand a whole file shorter than the
+/// chunker's minimum to the workers: such a file is exactly one chunk, so it skips the
+/// chunker task and channels [`BlobSaver::save_stream`] sets up per stream, which cost more
+/// than hashing a few KiB. Drop it before [`BlobSaver::finish`].
+#[derive(Clone)]
+pub(crate) struct WholeChunks {
+    job_tx: crossbeam_channel::Sender<ChunkJob>,
+    shared: Arc<Shared>,
+}
+
+/// Where the id of a blob handed to [`WholeChunks::submit`] arrives.
+pub(crate) struct ChunkReceipt(tokio::sync::mpsc::UnboundedReceiver<(usize, Id, u64)>);
+
+impl WholeChunks {
+    /// A cleared buffer from the chunk pool with room for `cap` bytes.
+    pub fn buffer(&self, cap: usize) -> Vec<u8> {
+        self.shared.chunk_bufs.take_with(cap)
+    }
+
+    /// Queue `data` as one blob (blocks while the workers' queue is full). `data` must be
+    /// shorter than the chunker's minimum, else restic would cut it differently.
+    pub fn submit(&self, data: Vec<u8>) -> Result<ChunkReceipt> {
+        debug_assert!(data.len() < MIN_SIZE, "a whole chunk is below the minimum");
+        let (reply, rx) = tokio::sync::mpsc::unbounded_channel();
+        Progress::add(&self.shared.progress.bytes_read, data.len() as u64);
+        self.job_tx
+            .send(ChunkJob {
+                seq: 0,
+                data,
+                reply,
+            })
+            .map_err(|_| RepoError::Other("backup pipeline stopped".into()))?;
+        Ok(ChunkReceipt(rx))
+    }
+}
+
+impl ChunkReceipt {
+    /// The stored blob's id, once a worker has claimed or found it.
+    pub async fn id(mut self, saver: &BlobSaver) -> Result<Id> {
+        match self.0.recv().await {
+            Some((_, id, _)) => Ok(id),
+            None => {
+                saver.check_error()?;
+                Err(RepoError::Other(
+                    "backup pipeline stopped before storing every chunk".into(),
+                ))
+            }
+        }
     }
 }
 

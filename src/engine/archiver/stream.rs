@@ -64,8 +64,10 @@ async fn run<R: AsyncRead + Unpin>(
     Progress::add(&progress.files, 1);
     let mut root = Tree { nodes: vec![node] };
     let tree_id = saver.save_tree(root.to_blob()).await?;
-    let stats = saver.finish().await?;
-    let snap = opts.build(tree_id, vec![format!("/{name}")]);
+    let mut stats = saver.finish().await?;
+    stats.files.new = 1;
+    stats.bytes_processed = size;
+    let snap = opts.build(opts.time_or_now(), None, tree_id, vec![format!("/{name}")]);
     let id = repo.save_json(FileType::Snapshot, &snap).await?;
     Ok((SnapshotEntry { id, snapshot: snap }, stats))
 }

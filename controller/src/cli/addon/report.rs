@@ -102,7 +102,7 @@ impl BackupReport {
         self.snapshots.push(SnapshotStats {
             name: Some(snap.id.short()),
             path: Some(paths.join(",")),
-            total_size: Some(format_bytes(stats.bytes_read)),
+            total_size: Some(format_bytes(stats.bytes_processed)),
             uploaded: Some(format_bytes(stats.bytes_stored)),
             processing_time: Some(format_seconds(took.as_secs())),
             file_stats: Some(files),
@@ -110,7 +110,7 @@ impl BackupReport {
         self.summary = Some(serde_json::json!({
             "message_type": "summary", "snapshot_id": snap.id.to_hex(),
             "hostname": snap.snapshot.hostname, "paths": paths,
-            "total_bytes_processed": stats.bytes_read, "data_added": stats.bytes_stored,
+            "total_bytes_processed": stats.bytes_processed, "data_added": stats.bytes_stored,
             "duration_seconds": took.as_secs_f64(),
         }));
     }

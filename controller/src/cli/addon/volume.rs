@@ -198,7 +198,13 @@ async fn backup(g: &GlobalArgs, a: VolumeBackupArgs) -> anyhow::Result<()> {
         let out = volume::backup(repo.clone(), &opts, progress.clone()).await;
         ticker.stop();
         for p in out.map_err(|e| anyhow!(stash_addons::chain(&e)))? {
-            let files = FileStats { total_files: Some(p.files as i64), ..Default::default() };
+            let f = &p.stats.files;
+            let files = FileStats {
+                total_files: Some(p.files as i64),
+                new_files: Some(f.new as i64),
+                modified_files: Some(f.changed as i64),
+                unmodified_files: Some(f.unmodified as i64),
+            };
             report.snapshot(&p.snapshot, &p.stats, files, p.took);
         }
         report.repository = retention::apply_unless_controlled(&repo, &f.retention).await?;

@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Benchmark: back up a tree of many small files with restic and stash, in one run: a first
+# backup, a second with nothing changed, a third after 1 % of the files changed (each takes the
+# one before as its parent, as restic does on its own), a full restore, and the repository size.
+# Prints times, peak memory and stash's ratios; checks that each restore equals the source by file
+# hashes, and otherwise asserts nothing.
+#
+#   benches/bench-tree.sh [FILES]     (default 30000 files, about 700 MiB)
+#   RUNS=5 benches/bench-tree.sh      (rounds, default 3; each tool once per round, interleaved)
+#
+# Times are the median of the rounds, peak memory the largest. Each tool backs up its own copy
+# of the generated tree at the same path (`$WORK/src`), so parents are found by path as they
+# would be on a volume. restic keeps its cache (its default), in a folder cleared per round.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+FILES=${1:-30000}
+RUNS=${RUNS:-3}
+WORK=${BENCH_DIR:-/tmp/stash-bench-tree}
+TARGET=${CARGO_TARGET_DIR:-$PWD/target}
+cargo build --release -q -p stash-controller
+# The generator's speed is not measured: its debug build (optimised in the dev profile) does.
+cargo build -q -p stash-integration --bin gen-tree
+STASH=$TARGET/release/stash
+GEN=$TARGET/debug/gen-tree
+rm -rf "$WORK" && mkdir -p "$WORK"
+export RESTIC_PASSWORD=bench-password RESTIC_CACHE_DIR=$WORK/restic-cache
+echo "generating $FILES files"
+"$GEN" "$WORK/base" "$FILES" 7
+SRC_BYTES=$(du -sb "$WORK/base" | cut -f1)
+sync
+
+STEPS=(first unchanged changed restore)
+declare -A TIMES PEAK SZ
+max() { echo $(( ${1:-0} > $2 ? ${1:-0} : $2 )); }
+median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
+measure() { # tool step cmd... ; records seconds (all rounds) and peak RSS (KiB, largest)
+  local tool=$1 step=$2; shift 2
+  sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true
+  /usr/bin/time -f "%e %M" -o "$WORK/t" bash -c "$*" >"$WORK/$tool-$step.out" 2>"$WORK/$tool-$step.err" \
+    || { cat "$WORK/$tool-$step.err"; exit 1; }
+  read -r secs kib < <(tail -n1 "$WORK/t")
+  TIMES[$tool.$step]+=" $secs"
+  PEAK[$tool.$step]=$(max "${PEAK[$tool.$step]:-}" "$kib")
+}
+# Content hashes of every file below a folder, by relative path.
+hashes() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1; }
+
+run_tool() { # tool binary
+  local tool=$1 bin=$2 repo=$WORK/$1-repo src=$WORK/src out=$WORK/restored
+  rm -rf "$repo" "$src" "$out" "$RESTIC_CACHE_DIR"
+  cp -a "$WORK/base" "$src"
+  $bin -r "$repo" init >/dev/null 2>&1
+  measure "$tool" first "$bin -r $repo backup --host host-0 $src"
+  measure "$tool" unchanged "$bin -r $repo backup --host host-0 $src"
+  "$GEN" --change "$src" 1 "$round" >/dev/null
+  measure "$tool" changed "$bin -r $repo backup --host host-0 $src"
+  measure "$tool" restore "$bin -r $repo restore latest --target $out"
+  local want got
+  want=$(hashes "$src"); got=$(hashes "$out$src")
+  [ "$want" = "$got" ] || { echo "$tool: the restored tree differs from the source" >&2; exit 1; }
+  SZ[$tool]=$(du -sb "$repo" | cut -f1)
+  rm -rf "$out"
+}
+
+tools=(restic stash)
+for round in $(seq 1 "$RUNS"); do
+  echo "round $round of $RUNS"
+  for t in "${tools[@]}"; do
+    case $t in
+    restic) run_tool restic restic ;;
+    stash) run_tool stash "$STASH" ;;
+    esac
+  done
+done
+
+mib() { awk -v b="$1" 'BEGIN{printf "%.0f", b/1048576}'; }
+echo
+echo "$FILES files, $(mib "$SRC_BYTES") MiB; times are medians of $RUNS rounds"
+for t in "${tools[@]}"; do
+  for s in "${STEPS[@]}"; do echo "$t $s s:${TIMES[$t.$s]}"; done
+done
+printf "\n%-8s %10s %10s %10s %10s %10s %10s\n" tool first_s unchanged_s changed_s restore_s repo_MiB peak_MiB
+declare -A MED
+for t in "${tools[@]}"; do
+  peak=0
+  for s in "${STEPS[@]}"; do
+    MED[$t.$s]=$(echo "${TIMES[$t.$s]}" | median)
+    peak=$(max "$peak" "${PEAK[$t.$s]}")
+  done
+  printf "%-8s %10s %10s %10s %10s %10s %10s\n" "$t" "${MED[$t.first]}" "${MED[$t.unchanged]}" \
+    "${MED[$t.changed]}" "${MED[$t.restore]}" "$(mib "${SZ[$t]}")" "$(( peak / 1024 ))"
+done
+echo
+for s in "${STEPS[@]}"; do
+  awk -v s="$s" -v r="${MED[restic.$s]}" -v o="${MED[stash.$s]}" -v rm="${PEAK[restic.$s]}" -v om="${PEAK[stash.$s]}" \
+    'BEGIN{printf "%-10s stash %.2fx as fast as restic, peak memory %.2fx of restic'"'"'s\n", s, r/o, om/rm}'
+done
+awk -v r="${SZ[restic]}" -v o="${SZ[stash]}" 'BEGIN{printf "repository stash %+.1f%% against restic\n", (o/r-1)*100}'

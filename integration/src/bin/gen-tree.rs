@@ -1,0 +1,97 @@
+//! Write a deterministic tree of many small text files, or change some of them:
+//!
+//! ```text
+//! gen-tree DIR FILES [SEED]            FILES files of 200 B–90 KB SQL-like text
+//! gen-tree --change DIR PERCENT SEED   rewrite PERCENT % of the files of DIR (new content and size)
+//! ```
+//! Used by `benches/bench-tree.sh` so that every tool backs up the same tree. Files are
+//! `dNNN/sNN/fNNNNNN.txt`, 100 to a folder; sizes lean towards small ones (mean about 24 KB,
+//! so 30 000 files are about 700 MiB), as on a volume of documents or source code.
+use std::path::{Path, PathBuf};
+
+use stash_integration::data::{Rng, SqlDump};
+
+const MIN: u64 = 200;
+const MAX: u64 = 90_000;
+
+fn path_of(root: &Path, i: u64) -> PathBuf {
+    root.join(format!("d{:03}/s{:02}/f{i:06}.txt", i / 1000, i / 100 % 10))
+}
+
+/// A size in MIN..=MAX, `MIN + (MAX - MIN) * u^2.7` for uniform `u`.
+fn size_of(rng: &mut Rng) -> u64 {
+    let u = (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    MIN + ((MAX - MIN) as f64 * u.powf(2.7)) as u64
+}
+
+fn write(path: &Path, seed: u64, size: u64) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    }
+    let data = SqlDump::to_vec(seed, size);
+    std::fs::write(path, data).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+}
+
+fn usage() -> ! {
+    eprintln!("usage: gen-tree DIR FILES [SEED] | gen-tree --change DIR PERCENT SEED");
+    std::process::exit(2)
+}
+
+fn number(s: Option<String>) -> u64 {
+    s.and_then(|s| s.parse().ok()).unwrap_or_else(|| usage())
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("--change") {
+        let mut it = args.into_iter().skip(1);
+        let root = PathBuf::from(it.next().unwrap_or_else(|| usage()));
+        let percent = number(it.next());
+        let seed = number(it.next());
+        let mut files: Vec<PathBuf> = Vec::new();
+        collect(&root, &mut files);
+        files.sort();
+        let n = (files.len() as u64 * percent).div_ceil(100);
+        let mut rng = Rng::new(seed ^ 0x5eed);
+        let mut changed = 0;
+        // Distinct files, picked by a seeded shuffle of the first n positions.
+        for k in 0..n as usize {
+            let j = k + (rng.next_u64() % (files.len() - k) as u64) as usize;
+            files.swap(k, j);
+            let size = size_of(&mut rng);
+            write(&files[k], seed.wrapping_mul(1_000_003) + k as u64, size);
+            changed += 1;
+        }
+        println!("changed {changed} of {} files", files.len());
+        return;
+    }
+    let mut it = args.into_iter();
+    let root = PathBuf::from(it.next().unwrap_or_else(|| usage()));
+    let count = number(it.next());
+    let seed = it.next().map(|s| number(Some(s))).unwrap_or(1);
+    let mut rng = Rng::new(seed);
+    let mut total = 0u64;
+    for i in 0..count {
+        let size = size_of(&mut rng);
+        write(
+            &path_of(&root, i),
+            seed.wrapping_mul(1_000_000_007) + i,
+            size,
+        );
+        total += size;
+    }
+    println!("{count} files, {total} bytes");
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
+    let rd = std::fs::read_dir(dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    for e in rd {
+        let e = e.unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        let p = e.path();
+        match e.file_type() {
+            Ok(t) if t.is_dir() => collect(&p, out),
+            Ok(t) if t.is_file() => out.push(p),
+            _ => {}
+        }
+    }
+}
