@@ -391,15 +391,7 @@ fn example_batch_three_scheduled_runs_then_restore_batch() {
             .to_string()
     };
     assert_eq!(checksum("stash_batch"), checksum("stash_batch_restored"));
-    let keys = String::from_utf8(redis_cli(7, &["KEYS", "*"])).unwrap();
-    assert_eq!(keys.lines().count(), 201);
-    for k in keys.lines() {
-        assert_eq!(
-            redis_cli(7, &["DUMP", k]),
-            redis_cli(8, &["DUMP", k]),
-            "key {k}"
-        );
-    }
+    assert_eq!(assert_redis_keys_restored(7, 8).len(), 201);
     rt.block_on(async {
         let source = mongo_docs(&mongo, "stash_batch", "carts").await;
         assert_eq!(source.len(), 300);

@@ -371,6 +371,21 @@ pub fn mariadb(db: &str, q: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// Asserts that every key of Redis database `src` has the same `DUMP` in `dst`; returns the
+/// keys of `src`.
+pub fn assert_redis_keys_restored(src: u32, dst: u32) -> Vec<String> {
+    let keys = String::from_utf8(redis_cli(src, &["KEYS", "*"])).unwrap();
+    let keys: Vec<String> = keys.lines().map(str::to_string).collect();
+    for k in &keys {
+        assert_eq!(
+            redis_cli(src, &["DUMP", k]),
+            redis_cli(dst, &["DUMP", k]),
+            "Redis key {k}"
+        );
+    }
+    keys
+}
+
 pub fn redis_cli(db: u32, args: &[&str]) -> Vec<u8> {
     let out = Command::new("redis-cli")
         .args(["-h", "127.0.0.1", "-n", &db.to_string()])

@@ -94,19 +94,7 @@ async fn prune_repacks_partly_used_packs() {
     let tmp = tempfile::tempdir().unwrap();
     init(tmp.path(), 2, Compression::Auto).await;
     // Big packs so that both snapshots' blobs share packs.
-    let b = open_location(&Location::Local(tmp.path().to_path_buf())).unwrap();
-    let repo = Arc::new(
-        Repository::open(
-            b,
-            PASSWORD,
-            RepoOptions {
-                pack_size: 64 << 20,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap(),
-    );
+    let repo = open_with_big_packs(tmp.path()).await;
     let a = SqlDump::to_vec(1, 12 << 20);
     let bdata = SqlDump::to_vec(2, 12 << 20);
     let (sa, _) = backup_stream(
@@ -240,19 +228,7 @@ fn repo_files(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<
 /// forgotten: its pack is then partly used, so a prune without tolerance must repack it.
 async fn repository_with_a_pack_to_repack(root: &std::path::Path) -> Arc<Repository> {
     init(root, 2, Compression::Auto).await;
-    let b = open_location(&Location::Local(root.to_path_buf())).unwrap();
-    let repo = Arc::new(
-        Repository::open(
-            b,
-            PASSWORD,
-            RepoOptions {
-                pack_size: 64 << 20,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap(),
-    );
+    let repo = open_with_big_packs(root).await;
     let a = SqlDump::to_vec(1, 8 << 20);
     let mut b = a[..4 << 20].to_vec();
     b.extend(SqlDump::to_vec(2, 4 << 20));
@@ -353,4 +329,22 @@ async fn prune_refuses_a_repository_with_a_corrupt_pack_and_changes_nothing() {
         before == repo_files(tmp.path()),
         "prune changed the repository"
     );
+}
+
+/// The repository at `root` with 64 MiB packs, so that successive backups share packs.
+async fn open_with_big_packs(root: &std::path::Path) -> Arc<Repository> {
+    let b = open_location(&Location::Local(root.to_path_buf())).unwrap();
+    let repo = Arc::new(
+        Repository::open(
+            b,
+            PASSWORD,
+            RepoOptions {
+                pack_size: 64 << 20,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap(),
+    );
+    repo
 }
