@@ -3,7 +3,8 @@
 # backup, a second with nothing changed, a third after 1 % of the files changed (each takes the
 # one before as its parent, as restic does on its own), a full restore, and the repository size.
 # Prints times, peak memory and stash's ratios; checks that each restore equals the source by file
-# hashes, and otherwise asserts nothing.
+# hashes, modes, times, symlinks and hard links (gen-tree makes some of each, and a sparse file
+# whose disk use is printed), and otherwise asserts nothing.
 #
 #   benches/bench-tree.sh [FILES]     (default 30000 files, about 700 MiB)
 #   RUNS=5 benches/bench-tree.sh      (rounds, default 3; each tool once per round, interleaved)
@@ -30,7 +31,7 @@ SRC_BYTES=$(du -sb "$WORK/base" | cut -f1)
 sync
 
 STEPS=(first unchanged changed restore)
-declare -A TIMES PEAK SZ
+declare -A TIMES PEAK SZ SPARSE
 max() { echo $(( ${1:-0} > $2 ? ${1:-0} : $2 )); }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END{print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }
 measure() { # tool step cmd... ; records seconds (all rounds) and peak RSS (KiB, largest)
@@ -42,8 +43,11 @@ measure() { # tool step cmd... ; records seconds (all rounds) and peak RSS (KiB,
   TIMES[$tool.$step]+=" $secs"
   PEAK[$tool.$step]=$(max "${PEAK[$tool.$step]:-}" "$kib")
 }
-# Content hashes of every file below a folder, by relative path.
-hashes() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1; }
+# Every entry below a folder by relative path: type, mode, mtime (ns), symlink target, link
+# count (so hard links must come back as links), and every file's content hash.
+tree_state() {
+  (cd "$1" && find . -printf '%p %y %m %T@ %l %n\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+}
 
 run_tool() { # tool binary
   local tool=$1 bin=$2 repo=$WORK/$1-repo src=$WORK/src out=$WORK/restored
@@ -55,9 +59,11 @@ run_tool() { # tool binary
   "$GEN" --change "$src" 1 "$round" >/dev/null
   measure "$tool" changed "$bin -r $repo backup --host host-0 $src"
   measure "$tool" restore "$bin -r $repo restore latest --target $out"
-  local want got
-  want=$(hashes "$src"); got=$(hashes "$out$src")
-  [ "$want" = "$got" ] || { echo "$tool: the restored tree differs from the source" >&2; exit 1; }
+  tree_state "$src" >"$WORK/want"; tree_state "$out$src" >"$WORK/got"
+  diff -q "$WORK/want" "$WORK/got" >/dev/null || {
+    echo "$tool: the restored tree differs from the source:" >&2
+    diff "$WORK/want" "$WORK/got" | head -20 >&2; exit 1; }
+  SPARSE[$tool]=$(du -k "$out$src/links/sparse.bin" | cut -f1)
   SZ[$tool]=$(du -sb "$repo" | cut -f1)
   rm -rf "$out"
 }
@@ -96,3 +102,6 @@ for s in "${STEPS[@]}"; do
     'BEGIN{printf "%-10s stash %.2fx as fast as restic, peak memory %.2fx of restic'"'"'s\n", s, r/o, om/rm}'
 done
 awk -v r="${SZ[restic]}" -v o="${SZ[stash]}" 'BEGIN{printf "repository stash %+.1f%% against restic\n", (o/r-1)*100}'
+for t in "${tools[@]}"; do
+  echo "$t restored the 64 MiB sparse file (2 MiB of data) into ${SPARSE[$t]} KiB of disk"
+done

@@ -129,6 +129,30 @@ pub trait Backend: Send + Sync + fmt::Debug {
     ) -> Result<(), BackendError> {
         copy_range_into(self, t, name, offset, len, buf).await
     }
+    /// Whether [`Backend::read_range_blocking`] works: reads are plain file reads (a local
+    /// folder), so a caller already on a blocking thread (restoring one small file after
+    /// another) can read there and save a thread hand-off per read.
+    fn reads_blocking(&self) -> bool {
+        false
+    }
+    /// [`Backend::read_range_into`] on the calling thread, where
+    /// [`Backend::reads_blocking`]; an error elsewhere.
+    fn read_range_blocking(
+        &self,
+        t: FileType,
+        name: &str,
+        _offset: u64,
+        _len: u64,
+        _buf: &mut Vec<u8>,
+    ) -> Result<(), BackendError> {
+        Err(BackendError {
+            kind: ErrorKind::Other,
+            op: "reading",
+            path: t.path(name),
+            location: self.location(),
+            message: "this storage is only read asynchronously".into(),
+        })
+    }
     /// Write a whole file atomically and durably. Never overwrites silently a different file
     /// of the same name: names are content hashes, so an existing file is the same file.
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError>;

@@ -227,30 +227,56 @@ impl Backend for OpendalBackend {
         len: u64,
         buf: &mut Vec<u8>,
     ) -> Result<(), BackendError> {
-        let Some(root) = &self.local_root else {
+        if self.local_root.is_none() {
             return crate::engine::backend::copy_range_into(self, t, name, offset, len, buf).await;
-        };
-        let rel = t.path(name);
-        let path = root.join(&rel);
+        }
+        let this = self.clone();
+        let name = name.to_string();
         let mut owned = std::mem::take(buf);
         let (res, owned) = tokio::task::spawn_blocking(move || {
-            owned.clear();
-            owned.resize(len as usize, 0);
-            let res = std::fs::File::open(&path).and_then(|f| {
-                use std::os::unix::fs::FileExt;
-                f.read_exact_at(&mut owned, offset)
-            });
+            let res = this.read_range_blocking(t, &name, offset, len, &mut owned);
             (res, owned)
         })
         .await
         .map_err(|e| BackendError {
             kind: ErrorKind::Other,
             op: "reading",
-            path: rel.clone(),
+            path: t.path("…"),
             location: self.location.clone(),
             message: format!("reader thread: {e}"),
         })?;
         *buf = owned;
+        res
+    }
+
+    fn reads_blocking(&self) -> bool {
+        self.local_root.is_some()
+    }
+
+    fn read_range_blocking(
+        &self,
+        t: FileType,
+        name: &str,
+        offset: u64,
+        len: u64,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), BackendError> {
+        let rel = t.path(name);
+        let Some(root) = &self.local_root else {
+            return Err(BackendError {
+                kind: ErrorKind::Other,
+                op: "reading",
+                path: rel,
+                location: self.location.clone(),
+                message: "not a local folder: read asynchronously".into(),
+            });
+        };
+        buf.clear();
+        buf.resize(len as usize, 0);
+        let res = std::fs::File::open(root.join(&rel)).and_then(|f| {
+            use std::os::unix::fs::FileExt;
+            f.read_exact_at(buf, offset)
+        });
         res.map_err(|e| {
             let (kind, message) = match e.kind() {
                 std::io::ErrorKind::NotFound => (ErrorKind::NotFound, "not found".to_string()),

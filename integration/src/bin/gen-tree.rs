@@ -6,7 +6,10 @@
 //! ```
 //! Used by `benches/bench-tree.sh` so that every tool backs up the same tree. Files are
 //! `dNNN/sNN/fNNNNNN.txt`, 100 to a folder; sizes lean towards small ones (mean about 24 KB,
-//! so 30 000 files are about 700 MiB), as on a volume of documents or source code.
+//! so 30 000 files are about 700 MiB), as on a volume of documents or source code. What else
+//! a volume holds and a restore must bring back comes too: every 7th file is mode 0600 and
+//! every 11th 0755, and `links/` holds a symlink and a hard link per 500 files and one sparse
+//! file of 64 MiB with 1 MiB of data at each end.
 use std::path::{Path, PathBuf};
 
 use stash_integration::data::{Rng, SqlDump};
@@ -50,6 +53,8 @@ fn main() {
         let seed = number(it.next());
         let mut files: Vec<PathBuf> = Vec::new();
         collect(&root, &mut files);
+        // The links and the sparse file stay as they are.
+        files.retain(|p| !p.starts_with(root.join("links")));
         files.sort();
         let n = (files.len() as u64 * percent).div_ceil(100);
         let mut rng = Rng::new(seed ^ 0x5eed);
@@ -79,8 +84,43 @@ fn main() {
             size,
         );
         total += size;
+        let mode = match i {
+            i if i % 7 == 0 => Some(0o600),
+            i if i % 11 == 0 => Some(0o755),
+            _ => None,
+        };
+        if let Some(mode) = mode {
+            use std::os::unix::fs::PermissionsExt;
+            let p = path_of(&root, i);
+            std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+        }
     }
-    println!("{count} files, {total} bytes");
+    links(&root, count, seed);
+    println!("{count} files, {total} bytes, with links and a sparse file in links/");
+}
+
+/// Symlinks and hard links to every 500th file, and a sparse file, in `root/links`.
+fn links(root: &Path, count: u64, seed: u64) {
+    let dir = root.join("links");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+    let fail = |p: &Path, e: std::io::Error| -> ! { panic!("{}: {e}", p.display()) };
+    for i in (0..count).step_by(500) {
+        let to = path_of(root, i);
+        let rel = Path::new("..").join(to.strip_prefix(root).expect("below root"));
+        let sym = dir.join(format!("sym{i:06}"));
+        std::os::unix::fs::symlink(&rel, &sym).unwrap_or_else(|e| fail(&sym, e));
+        let hard = dir.join(format!("hard{i:06}"));
+        std::fs::hard_link(&to, &hard).unwrap_or_else(|e| fail(&hard, e));
+    }
+    let sparse = dir.join("sparse.bin");
+    let mut f = std::fs::File::create(&sparse).unwrap_or_else(|e| fail(&sparse, e));
+    use std::io::{Seek, SeekFrom, Write};
+    let edge = SqlDump::to_vec(seed ^ 0x5ba5e, 1 << 20);
+    f.write_all(&edge)
+        .and_then(|()| f.seek(SeekFrom::Start((64 << 20) - (1 << 20))).map(drop))
+        .and_then(|()| f.write_all(&edge))
+        .unwrap_or_else(|e| fail(&sparse, e));
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>) {

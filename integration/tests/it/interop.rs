@@ -323,3 +323,85 @@ async fn we_read_and_extend_restic_v1_repository() {
 async fn we_read_and_extend_restic_v2_repository() {
     we_read_restic("2").await;
 }
+
+/// Hard links come back as links and sparse files as sparse, from our restore and from
+/// restic's restore of our snapshot; content, modes and times equal the source's.
+#[tokio::test(flavor = "multi_thread")]
+async fn hard_links_and_sparse_files_are_restored() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("a.txt"), SqlDump::to_vec(3, 40_000)).unwrap();
+    std::fs::hard_link(src.join("a.txt"), src.join("sub/b.txt")).unwrap();
+    std::fs::hard_link(src.join("a.txt"), src.join("c.txt")).unwrap();
+    std::fs::write(src.join("single.txt"), b"one link").unwrap();
+    // 6 MiB with 1 MiB of data at the end: the zeros before it are a hole.
+    let sparse = src.join("sparse.bin");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::create(&sparse).unwrap();
+        f.seek(SeekFrom::Start(5 << 20)).unwrap();
+        f.write_all(&SqlDump::to_vec(4, 1 << 20)).unwrap();
+    }
+    // And one ending in a hole.
+    std::fs::File::create(src.join("tail-hole.bin"))
+        .unwrap()
+        .set_len(3 << 20)
+        .unwrap();
+    let repo_path = tmp.path().join("repo");
+    let repo = init(&repo_path, 2, Compression::Auto).await;
+    let (snap, _) = backup_paths(
+        repo.clone(),
+        std::slice::from_ref(&src),
+        &[],
+        &SnapshotOptions::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    restic(&repo_path, &["check", "--read-data"]);
+
+    let ours = tmp.path().join("ours");
+    restore(
+        &repo,
+        snap.snapshot.tree,
+        &ours,
+        &RestoreOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    let theirs = tmp.path().join("theirs");
+    restic(
+        &repo_path,
+        &["restore", "latest", "--target", theirs.to_str().unwrap()],
+    );
+    let rel = src.strip_prefix("/").unwrap();
+    for out in [ours.join(rel), theirs.join(rel)] {
+        assert_same(&src, &out);
+        let ino = |p: &str| std::fs::metadata(out.join(p)).unwrap().ino();
+        assert_eq!(
+            ino("a.txt"),
+            ino("sub/b.txt"),
+            "{}: not linked",
+            out.display()
+        );
+        assert_eq!(ino("a.txt"), ino("c.txt"), "{}: not linked", out.display());
+        assert_eq!(std::fs::metadata(out.join("a.txt")).unwrap().nlink(), 3);
+        assert_eq!(
+            std::fs::metadata(out.join("single.txt")).unwrap().nlink(),
+            1
+        );
+    }
+    // Ours keeps the holes (restic 0.14 writes the zeros unless given --sparse).
+    for (name, data) in [("sparse.bin", 1u64 << 20), ("tail-hole.bin", 0)] {
+        let md = std::fs::metadata(ours.join(rel).join(name)).unwrap();
+        let on_disk = md.blocks() * 512;
+        assert!(
+            on_disk <= data + (512 << 10),
+            "{name}: {on_disk} bytes on disk for {data} bytes of data ({} long)",
+            md.len()
+        );
+    }
+}

@@ -207,6 +207,20 @@ fn count(c: &mut ChangeCounts, change: Change) {
     }
 }
 
+/// A folder's entries with their metadata (`None` where it could not be read: the entry is
+/// read again on its own, so its error names it).
+fn list_with_metadata(
+    dir: &Path,
+) -> std::io::Result<Vec<(std::ffi::OsString, Option<std::fs::Metadata>)>> {
+    Ok(sys::read_dir_names(dir)?
+        .into_iter()
+        .map(|name| {
+            let md = std::fs::symlink_metadata(dir.join(&name)).ok();
+            (name, md)
+        })
+        .collect())
+}
+
 /// The start of a file, read on a blocking thread.
 enum Head {
     /// The whole file: shorter than the chunker's minimum, so one blob (none when empty),
@@ -360,49 +374,58 @@ impl<'a> Walker<'a> {
     }
 
     /// Saves what snapshot path `at` holds, reading it from `real`; `previous` is the node
-    /// at the same path in the parent snapshot.
+    /// at the same path in the parent snapshot. `md` is `real`'s metadata when the folder
+    /// listing already read it (else it is read here).
     fn save_path(
         &'a self,
         name: String,
         at: String,
         real: PathBuf,
+        md: Option<std::fs::Metadata>,
         previous: Option<Node>,
     ) -> BoxFuture<'a, Result<Node>> {
         Box::pin(async move {
             let io =
                 |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", real.display()));
-            let md = tokio::fs::symlink_metadata(&real).await.map_err(io)?;
+            let md = match md {
+                Some(md) => md,
+                None => tokio::fs::symlink_metadata(&real).await.map_err(io)?,
+            };
             let mut node = node_from_metadata(&name, &real, &md).map_err(io)?;
             if md.is_dir() {
                 let dir = real.clone();
-                let listed = tokio::task::spawn_blocking(move || sys::read_dir_names(&dir))
+                // One blocking call lists the folder and reads every entry's metadata: on a
+                // backup where little changed that is most of the work, and a thread hand-off
+                // per file would cost more than the `lstat` itself.
+                let listed = tokio::task::spawn_blocking(move || list_with_metadata(&dir))
                     .await
                     .map_err(|e| RepoError::Other(format!("folder reader thread: {e}")))?
                     .map_err(io)?;
                 let mut names = BTreeMap::new();
-                for child in listed {
-                    names.insert(child.to_string_lossy().into_owned(), real.join(child));
+                for (child, child_md) in listed {
+                    let child_real = real.join(&child);
+                    names.insert(child.to_string_lossy().into_owned(), (child_real, child_md));
                 }
                 // A volume mounted inside this one is read from its own folder.
                 for (child, host) in self.map.child_mounts(&at) {
-                    names.insert(child, host);
+                    names.insert(child, (host, None));
                 }
                 let parent_tree = self.parent_tree(previous.as_ref(), &at).await;
                 let children: Vec<_> = names
                     .into_iter()
-                    .filter_map(|(child, child_real)| {
+                    .filter_map(|(child, (child_real, child_md))| {
                         let child_at = format!("{}/{child}", at.trim_end_matches('/'));
                         if self.excludes.matches(&child_at) {
                             return None;
                         }
                         let before = parent_tree.as_ref().and_then(|t| t.find(&child)).cloned();
-                        Some((child, child_at, child_real, before))
+                        Some((child, child_at, child_real, child_md, before))
                     })
                     .collect();
                 drop(parent_tree);
                 let nodes: Vec<Node> = futures::stream::iter(children)
-                    .map(|(child, child_at, child_real, before)| {
-                        self.save_path(child, child_at, child_real, before)
+                    .map(|(child, child_at, child_real, child_md, before)| {
+                        self.save_path(child, child_at, child_real, child_md, before)
                     })
                     .buffered(DIR_FANOUT)
                     .try_collect()
@@ -452,7 +475,7 @@ impl<'a> Walker<'a> {
                 let previous = parent_tree.as_ref().and_then(|t| t.find(name)).cloned();
                 match e {
                     VEntry::Target(real) => tree.nodes.push(
-                        self.save_path(name.clone(), p, real.clone(), previous)
+                        self.save_path(name.clone(), p, real.clone(), None, previous)
                             .await?,
                     ),
                     VEntry::Dir(sub) => {
