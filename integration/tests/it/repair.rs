@@ -490,3 +490,39 @@ async fn an_unreadable_snapshot_file_is_removed_only_when_named_with_forget() {
     assert_eq!(list[0]["id"], good.id.to_hex());
     assert_eq!(list.as_array().unwrap().len(), 1);
 }
+
+/// An index entry that no longer fits its pack (a blob missing from the listing): the pack's
+/// header is read and the pack indexed again from it, nothing is lost.
+#[tokio::test(flavor = "multi_thread")]
+async fn repair_index_reads_the_header_of_a_pack_whose_size_disagrees() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = init(tmp.path(), 2, Compression::Auto).await;
+    let data = Rng::new(8).bytes(3 << 20);
+    let s = backup(&repo, &data, "a.sql").await;
+    let old = repo.backend().list(FileType::Index).await.unwrap();
+    let mut file: stash::engine::index::IndexFile =
+        repo.load_json(FileType::Index, &old[0].name).await.unwrap();
+    let damaged = file
+        .packs
+        .iter_mut()
+        .find(|p| p.blobs.iter().all(|b| b.blob_type == BlobType::Data))
+        .unwrap();
+    assert!(damaged.blobs.pop().is_some());
+    let damaged = damaged.id;
+    repo.save_index(file.packs, vec![]).await.unwrap();
+    repo.backend()
+        .remove(FileType::Index, &old[0].name)
+        .await
+        .unwrap();
+    restic_check_fails(tmp.path());
+
+    let rep = repair_index(&repo, &RepairIndexOptions::default())
+        .await
+        .unwrap();
+    assert_eq!(rep.packs_reindexed, vec![damaged], "{rep:?}");
+    assert_eq!(rep.packs_read, 1, "{rep:?}");
+    assert!(rep.packs_damaged.is_empty(), "{rep:?}");
+    restic(tmp.path(), &["check", "--read-data"]);
+    let (h, _) = restic_stdout_hash(tmp.path(), &["dump", &s.id.to_hex(), "/a.sql"]);
+    assert_eq!(h, sha(&data));
+}
