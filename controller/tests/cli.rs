@@ -523,3 +523,74 @@ fn backup_parent_flags() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The pack files (`data/xx/<id>`) of a repository with their sizes.
+fn pack_files(repo: &Path) -> std::collections::BTreeMap<std::path::PathBuf, u64> {
+    let mut out = std::collections::BTreeMap::new();
+    for d in std::fs::read_dir(repo.join("data")).unwrap().flatten() {
+        for f in std::fs::read_dir(d.path()).unwrap().flatten() {
+            out.insert(f.path(), f.metadata().unwrap().len());
+        }
+    }
+    out
+}
+
+#[test]
+fn repair_index_and_snapshots_are_wired() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    ok(&mut stash(&repo, &["init"]));
+    assert!(backup_bytes(&repo, &SqlDump::to_vec(1, 1 << 20), "host-a")
+        .status
+        .success());
+    let before = pack_files(&repo);
+    assert!(backup_bytes(&repo, &SqlDump::to_vec(2, 1 << 20), "host-b")
+        .status
+        .success());
+    // The second backup's data pack (its tree pack is the smaller new one) goes missing.
+    let (lost, _) = pack_files(&repo)
+        .into_iter()
+        .filter(|(p, _)| !before.contains_key(p))
+        .max_by_key(|(_, size)| *size)
+        .unwrap();
+    std::fs::remove_file(&lost).unwrap();
+    let lost = lost.file_name().unwrap().to_str().unwrap().to_string();
+
+    let out = stash(&repo, &["repair", "index", "--bogus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "unknown flags are refused");
+    let out = ok(&mut stash(&repo, &["repair", "index"]));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "pack {lost}: missing from the repository, removed from the index"
+        )),
+        "{err}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("repair snapshots --forget"));
+
+    let out = ok(&mut stash(
+        &repo,
+        &["repair", "snapshots", "--dry-run", "--forget"],
+    ));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("file \"/dumpfile.sql\": removed missing content")
+            && text.contains("would save new snapshot")
+            && text.ends_with("would modify 1 snapshots\n"),
+        "{text}"
+    );
+    let out = ok(&mut stash(
+        &repo,
+        &["repair", "snapshots", "--host", "host-b", "--forget"],
+    ));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("saved new snapshot") && text.ends_with("modified 1 snapshots\n"),
+        "{text}"
+    );
+    restic(&repo, &["check", "--read-data"]);
+    let out = ok(&mut stash(&repo, &["check"]));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("no errors were found"));
+}

@@ -1,14 +1,17 @@
 //! `check`: is the repository whole? Structure always; every byte with `read_data`.
 //!
 //! Each problem is reported with the file it concerns, so a user knows what is broken.
-//! Packs that no index lists (left by an interrupted backup) are reported as hints, not
-//! errors: they harm nothing and `prune` removes them.
+//! What harms nothing is a hint, not an error, as in restic: packs that no index lists (left
+//! by an interrupted backup; `prune` removes them), packs that several index files list
+//! (restic's "duplicate packs") and index files that a newer one supersedes but that are still
+//! there (both left by an interrupted prune or repair; `repair index` writes one index again).
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::StreamExt;
 
 use super::backend::FileType;
+use super::index::MasterIndex;
 use super::pack::BlobType;
 use super::repo::{Repository, Result};
 use super::walk::reachable;
@@ -44,6 +47,7 @@ pub async fn check(repo: &Arc<Repository>, read_data: bool) -> Result<CheckRepor
         rep.errors.push(format!("loading index: {e}"));
         return Ok(rep);
     }
+    rep.hints.extend(index_hints(&repo.index()));
     let on_disk: HashMap<String, u64> = repo
         .backend()
         .list(FileType::Pack)
@@ -138,6 +142,32 @@ pub async fn check(repo: &Arc<Repository>, read_data: bool) -> Result<CheckRepor
         }
     }
     Ok(rep)
+}
+
+/// restic's index hints: each pack listed by several index files, each index file that a
+/// loaded one supersedes. Both are harmless (lookups take one listing) and `repair index`
+/// or `prune` clears them.
+fn index_hints(mi: &MasterIndex) -> Vec<String> {
+    let mut hints: Vec<String> = mi
+        .duplicate_packs()
+        .into_iter()
+        .map(|(p, files)| {
+            let files: Vec<String> = files.iter().map(|f| f.short()).collect();
+            format!(
+                "pack {p}: contained in several indexes ({}); non-critical, \
+                 `stash repair index` writes an index that lists it once",
+                files.join(", ")
+            )
+        })
+        .collect();
+    hints.extend(mi.obsolete_files().into_iter().map(|(newer, older)| {
+        format!(
+            "index {older}: superseded by index {} but still present (obsolete index); \
+             non-critical, `stash repair index` removes it",
+            newer.short()
+        )
+    }));
+    hints
 }
 
 /// Read a whole pack: its hash must be its name, and every blob must decrypt to its id.

@@ -87,6 +87,11 @@ pub struct MasterIndex {
     blobs: HashMap<(BlobType, Id), BlobLocation>,
     packs: HashSet<Id>,
     pub files: Vec<Id>,
+    /// Per pack, the index files that list it (more than one after an interrupted prune or
+    /// repair: `check` says so).
+    pack_files: HashMap<Id, Vec<Id>>,
+    /// `(newer, older)`: index file `newer` names `older` in its `supersedes` field.
+    superseded: Vec<(Id, Id)>,
 }
 
 impl MasterIndex {
@@ -108,7 +113,43 @@ impl MasterIndex {
         self.files.push(id);
         for p in &f.packs {
             self.add_pack(p);
+            let files = self.pack_files.entry(p.id).or_default();
+            if !files.contains(&id) {
+                files.push(id);
+            }
         }
+        self.superseded
+            .extend(f.supersedes.iter().map(|old| (id, *old)));
+    }
+
+    /// Packs that more than one index file lists, with those files (sorted, for stable output).
+    pub fn duplicate_packs(&self) -> Vec<(Id, Vec<Id>)> {
+        let mut out: Vec<(Id, Vec<Id>)> = self
+            .pack_files
+            .iter()
+            .filter(|(_, files)| files.len() > 1)
+            .map(|(p, files)| {
+                let mut files = files.clone();
+                files.sort();
+                (*p, files)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// `(newer, older)` pairs where index file `newer` supersedes `older` and both were
+    /// loaded: `older` should have been deleted when `newer` was written.
+    pub fn obsolete_files(&self) -> Vec<(Id, Id)> {
+        let mut out: Vec<(Id, Id)> = self
+            .superseded
+            .iter()
+            .filter(|(_, old)| self.files.contains(old))
+            .copied()
+            .collect();
+        out.sort();
+        out.dedup();
+        out
     }
 
     pub fn get(&self, t: BlobType, id: &Id) -> Option<BlobLocation> {
@@ -133,5 +174,63 @@ impl MasterIndex {
 
     pub fn iter(&self) -> impl Iterator<Item = (&(BlobType, Id), &BlobLocation)> {
         self.blobs.iter()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pack(n: u8) -> IndexPack {
+        IndexPack {
+            id: Id::hash(&[n]),
+            blobs: vec![IndexBlob {
+                id: Id::hash(&[n, n]),
+                blob_type: BlobType::Data,
+                offset: 0,
+                length: 100,
+                uncompressed_length: None,
+            }],
+        }
+    }
+
+    /// An interrupted prune or repair leaves the old index file beside the new one that
+    /// supersedes it: both the pack listed twice and the obsolete file are named.
+    #[test]
+    fn duplicate_packs_and_obsolete_files() {
+        let (old, new, other) = (Id::hash(b"old"), Id::hash(b"new"), Id::hash(b"other"));
+        let mut mi = MasterIndex::default();
+        let listing = |supersedes| IndexFile {
+            supersedes,
+            packs: vec![pack(1), pack(2)],
+        };
+        mi.add_file(old, &listing(vec![]));
+        mi.add_file(new, &listing(vec![old]));
+        mi.add_file(
+            other,
+            &IndexFile {
+                supersedes: vec![Id::hash(b"long gone")],
+                packs: vec![pack(3)],
+            },
+        );
+        let mut both = vec![old, new];
+        both.sort();
+        let mut want = vec![(pack(1).id, both.clone()), (pack(2).id, both)];
+        want.sort();
+        assert_eq!(mi.duplicate_packs(), want);
+        assert_eq!(mi.obsolete_files(), vec![(new, old)]);
+        assert_eq!(mi.blob_count(), 3);
+    }
+
+    #[test]
+    fn one_listing_per_pack_is_no_duplicate() {
+        let mut mi = MasterIndex::default();
+        let f = IndexFile {
+            supersedes: vec![],
+            packs: vec![pack(1), pack(2)],
+        };
+        mi.add_file(Id::hash(b"a"), &f);
+        assert!(mi.duplicate_packs().is_empty());
+        assert!(mi.obsolete_files().is_empty());
     }
 }

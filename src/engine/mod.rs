@@ -2,7 +2,7 @@
 //!
 //! Format modules (`id`, `crypto`, `keyfile`, `config`, `unpacked`, `pack`, `index`, `tree`,
 //! `snapshot`, `chunker`) are pure; `repo` joins them with a [`backend::Backend`]; the
-//! operations (`archiver`, `restorer`, `lock`, `forget`, `prune`, `check`, `stats`) use `repo`;
+//! operations (`archiver`, `restorer`, `lock`, `forget`, `prune`, `check`, `repair`, `stats`) use `repo`;
 //! `pathmap` says where the paths a snapshot records are on this machine.
 pub mod archiver;
 pub mod backend;
@@ -22,6 +22,7 @@ pub mod lock;
 pub mod pack;
 pub mod pathmap;
 pub mod prune;
+pub mod repair;
 pub mod repo;
 pub mod restorer;
 pub mod retention;

@@ -9,7 +9,7 @@
 //! missing or has the wrong size, or a pack to repack whose blobs do not decrypt to their ids,
 //! stops prune before it deletes anything, and what it had written is removed again. Deleting
 //! from a damaged repository could throw away what a repair would still save; the refusal
-//! names the packs and says how to repair.
+//! names the packs and points at `repair index` and `repair snapshots` (`super::repair`).
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -319,8 +319,10 @@ fn refusal(damaged: &[(String, String)]) -> RepoError {
         .collect();
     RepoError::Other(format!(
         "refusing to prune a damaged repository; nothing was changed:{packs}\n\
-         `stash check --read-data` shows what is affected. To repair (the repository is restic's \
-         format): `restic repair index`, then `restic repair snapshots --forget` (restic 0.16 or \
-         later), which keep everything that can still be read; then prune again."
+         `stash check --read-data` shows what is affected. To repair, keeping everything that \
+         can still be read: `stash repair index` (add `--read-all-packs` when a pack is corrupt \
+         rather than missing), then `stash repair snapshots --forget`; then prune again. \
+         restic's own `repair index` and `repair snapshots` (0.16 or later) work on this \
+         repository too."
     ))
 }

@@ -96,6 +96,16 @@ pub enum RepoError {
     Locked(#[from] super::lock::LockedError),
     #[error("choosing the parent snapshot: {0}")]
     Parent(super::snapshot::SelectError),
+    #[error("choosing snapshots: {0}")]
+    Select(super::snapshot::SelectError),
+    #[error(
+        "snapshot file {name} cannot be read; `stash repair snapshots --forget {name}` removes it"
+    )]
+    UnreadableSnapshot {
+        name: String,
+        #[source]
+        source: Box<RepoError>,
+    },
     #[error("reading key file {name}")]
     Key { name: String, source: KeyFileError },
     /// Writing restored data failed (a full disk, or the reader of a pipe went away).
@@ -420,27 +430,27 @@ impl Repository {
     }
 
     /// Write `packs` as as many index files as needed to keep each well below restic's 8 MiB
-    /// guideline. Returns how many files were written.
+    /// guideline. Returns the ids of the files written.
     pub async fn save_index_batched(
         &self,
         packs: Vec<IndexPack>,
         supersedes: &[Id],
-    ) -> Result<usize> {
+    ) -> Result<Vec<Id>> {
         const BLOBS_PER_FILE: usize = 30_000;
-        let (mut files, mut batch, mut blobs) = (0, Vec::new(), 0);
+        let (mut files, mut batch, mut blobs) = (Vec::new(), Vec::new(), 0);
         for p in packs {
             blobs += p.blobs.len();
             batch.push(p);
             if blobs >= BLOBS_PER_FILE {
-                self.save_index(std::mem::take(&mut batch), supersedes.to_vec())
-                    .await?;
-                files += 1;
+                files.push(
+                    self.save_index(std::mem::take(&mut batch), supersedes.to_vec())
+                        .await?,
+                );
                 blobs = 0;
             }
         }
         if !batch.is_empty() {
-            self.save_index(batch, supersedes.to_vec()).await?;
-            files += 1;
+            files.push(self.save_index(batch, supersedes.to_vec()).await?);
         }
         Ok(files)
     }

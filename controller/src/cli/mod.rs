@@ -9,6 +9,7 @@ mod get;
 mod kubectl;
 mod maintenance;
 mod progress;
+mod repair;
 mod repo_args;
 mod restore;
 mod run;
@@ -53,6 +54,9 @@ pub enum Command {
     Prune(maintenance::PruneArgs),
     /// Check the repository for errors
     Check(maintenance::CheckArgs),
+    /// Repair a damaged repository: `repair index`, then `repair snapshots`
+    #[command(subcommand)]
+    Repair(repair::RepairCmd),
     /// Show repository statistics
     Stats(maintenance::StatsArgs),
     /// Manage keys (passwords)
@@ -97,6 +101,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Forget(a) => maintenance::forget(g, a).await,
         Command::Prune(a) => maintenance::prune(g, a).await,
         Command::Check(a) => maintenance::check(g, a).await,
+        Command::Repair(a) => repair::run(g, a).await,
         Command::Stats(a) => maintenance::stats(g, a).await,
         Command::Key(a) => maintenance::key(g, a).await,
         Command::Unlock(a) => maintenance::unlock(g, a).await,

@@ -1,4 +1,4 @@
-//! Opening repositories through the library the way the CLI does.
+//! Opening repositories through the library the way the CLI does, and looking at their files.
 use std::path::Path;
 use std::sync::Arc;
 
@@ -42,4 +42,56 @@ pub async fn open_with(
     Ok(Arc::new(
         Repository::open(b, password, opts(Compression::Auto)).await?,
     ))
+}
+
+/// The repository at `path` with packs of about `pack_size` bytes (big ones make successive
+/// backups share packs, small ones spread one backup over many).
+pub async fn open_with_pack_size(path: &Path, pack_size: usize) -> Arc<Repository> {
+    let b = open_location(&Location::Local(path.to_path_buf())).unwrap();
+    let opts = RepoOptions {
+        pack_size,
+        ..Default::default()
+    };
+    Arc::new(Repository::open(b, PASSWORD, opts).await.unwrap())
+}
+
+pub fn sha(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+/// Every file of the repository but its locks, with its bytes.
+pub fn repo_files(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap().flatten() {
+            if e.path().is_dir() {
+                walk(&e.path(), out);
+            } else {
+                out.push(e.path());
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(root, &mut files);
+    files
+        .into_iter()
+        .map(|p| (p.strip_prefix(root).unwrap().display().to_string(), p))
+        .filter(|(name, _)| !name.starts_with("locks"))
+        .map(|(name, p)| (name, std::fs::read(p).unwrap()))
+        .collect()
+}
+
+/// The files (`data/xx/<id>`) of the packs that hold data blobs.
+pub async fn data_packs(repo: &Arc<Repository>) -> Vec<String> {
+    repo.load_index().await.unwrap();
+    let packs: std::collections::BTreeSet<String> = repo
+        .index()
+        .iter()
+        .filter(|((t, _), _)| *t == stash::engine::pack::BlobType::Data)
+        .map(|(_, loc)| {
+            let hex = loc.pack.to_hex();
+            format!("data/{}/{hex}", &hex[..2])
+        })
+        .collect();
+    packs.into_iter().collect()
 }

@@ -14,5 +14,6 @@ mod interop;
 mod locks;
 mod maintenance;
 mod parents;
+mod repair;
 mod retention;
 mod storage;

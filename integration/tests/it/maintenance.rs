@@ -6,12 +6,11 @@ use stash::engine::check::check;
 use stash::engine::forget::{forget, ForgetOptions};
 use stash::engine::prune::{prune, PruneOptions};
 use stash::engine::retention::KeepPolicy;
-use stash::engine::{Compression, RepoOptions, Repository};
-use stash::storage::{open_location, Location};
+use stash::engine::{Compression, Repository};
 use stash_integration::data::{Rng, SqlDump};
-use stash_integration::restic::{json, restic, restic_stdout_hash, PASSWORD};
+use stash_integration::restic::{json, restic, restic_stdout_hash};
 
-use super::common::init;
+use super::common::{data_packs, init, open_with_pack_size, repo_files, sha};
 
 fn dir_size(p: &std::path::Path) -> u64 {
     let mut n = 0;
@@ -198,32 +197,6 @@ async fn prune_keeps_duplicates_of_kept_packs_in_the_index() {
     assert_eq!(h, sha(&longer));
 }
 
-fn sha(b: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(b))
-}
-
-/// Every file of the repository but its locks, with its bytes.
-fn repo_files(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            if e.path().is_dir() {
-                walk(&e.path(), out);
-            } else {
-                out.push(e.path());
-            }
-        }
-    }
-    let mut files = Vec::new();
-    walk(root, &mut files);
-    files
-        .into_iter()
-        .map(|p| (p.strip_prefix(root).unwrap().display().to_string(), p))
-        .filter(|(name, _)| !name.starts_with("locks"))
-        .map(|(name, p)| (name, std::fs::read(p).unwrap()))
-        .collect()
-}
-
 /// Two snapshots whose streams share their first half, in 64 MiB packs, the first one
 /// forgotten: its pack is then partly used, so a prune without tolerance must repack it.
 async fn repository_with_a_pack_to_repack(root: &std::path::Path) -> Arc<Repository> {
@@ -250,21 +223,6 @@ async fn repository_with_a_pack_to_repack(root: &std::path::Path) -> Arc<Reposit
         .await
         .unwrap();
     repo
-}
-
-/// The files (`data/xx/<id>`) of the packs that hold data blobs.
-async fn data_packs(repo: &Arc<Repository>) -> Vec<String> {
-    repo.load_index().await.unwrap();
-    let packs: std::collections::BTreeSet<String> = repo
-        .index()
-        .iter()
-        .filter(|((t, _), _)| *t == stash::engine::pack::BlobType::Data)
-        .map(|(_, loc)| {
-            let hex = loc.pack.to_hex();
-            format!("data/{}/{hex}", &hex[..2])
-        })
-        .collect();
-    packs.into_iter().collect()
 }
 
 async fn prune_all(repo: &Arc<Repository>) -> String {
@@ -333,18 +291,5 @@ async fn prune_refuses_a_repository_with_a_corrupt_pack_and_changes_nothing() {
 
 /// The repository at `root` with 64 MiB packs, so that successive backups share packs.
 async fn open_with_big_packs(root: &std::path::Path) -> Arc<Repository> {
-    let b = open_location(&Location::Local(root.to_path_buf())).unwrap();
-    let repo = Arc::new(
-        Repository::open(
-            b,
-            PASSWORD,
-            RepoOptions {
-                pack_size: 64 << 20,
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap(),
-    );
-    repo
+    open_with_pack_size(root, 64 << 20).await
 }

@@ -441,7 +441,7 @@ impl BlobSaver {
             packs_written: packs.len(),
             ..Default::default()
         };
-        stats.index_files_written = self.shared.repo.save_index_batched(packs, &[]).await?;
+        stats.index_files_written = self.shared.repo.save_index_batched(packs, &[]).await?.len();
         let now = Baseline::of(&self.shared.progress);
         let was = &self.shared.baseline;
         stats.blobs_new = now.blobs_new - was.blobs_new;
