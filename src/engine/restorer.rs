@@ -249,7 +249,9 @@ async fn decode_run(repo: Arc<Repository>, pool: Arc<BufferPool>, run: Run) -> R
         .await?;
     tokio::task::spawn_blocking(move || {
         let mut out = pool.take();
-        out.reserve(run.plain_len());
+        // The lengths come from the index; a damaged one may claim gigabytes, so reserve no
+        // more than a few runs' worth up front (decoding grows the buffer as it goes).
+        out.reserve(run.plain_len().min(16 * MAX_RUN as usize));
         for (id, loc) in &run.blobs {
             let a = (loc.offset as u64 - run.start) as usize;
             let b = a + loc.length as usize;
