@@ -26,9 +26,8 @@ if ! command -v cargo-fuzz >/dev/null 2>&1; then
   echo "installing cargo-fuzz into $root"
   CARGO_TARGET_DIR="$root/build" cargo install cargo-fuzz --locked --root "$root"
 fi
-export RUSTC_BOOTSTRAP=1
 work="${FUZZ_WORK_DIR:-$STASH_CACHE/fuzz}"
-export CARGO_TARGET_DIR="$work/target"
+fuzz_target_dir="${FUZZ_TARGET_DIR:-$work/target}"
 seeds="$here/src/engine/testdata/fuzz"
 
 # Fresh seeds from real repositories (restic must be installed: integration/scripts/install-tools.sh).
@@ -39,6 +38,9 @@ if [ "${FUZZ_SKIP_SEEDS:-0}" != 1 ]; then
   "$seeds_target/debug/fuzz-seeds" "$work/seeds"
 fi
 
+# Only the fuzz build gets the nightly switch: it changes every fingerprint, so the seeds'
+# build above must not see it.
+export RUSTC_BOOTSTRAP=1 CARGO_TARGET_DIR="$fuzz_target_dir"
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   mapfile -t targets < <(cd fuzz && cargo fuzz list)
