@@ -87,10 +87,8 @@ async fn we_read_pre_2016_index_files_in_a_v1_repository() {
     old_index_format("1").await;
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn we_read_pre_2016_index_files_in_a_v2_repository() {
-    old_index_format("2").await;
-}
+// Not in format 2: the old form has no uncompressed_length, so it cannot describe compressed
+// blobs (restic itself then fails with "invalid hash"); such index files exist only in v1.
 
 /// Move a repository in restic's default layout into the s3legacy one.
 fn to_s3legacy(repo: &Path) {
