@@ -50,6 +50,51 @@ impl FileType {
     ];
 }
 
+/// Where each type of file lives under the repository's root. restic's default layout is
+/// [`FileType::path`]; repositories that restic created on S3 before 0.7 use the
+/// "s3legacy" layout: singular folder names (`key/`, `snapshot/`, `lock/`) and packs straight
+/// in `data/`, without the two-hex-digit subfolders. restic 0.14 still reads both, telling
+/// them apart by which key folder holds a key file; backends that name paths do the same.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Layout {
+    #[default]
+    Default,
+    S3Legacy,
+}
+
+impl Layout {
+    /// The folder of files of type `t`.
+    pub fn dir(self, t: FileType) -> &'static str {
+        match (self, t) {
+            (Layout::Default, t) => t.dir(),
+            (Layout::S3Legacy, FileType::Key) => "key",
+            (Layout::S3Legacy, FileType::Snapshot) => "snapshot",
+            (Layout::S3Legacy, FileType::Lock) => "lock",
+            (Layout::S3Legacy, t) => t.dir(),
+        }
+    }
+
+    /// Path of a file relative to the repository root.
+    pub fn path(self, t: FileType, name: &str) -> String {
+        match (self, t) {
+            (Layout::Default, t) => t.path(name),
+            (Layout::S3Legacy, FileType::Config) => "config".to_string(),
+            (Layout::S3Legacy, t) => format!("{}/{name}", self.dir(t)),
+        }
+    }
+
+    /// restic's detection, from whether the default (`keys/`) and the legacy (`key/`) key
+    /// folder hold a key file: the legacy layout only when `key/` does and `keys/` does not;
+    /// anything else (a new, empty or ambiguous repository) is the default layout.
+    pub fn detect(key_in_keys: bool, key_in_key: bool) -> Layout {
+        if key_in_key && !key_in_keys {
+            Layout::S3Legacy
+        } else {
+            Layout::Default
+        }
+    }
+}
+
 impl fmt::Display for FileType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -217,5 +262,24 @@ mod tests {
         assert_eq!(FileType::Index.path("ff"), "index/ff");
         assert_eq!(FileType::Config.path(""), "config");
         assert_eq!(FileType::Key.path("k"), "keys/k");
+    }
+
+    #[test]
+    fn s3legacy_layout_is_restics() {
+        let l = Layout::S3Legacy;
+        assert_eq!(l.path(FileType::Pack, "abcdef"), "data/abcdef");
+        assert_eq!(l.path(FileType::Key, "k"), "key/k");
+        assert_eq!(l.path(FileType::Snapshot, "s"), "snapshot/s");
+        assert_eq!(l.path(FileType::Lock, "l"), "lock/l");
+        assert_eq!(l.path(FileType::Index, "i"), "index/i");
+        assert_eq!(l.path(FileType::Config, ""), "config");
+        assert_eq!(
+            Layout::Default.path(FileType::Pack, "abcdef"),
+            "data/ab/abcdef"
+        );
+        assert_eq!(Layout::detect(false, true), Layout::S3Legacy);
+        for (keys, key) in [(true, false), (true, true), (false, false)] {
+            assert_eq!(Layout::detect(keys, key), Layout::Default, "{keys} {key}");
+        }
     }
 }

@@ -27,9 +27,17 @@ pub fn serialize<S: Serializer>(t: &DateTime<FixedOffset>, s: S) -> Result<S::Ok
     s.serialize_str(&format(t))
 }
 
+/// Go's RFC 3339 parser refuses a leap second (`:60`); chrono takes it as a second with more
+/// than 10^9 nanoseconds, which [`format`] cannot write back, so it is refused here too.
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<DateTime<FixedOffset>, D::Error> {
     let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-    DateTime::parse_from_rfc3339(&s).map_err(serde::de::Error::custom)
+    let t = DateTime::parse_from_rfc3339(&s).map_err(serde::de::Error::custom)?;
+    if t.timestamp_subsec_nanos() >= 1_000_000_000 {
+        return Err(serde::de::Error::custom(format!(
+            "{s:?}: a leap second is not a valid time"
+        )));
+    }
+    Ok(t)
 }
 
 #[cfg(test)]
@@ -58,5 +66,20 @@ mod tests {
             assert_eq!(format(&t), want);
             assert_eq!(DateTime::parse_from_rfc3339(want).unwrap(), t);
         }
+    }
+
+    #[test]
+    fn leap_seconds_are_refused_as_go_does() {
+        #[derive(serde::Deserialize)]
+        struct T {
+            #[serde(with = "super")]
+            #[allow(dead_code)]
+            t: DateTime<FixedOffset>,
+        }
+        let e = serde_json::from_str::<T>(r#"{"t":"2016-12-31T23:59:60Z"}"#)
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("leap second"), "{e}");
+        assert!(serde_json::from_str::<T>(r#"{"t":"2016-12-31T23:59:59.5Z"}"#).is_ok());
     }
 }

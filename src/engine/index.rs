@@ -3,6 +3,9 @@
 //! An index file maps blobs to their place in packs; the master index is the union of all
 //! index files (restic lets them overlap). Lookups are by blob type and id; both data and tree
 //! blobs of the same id can exist.
+//!
+//! Index files written before 2016 are a bare JSON array of packs, without `supersedes`;
+//! restic still reads them (and `rebuild-index` rewrites them), so [`IndexFile`] accepts both.
 use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
@@ -11,11 +14,50 @@ use super::id::Id;
 use super::pack::{BlobType, PackedBlob};
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[serde(remote = "Self")]
 pub struct IndexFile {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub supersedes: Vec<Id>,
     #[serde(default)]
     pub packs: Vec<IndexPack>,
+}
+
+impl Serialize for IndexFile {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        IndexFile::serialize(self, s)
+    }
+}
+
+/// Today's object form, or the old bare array of packs (which supersedes nothing).
+impl<'de> Deserialize<'de> for IndexFile {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Either;
+        impl<'de> serde::de::Visitor<'de> for Either {
+            type Value = IndexFile;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an index: an object with \"packs\", or an array of packs")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<IndexFile, A::Error> {
+                IndexFile::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<IndexFile, A::Error> {
+                let packs = Vec::<IndexPack>::deserialize(
+                    serde::de::value::SeqAccessDeserializer::new(seq),
+                )?;
+                Ok(IndexFile {
+                    supersedes: Vec::new(),
+                    packs,
+                })
+            }
+        }
+        d.deserialize_any(Either)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -75,9 +117,11 @@ pub struct BlobLocation {
 }
 
 impl BlobLocation {
+    /// Plaintext length of the blob; 0 for an entry too short to hold the crypto overhead
+    /// (a damaged index: reading the blob fails later with a clear error).
     pub fn data_length(&self) -> u32 {
         self.uncompressed_length
-            .unwrap_or(self.length - super::crypto::OVERHEAD as u32)
+            .unwrap_or(self.length.saturating_sub(super::crypto::OVERHEAD as u32))
     }
 }
 
@@ -232,5 +276,51 @@ mod tests {
         mi.add_file(Id::hash(b"a"), &f);
         assert!(mi.duplicate_packs().is_empty());
         assert!(mi.obsolete_files().is_empty());
+    }
+
+    const PACK: &str = "73d04e6125cf3c28a299cc2f3cca3b78ceac396e4fcf9575e34536b26782413c";
+    const BLOB: &str = "3ec79977ef0cf5de7b08cd12b874cd0f62bbaf7f07f3497a5b1bbcc8cb39b1ce";
+
+    #[test]
+    fn reads_todays_index_and_the_old_bare_array() {
+        let today = format!(
+            r#"{{"supersedes":["{PACK}"],"packs":[{{"id":"{PACK}","blobs":[{{"id":"{BLOB}","type":"data","offset":0,"length":70,"uncompressed_length":100}}]}}]}}"#
+        );
+        let f: IndexFile = serde_json::from_str(&today).unwrap();
+        assert_eq!(f.supersedes.len(), 1);
+        assert_eq!(f.packs[0].blobs[0].uncompressed_length, Some(100));
+        // Written back in today's form.
+        let again = serde_json::to_string(&f).unwrap();
+        assert!(again.starts_with(r#"{"supersedes":["#), "{again}");
+
+        let old = format!(
+            r#"[{{"id":"{PACK}","blobs":[{{"id":"{BLOB}","type":"tree","offset":0,"length":70}},{{"id":"{PACK}","type":"data","offset":70,"length":40}}]}}]"#
+        );
+        let f: IndexFile = serde_json::from_str(&old).unwrap();
+        assert!(f.supersedes.is_empty());
+        assert_eq!(f.packs.len(), 1);
+        let mut mi = MasterIndex::default();
+        mi.add_file(Id::hash(b"index"), &f);
+        let loc = mi.get(BlobType::Tree, &BLOB.parse().unwrap()).unwrap();
+        assert_eq!((loc.offset, loc.length, loc.data_length()), (0, 70, 38));
+        assert!(mi.has(BlobType::Data, &PACK.parse().unwrap()));
+
+        for bad in ["3", r#""packs""#, "[1]", r#"{"packs":{}}"#] {
+            let e = serde_json::from_str::<IndexFile>(bad)
+                .unwrap_err()
+                .to_string();
+            assert!(!e.is_empty(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn an_entry_shorter_than_the_crypto_overhead_has_no_plaintext() {
+        let loc = BlobLocation {
+            pack: Id::hash(b"p"),
+            offset: 0,
+            length: 5,
+            uncompressed_length: None,
+        };
+        assert_eq!(loc.data_length(), 0);
     }
 }

@@ -13,6 +13,7 @@ pub mod config;
 pub mod crypto;
 pub mod decompress;
 pub mod forget;
+pub mod fuzz;
 pub mod gotime;
 pub mod id;
 pub mod index;

@@ -47,10 +47,11 @@ impl PackedBlob {
         }
     }
 
-    /// Plaintext length of the blob.
+    /// Plaintext length of the blob (0 for a length too short to hold the crypto overhead,
+    /// which no valid entry has).
     pub fn data_length(&self) -> u32 {
         self.uncompressed_length
-            .unwrap_or(self.length - OVERHEAD as u32)
+            .unwrap_or(self.length.saturating_sub(OVERHEAD as u32))
     }
 }
 
@@ -68,6 +69,8 @@ pub enum PackError {
     BlobType(u8),
     #[error("pack header entries add up to {sum} bytes but the blobs occupy {avail}")]
     Lengths { sum: u64, avail: u64 },
+    #[error("pack header places a blob beyond 4 GiB, past what an index offset can hold")]
+    TooLarge,
 }
 
 const ENTRY: usize = 1 + 4 + 32;
@@ -75,21 +78,7 @@ const ENTRY_COMPRESSED: usize = 1 + 4 + 4 + 32;
 
 /// Serialise and encrypt a pack header for `blobs` (in pack order).
 pub fn encode_header(key: &Key, blobs: &[PackedBlob]) -> Vec<u8> {
-    let mut h = Vec::with_capacity(blobs.len() * ENTRY_COMPRESSED);
-    for b in blobs {
-        let t = match (b.blob_type, b.uncompressed_length.is_some()) {
-            (BlobType::Data, false) => 0u8,
-            (BlobType::Tree, false) => 1,
-            (BlobType::Data, true) => 2,
-            (BlobType::Tree, true) => 3,
-        };
-        h.push(t);
-        h.extend_from_slice(&b.length.to_le_bytes());
-        if let Some(u) = b.uncompressed_length {
-            h.extend_from_slice(&u.to_le_bytes());
-        }
-        h.extend_from_slice(&b.id.0);
-    }
+    let h = header_plaintext(blobs);
     let mut out = key.encrypt(&h);
     let n = out.len() as u32;
     out.extend_from_slice(&n.to_le_bytes());
@@ -121,8 +110,8 @@ pub fn tail_guess(size: u64) -> u64 {
 }
 
 /// Parse the header from the last bytes of a pack. `tail` is the final `tail.len()` bytes of a
-/// pack of `pack_size` bytes. Returns `Err(HeaderLength)`-free `Ok(None)` when the tail is too
-/// short and the caller must read `needed` bytes instead.
+/// pack of `pack_size` bytes. Returns `Ok(Err(needed))` when the tail is too short to hold
+/// the header and the caller must read the last `needed` bytes instead.
 pub fn decode_header(
     key: &Key,
     tail: &[u8],
@@ -140,7 +129,14 @@ pub fn decode_header(
     }
     let enc = &tail[tail.len() - 4 - hl as usize..tail.len() - 4];
     let plain = key.decrypt(enc)?;
-    let mut blobs = Vec::with_capacity(plain.len() / ENTRY);
+    parse_header(&plain, pack_size - 4 - hl as u64).map(Ok)
+}
+
+/// Parse a decrypted pack header whose blobs occupy the first `blobs_len` bytes of the pack.
+/// Every entry must fit (restic's packs stay far below 4 GiB, and index offsets are 32-bit),
+/// and the entries must add up to exactly `blobs_len`.
+pub fn parse_header(plain: &[u8], blobs_len: u64) -> Result<Vec<PackedBlob>, PackError> {
+    let mut blobs = Vec::with_capacity(plain.len() / ENTRY_COMPRESSED);
     let mut pos = 0usize;
     let mut offset = 0u64;
     while pos < plain.len() {
@@ -153,23 +149,23 @@ pub fn decode_header(
             t => return Err(PackError::BlobType(t)),
         };
         let need = if compressed { ENTRY_COMPRESSED } else { ENTRY };
-        if pos + need > plain.len() {
+        let Some(entry) = plain.get(pos..pos + need) else {
             return Err(PackError::Malformed(pos));
-        }
-        let length = u32::from_le_bytes(plain[pos + 1..pos + 5].try_into().unwrap());
-        let (uncompressed_length, id_at) = if compressed {
-            (
-                Some(u32::from_le_bytes(
-                    plain[pos + 5..pos + 9].try_into().unwrap(),
-                )),
-                pos + 9,
-            )
-        } else {
-            (None, pos + 5)
         };
-        let id = Id(plain[id_at..id_at + 32].try_into().unwrap());
+        let word = |at: usize| u32::from_le_bytes(entry[at..at + 4].try_into().expect("4 bytes"));
+        let length = word(1);
+        let (uncompressed_length, id_at) = if compressed {
+            (Some(word(5)), 9)
+        } else {
+            (None, 5)
+        };
+        let id = Id(entry[id_at..id_at + 32].try_into().expect("32 bytes"));
         if (length as usize) < OVERHEAD {
             return Err(PackError::Malformed(pos));
+        }
+        let end = offset + u64::from(length);
+        if end > u64::from(u32::MAX) {
+            return Err(PackError::TooLarge);
         }
         blobs.push(PackedBlob {
             id,
@@ -178,14 +174,36 @@ pub fn decode_header(
             length,
             uncompressed_length,
         });
-        offset += length as u64;
+        offset = end;
         pos += need;
     }
-    let avail = pack_size - 4 - hl as u64;
-    if offset != avail {
-        return Err(PackError::Lengths { sum: offset, avail });
+    if offset != blobs_len {
+        return Err(PackError::Lengths {
+            sum: offset,
+            avail: blobs_len,
+        });
     }
-    Ok(Ok(blobs))
+    Ok(blobs)
+}
+
+/// The plaintext of a pack header for `blobs`, as [`encode_header`] encrypts it.
+pub fn header_plaintext(blobs: &[PackedBlob]) -> Vec<u8> {
+    let mut h = Vec::with_capacity(blobs.len() * ENTRY_COMPRESSED);
+    for b in blobs {
+        let t = match (b.blob_type, b.uncompressed_length.is_some()) {
+            (BlobType::Data, false) => 0u8,
+            (BlobType::Tree, false) => 1,
+            (BlobType::Data, true) => 2,
+            (BlobType::Tree, true) => 3,
+        };
+        h.push(t);
+        h.extend_from_slice(&b.length.to_le_bytes());
+        if let Some(u) = b.uncompressed_length {
+            h.extend_from_slice(&u.to_le_bytes());
+        }
+        h.extend_from_slice(&b.id.0);
+    }
+    h
 }
 
 #[cfg(test)]
@@ -242,5 +260,87 @@ mod tests {
             decode_header(&key, &short, sl),
             Err(PackError::Lengths { .. })
         ));
+    }
+
+    fn entry(t: u8, len: u32, ulen: Option<u32>) -> Vec<u8> {
+        let mut e = vec![t];
+        e.extend_from_slice(&len.to_le_bytes());
+        if let Some(u) = ulen {
+            e.extend_from_slice(&u.to_le_bytes());
+        }
+        e.extend_from_slice(&[9u8; 32]);
+        e
+    }
+
+    /// Headers that a damaged or hostile pack could hold: each is a typed error.
+    #[test]
+    fn hostile_headers_are_errors() {
+        let e = entry(0, 100, None);
+        assert!(matches!(
+            parse_header(&e[..20], 100),
+            Err(PackError::Malformed(0))
+        ));
+        let two = [entry(0, 100, None), entry(2, 50, Some(80))].concat();
+        assert!(matches!(
+            parse_header(&two[..two.len() - 1], 150),
+            Err(PackError::Malformed(37))
+        ));
+        assert!(matches!(
+            parse_header(&entry(0, 5000, None), 100),
+            Err(PackError::Lengths {
+                sum: 5000,
+                avail: 100
+            })
+        ));
+        assert!(matches!(
+            parse_header(&entry(0, 5, None), 5),
+            Err(PackError::Malformed(0))
+        ));
+        assert!(matches!(
+            parse_header(&entry(7, 100, None), 100),
+            Err(PackError::BlobType(7))
+        ));
+        // Offsets past 4 GiB cannot be indexed; u32 arithmetic on them would wrap.
+        let big = [entry(0, 0xffff_ff00, None), entry(2, 0x300, Some(10))].concat();
+        assert!(matches!(
+            parse_header(&big, 0x1_0000_0200),
+            Err(PackError::TooLarge)
+        ));
+        assert_eq!(parse_header(&[], 0).unwrap(), vec![]);
+        assert!(matches!(
+            parse_header(&[], 64),
+            Err(PackError::Lengths { .. })
+        ));
+
+        // Tails: too short, a length past the pack, a length under the crypto overhead.
+        let key = Key::random();
+        assert!(matches!(
+            decode_header(&key, &[1, 2], 1000),
+            Err(PackError::TooShort(1000))
+        ));
+        assert!(matches!(
+            decode_header(&key, &[0; 40], 20),
+            Err(PackError::TooShort(20))
+        ));
+        let mut tail = vec![0u8; 60];
+        tail.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(matches!(
+            decode_header(&key, &tail, 64),
+            Err(PackError::HeaderLength(u32::MAX))
+        ));
+        let mut tail = vec![0u8; 60];
+        tail.extend_from_slice(&31u32.to_le_bytes());
+        assert!(matches!(
+            decode_header(&key, &tail, 64),
+            Err(PackError::HeaderLength(31))
+        ));
+        let zero = PackedBlob {
+            id: Id::hash(b""),
+            blob_type: BlobType::Data,
+            offset: 0,
+            length: 3,
+            uncompressed_length: None,
+        };
+        assert_eq!(zero.data_length(), 0);
     }
 }

@@ -522,41 +522,7 @@ impl Repository {
         raw: &mut [u8],
         out: &mut Vec<u8>,
     ) -> Result<()> {
-        let what = || {
-            format!(
-                "{blob_type} blob {} in pack {}",
-                id.short(),
-                loc.pack.short()
-            )
-        };
-        if raw.len() != loc.length as usize {
-            return Err(RepoError::corrupt(
-                what(),
-                format!("expected {} bytes, read {}", loc.length, raw.len()),
-            ));
-        }
-        let plain = self
-            .key
-            .decrypt_in_place(raw)
-            .map_err(|e| RepoError::Decrypt {
-                what: what(),
-                source: e,
-            })?;
-        let start = out.len();
-        match loc.uncompressed_length {
-            Some(n) => {
-                if let Err(e) = super::decompress::decompress_append(plain, n as usize, out) {
-                    out.truncate(start);
-                    return Err(RepoError::corrupt(what(), e));
-                }
-            }
-            None => out.extend_from_slice(plain),
-        }
-        if Id::hash(&out[start..]) != *id {
-            out.truncate(start);
-            return Err(RepoError::corrupt(what(), "content hash mismatch"));
-        }
-        Ok(())
+        decode_blob_with(&self.key, blob_type, id, loc, raw, out)
     }
 
     /// Load one blob.
@@ -631,4 +597,49 @@ impl Repository {
 
     /// Size overhead constant, re-exported for callers computing plaintext sizes.
     pub const OVERHEAD: usize = OVERHEAD;
+}
+
+/// [`Repository::decode_blob_append`] with the key given: decrypt `raw` (the blob's bytes as
+/// read from its pack), decompress it if `loc` says so, check it hashes to `id`, and append
+/// the plaintext to `out`. Pure CPU work on untrusted bytes; `out` is unchanged on error.
+pub fn decode_blob_with(
+    key: &Key,
+    blob_type: BlobType,
+    id: &Id,
+    loc: &BlobLocation,
+    raw: &mut [u8],
+    out: &mut Vec<u8>,
+) -> Result<()> {
+    let what = || {
+        format!(
+            "{blob_type} blob {} in pack {}",
+            id.short(),
+            loc.pack.short()
+        )
+    };
+    if raw.len() != loc.length as usize {
+        return Err(RepoError::corrupt(
+            what(),
+            format!("expected {} bytes, read {}", loc.length, raw.len()),
+        ));
+    }
+    let plain = key.decrypt_in_place(raw).map_err(|e| RepoError::Decrypt {
+        what: what(),
+        source: e,
+    })?;
+    let start = out.len();
+    match loc.uncompressed_length {
+        Some(n) => {
+            if let Err(e) = super::decompress::decompress_append(plain, n as usize, out) {
+                out.truncate(start);
+                return Err(RepoError::corrupt(what(), e));
+            }
+        }
+        None => out.extend_from_slice(plain),
+    }
+    if Id::hash(&out[start..]) != *id {
+        out.truncate(start);
+        return Err(RepoError::corrupt(what(), "content hash mismatch"));
+    }
+    Ok(())
 }

@@ -322,7 +322,9 @@ fn decode_run_blocking(
     mut raw: Vec<u8>,
 ) -> Result<Vec<u8>> {
     let mut out = pool.take();
-    out.reserve(run.plain_len());
+    // The lengths come from the index; a damaged one may claim gigabytes, so reserve no
+    // more than a few runs' worth up front (decoding grows the buffer as it goes).
+    out.reserve(run.plain_len().min(16 * MAX_RUN as usize));
     for (id, loc) in &run.blobs {
         let a = (loc.offset as u64 - run.start) as usize;
         let b = a + loc.length as usize;

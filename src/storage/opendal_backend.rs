@@ -2,12 +2,15 @@
 //!
 //! Errors keep OpenDAL's temporary/permanent judgement (its RetryLayer has already retried the
 //! temporary ones when an error gets here) and lose every secret the backend knows of.
+//!
+//! The layout (restic's default or the old "s3legacy" one, see [`Layout`]) is detected on
+//! first use, as restic does when it opens a repository: two listings of the key folders.
 use async_trait::async_trait;
 use bytes::Bytes;
 use opendal::{ErrorKind as OdKind, Operator};
 
 use super::secret::Redactor;
-use crate::engine::backend::{Backend, BackendError, ErrorKind, FileInfo, FileType};
+use crate::engine::backend::{Backend, BackendError, ErrorKind, FileInfo, FileType, Layout};
 
 #[derive(Clone)]
 pub struct OpendalBackend {
@@ -19,6 +22,8 @@ pub struct OpendalBackend {
     /// `read_range_into`).
     local_root: Option<std::path::PathBuf>,
     redactor: Redactor,
+    /// Detected on first use (shared by clones).
+    layout: std::sync::Arc<tokio::sync::OnceCell<Layout>>,
 }
 
 impl std::fmt::Debug for OpendalBackend {
@@ -37,7 +42,41 @@ impl OpendalBackend {
             is_fs,
             local_root: None,
             redactor: Redactor::default(),
+            layout: Default::default(),
         }
+    }
+
+    /// The repository's layout: restic's detection the first time, remembered after.
+    pub async fn layout(&self) -> Result<Layout, BackendError> {
+        self.layout
+            .get_or_try_init(|| async {
+                let keys = self.has_key_file(Layout::Default.dir(FileType::Key)).await?;
+                let key = self.has_key_file(Layout::S3Legacy.dir(FileType::Key)).await?;
+                let layout = Layout::detect(keys, key);
+                if layout != Layout::Default {
+                    tracing::info!(location = %self.location, ?layout, "repository uses restic's old S3 layout");
+                }
+                Ok(layout)
+            })
+            .await
+            .copied()
+    }
+
+    /// Whether folder `dir` holds a file named like a repository file (a 64-digit hex id).
+    async fn has_key_file(&self, dir: &str) -> Result<bool, BackendError> {
+        let dir = format!("{dir}/");
+        match self.op.list(&dir).await {
+            Ok(entries) => Ok(entries.iter().any(|e| {
+                let name = e.name().trim_end_matches('/');
+                !e.metadata().is_dir() && is_file_name(name)
+            })),
+            Err(e) if e.kind() == OdKind::NotFound => Ok(false),
+            Err(e) => Err(self.err("listing", &dir, e)),
+        }
+    }
+
+    async fn path(&self, t: FileType, name: &str) -> Result<String, BackendError> {
+        Ok(self.layout().await?.path(t, name))
     }
 
     /// Serve ranged reads of a local repository with `pread` into the caller's buffer.
@@ -116,6 +155,11 @@ impl OpendalBackend {
     }
 }
 
+/// A repository file's name: a 64-digit hex id.
+fn is_file_name(name: &str) -> bool {
+    name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 #[async_trait]
 impl Backend for OpendalBackend {
     fn location(&self) -> String {
@@ -143,7 +187,7 @@ impl Backend for OpendalBackend {
     }
 
     async fn list(&self, t: FileType) -> Result<Vec<FileInfo>, BackendError> {
-        let dir = format!("{}/", t.dir());
+        let dir = format!("{}/", self.layout().await?.dir(t));
         let entries = match self.op.list_with(&dir).recursive(true).await {
             Ok(e) => e,
             Err(e) if e.kind() == OdKind::NotFound => return Ok(Vec::new()),
@@ -156,7 +200,7 @@ impl Backend for OpendalBackend {
             }
             let name = e.name().trim_end_matches('/');
             // Skip temporaries and anything that is not a full hex id.
-            if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            if !is_file_name(name) {
                 continue;
             }
             let size = match e.metadata().content_length() {
@@ -177,7 +221,7 @@ impl Backend for OpendalBackend {
     }
 
     async fn read(&self, t: FileType, name: &str) -> Result<Bytes, BackendError> {
-        let p = t.path(name);
+        let p = self.path(t, name).await?;
         let buf = self
             .op
             .read(&p)
@@ -193,7 +237,7 @@ impl Backend for OpendalBackend {
         offset: u64,
         len: u64,
     ) -> Result<Bytes, BackendError> {
-        let p = t.path(name);
+        let p = self.path(t, name).await?;
         let buf = self
             .op
             .read_with(&p)
@@ -230,6 +274,8 @@ impl Backend for OpendalBackend {
         if self.local_root.is_none() {
             return crate::engine::backend::copy_range_into(self, t, name, offset, len, buf).await;
         }
+        // Known before the blocking read, which cannot detect it.
+        self.layout().await?;
         let this = self.clone();
         let name = name.to_string();
         let mut owned = std::mem::take(buf);
@@ -241,7 +287,7 @@ impl Backend for OpendalBackend {
         .map_err(|e| BackendError {
             kind: ErrorKind::Other,
             op: "reading",
-            path: t.path("…"),
+            path: t.dir().to_string(),
             location: self.location.clone(),
             message: format!("reader thread: {e}"),
         })?;
@@ -250,7 +296,7 @@ impl Backend for OpendalBackend {
     }
 
     fn reads_blocking(&self) -> bool {
-        self.local_root.is_some()
+        self.local_root.is_some() && self.layout.initialized()
     }
 
     fn read_range_blocking(
@@ -261,16 +307,16 @@ impl Backend for OpendalBackend {
         len: u64,
         buf: &mut Vec<u8>,
     ) -> Result<(), BackendError> {
-        let rel = t.path(name);
-        let Some(root) = &self.local_root else {
+        let (Some(root), Some(layout)) = (&self.local_root, self.layout.get()) else {
             return Err(BackendError {
                 kind: ErrorKind::Other,
                 op: "reading",
-                path: rel,
+                path: t.path(name),
                 location: self.location.clone(),
-                message: "not a local folder: read asynchronously".into(),
+                message: "not a local folder with a known layout: read asynchronously".into(),
             });
         };
+        let rel = layout.path(t, name);
         buf.clear();
         buf.resize(len as usize, 0);
         let res = std::fs::File::open(root.join(&rel)).and_then(|f| {
@@ -300,7 +346,7 @@ impl Backend for OpendalBackend {
     }
 
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {
-        let p = t.path(name);
+        let p = self.path(t, name).await?;
         self.op
             .write(&p, data)
             .await
@@ -390,7 +436,7 @@ impl Backend for OpendalBackend {
     }
 
     async fn remove(&self, t: FileType, name: &str) -> Result<(), BackendError> {
-        let p = t.path(name);
+        let p = self.path(t, name).await?;
         match self.op.delete(&p).await {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == OdKind::NotFound => Ok(()),
@@ -399,7 +445,7 @@ impl Backend for OpendalBackend {
     }
 
     async fn stat(&self, t: FileType, name: &str) -> Result<Option<u64>, BackendError> {
-        let p = t.path(name);
+        let p = self.path(t, name).await?;
         match self.op.stat(&p).await {
             Ok(m) => Ok(Some(m.content_length())),
             Err(e) if e.kind() == OdKind::NotFound => Ok(None),

@@ -13,6 +13,7 @@ mod faults;
 mod interop;
 mod locks;
 mod maintenance;
+mod old_formats;
 mod parents;
 mod repair;
 mod retention;

@@ -1,0 +1,6 @@
+//! `index`: see `stash::engine::fuzz::index` for the input format and what is checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    stash::engine::fuzz::index(data);
+});

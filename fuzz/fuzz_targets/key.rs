@@ -1,0 +1,6 @@
+//! `key`: see `stash::engine::fuzz::key` for the input format and what is checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    stash::engine::fuzz::key(data);
+});

@@ -1,0 +1,6 @@
+//! `unpacked`: see `stash::engine::fuzz::unpacked` for the input format and what is checked.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| {
+    stash::engine::fuzz::unpacked(data);
+});
