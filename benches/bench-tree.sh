@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Benchmark: back up a tree of many small files with restic and stash, in one run: a first
+# Benchmark: back up a tree of many small files with restic, stash and (when installed, see
+# benches/install-rustic.sh) rustic, in one run: a first
 # backup, a second with nothing changed, a third after 1 % of the files changed (each takes the
 # one before as its parent, as restic does on its own), a full restore, and the repository size.
 # Prints times, peak memory and stash's ratios; checks that each restore equals the source by file
@@ -25,6 +26,9 @@ STASH=$TARGET/release/stash
 GEN=$TARGET/debug/gen-tree
 rm -rf "$WORK" && mkdir -p "$WORK"
 export RESTIC_PASSWORD=bench-password RESTIC_CACHE_DIR=$WORK/restic-cache
+export RUSTIC_PASSWORD=bench-password RUSTIC_CACHE_DIR=$WORK/restic-cache
+source integration/scripts/cache-dir.sh
+RUSTIC=$(command -v rustic || echo "$STASH_CACHE/rustic/bin/rustic")
 echo "generating $FILES files"
 "$GEN" "$WORK/base" "$FILES" 7
 SRC_BYTES=$(du -sb "$WORK/base" | cut -f1)
@@ -49,32 +53,51 @@ tree_state() {
   (cd "$1" && find . -printf '%p %y %m %T@ %l %n\n' | sort && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 }
 
+# The command lines of each tool: backup SRC, restore the latest snapshot below OUT.
+backup_cmd() { # tool bin repo src
+  case $1 in
+  rustic) echo "$2 -r $3 backup --host host-0 $4" ;;
+  *) echo "$2 -r $3 backup --host host-0 $4" ;;
+  esac
+}
+restore_cmd() { # tool bin repo out
+  case $1 in
+  rustic) echo "$2 -r $3 restore latest $4" ;;
+  *) echo "$2 -r $3 restore latest --target $4" ;;
+  esac
+}
+
 run_tool() { # tool binary
   local tool=$1 bin=$2 repo=$WORK/$1-repo src=$WORK/src out=$WORK/restored
   rm -rf "$repo" "$src" "$out" "$RESTIC_CACHE_DIR"
   cp -a "$WORK/base" "$src"
   $bin -r "$repo" init >/dev/null 2>&1
-  measure "$tool" first "$bin -r $repo backup --host host-0 $src"
-  measure "$tool" unchanged "$bin -r $repo backup --host host-0 $src"
+  measure "$tool" first "$(backup_cmd "$tool" "$bin" "$repo" "$src")"
+  measure "$tool" unchanged "$(backup_cmd "$tool" "$bin" "$repo" "$src")"
   "$GEN" --change "$src" 1 "$round" >/dev/null
-  measure "$tool" changed "$bin -r $repo backup --host host-0 $src"
-  measure "$tool" restore "$bin -r $repo restore latest --target $out"
-  tree_state "$src" >"$WORK/want"; tree_state "$out$src" >"$WORK/got"
+  measure "$tool" changed "$(backup_cmd "$tool" "$bin" "$repo" "$src")"
+  measure "$tool" restore "$(restore_cmd "$tool" "$bin" "$repo" "$out")"
+  # restic and stash restore below the full source path; rustic below the snapshot's root.
+  local restored=$out$src
+  [ -d "$restored" ] || restored=$out
+  tree_state "$src" >"$WORK/want"; tree_state "$restored" >"$WORK/got"
   diff -q "$WORK/want" "$WORK/got" >/dev/null || {
     echo "$tool: the restored tree differs from the source:" >&2
     diff "$WORK/want" "$WORK/got" | head -20 >&2; exit 1; }
-  SPARSE[$tool]=$(du -k "$out$src/links/sparse.bin" | cut -f1)
+  SPARSE[$tool]=$(du -k "$restored/links/sparse.bin" | cut -f1)
   SZ[$tool]=$(du -sb "$repo" | cut -f1)
   rm -rf "$out"
 }
 
 tools=(restic stash)
+[ -x "$RUSTIC" ] && tools+=(rustic)
 for round in $(seq 1 "$RUNS"); do
   echo "round $round of $RUNS"
   for t in "${tools[@]}"; do
     case $t in
     restic) run_tool restic restic ;;
     stash) run_tool stash "$STASH" ;;
+    rustic) run_tool rustic "$RUSTIC" ;;
     esac
   done
 done
@@ -97,9 +120,12 @@ for t in "${tools[@]}"; do
     "${MED[$t.changed]}" "${MED[$t.restore]}" "$(mib "${SZ[$t]}")" "$(( peak / 1024 ))"
 done
 echo
-for s in "${STEPS[@]}"; do
-  awk -v s="$s" -v r="${MED[restic.$s]}" -v o="${MED[stash.$s]}" -v rm="${PEAK[restic.$s]}" -v om="${PEAK[stash.$s]}" \
-    'BEGIN{printf "%-10s stash %.2fx as fast as restic, peak memory %.2fx of restic'"'"'s\n", s, r/o, om/rm}'
+for other in "${tools[@]}"; do
+  [ "$other" = stash ] && continue
+  for s in "${STEPS[@]}"; do
+    awk -v s="$s" -v n="$other" -v r="${MED[$other.$s]}" -v o="${MED[stash.$s]}" -v rm="${PEAK[$other.$s]}" -v om="${PEAK[stash.$s]}" \
+      'BEGIN{printf "%-10s stash %.2fx as fast as %s, peak memory %.2fx of %s'"'"'s\n", s, r/o, n, om/rm, n}'
+  done
 done
 awk -v r="${SZ[restic]}" -v o="${SZ[stash]}" 'BEGIN{printf "repository stash %+.1f%% against restic\n", (o/r-1)*100}'
 for t in "${tools[@]}"; do
