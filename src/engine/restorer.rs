@@ -564,7 +564,6 @@ impl<'a> Restorer<'a> {
                 file_from_runs(self.repo, runs, f, true, &self.pool, self.progress).await?;
             let (node, target) = (node.clone(), target.to_path_buf());
             return blocking(move || {
-                start_writeback(&f);
                 drop(f);
                 set_metadata(&node, &target, is_root).map(|()| n)
             })
@@ -608,7 +607,6 @@ impl<'a> Restorer<'a> {
                 pool.give(d);
                 written.map_err(|e| io_err(&target, e))?;
             }
-            start_writeback(&f);
             drop(f);
             set_metadata(&node, &target, is_root)?;
             Ok(n)
@@ -644,21 +642,6 @@ fn create_file(target: &Path) -> Result<std::fs::File> {
         other => other,
     };
     f.map_err(|e| io_err(target, e))
-}
-
-/// Ask the kernel to start writing a restored file's pages to disk now, without waiting.
-/// The restore ends with one `syncfs`; started early, that writeback overlaps with decoding
-/// the files that follow instead of all waiting at the end.
-fn start_writeback(f: &std::fs::File) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::io::AsRawFd;
-        // SAFETY: f's descriptor is open for the duration of the call. A failure only means
-        // the writeback starts later, in the final sync.
-        unsafe { libc::sync_file_range(f.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = f;
 }
 
 /// Set a restored node's owner (when restoring as root), mode and times.
