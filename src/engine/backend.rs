@@ -138,6 +138,17 @@ impl BackendError {
     pub fn is_retryable(&self) -> bool {
         self.kind == ErrorKind::Temporary
     }
+    /// A blocking read asked of storage that is only read asynchronously (a caller that did
+    /// not check [`Backend::reads_blocking`]).
+    pub fn not_blocking(t: FileType, name: &str, location: String) -> Self {
+        BackendError {
+            kind: ErrorKind::Other,
+            op: "reading",
+            path: t.path(name),
+            location,
+            message: "this storage is only read asynchronously".into(),
+        }
+    }
 }
 
 /// One listed file: its name (the hex id for all but config) and size.
@@ -190,13 +201,7 @@ pub trait Backend: Send + Sync + fmt::Debug {
         _len: u64,
         _buf: &mut Vec<u8>,
     ) -> Result<(), BackendError> {
-        Err(BackendError {
-            kind: ErrorKind::Other,
-            op: "reading",
-            path: t.path(name),
-            location: self.location(),
-            message: "this storage is only read asynchronously".into(),
-        })
+        Err(BackendError::not_blocking(t, name, self.location()))
     }
     /// Write a whole file atomically and durably. Never overwrites silently a different file
     /// of the same name: names are content hashes, so an existing file is the same file.

@@ -115,6 +115,34 @@ impl OpendalBackend {
         })
     }
 
+    /// The file behind `t`/`name` (and its path inside the repository) when reads can be
+    /// served with `pread`: a local folder whose layout is known.
+    fn local_file(&self, t: FileType, name: &str) -> Option<(std::path::PathBuf, String)> {
+        let (root, layout) = (self.local_root.as_ref()?, self.layout.get()?);
+        let rel = layout.path(t, name);
+        Some((root.join(&rel), rel))
+    }
+
+    /// A failed `pread` of `len` bytes at `offset` of the repository file `rel`.
+    fn read_err(&self, rel: String, offset: u64, len: u64, e: std::io::Error) -> BackendError {
+        let (kind, message) = match e.kind() {
+            std::io::ErrorKind::NotFound => (ErrorKind::NotFound, "not found".to_string()),
+            std::io::ErrorKind::PermissionDenied => (ErrorKind::PermissionDenied, e.to_string()),
+            std::io::ErrorKind::UnexpectedEof => (
+                ErrorKind::Other,
+                format!("short read: wanted {len} bytes at offset {offset}"),
+            ),
+            _ => (ErrorKind::Other, e.to_string()),
+        };
+        BackendError {
+            kind,
+            op: "reading",
+            path: rel,
+            location: self.location.clone(),
+            message,
+        }
+    }
+
     fn err(&self, op: &'static str, path: &str, e: opendal::Error) -> BackendError {
         let kind = match e.kind() {
             OdKind::NotFound => ErrorKind::NotFound,
@@ -153,6 +181,20 @@ impl OpendalBackend {
             message,
         }
     }
+}
+
+/// Read exactly `len` bytes at `offset` of the file at `path` into `buf` (replacing its
+/// contents), on the calling thread.
+fn pread_exact(
+    path: &std::path::Path,
+    offset: u64,
+    len: u64,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    buf.clear();
+    buf.resize(len as usize, 0);
+    std::fs::File::open(path)?.read_exact_at(buf, offset)
 }
 
 /// A repository file's name: a 64-digit hex id.
@@ -276,11 +318,12 @@ impl Backend for OpendalBackend {
         }
         // Known before the blocking read, which cannot detect it.
         self.layout().await?;
-        let this = self.clone();
-        let name = name.to_string();
+        let Some((path, rel)) = self.local_file(t, name) else {
+            return Err(BackendError::not_blocking(t, name, self.location.clone()));
+        };
         let mut owned = std::mem::take(buf);
         let (res, owned) = tokio::task::spawn_blocking(move || {
-            let res = this.read_range_blocking(t, &name, offset, len, &mut owned);
+            let res = pread_exact(&path, offset, len, &mut owned);
             (res, owned)
         })
         .await
@@ -292,7 +335,7 @@ impl Backend for OpendalBackend {
             message: format!("reader thread: {e}"),
         })?;
         *buf = owned;
-        res
+        res.map_err(|e| self.read_err(rel, offset, len, e))
     }
 
     fn reads_blocking(&self) -> bool {
@@ -307,42 +350,10 @@ impl Backend for OpendalBackend {
         len: u64,
         buf: &mut Vec<u8>,
     ) -> Result<(), BackendError> {
-        let (Some(root), Some(layout)) = (&self.local_root, self.layout.get()) else {
-            return Err(BackendError {
-                kind: ErrorKind::Other,
-                op: "reading",
-                path: t.path(name),
-                location: self.location.clone(),
-                message: "not a local folder with a known layout: read asynchronously".into(),
-            });
+        let Some((path, rel)) = self.local_file(t, name) else {
+            return Err(BackendError::not_blocking(t, name, self.location.clone()));
         };
-        let rel = layout.path(t, name);
-        buf.clear();
-        buf.resize(len as usize, 0);
-        let res = std::fs::File::open(root.join(&rel)).and_then(|f| {
-            use std::os::unix::fs::FileExt;
-            f.read_exact_at(buf, offset)
-        });
-        res.map_err(|e| {
-            let (kind, message) = match e.kind() {
-                std::io::ErrorKind::NotFound => (ErrorKind::NotFound, "not found".to_string()),
-                std::io::ErrorKind::PermissionDenied => {
-                    (ErrorKind::PermissionDenied, e.to_string())
-                }
-                std::io::ErrorKind::UnexpectedEof => (
-                    ErrorKind::Other,
-                    format!("short read: wanted {len} bytes at offset {offset}"),
-                ),
-                _ => (ErrorKind::Other, e.to_string()),
-            };
-            BackendError {
-                kind,
-                op: "reading",
-                path: rel,
-                location: self.location.clone(),
-                message,
-            }
-        })
+        pread_exact(&path, offset, len, buf).map_err(|e| self.read_err(rel, offset, len, e))
     }
 
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {

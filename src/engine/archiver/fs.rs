@@ -207,18 +207,37 @@ fn count(c: &mut ChangeCounts, change: Change) {
     }
 }
 
-/// A folder's entries with their metadata (`None` where it could not be read: the entry is
-/// read again on its own, so its error names it).
+/// One entry of a folder being backed up: its name, its path in the snapshot, where it is
+/// read from and its metadata (`None` where it could not be read: the entry is read again on
+/// its own, so its error names it).
+type Listed = (String, String, PathBuf, Option<std::fs::Metadata>);
+
+/// The entries of the folder `dir` (snapshot path `at`) that `excludes` keeps, with their
+/// metadata; an excluded entry is not even `lstat`ed.
 fn list_with_metadata(
     dir: &Path,
-) -> std::io::Result<Vec<(std::ffi::OsString, Option<std::fs::Metadata>)>> {
+    at: &str,
+    excludes: &PathMatcher,
+) -> std::io::Result<Vec<Listed>> {
     Ok(sys::read_dir_names(dir)?
         .into_iter()
-        .map(|name| {
-            let md = std::fs::symlink_metadata(dir.join(&name)).ok();
-            (name, md)
+        .filter_map(|os_name| {
+            let name = os_name.to_string_lossy().into_owned();
+            let child_at = child_path(at, &name);
+            if excludes.matches(&child_at) {
+                return None;
+            }
+            // Read from the name as the folder holds it, whatever its encoding.
+            let real = dir.join(&os_name);
+            let md = std::fs::symlink_metadata(&real).ok();
+            Some((name, child_at, real, md))
         })
         .collect())
+}
+
+/// The snapshot path of entry `name` of the folder at snapshot path `at`.
+fn child_path(at: &str, name: &str) -> String {
+    format!("{}/{name}", at.trim_end_matches('/'))
 }
 
 /// The start of a file, read on a blocking thread.
@@ -262,7 +281,8 @@ fn read_head(path: &Path, chunks: WholeChunks, expect: u64) -> Result<Head> {
 struct Walker<'a> {
     repo: &'a Repository,
     saver: &'a BlobSaver,
-    excludes: &'a PathMatcher,
+    /// Shared with the blocking folder listings, which drop excluded entries.
+    excludes: Arc<PathMatcher>,
     map: &'a PathMap,
     progress: &'a Progress,
     change: ChangeDetection,
@@ -393,33 +413,34 @@ impl<'a> Walker<'a> {
             };
             let mut node = node_from_metadata(&name, &real, &md).map_err(io)?;
             if md.is_dir() {
-                let dir = real.clone();
+                let (dir, dir_at, excludes) = (real.clone(), at.clone(), self.excludes.clone());
                 // One blocking call lists the folder and reads every entry's metadata: on a
                 // backup where little changed that is most of the work, and a thread hand-off
                 // per file would cost more than the `lstat` itself.
-                let listed = tokio::task::spawn_blocking(move || list_with_metadata(&dir))
-                    .await
-                    .map_err(|e| RepoError::Other(format!("folder reader thread: {e}")))?
-                    .map_err(io)?;
-                let mut names = BTreeMap::new();
-                for (child, child_md) in listed {
-                    let child_real = real.join(&child);
-                    names.insert(child.to_string_lossy().into_owned(), (child_real, child_md));
-                }
+                let listed = tokio::task::spawn_blocking(move || {
+                    list_with_metadata(&dir, &dir_at, &excludes)
+                })
+                .await
+                .map_err(|e| RepoError::Other(format!("folder reader thread: {e}")))?
+                .map_err(io)?;
+                let mut names: BTreeMap<String, (String, PathBuf, Option<std::fs::Metadata>)> =
+                    listed
+                        .into_iter()
+                        .map(|(name, child_at, real, md)| (name, (child_at, real, md)))
+                        .collect();
                 // A volume mounted inside this one is read from its own folder.
                 for (child, host) in self.map.child_mounts(&at) {
-                    names.insert(child, (host, None));
+                    let child_at = child_path(&at, &child);
+                    if !self.excludes.matches(&child_at) {
+                        names.insert(child, (child_at, host, None));
+                    }
                 }
                 let parent_tree = self.parent_tree(previous.as_ref(), &at).await;
                 let children: Vec<_> = names
                     .into_iter()
-                    .filter_map(|(child, (child_real, child_md))| {
-                        let child_at = format!("{}/{child}", at.trim_end_matches('/'));
-                        if self.excludes.matches(&child_at) {
-                            return None;
-                        }
+                    .map(|(child, (child_at, child_real, child_md))| {
                         let before = parent_tree.as_ref().and_then(|t| t.find(&child)).cloned();
-                        Some((child, child_at, child_real, child_md, before))
+                        (child, child_at, child_real, child_md, before)
                     })
                     .collect();
                 drop(parent_tree);
@@ -471,7 +492,7 @@ impl<'a> Walker<'a> {
         Box::pin(async move {
             let mut tree = Tree::default();
             for (name, e) in &dir.children {
-                let p = format!("{}/{name}", at.trim_end_matches('/'));
+                let p = child_path(&at, name);
                 let previous = parent_tree.as_ref().and_then(|t| t.find(name)).cloned();
                 match e {
                     VEntry::Target(real) => tree.nodes.push(
@@ -613,7 +634,7 @@ pub async fn backup_mapped(
         let walker = Walker {
             repo: &repo,
             saver: &saver,
-            excludes: &matcher,
+            excludes: Arc::new(matcher),
             map,
             progress: &progress,
             change: opts.change,
