@@ -67,15 +67,40 @@ restore_cmd() { # tool bin repo out
   esac
 }
 
+# Restores go to a fresh ext4 filesystem (with a journal, as a new volume has) made for each
+# restore, when this runs as root and can loop-mount one: a filesystem without a journal (as
+# some VMs' root is) checks every new inode against recently deleted ones, a cost that grows
+# with the files the previous round removed and that measures the round order, not the tool.
+# RESTORE_FS=work restores into $WORK instead.
+FRESH=$WORK/fresh
+LOOP=
+cleanup() { umount "$FRESH" 2>/dev/null || true; [ -z "$LOOP" ] || losetup -d "$LOOP" 2>/dev/null || true; }
+trap cleanup EXIT
+fresh_fs() { # sets OUT, the folder to restore below
+  if [ "${RESTORE_FS:-fresh}" = fresh ] && [ "$(id -u)" = 0 ] && command -v mkfs.ext4 >/dev/null; then
+    cleanup
+    rm -f "$WORK/fresh.img" && truncate -s 4G "$WORK/fresh.img"
+    mkdir -p "$FRESH"
+    # Direct I/O: the final sync's writes reach the disk, not the image file's page cache.
+    if mkfs.ext4 -q -F -E lazy_itable_init=0,lazy_journal_init=0 "$WORK/fresh.img" \
+      && LOOP=$(losetup -f --show --direct-io=on "$WORK/fresh.img" 2>/dev/null) \
+      && mount "$LOOP" "$FRESH" 2>/dev/null; then
+      OUT=$FRESH/restored; return
+    fi
+  fi
+  OUT=$WORK/restored
+}
+
 run_tool() { # tool binary
-  local tool=$1 bin=$2 repo=$WORK/$1-repo src=$WORK/src out=$WORK/restored
-  rm -rf "$repo" "$src" "$out" "$RESTIC_CACHE_DIR"
+  local tool=$1 bin=$2 repo=$WORK/$1-repo src=$WORK/src out
+  rm -rf "$repo" "$src" "$RESTIC_CACHE_DIR"
   cp -a "$WORK/base" "$src"
   $bin -r "$repo" init >/dev/null 2>&1
   measure "$tool" first "$(backup_cmd "$tool" "$bin" "$repo" "$src")"
   measure "$tool" unchanged "$(backup_cmd "$tool" "$bin" "$repo" "$src")"
   "$GEN" --change "$src" 1 "$round" >/dev/null
   measure "$tool" changed "$(backup_cmd "$tool" "$bin" "$repo" "$src")"
+  fresh_fs; out=$OUT
   measure "$tool" restore "$(restore_cmd "$tool" "$bin" "$repo" "$out")"
   # restic and stash restore below the full source path; rustic below the snapshot's root.
   local restored=$out$src
@@ -87,6 +112,7 @@ run_tool() { # tool binary
   SPARSE[$tool]=$(du -k "$restored/links/sparse.bin" | cut -f1)
   SZ[$tool]=$(du -sb "$repo" | cut -f1)
   rm -rf "$out"
+  RESTORED_ON=$(df --output=source,fstype "$(dirname "$out")" | tail -n1)
 }
 
 tools=(restic stash)
@@ -104,7 +130,7 @@ done
 
 mib() { awk -v b="$1" 'BEGIN{printf "%.0f", b/1048576}'; }
 echo
-echo "$FILES files, $(mib "$SRC_BYTES") MiB; times are medians of $RUNS rounds"
+echo "$FILES files, $(mib "$SRC_BYTES") MiB; times are medians of $RUNS rounds; restored on $RESTORED_ON"
 for t in "${tools[@]}"; do
   for s in "${STEPS[@]}"; do echo "$t $s s:${TIMES[$t.$s]}"; done
 done

@@ -33,6 +33,7 @@ pub mod sys;
 pub mod tree;
 pub mod unpacked;
 pub mod walk;
+pub mod writeback;
 
 pub use backend::{Backend, FileType};
 pub use id::Id;

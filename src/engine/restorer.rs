@@ -17,7 +17,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
+use futures::future::{BoxFuture, FutureExt};
 use futures::{StreamExt, TryStreamExt};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::sync::OnceCell;
@@ -31,6 +31,7 @@ use super::pack::BlobType;
 use super::pathmap::PathMap;
 use super::repo::{RepoError, Repository, Result};
 use super::tree::{gomode, Node, Tree};
+use super::writeback::Writeback;
 use super::Id;
 
 /// Entries of one folder restored at once: small files are mostly per-file work (create,
@@ -376,6 +377,8 @@ struct Restorer<'a> {
     /// depth: unbounded, 30 000 small files made 500 blocking threads that spent more time
     /// waking each other than working).
     files: tokio::sync::Semaphore,
+    /// Makes what was written durable, starting early.
+    writeback: Writeback,
     stats: std::sync::Mutex<RestoreStats>,
 }
 
@@ -411,12 +414,116 @@ impl<'a> Restorer<'a> {
                     ));
                 }
             }
-            futures::stream::iter(tree.nodes)
-                .map(|node| self.restore_node(node, dest.as_deref(), &at, included))
+            let mut batches: Vec<Vec<SmallFile>> = Vec::new();
+            let mut others = Vec::new();
+            for node in tree.nodes {
+                match self.small_file(node, dest.as_deref(), &at, included)? {
+                    Ok(file) => match batches.last_mut() {
+                        Some(b) if fits(b, &file) => b.push(file),
+                        _ => batches.push(vec![file]),
+                    },
+                    Err(node) => others.push(node),
+                }
+            }
+            let mut work: Vec<BoxFuture<'_, Result<bool>>> = Vec::new();
+            for b in batches {
+                work.push(self.restore_batch(b).boxed());
+            }
+            for node in others {
+                work.push(Box::pin(self.restore_node(
+                    node,
+                    dest.as_deref(),
+                    &at,
+                    included,
+                )));
+            }
+            futures::stream::iter(work)
                 .buffered(RESTORE_FANOUT)
                 .try_fold(false, |any, wrote| async move { Ok(any || wrote) })
                 .await
         })
+    }
+
+    /// `node` as a [`SmallFile`] of a batch when it is one: a file of at most one run of
+    /// blobs, no hard link, in a folder this restore made (`dest`, everything included), on
+    /// no mount of its own. Anything else comes back for [`Restorer::restore_node`].
+    fn small_file(
+        &self,
+        node: Node,
+        dest: Option<&Path>,
+        at: &str,
+        included: bool,
+    ) -> Result<std::result::Result<SmallFile, Node>> {
+        let Some(dest) = dest else {
+            return Ok(Err(node));
+        };
+        if node.node_type != "file"
+            || (node.links > 1 && node.inode != 0)
+            || !(included || self.include.is_empty())
+        {
+            return Ok(Err(node));
+        }
+        let path = format!("{}/{}", at.trim_end_matches('/'), node.name);
+        if self.exclude.matches(&path) || self.map.mount_at(&path).is_some() {
+            return Ok(Err(node));
+        }
+        let mut runs = plan_runs(self.repo, node.content.as_deref().unwrap_or_default())?;
+        if runs.len() > 1 {
+            return Ok(Err(node));
+        }
+        let target = dest.join(&node.name);
+        Ok(Ok(SmallFile {
+            node,
+            target,
+            run: runs.pop(),
+        }))
+    }
+
+    /// The one run of a small file, read (none when it is empty).
+    async fn read_small(&self, file: &SmallFile) -> Result<Option<Vec<u8>>> {
+        match &file.run {
+            Some(run) => read_run(self.repo, &self.pool, run).await.map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Restore a batch of small files of one folder: one blocking call reads (from a local
+    /// folder), decodes, writes and sets the metadata of all of them. The per-file cost of a
+    /// small file is otherwise thread hand-offs and wake-ups, not work.
+    async fn restore_batch(&self, files: Vec<SmallFile>) -> Result<bool> {
+        let _permit = self
+            .files
+            .acquire()
+            .await
+            .map_err(|_| RepoError::Other("restore stopped".into()))?;
+        // Other storage is read first, a few files at once.
+        let raws: Vec<Option<Vec<u8>>> = if self.repo.backend().reads_blocking() {
+            Vec::new()
+        } else {
+            let reads: Vec<_> = files.iter().map(|f| self.read_small(f)).collect();
+            futures::stream::iter(reads)
+                .buffered(runs_in_flight())
+                .try_collect()
+                .await?
+        };
+        let count = files.len() as u64;
+        let (repo, pool, is_root) = (self.repo.clone(), self.pool.clone(), self.is_root);
+        let n = blocking(move || {
+            let mut raws = raws.into_iter();
+            files.into_iter().try_fold(0, |n, f| {
+                Ok(n + restore_small(&repo, &pool, f, raws.next().flatten(), is_root)?)
+            })
+        })
+        .await?;
+        {
+            let mut s = self.stats.lock().unwrap();
+            s.files += count;
+            s.bytes += n;
+        }
+        Progress::add(&self.progress.files, count);
+        Progress::add(&self.progress.bytes_read, n);
+        self.writeback.wrote(n);
+        Ok(true)
     }
 
     /// Restore one node of a folder whose snapshot path is `at` into `dest` (as
@@ -543,10 +650,9 @@ impl<'a> Restorer<'a> {
     }
 
     /// Write a file node's content to `target`, then its metadata; returns the bytes written.
-    /// A file of at most one run (every file below the chunker's minimum, so most files of a
-    /// volume) is read with one ranged read and then decoded, written and given its metadata
-    /// in one blocking call: the per-file cost is otherwise thread hand-offs, not work.
-    /// Longer files go through the ordered pipeline of [`dump_into`].
+    /// Most small files come in batches ([`Restorer::restore_batch`]); one that does not (a
+    /// hard link, a file below an include pattern) is restored as a batch of one. Longer
+    /// files go through the ordered pipeline of [`dump_into`].
     async fn restore_file(&self, node: &Node, target: &Path) -> Result<u64> {
         let _permit = self
             .files
@@ -558,63 +664,99 @@ impl<'a> Restorer<'a> {
         let is_root = self.is_root;
         if runs.len() > 1 {
             let f = create_file(target)?;
-            // Not synced here: one syncfs at the end of the restore costs far less than a
-            // sync per file (30 000 small files: 20 s instead of 5).
+            // Not synced here: see [`Writeback`].
             let (n, f) =
                 file_from_runs(self.repo, runs, f, true, &self.pool, self.progress).await?;
             let (node, target) = (node.clone(), target.to_path_buf());
-            return blocking(move || {
+            blocking(move || {
                 drop(f);
-                set_metadata(&node, &target, is_root).map(|()| n)
+                set_metadata(&node, &target, is_root)
             })
-            .await;
+            .await?;
+            self.writeback.wrote(n);
+            return Ok(n);
         }
         let run = runs.pop();
         // A local folder is read in the same blocking call as the rest; other storage first.
-        let local = self.repo.backend().reads_blocking();
         let raw = match &run {
-            Some(run) if !local => Some(read_run(self.repo, &self.pool, run).await?),
+            Some(run) if !self.repo.backend().reads_blocking() => {
+                Some(read_run(self.repo, &self.pool, run).await?)
+            }
             _ => None,
         };
         let (repo, pool) = (self.repo.clone(), self.pool.clone());
-        let (node, target) = (node.clone(), target.to_path_buf());
-        let n = blocking(move || {
-            let data = match (run, raw) {
-                (Some(run), Some(raw)) => Some(decode_run_blocking(&repo, &pool, &run, raw)?),
-                (Some(run), None) => {
-                    let mut raw = pool.take();
-                    repo.backend().read_range_blocking(
-                        FileType::Pack,
-                        &run.pack.to_hex(),
-                        run.start,
-                        run.end - run.start,
-                        &mut raw,
-                    )?;
-                    Some(decode_run_blocking(&repo, &pool, &run, raw)?)
-                }
-                (None, _) => None,
-            };
-            let mut f = create_file(&target)?;
-            let n = data.as_ref().map_or(0, |d| d.len() as u64);
-            if let Some(d) = data {
-                let written = write_or_skip(&mut f, &d, true).and_then(|skipped| {
-                    if skipped {
-                        end_with_hole(&mut f)
-                    } else {
-                        Ok(())
-                    }
-                });
-                pool.give(d);
-                written.map_err(|e| io_err(&target, e))?;
-            }
-            drop(f);
-            set_metadata(&node, &target, is_root)?;
-            Ok(n)
-        })
-        .await?;
+        let file = SmallFile {
+            node: node.clone(),
+            target: target.to_path_buf(),
+            run,
+        };
+        let n = blocking(move || restore_small(&repo, &pool, file, raw, is_root)).await?;
         Progress::add(&self.progress.bytes_read, n);
+        self.writeback.wrote(n);
         Ok(n)
     }
+}
+
+/// A file restored in a batch (see [`Restorer::small_file`]): its node, where it goes and
+/// its one run of blobs (none when empty).
+struct SmallFile {
+    node: Node,
+    target: PathBuf,
+    run: Option<Run>,
+}
+
+/// Files of one batch: enough to make a thread hand-off rare, few enough that a folder's
+/// batches still spread over the cores.
+const BATCH_FILES: usize = 32;
+
+/// Whether `file` joins `batch` (at most [`BATCH_FILES`] files and [`MAX_RUN`] bytes).
+fn fits(batch: &[SmallFile], file: &SmallFile) -> bool {
+    let bytes = |f: &SmallFile| f.run.as_ref().map_or(0, |r| r.end - r.start);
+    batch.len() < BATCH_FILES && batch.iter().map(bytes).sum::<u64>() + bytes(file) <= MAX_RUN
+}
+
+/// Restore one small file on this (blocking) thread: its run read here unless `raw` already
+/// holds it, decoded, written (a run of zeros as a hole) and given its metadata. Returns the
+/// bytes written.
+fn restore_small(
+    repo: &Repository,
+    pool: &BufferPool,
+    file: SmallFile,
+    raw: Option<Vec<u8>>,
+    is_root: bool,
+) -> Result<u64> {
+    let SmallFile { node, target, run } = file;
+    let data = match (run, raw) {
+        (Some(run), Some(raw)) => Some(decode_run_blocking(repo, pool, &run, raw)?),
+        (Some(run), None) => {
+            let mut raw = pool.take();
+            repo.backend().read_range_blocking(
+                FileType::Pack,
+                &run.pack.to_hex(),
+                run.start,
+                run.end - run.start,
+                &mut raw,
+            )?;
+            Some(decode_run_blocking(repo, pool, &run, raw)?)
+        }
+        (None, _) => None,
+    };
+    let mut f = create_file(&target)?;
+    let n = data.as_ref().map_or(0, |d| d.len() as u64);
+    if let Some(d) = data {
+        let written = write_or_skip(&mut f, &d, true).and_then(|skipped| {
+            if skipped {
+                end_with_hole(&mut f)
+            } else {
+                Ok(())
+            }
+        });
+        pool.give(d);
+        written.map_err(|e| io_err(&target, e))?;
+    }
+    drop(f);
+    set_metadata(&node, &target, is_root)?;
+    Ok(n)
 }
 
 /// Run blocking restore work off the async threads.
@@ -694,6 +836,12 @@ pub async fn restore_mapped(
             .await
             .map_err(|e| io_err(d, e))?;
     }
+    // Every folder written to, so every filesystem is synced at the end.
+    let folders: Vec<PathBuf> = dest
+        .iter()
+        .cloned()
+        .chain(map.mounts().iter().map(|(_, host)| host.clone()))
+        .collect();
     let r = Restorer {
         repo,
         include: PathMatcher::new(&opts.include)?,
@@ -704,22 +852,17 @@ pub async fn restore_mapped(
         pool: Arc::new(BufferPool::new(4 * runs_in_flight() + 2 * RESTORE_FANOUT)),
         hardlinks: Default::default(),
         files: tokio::sync::Semaphore::new(runs_in_flight()),
+        writeback: Writeback::new(&folders),
         stats: Default::default(),
     };
-    r.restore_tree(root, dest.clone(), "/".into(), false)
-        .await?;
-    // Durable before it reports success: one sync per filesystem written to.
-    let folders: Vec<PathBuf> = dest
-        .into_iter()
-        .chain(map.mounts().iter().map(|(_, host)| host.clone()))
-        .collect();
-    tokio::task::spawn_blocking(move || {
-        folders
-            .iter()
-            .filter(|f| f.exists())
-            .try_for_each(|f| super::sys::sync_filesystem(f).map_err(|e| io_err(f, e)))
-    })
-    .await
-    .map_err(|e| RepoError::Other(format!("restore worker: {e}")))??;
-    Ok(r.stats.into_inner().unwrap())
+    r.restore_tree(root, dest, "/".into(), false).await?;
+    let Restorer {
+        writeback, stats, ..
+    } = r;
+    // Durable before it reports success.
+    writeback
+        .finish(folders)
+        .await
+        .map_err(|(f, e)| io_err(&f, e))?;
+    Ok(stats.into_inner().unwrap())
 }

@@ -97,21 +97,21 @@ pub fn process_alive(pid: u32) -> bool {
     rc == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
-/// Flush everything written to the filesystem that holds `path` (Linux `syncfs`; elsewhere
-/// `sync`, all filesystems).
-pub fn sync_filesystem(path: &Path) -> io::Result<()> {
+/// Flush everything written to the filesystem that holds the open folder `dir` (Linux
+/// `syncfs`, which reports writeback errors since `dir` was opened; elsewhere `sync`, all
+/// filesystems).
+pub fn sync_filesystem(dir: &File) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         use std::os::unix::io::AsRawFd;
-        let f = File::open(path)?;
-        // SAFETY: f's descriptor is open for the duration of the call.
-        if unsafe { libc::syncfs(f.as_raw_fd()) } != 0 {
+        // SAFETY: dir's descriptor is open for the duration of the call.
+        if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
             return Err(io::Error::last_os_error());
         }
     }
     #[cfg(not(target_os = "linux"))]
     {
-        let _ = path;
+        let _ = dir;
         // SAFETY: sync takes no arguments and cannot fail.
         unsafe { libc::sync() };
     }
