@@ -92,8 +92,14 @@ impl TwoStreams {
     /// once that pack's blobs are gone.
     async fn a_pack_of_b(&self) -> (Id, Vec<u8>) {
         let blobs = self.b_blobs().await;
-        let lost = blobs.last().unwrap().0;
-        assert_ne!(blobs[0].0, lost, "b spans several packs: {blobs:?}");
+        // Packs fill concurrently, so the last blob may share the first one's pack: take
+        // the last pack that does not hold the first blob.
+        let lost = blobs
+            .iter()
+            .rev()
+            .map(|(p, _, _)| *p)
+            .find(|p| *p != blobs[0].0)
+            .unwrap_or_else(|| panic!("b spans several packs: {blobs:?}"));
         let kept: Vec<u8> = blobs
             .iter()
             .filter(|(p, _, _)| *p != lost)
