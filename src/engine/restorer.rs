@@ -255,10 +255,14 @@ async fn dump_into<S: RunSink>(
     let producer = {
         let (repo, pool) = (repo.clone(), pool.clone());
         tokio::spawn(async move {
+            // Each run is its own task, so its read and decode go on while this task waits
+            // for room in the queue (a run polled only from here would wait with it, and a
+            // core would idle).
             let mut decoded = futures::stream::iter(runs)
-                .map(|run| decode_run(repo.clone(), pool.clone(), run))
+                .map(|run| tokio::spawn(decode_run(repo.clone(), pool.clone(), run)))
                 .buffered(parallel);
             while let Some(r) = decoded.next().await {
+                let r = r.unwrap_or_else(|e| Err(RepoError::Other(format!("restore worker: {e}"))));
                 let failed = r.is_err();
                 if tx.send(r).await.is_err() || failed {
                     break; // the writer gave up, or this is the error it will report
@@ -339,12 +343,35 @@ fn decode_run_blocking(
     Ok(out)
 }
 
-/// Fetch one run with a single ranged read and decode its blobs on a blocking thread.
+/// Fetch one run with a single ranged read and decode its blobs on a blocking thread (from a
+/// local folder the read is made on that thread too).
 async fn decode_run(repo: Arc<Repository>, pool: Arc<BufferPool>, run: Run) -> Result<Vec<u8>> {
-    let raw = read_run(&repo, &pool, &run).await?;
-    tokio::task::spawn_blocking(move || decode_run_blocking(&repo, &pool, &run, raw))
-        .await
-        .map_err(|e| RepoError::Other(format!("restore worker: {e}")))?
+    let raw = if repo.backend().reads_blocking() {
+        None
+    } else {
+        Some(read_run(&repo, &pool, &run).await?)
+    };
+    blocking(move || {
+        let raw = match raw {
+            Some(raw) => raw,
+            None => read_run_blocking(&repo, &pool, &run)?,
+        };
+        decode_run_blocking(&repo, &pool, &run, raw)
+    })
+    .await
+}
+
+/// [`read_run`] on this thread, where the backend [`reads_blocking`](super::Backend::reads_blocking).
+fn read_run_blocking(repo: &Repository, pool: &BufferPool, run: &Run) -> Result<Vec<u8>> {
+    let mut raw = pool.take();
+    repo.backend().read_range_blocking(
+        FileType::Pack,
+        &run.pack.to_hex(),
+        run.start,
+        run.end - run.start,
+        &mut raw,
+    )?;
+    Ok(raw)
 }
 
 /// Restore options: which paths (patterns on the path inside the snapshot).
@@ -729,14 +756,7 @@ fn restore_small(
     let data = match (run, raw) {
         (Some(run), Some(raw)) => Some(decode_run_blocking(repo, pool, &run, raw)?),
         (Some(run), None) => {
-            let mut raw = pool.take();
-            repo.backend().read_range_blocking(
-                FileType::Pack,
-                &run.pack.to_hex(),
-                run.start,
-                run.end - run.start,
-                &mut raw,
-            )?;
+            let raw = read_run_blocking(repo, pool, &run)?;
             Some(decode_run_blocking(repo, pool, &run, raw)?)
         }
         (None, _) => None,
