@@ -160,6 +160,11 @@ impl PathMap {
     }
 }
 
+/// The snapshot path of entry `name` of the folder at snapshot path `at`.
+pub fn child_path(at: &str, name: &str) -> String {
+    format!("{}/{name}", at.trim_end_matches('/'))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -28,7 +28,7 @@ use super::backend::FileType;
 use super::bufpool::BufferPool;
 use super::index::BlobLocation;
 use super::pack::BlobType;
-use super::pathmap::PathMap;
+use super::pathmap::{child_path, PathMap};
 use super::repo::{RepoError, Repository, Result};
 use super::tree::{gomode, Node, Tree};
 use super::writeback::Writeback;
@@ -490,7 +490,7 @@ impl<'a> Restorer<'a> {
         {
             return Ok(Err(node));
         }
-        let path = format!("{}/{}", at.trim_end_matches('/'), node.name);
+        let path = child_path(at, &node.name);
         if self.exclude.matches(&path) || self.map.mount_at(&path).is_some() {
             return Ok(Err(node));
         }
@@ -562,7 +562,7 @@ impl<'a> Restorer<'a> {
         at: &str,
         included: bool,
     ) -> Result<bool> {
-        let path = format!("{}/{}", at.trim_end_matches('/'), node.name);
+        let path = child_path(at, &node.name);
         if self.exclude.matches(&path) {
             return Ok(false);
         }

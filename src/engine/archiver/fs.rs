@@ -30,7 +30,7 @@ use crate::engine::chunker::MIN_SIZE;
 use crate::engine::crypto::OVERHEAD;
 use crate::engine::lock::Lock;
 use crate::engine::pack::BlobType;
-use crate::engine::pathmap::PathMap;
+use crate::engine::pathmap::{child_path, PathMap};
 use crate::engine::repo::{RepoError, Repository, Result};
 use crate::engine::restorer::load_tree;
 use crate::engine::snapshot::SnapshotEntry;
@@ -233,11 +233,6 @@ fn list_with_metadata(
             Some((name, child_at, real, md))
         })
         .collect())
-}
-
-/// The snapshot path of entry `name` of the folder at snapshot path `at`.
-fn child_path(at: &str, name: &str) -> String {
-    format!("{}/{name}", at.trim_end_matches('/'))
 }
 
 /// The start of a file, read on a blocking thread.
