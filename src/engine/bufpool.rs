@@ -5,6 +5,7 @@
 //! page on first touch and unmaps it again on free. Measured on a 1 GiB backup, that was
 //! 860 000 page faults and a fifth of the CPU time. Buffers handed back here stay mapped and
 //! are taken again by the next chunk or pack.
+use crate::engine::sys;
 use std::sync::{Condvar, Mutex};
 
 /// A bounded stack of cleared buffers. Taking from an empty pool gives a new empty buffer;
@@ -67,6 +68,12 @@ impl BufferPool {
 /// A pool with a budget: at most `limit` buffers are out at once, and [`BoundedPool::take`]
 /// waits (blocking the thread) for one to come back. This bounds the backup's pack bodies,
 /// which would otherwise pile up whenever uploads lag behind the workers.
+///
+/// Buffers given back have their pages released ([`sys::release_pages`]): the pool keeps
+/// the allocations but not their memory. Pack bodies are 16 MiB; measured on the tree
+/// benchmark, two idle ones were 36 of the backup's 88 MiB peak. A released buffer faults
+/// its pages in again as it is filled, which costs far less than a new allocation's
+/// `mmap` and `munmap` (see the module doc).
 pub struct BoundedPool {
     pool: BufferPool,
     limit: usize,
@@ -99,7 +106,8 @@ impl BoundedPool {
 
     /// One buffer is back: reuse `buf` when there is one (its holder may have kept it).
     pub fn give(&self, buf: Option<Vec<u8>>) {
-        if let Some(b) = buf {
+        if let Some(mut b) = buf {
+            sys::release_pages(&mut b);
             self.pool.give(b);
         }
         let mut st = self.state.lock().unwrap();

@@ -19,6 +19,10 @@ use super::pack::{self, BlobType, PackError, PackedBlob};
 use super::snapshot::{Snapshot, SnapshotEntry};
 use super::unpacked;
 
+/// Blobs per index file written: restic's guideline is 8 MiB per file, and 30 000 entries
+/// are about 3 MiB of JSON.
+pub const INDEX_BLOBS_PER_FILE: usize = 30_000;
+
 /// restic's `--compression`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Compression {
@@ -430,18 +434,17 @@ impl Repository {
     }
 
     /// Write `packs` as as many index files as needed to keep each well below restic's 8 MiB
-    /// guideline. Returns the ids of the files written.
+    /// guideline ([`INDEX_BLOBS_PER_FILE`] blobs). Returns the ids of the files written.
     pub async fn save_index_batched(
         &self,
         packs: Vec<IndexPack>,
         supersedes: &[Id],
     ) -> Result<Vec<Id>> {
-        const BLOBS_PER_FILE: usize = 30_000;
         let (mut files, mut batch, mut blobs) = (Vec::new(), Vec::new(), 0);
         for p in packs {
             blobs += p.blobs.len();
             batch.push(p);
-            if blobs >= BLOBS_PER_FILE {
+            if blobs >= INDEX_BLOBS_PER_FILE {
                 files.push(
                     self.save_index(std::mem::take(&mut batch), supersedes.to_vec())
                         .await?,

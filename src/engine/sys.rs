@@ -1,6 +1,9 @@
 //! Facts about the running process that restic records: host name, user name, uid/gid,
 //! and the names behind uids and gids (cached, since a tree walk asks for them per file);
-//! and reading files and folders without moving their access times.
+//! reading files and folders without moving their access times; and the two buffer calls
+//! the pipelines need beyond `std`: reading a range of a file into a reused buffer without
+//! zero-filling it first, and handing an idle buffer's pages back to the kernel while
+//! keeping its allocation.
 use std::collections::HashMap;
 use std::ffi::{CStr, OsString};
 use std::fs::{File, OpenOptions};
@@ -192,9 +195,149 @@ pub fn read_dir_names(path: &Path) -> io::Result<Vec<OsString>> {
         .collect()
 }
 
+/// Read `len` bytes of `file` at `offset` into `buf` (cleared first), straight into its
+/// spare capacity: `read_exact_at` would want the bytes zeroed first, one memset of every
+/// pack-sized read. A file that ends early is an `UnexpectedEof` naming the shortfall.
+pub fn read_exact_at_into(
+    file: &File,
+    offset: u64,
+    len: usize,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    buf.clear();
+    buf.reserve(len);
+    let mut done = 0usize;
+    while done < len {
+        let spare = buf.spare_capacity_mut();
+        let at = offset + done as u64;
+        // SAFETY: spare[..len - done] is writable memory owned by buf (reserved above);
+        // pread writes at most that many bytes into it and touches nothing else.
+        let n = unsafe {
+            libc::pread(
+                file.as_raw_fd(),
+                spare.as_mut_ptr() as *mut libc::c_void,
+                len - done,
+                at as libc::off_t,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::Interrupted {
+                continue;
+            }
+            return Err(e);
+        }
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the file ends {done} bytes after offset {offset}, {len} were wanted"),
+            ));
+        }
+        done += n as usize;
+        // SAFETY: pread initialised the n bytes after the old length.
+        unsafe { buf.set_len(done) };
+    }
+    Ok(())
+}
+
+/// Clear `buf` and give the pages of its allocation back to the kernel, keeping the
+/// allocation (and so its address and capacity). A pooled buffer that sits idle then
+/// costs no resident memory; the next write to it faults in fresh zeroed pages, far
+/// cheaper than the `mmap`/`munmap` of a new allocation. Only whole pages inside the
+/// allocation are released; the allocator's own bookkeeping outside it is untouched.
+pub fn release_pages(buf: &mut Vec<u8>) {
+    buf.clear();
+    #[cfg(target_os = "linux")]
+    {
+        const PAGE: usize = 4096;
+        let start = buf.as_mut_ptr() as usize;
+        let end = start + buf.capacity();
+        let first = start.div_ceil(PAGE) * PAGE;
+        let last = end / PAGE * PAGE;
+        if last > first {
+            // SAFETY: [first, last) lies inside buf's allocation, which holds no live data
+            // (it was just cleared); MADV_DONTNEED only drops the pages' contents, which
+            // read back as zeros, and the mapping stays valid.
+            unsafe {
+                libc::madvise(
+                    first as *mut libc::c_void,
+                    last - first,
+                    libc::MADV_DONTNEED,
+                );
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_at_an_offset_into_a_used_buffer_and_reports_a_short_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let p = tmp.path().join("f");
+        let data: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&p, &data).unwrap();
+        let f = File::open(&p).unwrap();
+        let mut buf = b"left over from before".to_vec();
+        read_exact_at_into(&f, 1234, 5000, &mut buf).unwrap();
+        assert_eq!(buf, &data[1234..6234]);
+        read_exact_at_into(&f, 0, 0, &mut buf).unwrap();
+        assert!(buf.is_empty());
+        let e = read_exact_at_into(&f, 9000, 2000, &mut buf).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::UnexpectedEof);
+        assert!(
+            e.to_string().contains("ends 1000 bytes after offset 9000"),
+            "{e}"
+        );
+    }
+
+    /// How many of the pages of `buf`'s allocation are resident.
+    #[cfg(target_os = "linux")]
+    fn resident_pages(buf: &[u8], cap: usize) -> usize {
+        const PAGE: usize = 4096;
+        let start = (buf.as_ptr() as usize).div_ceil(PAGE) * PAGE;
+        let end = (buf.as_ptr() as usize + cap) / PAGE * PAGE;
+        let mut vec = vec![0u8; (end - start) / PAGE];
+        // SAFETY: [start, end) is page-aligned and inside a live allocation; vec has one
+        // byte per page.
+        let rc = unsafe {
+            libc::mincore(
+                start as *mut libc::c_void,
+                end - start,
+                vec.as_mut_ptr() as *mut libc::c_uchar,
+            )
+        };
+        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
+        vec.iter().filter(|&&b| b & 1 == 1).count()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn released_buffer_keeps_its_allocation_but_not_its_pages() {
+        let cap = 8 << 20;
+        let mut buf = vec![7u8; cap];
+        let ptr = buf.as_ptr();
+        assert!(
+            resident_pages(&buf, cap) > 1000,
+            "written pages are resident"
+        );
+        release_pages(&mut buf);
+        assert!(buf.is_empty());
+        assert_eq!(buf.as_ptr(), ptr, "the allocation is kept");
+        assert_eq!(buf.capacity(), cap);
+        assert!(
+            resident_pages(&buf, cap) < 4,
+            "at most the partial pages at the ends stay resident"
+        );
+        buf.resize(cap, 0);
+        assert!(
+            buf.iter().all(|&b| b == 0),
+            "released pages read back as zero"
+        );
+    }
 
     #[test]
     fn reading_moves_no_access_time() {

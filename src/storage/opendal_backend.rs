@@ -191,10 +191,7 @@ fn pread_exact(
     len: u64,
     buf: &mut Vec<u8>,
 ) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt;
-    buf.clear();
-    buf.resize(len as usize, 0);
-    std::fs::File::open(path)?.read_exact_at(buf, offset)
+    crate::engine::sys::read_exact_at_into(&std::fs::File::open(path)?, offset, len as usize, buf)
 }
 
 /// A repository file's name: a 64-digit hex id.

@@ -3,8 +3,11 @@
 //! ```text
 //! gen-tree DIR FILES [SEED]            FILES files of 200 B–90 KB SQL-like text
 //! gen-tree --change DIR PERCENT SEED   rewrite PERCENT % of the files of DIR (new content and size)
+//! gen-tree --tiny DIR FILES PER_DIR     FILES files of 16–255 B, PER_DIR to a folder
 //! ```
-//! Used by `benches/bench-tree.sh` so that every tool backs up the same tree. Files are
+//! Used by `benches/bench-tree.sh` and `benches/bench-many.sh` so that every tool backs up
+//! the same tree. `--tiny` makes the tree of millions of files whose cost is the count, not
+//! the bytes: files `dNNNN/fNNNNNNN`, each with content of its own. Files are
 //! `dNNN/sNN/fNNNNNN.txt`, 100 to a folder; sizes lean towards small ones (mean about 24 KB,
 //! so 30 000 files are about 700 MiB), as on a volume of documents or source code. What else
 //! a volume holds and a restore must bring back comes too: every 7th file is mode 0600 and
@@ -36,7 +39,10 @@ fn write(path: &Path, seed: u64, size: u64) {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: gen-tree DIR FILES [SEED] | gen-tree --change DIR PERCENT SEED");
+    eprintln!(
+        "usage: gen-tree DIR FILES [SEED] | gen-tree --change DIR PERCENT SEED \
+         | gen-tree --tiny DIR FILES PER_DIR"
+    );
     std::process::exit(2)
 }
 
@@ -70,6 +76,14 @@ fn main() {
         println!("changed {changed} of {} files", files.len());
         return;
     }
+    if args.first().map(String::as_str) == Some("--tiny") {
+        let mut it = args.into_iter().skip(1);
+        let root = PathBuf::from(it.next().unwrap_or_else(|| usage()));
+        let count = number(it.next());
+        let per_dir = number(it.next()).max(1);
+        tiny(&root, count, per_dir);
+        return;
+    }
     let mut it = args.into_iter();
     let root = PathBuf::from(it.next().unwrap_or_else(|| usage()));
     let count = number(it.next());
@@ -98,6 +112,30 @@ fn main() {
     }
     links(&root, count, seed);
     println!("{count} files, {total} bytes, with links and a sparse file in links/");
+}
+
+/// `count` files of 16 to 255 bytes, `per_dir` to a folder; each starts with its own number,
+/// so no two have the same content (deduplication would otherwise hide the per-file cost).
+fn tiny(root: &Path, count: u64, per_dir: u64) {
+    let mut rng = Rng::new(count ^ per_dir);
+    let mut total = 0u64;
+    let mut data = Vec::with_capacity(256);
+    for i in 0..count {
+        let dir = root.join(format!("d{:04}", i / per_dir));
+        if i % per_dir == 0 {
+            std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
+        }
+        let len = 16 + (rng.next_u64() % 240) as usize;
+        data.clear();
+        data.extend_from_slice(format!("{i:016}").as_bytes());
+        while data.len() < len {
+            data.push(b'a' + (rng.next_u64() % 26) as u8);
+        }
+        let path = dir.join(format!("f{i:07}"));
+        std::fs::write(&path, &data).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        total += len as u64;
+    }
+    println!("{count} files, {total} bytes, {per_dir} to a folder");
 }
 
 /// Symlinks and hard links to every 500th file, and a sparse file, in `root/links`.

@@ -405,3 +405,60 @@ async fn hard_links_and_sparse_files_are_restored() {
         );
     }
 }
+
+/// A backup of more new blobs than one index file lists writes full index files as its packs
+/// are stored, not one list of everything at the end (which held every new blob in memory
+/// twice), and restic reads them all.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_backup_of_many_blobs_writes_several_index_files() {
+    use stash::engine::repo::INDEX_BLOBS_PER_FILE;
+    use stash::engine::{RepoOptions, Repository};
+    use stash::storage::{create_location, Location};
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    let files = INDEX_BLOBS_PER_FILE + 2_000;
+    for i in 0..files {
+        let dir = src.join(format!("d{:03}", i / 1000));
+        if i % 1000 == 0 {
+            std::fs::create_dir_all(&dir).unwrap();
+        }
+        std::fs::write(dir.join(format!("f{i:06}")), format!("file number {i}\n")).unwrap();
+    }
+    let repo_path = tmp.path().join("repo");
+    // Small packs, so that index files fill up pack by pack while the backup runs.
+    let b = create_location(&Location::Local(repo_path.clone())).unwrap();
+    let opts = RepoOptions {
+        pack_size: 64 << 10,
+        ..super::common::opts(Compression::Auto)
+    };
+    let repo = Arc::new(
+        Repository::init(
+            b,
+            stash_integration::restic::PASSWORD,
+            2,
+            super::common::FAST_KDF,
+            opts,
+        )
+        .await
+        .unwrap(),
+    );
+    let (_, stats) = backup_paths(
+        repo.clone(),
+        std::slice::from_ref(&src),
+        &[],
+        &SnapshotOptions::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    let on_disk = std::fs::read_dir(repo_path.join("index")).unwrap().count();
+    assert!(stats.index_files_written >= 2, "{stats:?}");
+    assert_eq!(on_disk, stats.index_files_written, "{stats:?}");
+    restic(&repo_path, &["check"]);
+    let blobs = restic(&repo_path, &["list", "blobs"]);
+    let data = String::from_utf8_lossy(&blobs.stdout)
+        .lines()
+        .filter(|l| l.starts_with("data "))
+        .count();
+    assert_eq!(data, files, "every file's blob is indexed once");
+}

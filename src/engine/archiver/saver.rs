@@ -25,7 +25,7 @@ use crate::engine::bufpool::{BoundedPool, BufferPool};
 use crate::engine::chunker::{Chunker, MIN_SIZE};
 use crate::engine::index::IndexPack;
 use crate::engine::pack::{BlobType, PackedBlob};
-use crate::engine::repo::{BlobScratch, RepoError, Repository, Result};
+use crate::engine::repo::{BlobScratch, RepoError, Repository, Result, INDEX_BLOBS_PER_FILE};
 use crate::engine::Id;
 
 /// Read size from sources.
@@ -198,7 +198,7 @@ pub struct BlobSaver {
     job_tx: Option<crossbeam_channel::Sender<ChunkJob>>,
     workers: Vec<std::thread::JoinHandle<()>>,
     pack_tx: Option<tokio::sync::mpsc::Sender<FullPack>>,
-    uploader: Option<tokio::task::JoinHandle<Result<Vec<IndexPack>>>>,
+    uploader: Option<tokio::task::JoinHandle<Result<Uploaded>>>,
 }
 
 impl BlobSaver {
@@ -239,7 +239,7 @@ impl BlobSaver {
                     async move { repo.save_pack_returning(body, blobs).await }
                 })
                 .buffer_unordered(conns));
-            let mut done = Vec::new();
+            let mut up = Uploaded::default();
             while let Some(r) = uploads.next().await {
                 match r {
                     Ok((p, body)) => {
@@ -255,7 +255,7 @@ impl BlobSaver {
                             pending.remove(&(b.blob_type, b.id));
                         }
                         drop(pending);
-                        done.push(p);
+                        up.add(p, &sh.repo);
                     }
                     Err(e) => {
                         sh.fail(format!("{e}"));
@@ -264,7 +264,7 @@ impl BlobSaver {
                     }
                 }
             }
-            Ok(done)
+            Ok(up)
         });
         BlobSaver {
             shared,
@@ -430,7 +430,7 @@ impl BlobSaver {
             }
         }
         drop(self.pack_tx.take());
-        let packs = self
+        let up = self
             .uploader
             .take()
             .expect("finish runs once")
@@ -438,10 +438,10 @@ impl BlobSaver {
             .map_err(|e| RepoError::Other(format!("uploader task: {e}")))??;
         self.check_error()?;
         let mut stats = BackupStats {
-            packs_written: packs.len(),
+            packs_written: up.packs,
             ..Default::default()
         };
-        stats.index_files_written = self.shared.repo.save_index_batched(packs, &[]).await?.len();
+        stats.index_files_written = up.finish(&self.shared.repo).await?;
         let now = Baseline::of(&self.shared.progress);
         let was = &self.shared.baseline;
         stats.blobs_new = now.blobs_new - was.blobs_new;
@@ -450,6 +450,52 @@ impl BlobSaver {
         stats.bytes_new = now.bytes_new - was.bytes_new;
         stats.bytes_stored = now.bytes_stored - was.bytes_stored;
         Ok(stats)
+    }
+}
+
+/// What the uploader has stored, and the index files that list it. A full index file's worth
+/// of packs is written as soon as it is there, as restic does, rather than all at the end:
+/// a backup of millions of files would otherwise hold every new blob twice until it
+/// finishes (once in the master index, once here), and a backup that fails late leaves its
+/// packs indexed for the next one to reuse.
+#[derive(Default)]
+struct Uploaded {
+    packs: usize,
+    /// Packs not yet in an index file, and how many blobs they hold.
+    unindexed: Vec<IndexPack>,
+    unindexed_blobs: usize,
+    /// Index files being written.
+    writing: Vec<tokio::task::JoinHandle<Result<Id>>>,
+}
+
+impl Uploaded {
+    fn add(&mut self, p: IndexPack, repo: &Arc<Repository>) {
+        self.packs += 1;
+        self.unindexed_blobs += p.blobs.len();
+        self.unindexed.push(p);
+        if self.unindexed_blobs >= INDEX_BLOBS_PER_FILE {
+            let packs = std::mem::take(&mut self.unindexed);
+            self.unindexed_blobs = 0;
+            let repo = repo.clone();
+            self.writing.push(tokio::spawn(async move {
+                repo.save_index(packs, Vec::new()).await
+            }));
+        }
+    }
+
+    /// Index what is left; returns the number of index files written.
+    async fn finish(self, repo: &Repository) -> Result<usize> {
+        let mut files = 0;
+        for w in self.writing {
+            w.await
+                .map_err(|e| RepoError::Other(format!("index writer task: {e}")))??;
+            files += 1;
+        }
+        if !self.unindexed.is_empty() {
+            repo.save_index(self.unindexed, Vec::new()).await?;
+            files += 1;
+        }
+        Ok(files)
     }
 }
 
@@ -506,7 +552,8 @@ impl ChunkReceipt {
 
 impl Drop for BlobSaver {
     fn drop(&mut self) {
-        // Abandoned without finish (error path): stop the uploader; nothing gets indexed.
+        // Abandoned without finish (error path): stop the uploader. Index files already
+        // written stay (their packs are whole); packs not yet listed are left for prune.
         if let Some(u) = self.uploader.take() {
             u.abort();
         }
