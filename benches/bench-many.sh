@@ -39,10 +39,10 @@ measure() { # tool step cmd...
   read -r SECS[$tool.$step] PEAK[$tool.$step] < <(tail -n1 "$WORK/t")
   echo "$tool $step: ${SECS[$tool.$step]} s, $(( PEAK[$tool.$step] / 1024 )) MiB"
 }
-# Every entry by relative path with type, size and mode, then one hash over all contents in
-# path order.
+# Every entry by relative path with type, size (of files: a folder's depends on its history)
+# and mode, then one hash over all contents in path order.
 tree_state() {
-  (cd "$1" && find . -printf '%p %y %s %m\n' | sort \
+  (cd "$1" && find . \( -type f -printf '%p f %s %m\n' \) -o -printf '%p %y - %m\n' | sort \
     && find . -type f -print0 | sort -z | xargs -0 cat | sha256sum)
 }
 tree_state "$SRC" >"$WORK/want"
