@@ -60,20 +60,22 @@ pub fn sha(b: &[u8]) -> String {
     hex::encode(sha2::Sha256::digest(b))
 }
 
-/// Every file of the repository but its locks, with its bytes.
-pub fn repo_files(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
-    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        for e in std::fs::read_dir(dir).unwrap().flatten() {
-            if e.path().is_dir() {
-                walk(&e.path(), out);
-            } else {
-                out.push(e.path());
-            }
+/// Every file below `dir`, in no particular order.
+pub fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        if e.path().is_dir() {
+            out.extend(files_below(&e.path()));
+        } else {
+            out.push(e.path());
         }
     }
-    let mut files = Vec::new();
-    walk(root, &mut files);
-    files
+    out
+}
+
+/// Every file of the repository but its locks, with its bytes.
+pub fn repo_files(root: &std::path::Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    files_below(root)
         .into_iter()
         .map(|p| (p.strip_prefix(root).unwrap().display().to_string(), p))
         .filter(|(name, _)| !name.starts_with("locks"))

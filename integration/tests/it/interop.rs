@@ -416,7 +416,7 @@ async fn a_backup_of_many_blobs_writes_several_index_files() {
     use stash::storage::{create_location, Location};
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
-    let files = INDEX_BLOBS_PER_FILE + 2_000;
+    let files = INDEX_BLOBS_PER_FILE + 3_000;
     for i in 0..files {
         let dir = src.join(format!("d{:03}", i / 1000));
         if i % 1000 == 0 {
@@ -451,9 +451,19 @@ async fn a_backup_of_many_blobs_writes_several_index_files() {
     )
     .await
     .unwrap();
-    let on_disk = std::fs::read_dir(repo_path.join("index")).unwrap().count();
+    let mtimes = |dir: &str| -> Vec<std::time::SystemTime> {
+        super::common::files_below(&repo_path.join(dir))
+            .iter()
+            .map(|p| std::fs::metadata(p).unwrap().modified().unwrap())
+            .collect()
+    };
+    let (index, data) = (mtimes("index"), mtimes("data"));
     assert!(stats.index_files_written >= 2, "{stats:?}");
-    assert_eq!(on_disk, stats.index_files_written, "{stats:?}");
+    assert_eq!(index.len(), stats.index_files_written, "{stats:?}");
+    assert!(
+        index.iter().min() < data.iter().max(),
+        "an index file was written before the backup's last pack"
+    );
     restic(&repo_path, &["check"]);
     let blobs = restic(&repo_path, &["list", "blobs"]);
     let data = String::from_utf8_lossy(&blobs.stdout)
