@@ -22,9 +22,13 @@ pub fn opts(compression: Compression) -> RepoOptions {
 }
 
 pub async fn init(path: &Path, version: u32, compression: Compression) -> Arc<Repository> {
+    init_with(path, version, opts(compression)).await
+}
+
+pub async fn init_with(path: &Path, version: u32, opts: RepoOptions) -> Arc<Repository> {
     let b = create_location(&Location::Local(path.to_path_buf())).unwrap();
     Arc::new(
-        Repository::init(b, PASSWORD, version, FAST_KDF, opts(compression))
+        Repository::init(b, PASSWORD, version, FAST_KDF, opts)
             .await
             .unwrap(),
     )

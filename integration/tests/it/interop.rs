@@ -412,8 +412,7 @@ async fn hard_links_and_sparse_files_are_restored() {
 #[tokio::test(flavor = "multi_thread")]
 async fn a_backup_of_many_blobs_writes_several_index_files() {
     use stash::engine::repo::INDEX_BLOBS_PER_FILE;
-    use stash::engine::{RepoOptions, Repository};
-    use stash::storage::{create_location, Location};
+    use stash::engine::RepoOptions;
     let tmp = tempfile::tempdir().unwrap();
     let src = tmp.path().join("src");
     let files = INDEX_BLOBS_PER_FILE + 3_000;
@@ -426,22 +425,11 @@ async fn a_backup_of_many_blobs_writes_several_index_files() {
     }
     let repo_path = tmp.path().join("repo");
     // Small packs, so that index files fill up pack by pack while the backup runs.
-    let b = create_location(&Location::Local(repo_path.clone())).unwrap();
     let opts = RepoOptions {
         pack_size: 64 << 10,
         ..super::common::opts(Compression::Auto)
     };
-    let repo = Arc::new(
-        Repository::init(
-            b,
-            stash_integration::restic::PASSWORD,
-            2,
-            super::common::FAST_KDF,
-            opts,
-        )
-        .await
-        .unwrap(),
-    );
+    let repo = super::common::init_with(&repo_path, 2, opts).await;
     let (_, stats) = backup_paths(
         repo.clone(),
         std::slice::from_ref(&src),
