@@ -114,6 +114,50 @@ fn dump_into_a_pipe_closed_early_ends_quietly() {
     assert!(full.stdout == data, "the full dump differs from the data");
 }
 
+/// `stash dump … > file` writes the file out of order, at the offsets where each part
+/// belongs, starting where the shell's descriptor stood and leaving it after the content, so
+/// what the shell writes next follows the dump; `>> file` (appending) is written in order.
+#[test]
+fn dump_into_a_file_starts_at_its_position_and_leaves_it_after_the_content() {
+    use std::io::Seek;
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    ok(&mut stash(&repo, &["init"]));
+    // Incompressible, so the dump is many runs of blobs decoded and written at once.
+    let data = stash_integration::data::Rng::new(9).bytes(40 << 20);
+    assert!(backup_bytes(&repo, &data, "host-0").status.success());
+
+    let path = tmp.path().join("out");
+    let mut f = std::fs::File::create(&path).unwrap();
+    f.write_all(b"before\n").unwrap();
+    ok(stash(&repo, &["dump", "latest", "/dumpfile.sql"]).stdout(f.try_clone().unwrap()));
+    assert_eq!(f.stream_position().unwrap(), 7 + data.len() as u64);
+    f.write_all(b"after\n").unwrap();
+    let got = std::fs::read(&path).unwrap();
+    assert!(
+        got.len() == 13 + data.len()
+            && got.starts_with(b"before\n")
+            && got[7..7 + data.len()] == data[..]
+            && got.ends_with(b"after\n"),
+        "the file holds {} bytes, not before + the {} bytes + after",
+        got.len(),
+        data.len()
+    );
+
+    let appended = tmp.path().join("appended");
+    std::fs::write(&appended, b"x").unwrap();
+    let f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&appended)
+        .unwrap();
+    ok(stash(&repo, &["dump", "latest", "/dumpfile.sql"]).stdout(f));
+    let got = std::fs::read(&appended).unwrap();
+    assert!(
+        got[0] == b'x' && got[1..] == data[..],
+        "appended dump differs"
+    );
+}
+
 #[test]
 fn json_output_matches_restic_fields() {
     let tmp = tempfile::tempdir().unwrap();

@@ -23,6 +23,12 @@ pub fn format(t: &DateTime<FixedOffset>) -> String {
     s
 }
 
+/// Go's zero time, which restic reads a missing timestamp as (rustic leaves out a stdin
+/// file's times).
+pub fn zero() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z").expect("a valid time")
+}
+
 pub fn serialize<S: Serializer>(t: &DateTime<FixedOffset>, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(&format(t))
 }

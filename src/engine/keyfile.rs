@@ -49,7 +49,9 @@ pub struct KeyFile {
     pub n: u64,
     pub r: u32,
     pub p: u32,
-    pub created: DateTime<Local>,
+    /// restic always writes it; rustic's key files go without.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created: Option<DateTime<Local>>,
     pub data: String,
     pub salt: String,
 }
@@ -103,7 +105,7 @@ impl KeyFile {
             n: 1u64 << params.log_n,
             r: params.r,
             p: params.p,
-            created: Local::now(),
+            created: Some(Local::now()),
             data: b64.encode(user_key.encrypt(&plain)),
             salt: b64.encode(salt),
         })
@@ -184,6 +186,27 @@ mod tests {
             back.open("nope"),
             Err(KeyFileError::WrongPassword)
         ));
+    }
+
+    /// rustic writes key files with neither `created`, `hostname` nor `username`.
+    #[test]
+    fn a_key_file_without_created_host_or_user_opens() {
+        let master = Key::random();
+        let params = KdfParams {
+            log_n: 10,
+            r: 8,
+            p: 1,
+        };
+        let mut json =
+            serde_json::to_value(KeyFile::create(&master, "pw", params).unwrap()).unwrap();
+        for field in ["created", "hostname", "username"] {
+            json.as_object_mut().unwrap().remove(field).unwrap();
+        }
+        let kf: KeyFile = serde_json::from_value(json).unwrap();
+        assert_eq!(kf.created, None);
+        let k = kf.open("pw").unwrap();
+        assert_eq!(k.decrypt(&master.encrypt(b"x")).unwrap(), b"x");
+        assert!(!serde_json::to_string(&kf).unwrap().contains("created"));
     }
 
     /// A key file is read before any password is checked: hostile scrypt parameters must be

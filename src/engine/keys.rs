@@ -30,7 +30,10 @@ pub async fn list(repo: &Repository) -> Result<Vec<KeyInfo>> {
             id: f.name[..8].to_string(),
             username: kf.username,
             hostname: kf.hostname,
-            created: kf.created.format("%Y-%m-%d %H:%M:%S").to_string(),
+            created: kf
+                .created
+                .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                .unwrap_or_default(),
         });
     }
     Ok(out)

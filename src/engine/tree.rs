@@ -78,11 +78,11 @@ pub struct Node {
     pub node_type: String,
     #[serde(default, skip_serializing_if = "is_zero_u32")]
     pub mode: u32,
-    #[serde(with = "super::gotime")]
+    #[serde(with = "super::gotime", default = "super::gotime::zero")]
     pub mtime: DateTime<FixedOffset>,
-    #[serde(with = "super::gotime")]
+    #[serde(with = "super::gotime", default = "super::gotime::zero")]
     pub atime: DateTime<FixedOffset>,
-    #[serde(with = "super::gotime")]
+    #[serde(with = "super::gotime", default = "super::gotime::zero")]
     pub ctime: DateTime<FixedOffset>,
     #[serde(default)]
     pub uid: u32,
@@ -177,6 +177,20 @@ impl Tree {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// rustic writes a stdin file's node without times; restic (Go) reads them as zero.
+    #[test]
+    fn a_node_without_times_reads_as_go_zero_time() {
+        use crate::engine::gotime;
+        let json = r#"{"nodes":[{"name":"dump.sql","type":"file","mode":384,"content":[]}]}"#;
+        let tree: Tree = serde_json::from_str(json).unwrap();
+        let n = &tree.nodes[0];
+        assert_eq!(
+            (n.mtime, n.atime, n.ctime),
+            (gotime::zero(), gotime::zero(), gotime::zero())
+        );
+        assert_eq!(gotime::format(&n.mtime), "0001-01-01T00:00:00Z");
+    }
 
     #[test]
     fn node_json_like_restic() {

@@ -120,7 +120,7 @@ pub async fn dump(g: &GlobalArgs, a: DumpArgs) -> anyhow::Result<()> {
     dump_content_to_file(
         &repo,
         node.content.as_deref().unwrap_or(&[]),
-        std::fs::File::from(out),
+        &std::fs::File::from(out),
         &progress,
     )
     .await?;

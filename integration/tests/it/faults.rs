@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use stash::engine::archiver::{stream::backup_stream, Progress, SnapshotOptions};
 use stash::engine::check::check;
-use stash::engine::restorer::{dump_content, find_node};
+use stash::engine::restorer::{dump_content, dump_content_to_file, find_node};
 use stash::engine::{Compression, RepoError, Repository};
 use stash::storage::{create_location, open_location, Location};
 use stash_integration::data::{Rng, SqlDump};
@@ -67,6 +67,23 @@ async fn dump_latest(repo: &Arc<Repository>) -> Result<u64, RepoError> {
         repo,
         node.content.as_deref().unwrap(),
         &mut tokio::io::sink(),
+        &Progress::default(),
+    )
+    .await
+}
+
+async fn dump_latest_to_file(
+    repo: &Arc<Repository>,
+    out: &std::fs::File,
+) -> Result<u64, RepoError> {
+    repo.load_index().await?;
+    let snaps = repo.snapshots().await?;
+    let s = snaps.last().unwrap();
+    let node = find_node(repo, &s.snapshot.tree, "/dumpfile.sql").await?;
+    dump_content_to_file(
+        repo,
+        node.content.as_deref().unwrap(),
+        out,
         &Progress::default(),
     )
     .await
@@ -155,11 +172,30 @@ async fn corrupt_pack_is_named_by_check_and_restore() {
         "{:?}",
         rep.errors
     );
-    // Restore stops with the blob and pack named, instead of writing bad data.
+    // Restore stops with the blob and pack named, instead of writing bad data: into a
+    // stream, and into a file written at offsets (where the other runs are written).
     let err = dump_latest(&repo).await.unwrap_err().to_string();
     assert!(
         err.contains(&format!("in pack {}", &name[..8])) && err.contains("cannot be decrypted"),
         "{err}"
+    );
+    let out = std::fs::File::create(tmp.path().join("out")).unwrap();
+    let err = dump_latest_to_file(&repo, &out)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&format!("in pack {}", &name[..8])) && err.contains("cannot be decrypted"),
+        "{err}"
+    );
+    // The runs after the damage were written too, but the file is cut back to what came
+    // before it: a prefix of the data, no gap of zeros.
+    let got = std::fs::read(tmp.path().join("out")).unwrap();
+    let want = SqlDump::to_vec(3, 24 << 20);
+    assert!(
+        got.len() < want.len() && got[..] == want[..got.len()],
+        "the failed dump left {} bytes that are not a prefix of the data",
+        got.len()
     );
     // restic agrees the repository is damaged.
     assert!(!restic_raw(tmp.path(), &["check", "--read-data"], None)

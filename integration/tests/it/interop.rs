@@ -406,6 +406,63 @@ async fn hard_links_and_sparse_files_are_restored() {
     }
 }
 
+/// A file of many runs of blobs, written at offsets as each run is decoded, comes back equal
+/// and keeps its holes, the one in the middle and the one at its end.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_large_sparse_file_comes_back_equal_and_sparse() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    // 6 MiB of data, an 8 MiB hole, 6 MiB of data, a 4 MiB hole: incompressible data, so
+    // the file is several runs of at most 4 MiB read.
+    let mut rng = stash_integration::data::Rng::new(21);
+    let (a, b) = (rng.bytes(6 << 20), rng.bytes(6 << 20));
+    let mut want = a.clone();
+    want.resize(14 << 20, 0);
+    want.extend_from_slice(&b);
+    want.resize(24 << 20, 0);
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::File::create(src.join("big.bin")).unwrap();
+        f.write_all(&a).unwrap();
+        f.seek(SeekFrom::Start(14 << 20)).unwrap();
+        f.write_all(&b).unwrap();
+        f.set_len(24 << 20).unwrap();
+    }
+    let repo = init(&tmp.path().join("repo"), 2, Compression::Auto).await;
+    let (snap, _) = backup_paths(
+        repo.clone(),
+        std::slice::from_ref(&src),
+        &[],
+        &SnapshotOptions::default(),
+        Arc::new(Progress::default()),
+    )
+    .await
+    .unwrap();
+    let out = tmp.path().join("out");
+    restore(
+        &repo,
+        snap.snapshot.tree,
+        &out,
+        &RestoreOptions::default(),
+        &Progress::default(),
+    )
+    .await
+    .unwrap();
+    let got = out.join(src.strip_prefix("/").unwrap()).join("big.bin");
+    assert!(
+        std::fs::read(&got).unwrap() == want,
+        "restored content differs"
+    );
+    // The data, and at most a chunk's minimum (512 KiB) of zeros beside each edge of data.
+    let on_disk = std::fs::metadata(&got).unwrap().blocks() * 512;
+    assert!(
+        on_disk <= (12 << 20) + (2 << 20),
+        "{on_disk} bytes on disk for 12 MiB of data"
+    );
+}
+
 /// A backup of more new blobs than one index file lists writes full index files as its packs
 /// are stored, not one list of everything at the end (which held every new blob in memory
 /// twice), and restic reads them all.
