@@ -338,23 +338,15 @@ impl RunSink for FileSink {
     }
 }
 
-/// Write `buf`, or with `sparse` seek over it when it is all zeros (a hole costs no disk);
-/// returns whether it was skipped.
-fn write_or_skip(f: &mut std::fs::File, buf: &[u8], sparse: bool) -> std::io::Result<bool> {
-    use std::io::{Seek, Write};
-    if sparse && all_zero(buf) {
-        f.seek(std::io::SeekFrom::Current(buf.len() as i64))?;
-        return Ok(true);
+/// Write the whole content of a new file; when it is all zeros only give the file its
+/// length (a hole costs no disk).
+fn write_whole(f: &std::fs::File, buf: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    if all_zero(buf) {
+        f.set_len(buf.len() as u64)
+    } else {
+        (&*f).write_all(buf)
     }
-    f.write_all(buf)?;
-    Ok(false)
-}
-
-/// A file whose last bytes were skipped zeros: give it its full length.
-fn end_with_hole(f: &mut std::fs::File) -> std::io::Result<()> {
-    use std::io::Seek;
-    let len = f.stream_position()?;
-    f.set_len(len)
 }
 
 fn all_zero(buf: &[u8]) -> bool {
@@ -884,16 +876,10 @@ fn restore_small(
         }
         (None, _) => None,
     };
-    let mut f = create_file(&target)?;
+    let f = create_file(&target)?;
     let n = data.as_ref().map_or(0, |d| d.len() as u64);
     if let Some(d) = data {
-        let written = write_or_skip(&mut f, &d, true).and_then(|skipped| {
-            if skipped {
-                end_with_hole(&mut f)
-            } else {
-                Ok(())
-            }
-        });
+        let written = write_whole(&f, &d);
         pool.give(d);
         written.map_err(|e| io_err(&target, e))?;
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use stash::engine::archiver::{stream::backup_stream, Progress, SnapshotOptions};
 use stash::engine::check::check;
 use stash::engine::restorer::{dump_content, dump_content_to_file, find_node};
-use stash::engine::{Compression, RepoError, Repository};
+use stash::engine::{Compression, Id, RepoError, Repository};
 use stash::storage::{create_location, open_location, Location};
 use stash_integration::data::{Rng, SqlDump};
 use stash_integration::restic::{restic, restic_raw, PASSWORD};
@@ -58,35 +58,26 @@ fn packs(dir: &Path) -> Vec<std::path::PathBuf> {
     v
 }
 
-async fn dump_latest(repo: &Arc<Repository>) -> Result<u64, RepoError> {
+/// The content list of the latest snapshot's /dumpfile.sql, the index loaded.
+async fn latest_dump_content(repo: &Arc<Repository>) -> Result<Vec<Id>, RepoError> {
     repo.load_index().await?;
     let snaps = repo.snapshots().await?;
     let s = snaps.last().unwrap();
     let node = find_node(repo, &s.snapshot.tree, "/dumpfile.sql").await?;
-    dump_content(
-        repo,
-        node.content.as_deref().unwrap(),
-        &mut tokio::io::sink(),
-        &Progress::default(),
-    )
-    .await
+    Ok(node.content.unwrap())
+}
+
+async fn dump_latest(repo: &Arc<Repository>) -> Result<u64, RepoError> {
+    let content = latest_dump_content(repo).await?;
+    dump_content(repo, &content, &mut tokio::io::sink(), &Progress::default()).await
 }
 
 async fn dump_latest_to_file(
     repo: &Arc<Repository>,
     out: &std::fs::File,
 ) -> Result<u64, RepoError> {
-    repo.load_index().await?;
-    let snaps = repo.snapshots().await?;
-    let s = snaps.last().unwrap();
-    let node = find_node(repo, &s.snapshot.tree, "/dumpfile.sql").await?;
-    dump_content_to_file(
-        repo,
-        node.content.as_deref().unwrap(),
-        out,
-        &Progress::default(),
-    )
-    .await
+    let content = latest_dump_content(repo).await?;
+    dump_content_to_file(repo, &content, out, &Progress::default()).await
 }
 
 #[tokio::test(flavor = "multi_thread")]
