@@ -114,6 +114,168 @@ fn dump_into_a_pipe_closed_early_ends_quietly() {
     assert!(full.stdout == data, "the full dump differs from the data");
 }
 
+/// Any command's output into a pipe whose reader is gone (`stash snapshots | head` after
+/// `head` quit) ends the same quiet way, with no panic message.
+#[test]
+fn printing_into_a_closed_pipe_ends_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    ok(&mut stash(&repo, &["init"]));
+    assert!(backup_bytes(&repo, b"one", "host-0").status.success());
+    for args in [&["snapshots"][..], &["snapshots", "--json"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = stash(&repo, args).stdout(writer).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(141), "{args:?}: {stderr}");
+        assert_eq!(stderr, "", "{args:?}");
+    }
+}
+
+/// `stash forget ID…` removes snapshots under the exclusive lock, as a policy does: while a
+/// backup holds its lock it is refused with the locked exit code and removes nothing; then
+/// it removes exactly the named snapshot, and `--prune` frees its data.
+#[test]
+fn forget_by_id_takes_the_exclusive_lock() {
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    ok(&mut stash(&repo, &["init"]));
+    let data = stash_integration::data::Rng::new(3).bytes(3 << 20);
+    let first = backup_bytes(&repo, &data, "host-0");
+    assert!(first.status.success());
+    assert!(backup_bytes(&repo, b"small", "host-1").status.success());
+    let ids = |repo: &Path| -> Vec<String> {
+        let out = ok(&mut stash(repo, &["snapshots", "--json"]));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut ids: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["id"].as_str().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let before = ids(&repo);
+    let first: serde_json::Value = serde_json::from_slice(
+        first
+            .stdout
+            .split(|&b| b == b'\n')
+            .rfind(|l| !l.is_empty())
+            .unwrap(),
+    )
+    .unwrap();
+    let victim = first["snapshot_id"].as_str().unwrap().to_string();
+
+    // A backup waiting on its stdin holds a shared lock.
+    let mut holder = stash(&repo, &["backup", "--stdin", "--host", "host-2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let locks = repo.join("locks");
+    while std::fs::read_dir(&locks).map_or(0, |d| d.count()) == 0 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = stash(&repo, &["forget", &victim[..8]]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(11), "{stderr}");
+    assert!(stderr.contains("locked"), "{stderr}");
+    assert_eq!(ids(&repo), before);
+    drop(holder.stdin.take());
+    assert!(holder.wait().unwrap().success());
+
+    let size = |repo: &Path| -> u64 { pack_files(repo).values().sum() };
+    let full = size(&repo);
+    let out = ok(&mut stash(&repo, &["forget", &victim[..8], "--prune"]));
+    assert!(String::from_utf8_lossy(&out.stdout)
+        .contains(&format!("removed snapshot {}", &victim[..8])));
+    let after = ids(&repo);
+    assert_eq!(
+        after.len(),
+        before.len(),
+        "the held backup added one, forget removed one"
+    );
+    assert!(!after.contains(&victim));
+    assert!(
+        size(&repo) + (2 << 20) < full,
+        "prune freed the forgotten data"
+    );
+    restic(&repo, &["check", "--read-data"]);
+}
+
+/// Entries below a target that cannot be read are left out and named, the rest is saved, and
+/// the exit status is restic's 3 ("at least one source file could not be read"); restic reads
+/// the snapshot. A target that cannot be read itself fails the backup: no snapshot.
+#[test]
+fn backup_leaves_out_what_it_cannot_read_and_exits_3() {
+    use stash_integration::unreadable::{
+        command_bound_by_permissions, make_readable, make_unreadable,
+    };
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = tmp.path().join("repo");
+    ok(&mut stash(&repo, &["init"]));
+    let src = tmp.path().join("src");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::create_dir_all(src.join("locked")).unwrap();
+    std::fs::write(src.join("a.txt"), "a").unwrap();
+    std::fs::write(src.join("sub/b.txt"), "b").unwrap();
+    std::fs::write(src.join("secret.txt"), "s").unwrap();
+    std::fs::write(src.join("locked/c.txt"), "c").unwrap();
+    make_unreadable(&src.join("secret.txt"));
+    make_unreadable(&src.join("locked"));
+    let backup = |path: &Path| {
+        command_bound_by_permissions(Path::new(env!("CARGO_BIN_EXE_stash")))
+            .arg("-r")
+            .arg(&repo)
+            .arg("backup")
+            .arg(path)
+            .env("RESTIC_PASSWORD", PASSWORD)
+            .output()
+            .unwrap()
+    };
+
+    let out = backup(&src);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let at = src.display();
+    for line in [
+        format!("error: {at}/secret.txt: Permission denied"),
+        format!("error: {at}/locked: Permission denied"),
+        "Warning: at least one source file could not be read".to_string(),
+    ] {
+        assert!(stderr.contains(&line), "{line:?} not in {stderr}");
+    }
+    let listed = String::from_utf8(restic(&repo, &["ls", "latest"]).stdout).unwrap();
+    let listed: Vec<&str> = listed.lines().filter(|l| l.starts_with('/')).collect();
+    for kept in ["a.txt", "sub", "sub/b.txt"] {
+        assert!(
+            listed.contains(&format!("{at}/{kept}").as_str()),
+            "{kept}: {listed:?}"
+        );
+    }
+    assert!(
+        !listed
+            .iter()
+            .any(|l| l.contains("secret") || l.contains("locked")),
+        "{listed:?}"
+    );
+    restic(&repo, &["check", "--read-data"]);
+
+    let out = backup(&src.join("locked"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("reading {at}/locked: Permission denied")),
+        "{stderr}"
+    );
+    let snaps = ok(&mut stash(&repo, &["snapshots", "--json"]));
+    let snaps: serde_json::Value = serde_json::from_slice(&snaps.stdout).unwrap();
+    assert_eq!(snaps.as_array().unwrap().len(), 1, "{snaps:#}");
+    make_readable(&src.join("locked"));
+}
+
 /// `stash dump … > file` writes the file out of order, at the offsets where each part
 /// belongs, starting where the shell's descriptor stood and leaving it after the content, so
 /// what the shell writes next follows the dump; `>> file` (appending) is written in order.

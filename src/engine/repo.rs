@@ -112,6 +112,14 @@ pub enum RepoError {
     },
     #[error("reading key file {name}")]
     Key { name: String, source: KeyFileError },
+    /// What is being backed up could not be read (a file's permissions, a disk's I/O error, a
+    /// dump that broke off): not the repository's fault.
+    #[error("reading {what}: {source}")]
+    Source {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
     /// Writing restored data failed (a full disk, or the reader of a pipe went away).
     #[error("writing restored data: {0}")]
     Output(#[source] std::io::Error),

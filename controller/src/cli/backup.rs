@@ -103,6 +103,9 @@ pub async fn run(g: &GlobalArgs, a: BackupArgs) -> anyhow::Result<()> {
     for w in &stats.warnings {
         eprintln!("warning: {w}");
     }
+    for u in &stats.unreadable {
+        eprintln!("error: {u}");
+    }
     let (files, dirs, processed) = (stats.files, stats.dirs, stats.bytes_processed);
     if g.json {
         let summary = serde_json::json!({
@@ -149,5 +152,16 @@ pub async fn run(g: &GlobalArgs, a: BackupArgs) -> anyhow::Result<()> {
         );
         println!("snapshot {} saved", snap.id.short());
     }
+    if !stats.unreadable.is_empty() {
+        return Err(Incomplete(snap.id.short()).into());
+    }
     Ok(())
 }
+
+/// The snapshot was saved without the entries that could not be read: exit status 3, as
+/// restic's, so a script can tell it from a failed backup and from a complete one.
+#[derive(Debug, thiserror::Error)]
+#[error("at least one source file could not be read; snapshot {0} holds everything else")]
+pub struct Incomplete(pub String);
+
+pub const INCOMPLETE: u8 = 3;

@@ -81,21 +81,15 @@ pub struct ForgetArgs {
 
 pub async fn forget(g: &GlobalArgs, a: ForgetArgs) -> anyhow::Result<()> {
     let repo = g.open().await?;
-    if !a.snapshots.is_empty() {
+    let ids = if a.snapshots.is_empty() {
+        Vec::new()
+    } else {
         let snaps = repo.snapshots().await?;
-        for s in &a.snapshots {
-            let e = select(&snaps, s, &Default::default())?;
-            if !a.dry_run {
-                repo.backend()
-                    .remove(stash::engine::FileType::Snapshot, &e.id.to_hex())
-                    .await?;
-            }
-            if !g.quiet && !g.json {
-                println!("removed snapshot {}", e.id.short());
-            }
-        }
-        return Ok(());
-    }
+        a.snapshots
+            .iter()
+            .map(|s| select(&snaps, s, &Default::default()).map(|e| e.id))
+            .collect::<Result<Vec<_>, _>>()?
+    };
     let policy = KeepPolicy {
         last: stash::engine::retention::keep_count(a.keep_last),
         hourly: stash::engine::retention::keep_count(a.keep_hourly),
@@ -110,10 +104,21 @@ pub async fn forget(g: &GlobalArgs, a: ForgetArgs) -> anyhow::Result<()> {
         policy,
         group_by,
         filter: a.filter.filter(),
+        ids,
         dry_run: a.dry_run,
         prune: a.prune.then(PruneOptions::default),
     };
     let res = run_forget(&repo, &opts).await?;
+    let verb = if a.dry_run { "would remove" } else { "removed" };
+    if !opts.ids.is_empty() {
+        if !g.quiet && !g.json {
+            for id in &res.removed {
+                println!("{verb} snapshot {}", id.short());
+            }
+            print_prune(res.prune.as_ref());
+        }
+        return Ok(());
+    }
     let snaps = repo.snapshots().await.unwrap_or_default();
     if g.json {
         let all: std::collections::HashMap<String, serde_json::Value> = snaps
@@ -147,19 +152,22 @@ pub async fn forget(g: &GlobalArgs, a: ForgetArgs) -> anyhow::Result<()> {
                 gr.remove.len()
             );
         }
-        let verb = if a.dry_run { "would remove" } else { "removed" };
         println!("{verb} {} snapshots, kept {}", res.removed.len(), res.kept);
-        if let Some(p) = &res.prune {
-            println!(
-                "prune: deleted {} packs, repacked {}, removed {} unindexed packs, freed {}",
-                p.packs_deleted,
-                p.packs_repacked,
-                p.packs_unindexed_deleted,
-                indicatif::HumanBytes(p.bytes_freed)
-            );
-        }
+        print_prune(res.prune.as_ref());
     }
     Ok(())
+}
+
+fn print_prune(stats: Option<&stash::engine::prune::PruneStats>) {
+    if let Some(p) = stats {
+        println!(
+            "prune: deleted {} packs, repacked {}, removed {} unindexed packs, freed {}",
+            p.packs_deleted,
+            p.packs_repacked,
+            p.packs_unindexed_deleted,
+            indicatif::HumanBytes(p.bytes_freed)
+        );
+    }
 }
 
 #[derive(Args, Debug)]

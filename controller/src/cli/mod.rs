@@ -131,9 +131,30 @@ fn tune_allocator() {
     }
 }
 
+/// `stash snapshots | head`: when the reader of our output goes away, end as restic (Go) does
+/// on SIGPIPE, quietly with status 141. `println!` panics on a closed stdout or stderr; this
+/// turns that panic into the exit. SIGPIPE itself stays ignored, so pipes to child processes
+/// and sockets still report EPIPE as an error to handle.
+fn exit_quietly_when_output_closes() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let msg = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if msg.starts_with("failed printing to std") && msg.contains("Broken pipe") {
+            std::process::exit(BROKEN_PIPE.into());
+        }
+        default(info)
+    }));
+}
+
 /// The whole process: parse the command line, run it, and turn the outcome into an exit code.
 pub fn main() -> std::process::ExitCode {
     tune_allocator();
+    exit_quietly_when_output_closes();
     let args = Cli::parse();
     init_tracing(args.global.verbose, args.global.json);
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -146,6 +167,8 @@ pub fn main() -> std::process::ExitCode {
             let code = exit_code(&e);
             if let Some(k) = e.downcast_ref::<kubectl::KubectlError>() {
                 eprintln!("{k}");
+            } else if code == backup::INCOMPLETE {
+                eprintln!("Warning: {e:#}");
             } else if code != BROKEN_PIPE {
                 eprintln!("Fatal: {e:#}");
             }
@@ -178,6 +201,9 @@ pub const BROKEN_PIPE: u8 = 128 + 13;
 
 pub fn exit_code(e: &anyhow::Error) -> u8 {
     for cause in e.chain() {
+        if cause.is::<backup::Incomplete>() {
+            return backup::INCOMPLETE;
+        }
         if let Some(stash::storage::LocationError::Missing(_)) = cause.downcast_ref() {
             return 10;
         }

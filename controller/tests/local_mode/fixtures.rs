@@ -120,7 +120,18 @@ impl Local {
     }
 
     pub fn stash(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_stash"));
+        self.prepare(Command::new(env!("CARGO_BIN_EXE_stash")), args)
+    }
+
+    /// `stash run --once` as a process that file permissions apply to, even as root.
+    pub fn run_once_bound_by_permissions(&self) -> Output {
+        let c = stash_integration::unreadable::command_bound_by_permissions(Path::new(env!(
+            "CARGO_BIN_EXE_stash"
+        )));
+        self.prepare(c, &["run", "--once"]).output().unwrap()
+    }
+
+    fn prepare(&self, mut c: Command, args: &[&str]) -> Command {
         c.args(args)
             .env("STASH_STATE", &self.state)
             .env("STASH_MANIFESTS", &self.manifests)

@@ -758,6 +758,53 @@ fn pvc_target_round_trip_through_its_host_folder() {
     assert_eq!(got, ["empty.txt", "small.txt", "unicodé/東京 file.txt"]);
 }
 
+/// A volume holding an entry the backup cannot read: the snapshot of everything else is saved
+/// and listed, but the host fails naming the entry and the fix, and retention does not run.
+#[test]
+fn unreadable_entry_fails_the_host_naming_it() {
+    use stash_integration::unreadable::{make_readable, make_unreadable};
+    let l = Local::new();
+    let vol = l.folder("vol");
+    std::fs::create_dir_all(&vol).unwrap();
+    std::fs::write(vol.join("a.txt"), "a").unwrap();
+    std::fs::write(vol.join("secret.txt"), "s").unwrap();
+    make_unreadable(&vol.join("secret.txt"));
+    l.write("volume.yaml", &claim_on_host("vol", &vol));
+    l.write(
+        "backup.yaml",
+        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: vol-backup, namespace: demo}\n\
+         spec:\n  schedule: '0 3 * * *'\n  task: {name: pvc-backup}\n  repository: {name: repo}\n\
+         \x20 target:\n    ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: vol}\n\
+         \x20 retentionPolicy: {name: keep, keepLast: 5, prune: true}\n",
+    );
+    let out = l.run_once_bound_by_permissions();
+    make_readable(&vol.join("secret.txt"));
+    assert!(!out.status.success());
+    let s = &l.list("BackupSession")[0];
+    assert_eq!(text(s, "/status/phase"), "Failed", "{s:#}");
+    let host = &s["status"]["targets"][0]["stats"][0];
+    assert_eq!(text(host, "/phase"), "Failed", "{s:#}");
+    let error = text(host, "/error");
+    assert!(
+        error.contains("1 entries could not be read")
+            && error.contains("/stash-data/secret.txt: Permission denied")
+            && error.contains("target.exclude"),
+        "{error}"
+    );
+    let snaps = l.restic_snapshots();
+    assert_eq!(snaps.len(), 1, "{snaps:#?}");
+    assert!(
+        error.contains(&snaps[0]["short_id"].as_str().unwrap()[..8]),
+        "the error names the snapshot saved: {error}"
+    );
+    assert_eq!(text(host, "/snapshots/0/path"), "/stash-data", "{s:#}");
+    assert_eq!(
+        condition(&s["status"]["conditions"], "RetentionPolicyApplied"),
+        None,
+        "{s:#}"
+    );
+}
+
 /// A claim bound to no volume fails the target's executor with a message that says how to fix
 /// it, and `--once` reports the session.
 #[test]

@@ -197,6 +197,7 @@ struct Tally {
     dirs: ChangeCounts,
     bytes_processed: u64,
     warnings: Vec<String>,
+    unreadable: Vec<String>,
 }
 
 fn count(c: &mut ChangeCounts, change: Change) {
@@ -235,6 +236,14 @@ fn list_with_metadata(
         .collect())
 }
 
+/// An error reading `path` from the source being backed up.
+fn source_error(path: &Path) -> impl Fn(std::io::Error) -> RepoError + Copy + '_ {
+    move |e| RepoError::Source {
+        what: path.display().to_string(),
+        source: e,
+    }
+}
+
 /// The start of a file, read on a blocking thread.
 enum Head {
     /// The whole file: shorter than the chunker's minimum, so one blob (none when empty),
@@ -252,7 +261,7 @@ enum Head {
 /// workers whole.
 fn read_head(path: &Path, chunks: WholeChunks, expect: u64) -> Result<Head> {
     use std::io::Read;
-    let io = |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", path.display()));
+    let io = source_error(path);
     let mut file = sys::open_noatime(path).map_err(io)?;
     let limit = MIN_SIZE as u64;
     let mut head = chunks.buffer(expect.saturating_add(1).min(limit) as usize);
@@ -338,7 +347,7 @@ impl<'a> Walker<'a> {
         at: &str,
         before: &std::fs::Metadata,
     ) -> Result<(Vec<Id>, u64)> {
-        let io = |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", real.display()));
+        let io = source_error(real);
         let _permit = self
             .reads
             .acquire()
@@ -365,7 +374,10 @@ impl<'a> Walker<'a> {
             Head::Partial { file, head } => {
                 let mut file = tokio::fs::File::from_std(file);
                 let rest = std::io::Cursor::new(head).chain(&mut file);
-                let (content, size) = self.saver.save_stream(rest).await?;
+                let (content, size) = self.saver.save_stream(rest).await.map_err(|e| match e {
+                    RepoError::Source { source, .. } => io(source),
+                    e => e,
+                })?;
                 let after = file.metadata().await.map_err(io)?;
                 (content, size, after)
             }
@@ -388,6 +400,31 @@ impl<'a> Walker<'a> {
         Ok((content, size))
     }
 
+    /// [`Self::save_path`] for an entry below a target: one that cannot be read is left out
+    /// of the snapshot and listed as unreadable, as restic does, so one bad file never stops
+    /// the others. A repository error still stops the backup.
+    async fn save_child(
+        &'a self,
+        name: String,
+        at: String,
+        real: PathBuf,
+        md: Option<std::fs::Metadata>,
+        previous: Option<Node>,
+    ) -> Result<Option<Node>> {
+        match self.save_path(name, at.clone(), real, md, previous).await {
+            Ok(node) => Ok(Some(node)),
+            Err(RepoError::Source { source, .. }) => {
+                self.tally
+                    .lock()
+                    .unwrap()
+                    .unreadable
+                    .push(format!("{at}: {source}"));
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Saves what snapshot path `at` holds, reading it from `real`; `previous` is the node
     /// at the same path in the parent snapshot. `md` is `real`'s metadata when the folder
     /// listing already read it (else it is read here).
@@ -400,8 +437,7 @@ impl<'a> Walker<'a> {
         previous: Option<Node>,
     ) -> BoxFuture<'a, Result<Node>> {
         Box::pin(async move {
-            let io =
-                |e: std::io::Error| RepoError::Other(format!("reading {}: {e}", real.display()));
+            let io = source_error(&real);
             let md = match md {
                 Some(md) => md,
                 None => tokio::fs::symlink_metadata(&real).await.map_err(io)?,
@@ -439,14 +475,16 @@ impl<'a> Walker<'a> {
                     })
                     .collect();
                 drop(parent_tree);
-                let nodes: Vec<Node> = futures::stream::iter(children)
+                let nodes: Vec<Option<Node>> = futures::stream::iter(children)
                     .map(|(child, child_at, child_real, child_md, before)| {
-                        self.save_path(child, child_at, child_real, child_md, before)
+                        self.save_child(child, child_at, child_real, child_md, before)
                     })
                     .buffered(DIR_FANOUT)
                     .try_collect()
                     .await?;
-                let mut tree = Tree { nodes };
+                let mut tree = Tree {
+                    nodes: nodes.into_iter().flatten().collect(),
+                };
                 node.subtree = Some(self.saver.save_tree(tree.to_blob()).await?);
                 Progress::add(&self.progress.dirs, 1);
                 count(
@@ -497,9 +535,7 @@ impl<'a> Walker<'a> {
                     VEntry::Dir(sub) => {
                         let mut node = match self.map.host_of(&p) {
                             Some(real) => {
-                                let io = |e| {
-                                    RepoError::Other(format!("reading {}: {e}", real.display()))
-                                };
+                                let io = source_error(&real);
                                 let md = tokio::fs::symlink_metadata(&real).await.map_err(io)?;
                                 node_from_metadata(name, &real, &md).map_err(io)?
                             }
@@ -658,6 +694,7 @@ pub async fn backup_mapped(
         stats.dirs = tally.dirs;
         stats.bytes_processed = tally.bytes_processed;
         stats.warnings = tally.warnings;
+        stats.unreadable = tally.unreadable;
         let mut o = opts.clone();
         o.excludes = excludes.to_vec();
         let snap = o.build(time, parent.map(|p| p.id), tree, paths);

@@ -155,6 +155,10 @@ pub struct BackupStats {
     /// Things the user should know that did not stop the backup (a file that changed while
     /// it was read).
     pub warnings: Vec<String>,
+    /// Entries below the targets that could not be read, each as `path: error`. The
+    /// snapshot holds everything else; callers decide what that means for their outcome
+    /// (restic's "at least one source file could not be read", exit status 3).
+    pub unreadable: Vec<String>,
 }
 
 /// Files or folders by how they compare with the parent snapshot.
@@ -358,7 +362,10 @@ impl BlobSaver {
         let n = chunker
             .await
             .map_err(|e| RepoError::Other(format!("chunker thread: {e}")))?;
-        read_result.map_err(|e| RepoError::Other(format!("reading the source: {e}")))?;
+        read_result.map_err(|e| RepoError::Source {
+            what: "the source".into(),
+            source: e,
+        })?;
 
         let mut ids: Vec<Option<Id>> = vec![None; n];
         let mut got = 0;

@@ -197,7 +197,8 @@ async fn backup(g: &GlobalArgs, a: VolumeBackupArgs) -> anyhow::Result<()> {
         let ticker = Ticker::start(progress.clone(), g.show_progress(), "read");
         let out = volume::backup(repo.clone(), &opts, progress.clone()).await;
         ticker.stop();
-        for p in out.map_err(|e| anyhow!(stash_addons::chain(&e)))? {
+        let out = out.map_err(|e| anyhow!(stash_addons::chain(&e)))?;
+        for p in &out {
             let f = &p.stats.files;
             let files = FileStats {
                 total_files: Some(p.files as i64),
@@ -207,11 +208,39 @@ async fn backup(g: &GlobalArgs, a: VolumeBackupArgs) -> anyhow::Result<()> {
             };
             report.snapshot(&p.snapshot, &p.stats, files, p.took);
         }
+        let unreadable: Vec<&String> = out.iter().flat_map(|p| &p.stats.unreadable).collect();
+        if !unreadable.is_empty() {
+            bail!("{}", incomplete_message(&out, &unreadable));
+        }
         report.repository = retention::apply_unless_controlled(&repo, &f.retention).await?;
         Ok(())
     }
     .await;
     report.finish(g, "volume", res)
+}
+
+/// Entries named in a failed target's message; the rest are counted.
+const UNREADABLE_SHOWN: usize = 10;
+
+/// Why a backup whose snapshots lack unreadable entries is not a success: which snapshots
+/// were saved without what, and how to fix it.
+fn incomplete_message(saved: &[volume::PathBackup], unreadable: &[&String]) -> String {
+    let ids: Vec<String> = saved.iter().map(|p| p.snapshot.id.short()).collect();
+    let mut shown: Vec<&str> = unreadable
+        .iter()
+        .take(UNREADABLE_SHOWN)
+        .map(|s| s.as_str())
+        .collect();
+    if unreadable.len() > UNREADABLE_SHOWN {
+        shown.push("…");
+    }
+    format!(
+        "{} entries could not be read and are missing from snapshot(s) {}: {}; let the backup \
+         run as a user that can read them (spec.runtimeSettings) or exclude them (target.exclude)",
+        unreadable.len(),
+        ids.join(", "),
+        shown.join("; ")
+    )
 }
 
 async fn restore(g: &GlobalArgs, a: VolumeRestoreArgs) -> anyhow::Result<()> {
