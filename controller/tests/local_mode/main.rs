@@ -786,7 +786,7 @@ fn unreadable_entry_fails_the_host_naming_it() {
     assert_eq!(text(host, "/phase"), "Failed", "{s:#}");
     let error = text(host, "/error");
     assert!(
-        error.contains("1 entries could not be read")
+        error.contains("1 entry could not be read and is missing from snapshot(s) ")
             && error.contains("/stash-data/secret.txt: Permission denied")
             && error.contains("target.exclude"),
         "{error}"

@@ -234,10 +234,12 @@ fn incomplete_message(saved: &[volume::PathBackup], unreadable: &[&String]) -> S
     if unreadable.len() > UNREADABLE_SHOWN {
         shown.push("…");
     }
+    let n = unreadable.len();
     format!(
-        "{} entries could not be read and are missing from snapshot(s) {}: {}; let the backup \
-         run as a user that can read them (spec.runtimeSettings) or exclude them (target.exclude)",
-        unreadable.len(),
+        "{n} {} could not be read and {} missing from snapshot(s) {}: {}; let the backup run as \
+         a user that can read them (spec.runtimeSettings) or exclude them (target.exclude)",
+        if n == 1 { "entry" } else { "entries" },
+        if n == 1 { "is" } else { "are" },
         ids.join(", "),
         shown.join("; ")
     )
