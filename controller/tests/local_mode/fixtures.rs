@@ -444,6 +444,16 @@ pub fn claim_on_host(claim: &str, folder: &Path) -> String {
     )
 }
 
+/// A daily BackupConfiguration `name` of claim `claim` with `pvc-backup`, keeping 5 and pruning.
+pub fn pvc_backup(name: &str, claim: &str) -> String {
+    format!(
+        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {{name: {name}, namespace: demo}}\n\
+         spec:\n  schedule: '0 3 * * *'\n  task: {{name: pvc-backup}}\n  repository: {{name: repo}}\n\
+         \x20 target:\n    ref: {{apiVersion: v1, kind: PersistentVolumeClaim, name: {claim}}}\n\
+         \x20 retentionPolicy: {{name: keep, keepLast: 5, prune: true}}\n"
+    )
+}
+
 /// The only BackupSession, after checking that it succeeded.
 pub fn succeeded_session(l: &Local) -> Value {
     let sessions = l.list("BackupSession");

@@ -703,13 +703,7 @@ fn pvc_target_round_trip_through_its_host_folder() {
     let vol = l.folder("vol");
     stash_integration::data::make_tree(&vol, 9);
     l.write("volume.yaml", &claim_on_host("vol", &vol));
-    l.write(
-        "backup.yaml",
-        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: vol-backup, namespace: demo}\n\
-         spec:\n  schedule: '0 3 * * *'\n  task: {name: pvc-backup}\n  repository: {name: repo}\n\
-         \x20 target:\n    ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: vol}\n\
-         \x20 retentionPolicy: {name: keep, keepLast: 5, prune: true}\n",
-    );
+    l.write("backup.yaml", &pvc_backup("vol-backup", "vol"));
     assert_ok(&l.run_once());
     let s = succeeded_session(&l);
     assert_eq!(
@@ -770,13 +764,7 @@ fn unreadable_entry_fails_the_host_naming_it() {
     std::fs::write(vol.join("secret.txt"), "s").unwrap();
     make_unreadable(&vol.join("secret.txt"));
     l.write("volume.yaml", &claim_on_host("vol", &vol));
-    l.write(
-        "backup.yaml",
-        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: vol-backup, namespace: demo}\n\
-         spec:\n  schedule: '0 3 * * *'\n  task: {name: pvc-backup}\n  repository: {name: repo}\n\
-         \x20 target:\n    ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: vol}\n\
-         \x20 retentionPolicy: {name: keep, keepLast: 5, prune: true}\n",
-    );
+    l.write("backup.yaml", &pvc_backup("vol-backup", "vol"));
     let out = l.run_once_bound_by_permissions();
     make_readable(&vol.join("secret.txt"));
     assert!(!out.status.success());
@@ -815,13 +803,7 @@ fn unbound_claim_fails_the_executor_saying_how_to_fix_it() {
         "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data, namespace: demo}\n\
          spec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n",
     );
-    l.write(
-        "backup.yaml",
-        "apiVersion: stash.appscode.com/v1beta1\nkind: BackupConfiguration\nmetadata: {name: data-backup, namespace: demo}\n\
-         spec:\n  schedule: '0 3 * * *'\n  task: {name: pvc-backup}\n  repository: {name: repo}\n\
-         \x20 target:\n    ref: {apiVersion: v1, kind: PersistentVolumeClaim, name: data}\n\
-         \x20 retentionPolicy: {name: keep, keepLast: 5, prune: true}\n",
-    );
+    l.write("backup.yaml", &pvc_backup("data-backup", "data"));
     let out = l.run_once();
     assert!(!out.status.success());
     let s = &l.list("BackupSession")[0];
