@@ -210,7 +210,8 @@ async fn backup(g: &GlobalArgs, a: VolumeBackupArgs) -> anyhow::Result<()> {
         }
         let unreadable: Vec<&String> = out.iter().flat_map(|p| &p.stats.unreadable).collect();
         if !unreadable.is_empty() {
-            bail!("{}", incomplete_message(&out, &unreadable));
+            let ids: Vec<String> = out.iter().map(|p| p.snapshot.id.short()).collect();
+            bail!("{}", incomplete_message(&ids, &unreadable));
         }
         report.repository = retention::apply_unless_controlled(&repo, &f.retention).await?;
         Ok(())
@@ -224,8 +225,7 @@ const UNREADABLE_SHOWN: usize = 10;
 
 /// Why a backup whose snapshots lack unreadable entries is not a success: which snapshots
 /// were saved without what, and how to fix it.
-fn incomplete_message(saved: &[volume::PathBackup], unreadable: &[&String]) -> String {
-    let ids: Vec<String> = saved.iter().map(|p| p.snapshot.id.short()).collect();
+fn incomplete_message(ids: &[String], unreadable: &[&String]) -> String {
     let mut shown: Vec<&str> = unreadable
         .iter()
         .take(UNREADABLE_SHOWN)
@@ -276,4 +276,33 @@ async fn restore(g: &GlobalArgs, a: VolumeRestoreArgs) -> anyhow::Result<()> {
     }
     .await;
     report.finish(g, "volume", res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incomplete_message_names_the_first_entries_and_counts_all() {
+        let one = ["/data/a: Permission denied (os error 13)".to_string()];
+        let msg = incomplete_message(&["1a2b3c4d".into()], &one.iter().collect::<Vec<_>>());
+        assert!(
+            msg.starts_with(
+                "1 entry could not be read and is missing from snapshot(s) 1a2b3c4d: \
+                 /data/a: Permission denied (os error 13); let the backup run as"
+            ),
+            "{msg}"
+        );
+        let many: Vec<String> = (0..12).map(|i| format!("/data/f{i}: denied")).collect();
+        let msg = incomplete_message(
+            &["1a2b3c4d".into(), "5e6f7a8b".into()],
+            &many.iter().collect::<Vec<_>>(),
+        );
+        assert!(
+            msg.starts_with("12 entries could not be read and are missing from snapshot(s) 1a2b3c4d, 5e6f7a8b: /data/f0: denied;"),
+            "{msg}"
+        );
+        assert!(msg.contains("/data/f9: denied; …; let"), "{msg}");
+        assert!(!msg.contains("/data/f10"), "{msg}");
+    }
 }
