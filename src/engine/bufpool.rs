@@ -101,7 +101,9 @@ impl BoundedPool {
         }
         st.0 += 1;
         drop(st);
-        self.pool.take_with(cap)
+        let mut b = self.pool.take_with(cap);
+        sys::prefer_huge_pages(&mut b);
+        b
     }
 
     /// One buffer is back: reuse `buf` when there is one (its holder may have kept it).
