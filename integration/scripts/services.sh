@@ -39,9 +39,12 @@ mkdir -p "$run" "$data"
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-wait_port() { # port name
-  for _ in $(seq 1 100); do
+# Up to 60 s: a Node or Python server can take over 10 s to start on a busy 2-core machine
+# (azurite once did). A server whose process has exited fails at once.
+wait_port() { # port name [pid]
+  for _ in $(seq 1 600); do
     port_open "$1" && return 0
+    if [ -n "${3:-}" ] && ! kill -0 "$3" 2>/dev/null; then break; fi
     sleep 0.1
   done
   echo "$2 did not start on port $1; its log: $run/$2.log" >&2
@@ -57,7 +60,7 @@ start_one() { # name port command...
   fi
   nohup "$@" >"$run/$name.log" 2>&1 &
   echo $! >"$run/$name.pid"
-  wait_port "$port" "$name"
+  wait_port "$port" "$name" $!
   echo "$name: started on 127.0.0.1:$port (pid $(cat "$run/$name.pid"))"
 }
 
