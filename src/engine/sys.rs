@@ -248,49 +248,34 @@ pub fn read_exact_at_into(
 /// allocation are released; the allocator's own bookkeeping outside it is untouched.
 pub fn release_pages(buf: &mut Vec<u8>) {
     buf.clear();
+    // MADV_DONTNEED only drops the pages' contents (there are none: the buffer was just
+    // cleared), which read back as zeros; the mapping stays valid.
     #[cfg(target_os = "linux")]
-    {
-        const PAGE: usize = 4096;
-        let start = buf.as_mut_ptr() as usize;
-        let end = start + buf.capacity();
-        let first = start.div_ceil(PAGE) * PAGE;
-        let last = end / PAGE * PAGE;
-        if last > first {
-            // SAFETY: [first, last) lies inside buf's allocation, which holds no live data
-            // (it was just cleared); MADV_DONTNEED only drops the pages' contents, which
-            // read back as zeros, and the mapping stays valid.
-            unsafe {
-                libc::madvise(
-                    first as *mut libc::c_void,
-                    last - first,
-                    libc::MADV_DONTNEED,
-                );
-            }
-        }
-    }
+    advise_inside(buf, 4096, libc::MADV_DONTNEED);
 }
 
 /// Ask for transparent huge pages in the 2 MiB-aligned part of `buf`'s allocation (where the
 /// kernel offers them on request, its default): a 16 MiB pack body is then faulted in as 8
 /// pages instead of 4096, and [`release_pages`] gives them back whole.
 pub fn prefer_huge_pages(buf: &mut Vec<u8>) {
+    // MADV_HUGEPAGE only changes how the kernel backs the range, never its contents.
     #[cfg(target_os = "linux")]
-    {
-        const HUGE: usize = 2 << 20;
-        let start = buf.as_mut_ptr() as usize;
-        let end = start + buf.capacity();
-        let first = start.div_ceil(HUGE) * HUGE;
-        let last = end / HUGE * HUGE;
-        if last > first {
-            // SAFETY: [first, last) lies inside buf's allocation; MADV_HUGEPAGE only changes
-            // how the kernel backs the range, never its contents.
-            unsafe {
-                libc::madvise(
-                    first as *mut libc::c_void,
-                    last - first,
-                    libc::MADV_HUGEPAGE,
-                );
-            }
+    advise_inside(buf, 2 << 20, libc::MADV_HUGEPAGE);
+}
+
+/// `madvise(advice)` on the `align`-aligned part of `buf`'s allocation, for advice that
+/// keeps no data the buffer still holds.
+#[cfg(target_os = "linux")]
+fn advise_inside(buf: &mut Vec<u8>, align: usize, advice: libc::c_int) {
+    let start = buf.as_mut_ptr() as usize;
+    let end = start + buf.capacity();
+    let first = start.div_ceil(align) * align;
+    let last = end / align * align;
+    if last > first {
+        // SAFETY: [first, last) lies inside buf's allocation, and the callers' advice
+        // changes no byte that the buffer still holds.
+        unsafe {
+            libc::madvise(first as *mut libc::c_void, last - first, advice);
         }
     }
 }
