@@ -197,13 +197,16 @@ async fn prune_keeps_duplicates_of_kept_packs_in_the_index() {
     assert_eq!(h, sha(&longer));
 }
 
-/// Two snapshots whose streams share their first half, in 64 MiB packs, the first one
-/// forgotten: its pack is then partly used, so a prune without tolerance must repack it.
+/// Two snapshots whose streams share their first 12 MiB, in 64 MiB packs, the first one
+/// forgotten: its pack is then partly used, so a prune without tolerance must repack it. The
+/// shared part is longer than the chunker's 8 MiB maximum, so at least one chunk is shared
+/// whatever the repository's polynomial (with 4 MiB, about one polynomial in 30 put the first
+/// boundary past it, and nothing was shared).
 async fn repository_with_a_pack_to_repack(root: &std::path::Path) -> Arc<Repository> {
     init(root, 2, Compression::Auto).await;
     let repo = open_with_big_packs(root).await;
-    let a = SqlDump::to_vec(1, 8 << 20);
-    let mut b = a[..4 << 20].to_vec();
+    let a = SqlDump::to_vec(1, 16 << 20);
+    let mut b = a[..12 << 20].to_vec();
     b.extend(SqlDump::to_vec(2, 4 << 20));
     let mut ids = Vec::new();
     for (data, name) in [(&a, "a.sql"), (&b, "b.sql")] {
