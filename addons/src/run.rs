@@ -33,6 +33,8 @@ const PIPE_CHUNKS: usize = 16;
 pub async fn wait_ready(addon: &dyn Addon, timeout: Duration) -> Result<ProbeInfo> {
     let start = Instant::now();
     let mut delay = Duration::from_millis(250);
+    // A probe cut short by the deadline says less than the error of the one before it.
+    let mut last_error: Option<String> = None;
     loop {
         let left = timeout.saturating_sub(start.elapsed());
         let attempt = tokio::time::timeout(
@@ -43,8 +45,15 @@ pub async fn wait_ready(addon: &dyn Addon, timeout: Duration) -> Result<ProbeInf
         let last = match attempt {
             Ok(Ok(info)) => return Ok(info),
             Ok(Err(e)) if !e.is_retryable() => return Err(e),
-            Ok(Err(e)) => chain(&e),
-            Err(_) => "probe timed out".to_string(),
+            Ok(Err(e)) => {
+                let text = chain(&e);
+                last_error = Some(text.clone());
+                text
+            }
+            Err(_) => match &last_error {
+                Some(before) => format!("probe timed out; the one before: {before}"),
+                None => "probe timed out".to_string(),
+            },
         };
         let left = timeout.saturating_sub(start.elapsed());
         if left.is_zero() {
