@@ -5,7 +5,7 @@
 //! page on first touch and unmaps it again on free. Measured on a 1 GiB backup, that was
 //! 860 000 page faults and a fifth of the CPU time. Buffers handed back here stay mapped and
 //! are taken again by the next chunk or pack.
-use crate::engine::sys;
+use crate::engine::aligned::AlignedBuf;
 use std::sync::{Condvar, Mutex};
 
 /// A bounded stack of cleared buffers. Taking from an empty pool gives a new empty buffer;
@@ -65,19 +65,20 @@ impl BufferPool {
     }
 }
 
-/// A pool with a budget: at most `limit` buffers are out at once, and [`BoundedPool::take`]
-/// waits (blocking the thread) for one to come back. This bounds the backup's pack bodies,
-/// which would otherwise pile up whenever uploads lag behind the workers.
+/// A pool of pack bodies with a budget: at most `limit` are out at once, and
+/// [`BoundedPool::take_with`] waits (blocking the thread) for one to come back. This bounds
+/// the backup's pack bodies, which would otherwise pile up whenever uploads lag behind the
+/// workers.
 ///
-/// Buffers given back have their pages released ([`sys::release_pages`]): the pool keeps
-/// the allocations but not their memory. Pack bodies are 16 MiB; measured on the tree
-/// benchmark, two idle ones were 36 of the backup's 88 MiB peak. A released buffer faults
-/// its pages in again as it is filled, which costs far less than a new allocation's
-/// `mmap` and `munmap` (see the module doc).
+/// Bodies given back have their pages released ([`AlignedBuf::release_pages`]): the pool
+/// keeps the allocations but not their memory. Pack bodies are 16 MiB; measured on the tree
+/// benchmark, two idle ones were 36 of the backup's 88 MiB peak. A released body faults its
+/// pages in again as it is filled, as huge pages, which costs far less than a new
+/// allocation's `mmap` and `munmap` (see the module doc).
 pub struct BoundedPool {
-    pool: BufferPool,
+    free: Mutex<Vec<AlignedBuf>>,
     limit: usize,
-    /// Buffers out, and whether the pool is closed.
+    /// Bodies out, and whether the pool is closed.
     state: Mutex<(usize, bool)>,
     returned: Condvar,
 }
@@ -85,32 +86,37 @@ pub struct BoundedPool {
 impl BoundedPool {
     pub fn new(limit: usize) -> BoundedPool {
         BoundedPool {
-            pool: BufferPool::new(limit),
+            free: Mutex::new(Vec::new()),
             limit: limit.max(1),
             state: Mutex::new((0, false)),
             returned: Condvar::new(),
         }
     }
 
-    /// A cleared buffer with room for `cap` bytes, once fewer than `limit` are out (at once
+    /// A cleared body with room for `cap` bytes, once fewer than `limit` are out (at once
     /// when the pool is closed).
-    pub fn take_with(&self, cap: usize) -> Vec<u8> {
+    pub fn take_with(&self, cap: usize) -> AlignedBuf {
         let mut st = self.state.lock().unwrap();
         while st.0 >= self.limit && !st.1 {
             st = self.returned.wait(st).unwrap();
         }
         st.0 += 1;
         drop(st);
-        let mut b = self.pool.take_with(cap);
-        sys::prefer_huge_pages(&mut b);
+        let mut b = self.free.lock().unwrap().pop().unwrap_or_default();
+        b.reserve(cap);
+        b.prefer_huge_pages();
         b
     }
 
-    /// One buffer is back: reuse `buf` when there is one (its holder may have kept it).
-    pub fn give(&self, buf: Option<Vec<u8>>) {
+    /// One body is back: keep `buf` for reuse when there is one (its holder may have kept
+    /// it).
+    pub fn give(&self, buf: Option<AlignedBuf>) {
         if let Some(mut b) = buf {
-            sys::release_pages(&mut b);
-            self.pool.give(b);
+            b.release_pages();
+            let mut free = self.free.lock().unwrap();
+            if free.len() < self.limit {
+                free.push(b);
+            }
         }
         let mut st = self.state.lock().unwrap();
         st.0 = st.0.saturating_sub(1);

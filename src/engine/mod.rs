@@ -4,6 +4,7 @@
 //! `snapshot`, `chunker`) are pure; `repo` joins them with a [`backend::Backend`]; the
 //! operations (`archiver`, `restorer`, `lock`, `forget`, `prune`, `check`, `repair`, `stats`) use `repo`;
 //! `pathmap` says where the paths a snapshot records are on this machine.
+pub mod aligned;
 pub mod archiver;
 pub mod backend;
 pub mod bufpool;

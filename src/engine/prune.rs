@@ -15,6 +15,7 @@ use std::sync::Arc;
 
 use futures::{StreamExt, TryStreamExt};
 
+use super::aligned::AlignedBuf;
 use super::backend::FileType;
 use super::index::{IndexFile, IndexPack};
 use super::lock::Lock;
@@ -262,7 +263,7 @@ async fn repack_packs(
 ) -> Result<Vec<(String, String)>> {
     let mut damaged: Vec<(Id, String)> = Vec::new();
     for t in [BlobType::Data, BlobType::Tree] {
-        let mut body: Vec<u8> = Vec::new();
+        let mut body = AlignedBuf::default();
         let mut blobs: Vec<PackedBlob> = Vec::new();
         for p in repack {
             let keep: Vec<PackedBlob> = packs[p]

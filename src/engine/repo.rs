@@ -9,6 +9,7 @@ use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 use serde::{de::DeserializeOwned, Serialize};
 
+use super::aligned::AlignedBuf;
 use super::backend::{Backend, BackendError, FileType};
 use super::config::{Config, LATEST_VERSION};
 use super::crypto::{CryptoError, Key, IV_LEN, OVERHEAD};
@@ -556,7 +557,7 @@ impl Repository {
 
     /// Store a finished pack (blobs already laid out in `body`, header appended here).
     /// Returns the index entry; the caller adds it to the index once it wants it visible.
-    pub async fn save_pack(&self, body: Vec<u8>, blobs: Vec<PackedBlob>) -> Result<IndexPack> {
+    pub async fn save_pack(&self, body: AlignedBuf, blobs: Vec<PackedBlob>) -> Result<IndexPack> {
         Ok(self.save_pack_returning(body, blobs).await?.0)
     }
 
@@ -564,21 +565,17 @@ impl Repository {
     /// backend has let go of it, for the caller to fill again.
     pub async fn save_pack_returning(
         &self,
-        mut body: Vec<u8>,
+        mut body: AlignedBuf,
         blobs: Vec<PackedBlob>,
-    ) -> Result<(IndexPack, Option<Vec<u8>>)> {
+    ) -> Result<(IndexPack, Option<AlignedBuf>)> {
         let header = pack::encode_header(&self.key, &blobs);
         body.extend_from_slice(&header);
         let id = Id::hash(&body);
-        let bytes = Bytes::from(body);
+        let (bytes, lent) = body.share();
         self.backend
-            .write(FileType::Pack, &id.to_hex(), bytes.clone())
+            .write(FileType::Pack, &id.to_hex(), bytes)
             .await?;
-        let back = bytes.try_into_mut().ok().map(|mut b| {
-            b.clear(); // before the conversion, which would otherwise move the contents
-            Vec::from(b)
-        });
-        Ok((IndexPack::from_packed(id, &blobs), back))
+        Ok((IndexPack::from_packed(id, &blobs), lent.reclaim()))
     }
 
     /// Read and decode the header of a pack (for check and index repair).

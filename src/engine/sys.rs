@@ -1,9 +1,7 @@
 //! Facts about the running process that restic records: host name, user name, uid/gid,
 //! and the names behind uids and gids (cached, since a tree walk asks for them per file);
-//! reading files and folders without moving their access times; and the two buffer calls
-//! the pipelines need beyond `std`: reading a range of a file into a reused buffer without
-//! zero-filling it first, and handing an idle buffer's pages back to the kernel while
-//! keeping its allocation.
+//! reading files and folders without moving their access times; and reading a range of a
+//! file into a reused buffer without zero-filling it first.
 use std::collections::HashMap;
 use std::ffi::{CStr, OsString};
 use std::fs::{File, OpenOptions};
@@ -241,45 +239,6 @@ pub fn read_exact_at_into(
     Ok(())
 }
 
-/// Clear `buf` and give the pages of its allocation back to the kernel, keeping the
-/// allocation (and so its address and capacity). A pooled buffer that sits idle then
-/// costs no resident memory; the next write to it faults in fresh zeroed pages, far
-/// cheaper than the `mmap`/`munmap` of a new allocation. Only whole pages inside the
-/// allocation are released; the allocator's own bookkeeping outside it is untouched.
-pub fn release_pages(buf: &mut Vec<u8>) {
-    buf.clear();
-    // MADV_DONTNEED only drops the pages' contents (there are none: the buffer was just
-    // cleared), which read back as zeros; the mapping stays valid.
-    #[cfg(target_os = "linux")]
-    advise_inside(buf, 4096, libc::MADV_DONTNEED);
-}
-
-/// Ask for transparent huge pages in the 2 MiB-aligned part of `buf`'s allocation (where the
-/// kernel offers them on request, its default): a 16 MiB pack body is then faulted in as 8
-/// pages instead of 4096, and [`release_pages`] gives them back whole.
-pub fn prefer_huge_pages(buf: &mut Vec<u8>) {
-    // MADV_HUGEPAGE only changes how the kernel backs the range, never its contents.
-    #[cfg(target_os = "linux")]
-    advise_inside(buf, 2 << 20, libc::MADV_HUGEPAGE);
-}
-
-/// `madvise(advice)` on the `align`-aligned part of `buf`'s allocation, for advice that
-/// keeps no data the buffer still holds.
-#[cfg(target_os = "linux")]
-fn advise_inside(buf: &mut Vec<u8>, align: usize, advice: libc::c_int) {
-    let start = buf.as_mut_ptr() as usize;
-    let end = start + buf.capacity();
-    let first = start.div_ceil(align) * align;
-    let last = end / align * align;
-    if last > first {
-        // SAFETY: [first, last) lies inside buf's allocation, and the callers' advice
-        // changes no byte that the buffer still holds.
-        unsafe {
-            libc::madvise(first as *mut libc::c_void, last - first, advice);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -301,51 +260,6 @@ mod tests {
         assert!(
             e.to_string().contains("ends 1000 bytes after offset 9000"),
             "{e}"
-        );
-    }
-
-    /// How many of the pages of `buf`'s allocation are resident.
-    #[cfg(target_os = "linux")]
-    fn resident_pages(buf: &[u8], cap: usize) -> usize {
-        const PAGE: usize = 4096;
-        let start = (buf.as_ptr() as usize).div_ceil(PAGE) * PAGE;
-        let end = (buf.as_ptr() as usize + cap) / PAGE * PAGE;
-        let mut vec = vec![0u8; (end - start) / PAGE];
-        // SAFETY: [start, end) is page-aligned and inside a live allocation; vec has one
-        // byte per page.
-        let rc = unsafe {
-            libc::mincore(
-                start as *mut libc::c_void,
-                end - start,
-                vec.as_mut_ptr() as *mut libc::c_uchar,
-            )
-        };
-        assert_eq!(rc, 0, "{}", io::Error::last_os_error());
-        vec.iter().filter(|&&b| b & 1 == 1).count()
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn released_buffer_keeps_its_allocation_but_not_its_pages() {
-        let cap = 8 << 20;
-        let mut buf = vec![7u8; cap];
-        let ptr = buf.as_ptr();
-        assert!(
-            resident_pages(&buf, cap) > 1000,
-            "written pages are resident"
-        );
-        release_pages(&mut buf);
-        assert!(buf.is_empty());
-        assert_eq!(buf.as_ptr(), ptr, "the allocation is kept");
-        assert_eq!(buf.capacity(), cap);
-        assert!(
-            resident_pages(&buf, cap) < 4,
-            "at most the partial pages at the ends stay resident"
-        );
-        buf.resize(cap, 0);
-        assert!(
-            buf.iter().all(|&b| b == 0),
-            "released pages read back as zero"
         );
     }
 

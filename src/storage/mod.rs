@@ -14,6 +14,7 @@
 //! * [`secret`] — the storage Secret, the environment, and keeping secrets out of text;
 //! * [`http`] — the one HTTP/TLS stack, retry policy, timeouts and connection limits.
 pub mod backends;
+mod direct;
 pub mod http;
 mod lazy;
 pub mod location;

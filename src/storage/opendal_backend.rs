@@ -5,10 +5,13 @@
 //!
 //! The layout (restic's default or the old "s3legacy" one, see [`Layout`]) is detected on
 //! first use, as restic does when it opens a repository: two listings of the key folders.
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use async_trait::async_trait;
 use bytes::Bytes;
 use opendal::{ErrorKind as OdKind, Operator};
 
+use super::direct;
 use super::secret::Redactor;
 use crate::engine::backend::{Backend, BackendError, ErrorKind, FileInfo, FileType, Layout};
 
@@ -24,6 +27,8 @@ pub struct OpendalBackend {
     redactor: Redactor,
     /// Detected on first use (shared by clones).
     layout: std::sync::Arc<tokio::sync::OnceCell<Layout>>,
+    /// Set when the local folder's filesystem refused `O_DIRECT` (see `direct`).
+    direct_refused: std::sync::Arc<AtomicBool>,
 }
 
 impl std::fmt::Debug for OpendalBackend {
@@ -43,6 +48,7 @@ impl OpendalBackend {
             local_root: None,
             redactor: Redactor::default(),
             layout: Default::default(),
+            direct_refused: Default::default(),
         }
     }
 
@@ -113,6 +119,29 @@ impl OpendalBackend {
             location: self.location.clone(),
             message: e.to_string(),
         })
+    }
+
+    /// Write a pack into a local repository past the page cache (see [`direct`]); false when
+    /// this write cannot go that way and nothing was written.
+    async fn write_direct(&self, t: FileType, p: &str, data: &Bytes) -> Result<bool, BackendError> {
+        let Some(root) = &self.local_root else {
+            return Ok(false);
+        };
+        if t != FileType::Pack
+            || !direct::suits(data)
+            || self.direct_refused.load(Ordering::Relaxed)
+        {
+            return Ok(false);
+        }
+        let (tmp, dest, data) = (root.join("tmp"), root.join(p), data.clone());
+        let done = self
+            .blocking_fs("writing", p, move || direct::write_pack(&tmp, &dest, &data))
+            .await?;
+        if !done {
+            tracing::debug!(location = %self.location, "the filesystem refuses O_DIRECT; packs are written through the page cache");
+            self.direct_refused.store(true, Ordering::Relaxed);
+        }
+        Ok(done)
     }
 
     /// The file behind `t`/`name` (and its path inside the repository) when reads can be
@@ -355,10 +384,12 @@ impl Backend for OpendalBackend {
 
     async fn write(&self, t: FileType, name: &str, data: Bytes) -> Result<(), BackendError> {
         let p = self.path(t, name).await?;
-        self.op
-            .write(&p, data)
-            .await
-            .map_err(|e| self.err("writing", &p, e))?;
+        if !self.write_direct(t, &p, &data).await? {
+            self.op
+                .write(&p, data)
+                .await
+                .map_err(|e| self.err("writing", &p, e))?;
+        }
         // OpenDAL syncs the file before renaming it into place, but not the folder that now
         // names it: until that is synced too, a crash can lose the new entry, and a backup
         // reported done would reference a pack that is gone. restic's local backend syncs
@@ -459,5 +490,48 @@ impl Backend for OpendalBackend {
             Err(e) if e.kind() == OdKind::NotFound => Ok(None),
             Err(e) => Err(self.err("checking", &p, e)),
         }
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::*;
+    use crate::engine::aligned::AlignedBuf;
+    use crate::storage::direct::tests::{cached_pages, in_memory};
+    use crate::storage::{create_location, Location};
+
+    #[tokio::test]
+    async fn local_packs_are_stored_whole_aligned_or_not_and_aligned_ones_past_the_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let backend = create_location(&Location::Local(dir.path().to_path_buf())).unwrap();
+        backend.create().await.unwrap();
+        let data: Vec<u8> = (0..3_000_001u32).map(|i| (i % 241) as u8).collect();
+        let mut body = AlignedBuf::default();
+        body.extend_from_slice(&data);
+        let (aligned, _) = body.share();
+        // A Vec's bytes one past its start: never block-aligned.
+        let unaligned = Bytes::from([&[0u8][..], &data].concat()).slice(1..);
+        let name = |c: char| c.to_string().repeat(64);
+        backend
+            .write(FileType::Pack, &name('a'), aligned)
+            .await
+            .unwrap();
+        backend
+            .write(FileType::Pack, &name('b'), unaligned)
+            .await
+            .unwrap();
+        let file = dir.path().join("data/aa").join(name('a'));
+        if !in_memory(&file) {
+            assert!(
+                cached_pages(&file) <= 1,
+                "the aligned pack bypassed the page cache"
+            );
+        }
+        for c in ['a', 'b'] {
+            let back = backend.read(FileType::Pack, &name(c)).await.unwrap();
+            assert!(back[..] == data[..], "pack {c} reads back whole");
+        }
+        let left = std::fs::read_dir(dir.path().join("tmp")).map_or(0, |d| d.count());
+        assert_eq!(left, 0, "nothing is left in tmp/");
     }
 }

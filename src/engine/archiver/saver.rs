@@ -21,6 +21,7 @@ use futures::StreamExt;
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use super::progress::Progress;
+use crate::engine::aligned::AlignedBuf;
 use crate::engine::bufpool::{BoundedPool, BufferPool};
 use crate::engine::chunker::{Chunker, MIN_SIZE};
 use crate::engine::index::IndexPack;
@@ -43,11 +44,11 @@ struct ChunkJob {
 
 #[derive(Default)]
 struct PackBuf {
-    body: Vec<u8>,
+    body: AlignedBuf,
     blobs: Vec<PackedBlob>,
 }
 
-type FullPack = (Vec<u8>, Vec<PackedBlob>);
+type FullPack = (AlignedBuf, Vec<PackedBlob>);
 
 struct Shared {
     repo: Arc<Repository>,
@@ -103,7 +104,7 @@ impl Shared {
                 BlobType::Data => self
                     .pack_bufs
                     .take_with(self.repo.opts.pack_size + (1 << 20)),
-                BlobType::Tree => Vec::new(),
+                BlobType::Tree => AlignedBuf::default(),
             };
         }
         let offset = p.body.len() as u32;

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use futures::future::BoxFuture;
 use futures::StreamExt;
 
+use crate::engine::aligned::AlignedBuf;
 use crate::engine::backend::FileType;
 use crate::engine::crypto::OVERHEAD;
 use crate::engine::index::IndexPack;
@@ -404,7 +405,7 @@ impl Rewriter<'_> {
         let trees = std::mem::take(&mut self.new_trees);
         let count = trees.len();
         let mut packs: Vec<IndexPack> = Vec::new();
-        let (mut body, mut blobs) = (Vec::new(), Vec::<PackedBlob>::new());
+        let (mut body, mut blobs) = (AlignedBuf::default(), Vec::<PackedBlob>::new());
         for (id, blob) in trees {
             let p = self.repo.prepare_blob(BlobType::Tree, id, &blob);
             blobs.push(PackedBlob {
