@@ -57,7 +57,7 @@ pub fn write_pack(tmp_dir: &Path, dest: &Path, data: &[u8]) -> io::Result<bool> 
     };
     let file = match file {
         Ok(f) => f,
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+        Err(e) if refused(&e) => return Ok(false),
         Err(e) => return Err(e),
     };
     let result = write_synced(&file, data).and_then(|direct| {
@@ -78,6 +78,16 @@ pub fn write_pack(_tmp_dir: &Path, _dest: &Path, _data: &[u8]) -> io::Result<boo
     Ok(false)
 }
 
+/// Whether `e` says the filesystem does not do `O_DIRECT` (EINVAL is Linux's answer; some
+/// FUSE and network filesystems say EOPNOTSUPP).
+#[cfg(target_os = "linux")]
+fn refused(e: &io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::EINVAL) | Some(libc::EOPNOTSUPP)
+    )
+}
+
 /// The bulk with `O_DIRECT` (`Ok(false)` if the filesystem refuses it), the rest buffered,
 /// then `fsync`.
 #[cfg(target_os = "linux")]
@@ -87,7 +97,7 @@ fn write_synced(file: &File, data: &[u8]) -> io::Result<bool> {
     let bulk = data.len() / BLOCK * BLOCK;
     match file.write_all_at(&data[..bulk], 0) {
         // Some filesystems accept the flag at open and refuse the write.
-        Err(e) if e.raw_os_error() == Some(libc::EINVAL) => return Ok(false),
+        Err(e) if refused(&e) => return Ok(false),
         r => r?,
     }
     if bulk < data.len() {
