@@ -207,7 +207,8 @@ fn forget_by_id_takes_the_exclusive_lock() {
 
 /// Entries below a target that cannot be read are left out and named, the rest is saved, and
 /// the exit status is restic's 3 ("at least one source file could not be read"); restic reads
-/// the snapshot. A target that cannot be read itself fails the backup: no snapshot.
+/// the snapshot; with `--json` each is one of restic's JSON error messages. A target that
+/// cannot be read itself fails the backup: no snapshot.
 #[test]
 fn backup_leaves_out_what_it_cannot_read_and_exits_3() {
     use stash_integration::unreadable::{
@@ -263,6 +264,39 @@ fn backup_leaves_out_what_it_cannot_read_and_exits_3() {
     );
     restic(&repo, &["check", "--read-data"]);
 
+    // With --json, restic's error messages on stderr and the summary on stdout.
+    let out = command_bound_by_permissions(Path::new(env!("CARGO_BIN_EXE_stash")))
+        .args(["--json", "-r"])
+        .arg(&repo)
+        .arg("backup")
+        .arg(&src)
+        .env("RESTIC_PASSWORD", PASSWORD)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut items: Vec<String> = stderr
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|e| e["message_type"] == "error")
+        .map(|e| {
+            assert_eq!(e["during"], "archival", "{e}");
+            let msg = e["error"]["message"].as_str().unwrap_or_default();
+            assert!(msg.contains("Permission denied"), "{e}");
+            e["item"].as_str().unwrap().to_string()
+        })
+        .collect();
+    items.sort();
+    assert_eq!(
+        items,
+        [format!("{at}/locked"), format!("{at}/secret.txt")],
+        "{stderr}"
+    );
+    let summary = String::from_utf8_lossy(&out.stdout);
+    let summary: serde_json::Value =
+        serde_json::from_str(summary.lines().last().unwrap_or_default()).unwrap();
+    assert_eq!(summary["message_type"], "summary", "{summary}");
+
     let out = backup(&src.join("locked"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -272,7 +306,11 @@ fn backup_leaves_out_what_it_cannot_read_and_exits_3() {
     );
     let snaps = ok(&mut stash(&repo, &["snapshots", "--json"]));
     let snaps: serde_json::Value = serde_json::from_slice(&snaps.stdout).unwrap();
-    assert_eq!(snaps.as_array().unwrap().len(), 1, "{snaps:#}");
+    assert_eq!(
+        snaps.as_array().unwrap().len(),
+        2,
+        "only the two partial backups above saved snapshots: {snaps:#}"
+    );
     make_readable(&src.join("locked"));
 }
 

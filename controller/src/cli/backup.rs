@@ -104,7 +104,18 @@ pub async fn run(g: &GlobalArgs, a: BackupArgs) -> anyhow::Result<()> {
         eprintln!("warning: {w}");
     }
     for u in &stats.unreadable {
-        eprintln!("error: {u}");
+        if g.json {
+            // restic's JSON error message (its newer form, whose error has a message).
+            let line = serde_json::json!({
+                "message_type": "error",
+                "error": { "message": u.error },
+                "during": "archival",
+                "item": u.path,
+            });
+            eprintln!("{line}");
+        } else {
+            eprintln!("error: {u}");
+        }
     }
     let (files, dirs, processed) = (stats.files, stats.dirs, stats.bytes_processed);
     if g.json {

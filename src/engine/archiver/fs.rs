@@ -23,7 +23,7 @@ use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use tokio::io::AsyncReadExt;
 
 use super::parent::{self, Change, ChangeDetection, ParentChoice};
-use super::saver::{ChangeCounts, ChunkReceipt, WholeChunks};
+use super::saver::{ChangeCounts, ChunkReceipt, Unreadable, WholeChunks};
 use super::{BackupStats, BlobSaver, Progress, SnapshotOptions};
 use crate::engine::backend::FileType;
 use crate::engine::chunker::MIN_SIZE;
@@ -197,7 +197,7 @@ struct Tally {
     dirs: ChangeCounts,
     bytes_processed: u64,
     warnings: Vec<String>,
-    unreadable: Vec<String>,
+    unreadable: Vec<Unreadable>,
 }
 
 fn count(c: &mut ChangeCounts, change: Change) {
@@ -414,11 +414,10 @@ impl<'a> Walker<'a> {
         match self.save_path(name, at.clone(), real, md, previous).await {
             Ok(node) => Ok(Some(node)),
             Err(RepoError::Source { source, .. }) => {
-                self.tally
-                    .lock()
-                    .unwrap()
-                    .unreadable
-                    .push(format!("{at}: {source}"));
+                self.tally.lock().unwrap().unreadable.push(Unreadable {
+                    path: at,
+                    error: source.to_string(),
+                });
                 Ok(None)
             }
             Err(e) => Err(e),

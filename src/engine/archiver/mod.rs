@@ -13,7 +13,7 @@ pub mod stream;
 
 pub use parent::{ChangeDetection, ParentChoice};
 pub use progress::Progress;
-pub use saver::{BackupStats, BlobSaver, ChangeCounts};
+pub use saver::{BackupStats, BlobSaver, ChangeCounts, Unreadable};
 
 use chrono::{DateTime, FixedOffset, Local};
 

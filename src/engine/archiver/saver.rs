@@ -156,10 +156,24 @@ pub struct BackupStats {
     /// Things the user should know that did not stop the backup (a file that changed while
     /// it was read).
     pub warnings: Vec<String>,
-    /// Entries below the targets that could not be read, each as `path: error`. The
-    /// snapshot holds everything else; callers decide what that means for their outcome
-    /// (restic's "at least one source file could not be read", exit status 3).
-    pub unreadable: Vec<String>,
+    /// Entries below the targets that could not be read. The snapshot holds everything
+    /// else; callers decide what that means for their outcome (restic's "at least one source
+    /// file could not be read", exit status 3).
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// An entry a backup left out because it could not be read; shown as `path: error`.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Unreadable {
+    /// The entry's path as the snapshot would have recorded it.
+    pub path: String,
+    pub error: String,
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.path, self.error)
+    }
 }
 
 /// Files or folders by how they compare with the parent snapshot.

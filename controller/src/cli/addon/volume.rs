@@ -208,7 +208,7 @@ async fn backup(g: &GlobalArgs, a: VolumeBackupArgs) -> anyhow::Result<()> {
             };
             report.snapshot(&p.snapshot, &p.stats, files, p.took);
         }
-        let unreadable: Vec<&String> = out.iter().flat_map(|p| &p.stats.unreadable).collect();
+        let unreadable: Vec<_> = out.iter().flat_map(|p| &p.stats.unreadable).collect();
         if !unreadable.is_empty() {
             let ids: Vec<String> = out.iter().map(|p| p.snapshot.id.short()).collect();
             bail!("{}", incomplete_message(&ids, &unreadable));
@@ -225,14 +225,14 @@ const UNREADABLE_SHOWN: usize = 10;
 
 /// Why a backup whose snapshots lack unreadable entries is not a success: which snapshots
 /// were saved without what, and how to fix it.
-fn incomplete_message(ids: &[String], unreadable: &[&String]) -> String {
-    let mut shown: Vec<&str> = unreadable
+fn incomplete_message(ids: &[String], unreadable: &[impl std::fmt::Display]) -> String {
+    let mut shown: Vec<String> = unreadable
         .iter()
         .take(UNREADABLE_SHOWN)
-        .map(|s| s.as_str())
+        .map(|s| s.to_string())
         .collect();
     if unreadable.len() > UNREADABLE_SHOWN {
-        shown.push("…");
+        shown.push("…".into());
     }
     let n = unreadable.len();
     format!(
