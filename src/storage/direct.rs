@@ -13,10 +13,8 @@
 //! and renamed into place, so a pack is either whole or absent. A filesystem that refuses
 //! `O_DIRECT` (tmpfs before Linux 6.6, some network filesystems) gets the buffered write
 //! instead: [`write_pack`] says so and the caller falls back.
-use std::fs::{File, OpenOptions};
 use std::io;
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Alignment `O_DIRECT` asks of the memory, file offsets and lengths: a multiple of every
 /// disk's logical block size in use (512 or 4096 bytes).
@@ -33,7 +31,9 @@ pub fn suits(data: &[u8]) -> bool {
 /// nothing was left behind and the caller should write another way.
 #[cfg(target_os = "linux")]
 pub fn write_pack(tmp_dir: &Path, dest: &Path, data: &[u8]) -> io::Result<bool> {
+    use std::fs::OpenOptions;
     use std::os::unix::fs::OpenOptionsExt;
+    use std::sync::atomic::{AtomicU64, Ordering};
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let name = dest.file_name().unwrap_or_default().to_string_lossy();
     let tmp = tmp_dir.join(format!(
@@ -91,7 +91,7 @@ fn refused(e: &io::Error) -> bool {
 /// The bulk with `O_DIRECT` (`Ok(false)` if the filesystem refuses it), the rest buffered,
 /// then `fsync`.
 #[cfg(target_os = "linux")]
-fn write_synced(file: &File, data: &[u8]) -> io::Result<bool> {
+fn write_synced(file: &std::fs::File, data: &[u8]) -> io::Result<bool> {
     use std::os::unix::fs::FileExt;
     use std::os::unix::io::AsRawFd;
     let bulk = data.len() / BLOCK * BLOCK;
@@ -123,6 +123,7 @@ fn write_synced(file: &File, data: &[u8]) -> io::Result<bool> {
 
 /// Rename `tmp` to `dest`, making `dest`'s folder first if it is missing (a repository made
 /// by another tool may lack some of `data/00`…`data/ff`).
+#[cfg(target_os = "linux")]
 fn rename_into_place(tmp: &Path, dest: &Path) -> io::Result<()> {
     match std::fs::rename(tmp, dest) {
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -190,7 +191,7 @@ pub(crate) mod tests {
     /// How many of `path`'s pages are in the page cache.
     pub(crate) fn cached_pages(path: &Path) -> usize {
         use std::os::unix::io::AsRawFd;
-        let f = File::open(path).unwrap();
+        let f = std::fs::File::open(path).unwrap();
         let len = f.metadata().unwrap().len() as usize;
         // SAFETY: a read-only shared mapping of an open file of len > 0 bytes, unmapped
         // below; mincore writes one byte per page into vec.
