@@ -13,7 +13,7 @@
 //!
 //! Bytes past `len` are never exposed: they may be uninitialised.
 use std::alloc::{self, Layout};
-use std::ops::{Deref, DerefMut};
+use std::ops::Deref;
 use std::ptr::NonNull;
 use std::sync::Arc;
 
@@ -47,13 +47,6 @@ impl Default for AlignedBuf {
 }
 
 impl AlignedBuf {
-    /// An empty buffer with room for at least `cap` bytes (rounded up to [`ALIGN`]).
-    pub fn with_capacity(cap: usize) -> Self {
-        let mut b = AlignedBuf::default();
-        b.reserve(cap);
-        b
-    }
-
     pub fn len(&self) -> usize {
         self.len
     }
@@ -164,13 +157,6 @@ impl Deref for AlignedBuf {
     }
 }
 
-impl DerefMut for AlignedBuf {
-    fn deref_mut(&mut self) -> &mut [u8] {
-        // SAFETY: as for deref, and &mut self gives exclusive access.
-        unsafe { std::slice::from_raw_parts_mut(self.ptr.as_ptr(), self.len) }
-    }
-}
-
 impl std::fmt::Debug for AlignedBuf {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AlignedBuf")
@@ -222,7 +208,8 @@ mod tests {
 
     #[test]
     fn shared_bytes_give_the_buffer_back_once_dropped() {
-        let mut b = AlignedBuf::with_capacity(10);
+        let mut b = AlignedBuf::default();
+        b.reserve(10);
         b.extend_from_slice(b"pack body");
         let ptr = b.as_ptr();
         let (bytes, lent) = b.share();
@@ -261,7 +248,8 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn released_buffer_keeps_its_allocation_but_not_its_pages() {
-        let mut b = AlignedBuf::with_capacity(8 << 20);
+        let mut b = AlignedBuf::default();
+        b.reserve(8 << 20);
         b.prefer_huge_pages();
         b.extend_from_slice(&vec![7u8; 8 << 20]);
         let (ptr, cap) = (b.as_ptr(), b.capacity());

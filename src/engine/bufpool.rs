@@ -112,9 +112,9 @@ impl BoundedPool {
     /// it).
     pub fn give(&self, buf: Option<AlignedBuf>) {
         if let Some(mut b) = buf {
-            b.release_pages();
             let mut free = self.free.lock().unwrap();
             if free.len() < self.limit {
+                b.release_pages();
                 free.push(b);
             }
         }
